@@ -1,0 +1,48 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_BASE_ZSTD_H_
+#define OCPX_BASE_ZSTD_H_
+
+/// \file
+/// Single-frame zstd compression, as used by OCDBT envelopes and the zarr
+/// `zstd` codec.  Decompression never allocates more than the caller allows,
+/// whatever sizes the (untrusted) frame header claims.
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace ocpx {
+
+/// Compresses `input` into exactly one zstd frame.  The frame records its
+/// content size.  `level` 0 means libzstd's default (3).  With `checksum`, the
+/// frame carries a content checksum (XXH64) that decompression verifies.
+absl::StatusOr<std::string> ZstdCompress(absl::string_view input, int level,
+                                         bool checksum = false);
+
+/// Appends the compressed frame to `*out` instead of returning it.
+absl::Status ZstdCompressAppend(absl::string_view input, int level,
+                                bool checksum, std::string* out);
+
+/// Decompresses `frame`, which must be exactly one complete zstd frame with
+/// nothing after it.  Fails with `DataLoss` on a corrupt or truncated frame,
+/// trailing bytes, or more than one frame, and with `ResourceExhausted` if the
+/// output would exceed `max_output_bytes`.
+absl::StatusOr<std::string> ZstdDecompress(absl::string_view frame,
+                                           size_t max_output_bytes);
+
+/// Decompresses exactly one zstd frame into `out`, whose size must equal the
+/// decompressed size exactly (otherwise `DataLoss`).
+absl::Status ZstdDecompressInto(absl::string_view frame, absl::Span<char> out);
+
+/// Returns true if `level` is within libzstd's accepted range.
+bool IsValidZstdLevel(int level);
+
+}  // namespace ocpx
+
+#endif  // OCPX_BASE_ZSTD_H_

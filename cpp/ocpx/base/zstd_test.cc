@@ -1,0 +1,102 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/base/zstd.h"
+
+#include <zstd.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+std::string TestData(size_t n) {
+  std::string s;
+  s.reserve(n);
+  for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>((i * i) % 13));
+  return s;
+}
+
+TEST(ZstdTest, RoundTrip) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, size_t{1} << 20}) {
+    const std::string data = TestData(n);
+    auto frame = ocpx::ZstdCompress(data, 3);
+    ASSERT_TRUE(frame.ok()) << frame.status();
+    auto back = ocpx::ZstdDecompress(*frame, n);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, data);
+    std::string into(n, '\0');
+    ASSERT_TRUE(ocpx::ZstdDecompressInto(*frame, absl::MakeSpan(into)).ok());
+    EXPECT_EQ(into, data);
+  }
+}
+
+TEST(ZstdTest, FrameMagicAndChecksum) {
+  auto frame = ocpx::ZstdCompress(TestData(100), 0, /*checksum=*/true);
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(frame->substr(0, 4), std::string("\x28\xb5\x2f\xfd", 4));
+  auto back = ocpx::ZstdDecompress(*frame, 100);
+  ASSERT_TRUE(back.ok());
+  // Corrupting the content checksum is detected.
+  std::string bad = *frame;
+  bad.back() ^= 1;
+  EXPECT_FALSE(ocpx::ZstdDecompress(bad, 100).ok());
+}
+
+TEST(ZstdTest, RejectsTwoFrames) {
+  auto a = ocpx::ZstdCompress("hello", 3);
+  ASSERT_TRUE(a.ok());
+  auto s = ocpx::ZstdDecompress(*a + *a, 100);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ZstdTest, RejectsTruncationAndGarbage) {
+  auto a = ocpx::ZstdCompress(TestData(5000), 3);
+  ASSERT_TRUE(a.ok());
+  for (size_t cut : {size_t{0}, size_t{3}, size_t{10}, a->size() - 1}) {
+    EXPECT_FALSE(ocpx::ZstdDecompress(a->substr(0, cut), 1 << 20).ok())
+        << "cut=" << cut;
+  }
+  EXPECT_FALSE(ocpx::ZstdDecompress("not a zstd frame", 100).ok());
+}
+
+TEST(ZstdTest, OutputLimitIsEnforced) {
+  auto a = ocpx::ZstdCompress(TestData(5000), 3);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(ocpx::ZstdDecompress(*a, 4999).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  std::string small(10, '\0');
+  EXPECT_EQ(ocpx::ZstdDecompressInto(*a, absl::MakeSpan(small)).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(ZstdTest, UnknownContentSizeStreams) {
+  // A streamed frame without a content size.
+  const std::string data = TestData(300000);
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  std::string frame(ZSTD_compressBound(data.size()) + 64, '\0');
+  ZSTD_outBuffer out{frame.data(), frame.size(), 0};
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  ZSTD_compressStream(c, &out, &in);
+  ZSTD_endStream(c, &out);
+  ZSTD_freeCCtx(c);
+  frame.resize(out.pos);
+  ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()),
+            ZSTD_CONTENTSIZE_UNKNOWN);
+  auto back = ocpx::ZstdDecompress(frame, data.size());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, data);
+  EXPECT_EQ(ocpx::ZstdDecompress(frame, data.size() - 1).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  std::string into(data.size(), '\0');
+  ASSERT_TRUE(ocpx::ZstdDecompressInto(frame, absl::MakeSpan(into)).ok());
+  EXPECT_EQ(into, data);
+}
+
+TEST(ZstdTest, InvalidLevel) {
+  EXPECT_EQ(ocpx::ZstdCompress("x", 1000).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace

@@ -1,0 +1,76 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "cpp/ocpx/base/crc32c.h"
+#include "cpp/ocpx/base/zstd.h"
+#include "cpp/ocpx/python/bindings.h"
+#include "cpp/ocpx/python/status.h"
+
+namespace nb = nanobind;
+
+namespace ocpx_python {
+namespace {
+
+// Any C-contiguous CPU buffer, viewed as bytes without copying.
+using ByteArray = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
+
+absl::string_view AsBytes(const ByteArray& a) {
+  return {static_cast<const char*>(a.data()), a.nbytes()};
+}
+
+}  // namespace
+
+void RegisterBase(nb::module_& m) {
+  m.def(
+      "crc32c",
+      [](nb::bytes data) {
+        absl::string_view v(data.c_str(), data.size());
+        nb::gil_scoped_release release;
+        return ocpx::Crc32c(v);
+      },
+      nb::arg("data"), "CRC-32C of a bytes object.");
+  m.def(
+      "crc32c_array",
+      [](const ByteArray& a) {
+        nb::gil_scoped_release release;
+        return ocpx::Crc32c(AsBytes(a));
+      },
+      nb::arg("array").noconvert(),
+      "CRC-32C of the raw bytes of a C-contiguous array (zero-copy).");
+  m.def(
+      "zstd_compress",
+      [](nb::bytes data, int level, bool checksum) {
+        absl::StatusOr<std::string> out;
+        {
+          absl::string_view v(data.c_str(), data.size());
+          nb::gil_scoped_release release;
+          out = ocpx::ZstdCompress(v, level, checksum);
+        }
+        std::string s = ValueOrThrow(std::move(out));
+        return nb::bytes(s.data(), s.size());
+      },
+      nb::arg("data"), nb::arg("level") = 3, nb::arg("checksum") = false,
+      "Compresses into exactly one zstd frame.");
+  m.def(
+      "zstd_decompress",
+      [](nb::bytes frame, size_t max_output_bytes) {
+        absl::StatusOr<std::string> out;
+        {
+          absl::string_view v(frame.c_str(), frame.size());
+          nb::gil_scoped_release release;
+          out = ocpx::ZstdDecompress(v, max_output_bytes);
+        }
+        std::string s = ValueOrThrow(std::move(out));
+        return nb::bytes(s.data(), s.size());
+      },
+      nb::arg("frame"), nb::arg("max_output_bytes") = size_t{1} << 30,
+      "Decompresses exactly one zstd frame, bounded by max_output_bytes.");
+}
+
+}  // namespace ocpx_python
