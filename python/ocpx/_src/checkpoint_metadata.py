@@ -1,0 +1,94 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""`_CHECKPOINT_METADATA` and the public `CheckpointMetadata` type."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any, Generic, Optional, TypeVar
+
+CHECKPOINT_METADATA_FILE = "_CHECKPOINT_METADATA"
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointMetadata(Generic[T]):
+  """Metadata describing a whole checkpoint.
+
+  Attributes:
+    path: The checkpoint directory.
+    metadata: The checkpointable's metadata (a PyTree of leaf metadata for
+      `metadata()`, a dict by name for `checkpointables_metadata()`).
+    init_timestamp_nsecs: When the save started (ns since the epoch).
+    commit_timestamp_nsecs: When it was committed (ns since the epoch).
+    custom_metadata: The user's `custom_metadata` given to save.
+  """
+
+  path: Any
+  _: dataclasses.KW_ONLY
+  metadata: T
+  init_timestamp_nsecs: Optional[int] = None
+  commit_timestamp_nsecs: Optional[int] = None
+  custom_metadata: Any = None
+
+
+@dataclasses.dataclass
+class StepMetadata:
+  """The parsed contents of `_CHECKPOINT_METADATA`."""
+
+  item_handlers: Any = None
+  metrics: dict = dataclasses.field(default_factory=dict)
+  performance_metrics: dict = dataclasses.field(default_factory=dict)
+  init_timestamp_nsecs: Optional[int] = None
+  commit_timestamp_nsecs: Optional[int] = None
+  custom_metadata: Any = dataclasses.field(default_factory=dict)
+
+  def to_json(self) -> str:
+    # Orbax writes with json.dumps' default separators in this key order.
+    perf = {k: v for k, v in (self.performance_metrics or {}).items()
+            if isinstance(v, float)}
+    return json.dumps({
+        "item_handlers": self.item_handlers,
+        "metrics": self.metrics or {},
+        "performance_metrics": perf,
+        "init_timestamp_nsecs": self.init_timestamp_nsecs,
+        "commit_timestamp_nsecs": self.commit_timestamp_nsecs,
+        "custom_metadata": self.custom_metadata if self.custom_metadata
+                           is not None else {},
+    })
+
+
+_KNOWN = ("item_handlers", "metrics", "performance_metrics",
+          "init_timestamp_nsecs", "commit_timestamp_nsecs", "custom_metadata")
+
+
+def read_step_metadata(directory: pathlib.Path) -> Optional[StepMetadata]:
+  """Reads `_CHECKPOINT_METADATA`; None if the file is absent."""
+  f = directory / CHECKPOINT_METADATA_FILE
+  if not f.exists():
+    return None
+  try:
+    data = json.loads(f.read_text())
+  except (ValueError, UnicodeDecodeError) as e:
+    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  if not isinstance(data, dict):
+    raise ValueError(f"{f}: expected a JSON object, got "
+                     f"{type(data).__name__}")
+  custom = data.get("custom_metadata") or {}
+  extra = {k: v for k, v in data.items() if k not in _KNOWN}
+  if extra:
+    if custom:
+      raise ValueError(
+          f"{f}: unknown keys {sorted(extra)} alongside custom_metadata")
+    custom = extra
+  return StepMetadata(
+      item_handlers=data.get("item_handlers"),
+      metrics=data.get("metrics") or {},
+      performance_metrics=data.get("performance_metrics") or {},
+      init_timestamp_nsecs=data.get("init_timestamp_nsecs"),
+      commit_timestamp_nsecs=data.get("commit_timestamp_nsecs"),
+      custom_metadata=custom,
+  )

@@ -1,0 +1,559 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""PyTreeHandler: PyTrees of arrays, scalars and strings, in Orbax's layout."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+from typing import Any, Optional
+
+import jax
+import numpy as np
+
+from ocpx._src import context as context_lib
+from ocpx._src import engine
+from ocpx._src import path as path_lib
+from ocpx._src import sharding as sharding_lib
+from ocpx._src import tree as tree_lib
+from ocpx._src.handlers import types as handler_types
+from ocpx._src.metadata_types import ArrayMetadata, NumpyMetadata, StorageMetadata
+
+STRINGS_FILE = "_strings.json"
+ARRAY_METADATAS_DIR = "array_metadatas"
+
+_ORBAX_PYTREE_TYPESTR = (
+    "orbax.checkpoint.experimental.v1._src.handlers.pytree_handler."
+    "PyTreeHandler")
+_SECONDARY_TYPESTRS = (
+    "orbax.checkpoint._src.handlers.pytree_checkpoint_handler."
+    "PyTreeCheckpointHandler",
+    "orbax.checkpoint._src.handlers.standard_checkpoint_handler."
+    "StandardCheckpointHandler",
+    "orbax.checkpoint.v0._src.handlers.pytree_checkpoint_handler."
+    "PyTreeCheckpointHandler",
+    "orbax.checkpoint.v0._src.handlers.standard_checkpoint_handler."
+    "StandardCheckpointHandler",
+)
+
+
+def _is_jax_array(x) -> bool:
+  return isinstance(x, jax.Array)
+
+
+def _is_scalar(x) -> bool:
+  return isinstance(x, (int, float, bool, np.number, np.bool_)) and not (
+      isinstance(x, np.ndarray))
+
+
+def leaf_kind(x) -> Optional[str]:
+  """The `_METADATA` value_type for a leaf, or None if unsupported."""
+  if _is_jax_array(x):
+    return tree_lib.JAX_ARRAY
+  if isinstance(x, np.ndarray):
+    return tree_lib.NP_ARRAY
+  if isinstance(x, str):
+    return tree_lib.STRING
+  if _is_scalar(x):
+    return tree_lib.SCALAR
+  return None
+
+
+def _storage_options_for(leaf, value, saving):
+  base = saving.storage_options
+  creator = saving.scoped_storage_options_creator
+  if creator is None:
+    return base
+  scoped = creator(leaf.keypath, value)
+  if scoped is None:
+    return base
+  return dataclasses.replace(
+      base, **{f.name: getattr(scoped, f.name)
+               for f in dataclasses.fields(scoped)
+               if getattr(scoped, f.name) is not None})
+
+
+@dataclasses.dataclass
+class _ArrayPlan:
+  leaf: tree_lib.FlatLeaf
+  kind: str
+  global_shape: tuple
+  dtype: np.dtype  # storage dtype
+  write_shape: tuple
+  chunk_shape: tuple
+  pieces: list  # [(origin, np.ndarray)] this process writes
+  sharding_json: Optional[str] = None
+
+
+class PyTreeHandler:
+  """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
+
+  _orbax_typestr = None  # set below, once the class exists
+
+  def __init__(self, *, context: Optional[context_lib.Context] = None):
+    self._context = context
+
+  @property
+  def context(self):
+    return context_lib.get_context(self._context)
+
+  # -- resolution -----------------------------------------------------------
+  def is_handleable(self, checkpointable: Any) -> bool:
+    try:
+      leaves, _ = tree_lib.flatten(checkpointable)
+    except Exception:  # pylint: disable=broad-except
+      return False
+    if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
+      return False
+    kinds = set()
+    for leaf in leaves:
+      if tree_lib.is_empty_leaf(leaf.value):
+        continue
+      kind = leaf_kind(leaf.value)
+      if kind is None:
+        return False
+      kinds.add(kind)
+    # A tree of only strings is JSON: JsonHandler takes it (Orbax documents
+    # "JsonHandler before PyTreeHandler for all-string dicts").  `save()` still
+    # uses PyTreeHandler for it, being registered for the name 'state'.
+    return kinds != {tree_lib.STRING}
+
+  def is_abstract_handleable(self, abstract_checkpointable: Any) -> bool | None:
+    if abstract_checkpointable is None:
+      return True
+    if isinstance(abstract_checkpointable, handler_types.StatefulCheckpointable):
+      return False
+    try:
+      tree_lib.flatten_abstract(abstract_checkpointable)
+    except Exception:  # pylint: disable=broad-except
+      return False
+    return True
+
+  # -- save -----------------------------------------------------------------
+  async def save(self, directory, checkpointable):
+    """Blocking part: host copies.  Returns an awaitable for the rest."""
+    work = self.prepare_save(directory, checkpointable)
+
+    async def _background():
+      await asyncio.get_running_loop().run_in_executor(None, work)
+
+    return _background()
+
+  def prepare_save(self, directory, tree) -> Any:
+    """Does the device-to-host copies now; returns a callable doing the I/O."""
+    ctx = self.context
+    saving = ctx.array_options.saving
+    if isinstance(directory, path_lib.PathAwaitingCreation):
+      dir_path = directory.path
+      wait = directory.wait
+    else:
+      dir_path = path_lib.as_path(directory)
+      wait = lambda *a: dir_path  # noqa: E731
+    if not saving.use_zarr3:
+      raise NotImplementedError(
+          f"{dir_path}: ocpx writes zarr3 arrays only "
+          "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
+          "zarr2 checkpoints load normally.")
+    leaves, _ = tree_lib.flatten(tree)
+    if not leaves:
+      raise ValueError(f"{dir_path}: cannot save an empty PyTree.")
+    tree_lib.check_param_names(leaves, dir_path)
+    process = jax.process_index()
+    primary = ctx.multiprocessing_options.primary_host
+    is_primary = primary is None or primary == process
+
+    plans: list[_ArrayPlan] = []
+    strings: dict[str, str] = {}
+    meta_leaves = []
+    for leaf in leaves:
+      v = leaf.value
+      if tree_lib.is_empty_leaf(v):
+        meta_leaves.append(tree_lib.LeafMetadata(
+            leaf.names, leaf.key_types, tree_lib.empty_typestr(v), True))
+        continue
+      kind = leaf_kind(v)
+      if kind is None:
+        raise TypeError(
+            f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)} has "
+            f"unsupported type {type(v).__name__}; supported leaves are "
+            "jax.Array, np.ndarray, int, float, bool, numpy scalars and str.")
+      if kind == tree_lib.STRING:
+        strings[leaf.param_name] = v
+        meta_leaves.append(tree_lib.LeafMetadata(
+            leaf.names, leaf.key_types, kind))
+        continue
+      plan = self._plan_array(leaf, kind, v, saving, process)
+      plans.append(plan)
+      meta_leaves.append(tree_lib.LeafMetadata(
+          leaf.names, leaf.key_types, kind,
+          write_shape=(list(plan.write_shape)
+                       if kind == tree_lib.JAX_ARRAY
+                       and saving.array_metadata_store is not None else None)))
+
+    tree_meta = tree_lib.TreeMetadata(
+        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
+        store_array_data_equal_to_fill_value=True, custom_metadata=None)
+    mode = ctx.file_options.path_permission_mode
+    target_size = saving.ocdbt_target_data_file_size
+
+    def run():
+      wait()
+      writer = engine.ArrayWriteSession(
+          dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
+          target_data_file_size=target_size,
+          use_compression=saving.use_compression,
+          write_concurrent_bytes=ctx.memory_options.write_concurrent_bytes)
+      for plan in plans:
+        if is_primary or plan.kind != tree_lib.JAX_ARRAY:
+          if plan.kind != tree_lib.JAX_ARRAY and process != 0:
+            continue
+          writer.create(plan.leaf.param_name, plan.global_shape, plan.dtype,
+                        plan.chunk_shape)
+        for origin, data in plan.pieces:
+          writer.write(plan.leaf.param_name, origin, data, plan.global_shape,
+                       plan.dtype, plan.chunk_shape)
+      writer.commit()
+      write = lambda p, text: path_lib.write_file_durably(p, text, None)  # noqa: E731
+      jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
+      if jax_plans and saving.array_metadata_store is not None:
+        md_dir = dir_path / ARRAY_METADATAS_DIR
+        path_lib.mkdir(md_dir, mode)
+        write(md_dir / f"process_{process}", json.dumps({
+            "array_metadatas": [
+                {"array_metadata": {
+                    "param_name": p.leaf.param_name,
+                    "write_shape": list(p.write_shape),
+                    "chunk_shape": list(p.chunk_shape),
+                    "ext_metadata": None}} for p in jax_plans]}))
+      if is_primary:
+        if saving.use_ocdbt:
+          engine.merge(dir_path)
+        if saving.enable_write_sharding_file:
+          sharding_lib.write_sharding_file(
+              dir_path, {p.leaf.param_name: p.sharding_json
+                         for p in jax_plans if p.sharding_json}, write)
+        if strings:
+          write(dir_path / STRINGS_FILE, _strings_json(strings, dir_path))
+        write(dir_path / tree_lib.METADATA_FILE, tree_meta.to_json())
+
+    return run
+
+  def _plan_array(self, leaf, kind, v, saving, process) -> _ArrayPlan:
+    storage = _storage_options_for(leaf, v, saving)
+    if kind == tree_lib.SCALAR:
+      arr = np.asarray(v)
+      if isinstance(v, (bool, np.bool_)):
+        arr = np.asarray(bool(v))
+      elif isinstance(v, int):
+        arr = np.asarray(v, dtype=np.int64)
+      elif isinstance(v, float):
+        arr = np.asarray(v, dtype=np.float64)
+      return _ArrayPlan(leaf, kind, (), arr.dtype, (), (), [((), arr)])
+    if kind == tree_lib.NP_ARRAY:
+      arr = np.array(v, copy=True, order="C")  # the caller may mutate v
+      if storage.dtype is not None:
+        arr = arr.astype(storage.dtype)
+      chunk = engine.choose_chunk_shape(
+          arr.shape, arr.shape, arr.dtype.itemsize, storage.chunk_byte_size,
+          storage.shard_axes, saving)
+      return _ArrayPlan(leaf, kind, arr.shape, arr.dtype, arr.shape, chunk,
+                        [((0,) * arr.ndim, arr)])
+    # jax.Array
+    dtype = np.dtype(storage.dtype if storage.dtype is not None else v.dtype)
+    shards = engine.select_shards(v, saving)
+    pieces = engine.transfer_to_host(shards, dtype)
+    write_shape = engine.write_shape_of(v, saving)
+    chunk = engine.choose_chunk_shape(
+        v.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
+        storage.shard_axes, saving)
+    return _ArrayPlan(leaf, kind, tuple(v.shape), dtype, write_shape, chunk,
+                      pieces, sharding_lib.sharding_to_json(v.sharding))
+
+  # -- load -----------------------------------------------------------------
+  async def load(self, directory, abstract_checkpointable=None):
+    work = self.prepare_load(directory, abstract_checkpointable)
+
+    async def _background():
+      return await asyncio.get_running_loop().run_in_executor(None, work)
+
+    return _background()
+
+  def prepare_load(self, directory, abstract=None):
+    dir_path = path_lib.as_path(getattr(directory, "path", directory))
+    ctx = self.context
+    meta = tree_lib.read_tree_metadata(dir_path)
+    return lambda: _Loader(dir_path, meta, ctx).load(abstract)
+
+  def load_now(self, directory, abstract=None):
+    return self.prepare_load(directory, abstract)()
+
+  # -- metadata ---------------------------------------------------------------
+  async def metadata(self, directory):
+    return self.metadata_now(directory)
+
+  def metadata_now(self, directory):
+    dir_path = path_lib.as_path(getattr(directory, "path", directory))
+    meta = tree_lib.read_tree_metadata(dir_path)
+    return _Loader(dir_path, meta, self.context).metadata_tree()
+
+
+PyTreeHandler._orbax_typestr = {"cls": PyTreeHandler,
+                                "typestr": _ORBAX_PYTREE_TYPESTR}
+SECONDARY_TYPESTRS = _SECONDARY_TYPESTRS
+
+
+def _strings_json(strings: dict[str, str], dir_path) -> str:
+  doc: dict = {}
+  for name, value in strings.items():
+    parts = name.split("/")
+    node = doc
+    for p in parts[:-1]:
+      nxt = node.setdefault(p, {})
+      if not isinstance(nxt, dict):
+        raise ValueError(f"{dir_path}: string leaf names {name!r} collide")
+      node = nxt
+    node[parts[-1]] = value
+  return json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                    ensure_ascii=False)
+
+
+def _read_strings(dir_path: pathlib.Path) -> dict:
+  f = dir_path / STRINGS_FILE
+  if not f.exists():
+    return {}
+  try:
+    return json.loads(f.read_text())
+  except (ValueError, UnicodeDecodeError) as e:
+    raise ValueError(f"{f}: not valid JSON: {e}") from e
+
+
+def _lookup_string(doc: dict, name: str, f) -> str:
+  node: Any = doc
+  for p in name.split("/"):
+    if not isinstance(node, dict) or p not in node:
+      raise FileNotFoundError(f"{f}: string leaf {name!r} is missing")
+    node = node[p]
+  return str(node)
+
+
+class _Loader:
+  """Loads one PyTree checkpointable directory."""
+
+  def __init__(self, dir_path, meta: tree_lib.TreeMetadata, ctx):
+    self.dir = dir_path
+    self.meta = meta
+    self.ctx = ctx
+    self._store = None
+    self._strings = None
+    self._shardings = None
+
+  @property
+  def store(self):
+    if self._store is None:
+      self._store = engine.ArrayStore(self.dir, use_ocdbt=self.meta.use_ocdbt,
+                                      use_zarr3=self.meta.use_zarr3)
+    return self._store
+
+  def strings(self):
+    if self._strings is None:
+      self._strings = _read_strings(self.dir)
+    return self._strings
+
+  def shardings(self):
+    if self._shardings is None:
+      self._shardings = sharding_lib.read_sharding_file(self.dir)
+    return self._shardings
+
+  def _where(self, leaf) -> str:
+    return f"{self.dir}: leaf {leaf.param_name!r}"
+
+  # ---------------------------------------------------------------------------
+  def load(self, abstract):
+    by_names = {l.names: l for l in self.meta.leaves}
+    if abstract is None:
+      values = {}
+      for l in self.meta.leaves:
+        values[l.names] = self._restore_leaf(l, None)
+      return tree_lib.build_tree(self.meta.leaves, values)
+    a_leaves, treedef = tree_lib.flatten_abstract(abstract)
+    partial = self.ctx.pytree_options.loading.partial_load
+    wanted = set()
+    out = []
+    for a in a_leaves:
+      if a.value is tree_lib.PLACEHOLDER:
+        out.append(tree_lib.PLACEHOLDER)
+        wanted.add(a.names)
+        continue
+      l = by_names.get(a.names)
+      if l is None:
+        raise ValueError(
+            f"{self.dir}: the abstract tree has leaf "
+            f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
+            f"not contain. Saved leaves: "
+            f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
+      wanted.add(a.names)
+      out.append(self._restore_leaf(l, a.value))
+    if not partial:
+      extra = [".".join(l.names) for l in self.meta.leaves
+               if l.names not in wanted and not l.skip_deserialize]
+      if extra:
+        raise ValueError(
+            f"{self.dir}: the checkpoint has leaves missing from the abstract "
+            f"tree: {extra[:20]}. Pass them, or load with "
+            "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+  def _restore_leaf(self, l: tree_lib.LeafMetadata, abstract):
+    vt = l.value_type
+    if l.skip_deserialize or vt in tree_lib.EMPTY_TYPES:
+      if abstract is not None:
+        return abstract
+      return tree_lib.empty_value(vt)
+    if vt == tree_lib.STRING:
+      s = _lookup_string(self.strings(), l.param_name,
+                         self.dir / STRINGS_FILE)
+      return s
+    if vt not in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR):
+      raise ValueError(f"{self._where(l)}: unknown value_type {vt!r}")
+    info = self.store.info(l.param_name)
+    target = self._target(l, info, abstract)
+    return self._read(l, info, target)
+
+  def _target(self, l, info, abstract):
+    """(kind, shape, dtype, sharding, python_type)."""
+    vt = l.value_type
+    if abstract is None:
+      if vt == tree_lib.JAX_ARRAY:
+        return ("jax", info.shape, info.dtype, self._saved_sharding(l), None)
+      if vt == tree_lib.NP_ARRAY:
+        return ("np", info.shape, info.dtype, None, None)
+      return ("scalar", (), info.dtype, None, None)
+    if isinstance(abstract, type) and abstract in (int, float, bool):
+      return ("scalar", (), info.dtype, None, abstract)
+    if isinstance(abstract, (bool, int, float)) and not isinstance(
+        abstract, np.generic):
+      return ("scalar", (), info.dtype, None, type(abstract))
+    if isinstance(abstract, np.generic):
+      return ("npscalar", (), abstract.dtype, None, type(abstract))
+    if isinstance(abstract, str) or abstract is str:
+      raise ValueError(
+          f"{self._where(l)}: saved as {vt}, requested as a string")
+    shape = getattr(abstract, "shape", None)
+    dtype = getattr(abstract, "dtype", None)
+    if shape is None or dtype is None:
+      raise TypeError(
+          f"{self._where(l)}: unsupported abstract leaf of type "
+          f"{type(abstract).__name__}")
+    if isinstance(abstract, np.ndarray):
+      return ("np", tuple(shape), np.dtype(dtype), None, None)
+    sharding = getattr(abstract, "sharding", None)
+    if sharding is None:
+      sharding = self._saved_sharding(l)
+    return ("jax", tuple(shape), np.dtype(dtype), sharding, None)
+
+  def _saved_sharding(self, l):
+    text = self.shardings().get(l.param_name)
+    if text:
+      try:
+        return sharding_lib.sharding_from_json(text)
+      except (ValueError, KeyError, TypeError) as e:
+        logging.warning("%s: cannot use the saved sharding (%s); loading "
+                        "onto the default device", self._where(l), e)
+    return jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+  def _check_shape(self, l, info, shape):
+    if tuple(shape) != tuple(info.shape):
+      if not self.ctx.array_options.loading.enable_padding_and_truncation:
+        raise ValueError(
+            f"{self._where(l)}: requested shape {tuple(shape)} differs from "
+            f"the stored shape {tuple(info.shape)}. Truncating/padding is "
+            "disabled; set enable_padding_and_truncation=True in "
+            "ArrayOptions.Loading to allow it.")
+
+  def _read_box(self, l, info, origin, shape, dtype):
+    """Reads [origin, origin+shape) in the requested frame (zero padding)."""
+    raise_missing = self.ctx.array_options.loading.raise_array_data_missing_error
+    stored = tuple(info.shape)
+    lo = tuple(max(0, o) for o in origin)
+    hi = tuple(min(o + s, st) for o, s, st in zip(origin, shape, stored))
+    inter = tuple(max(0, h - a) for a, h in zip(lo, hi))
+    if tuple(inter) == tuple(shape) and lo == tuple(origin):
+      data = self.store.read(l.param_name, lo, inter, raise_missing)
+      return data.astype(dtype, copy=False)
+    out = np.zeros(shape, dtype=dtype)
+    if all(n > 0 for n in inter):
+      data = self.store.read(l.param_name, lo, inter, raise_missing)
+      sl = tuple(slice(a - o, a - o + n) for a, o, n in zip(lo, origin, inter))
+      out[sl] = data
+    return out
+
+  def _read(self, l, info, target):
+    kind, shape, dtype, sharding, pytype = target
+    if kind in ("scalar", "npscalar"):
+      if tuple(info.shape) != ():
+        raise ValueError(
+            f"{self._where(l)}: stored shape {tuple(info.shape)} is not a "
+            "scalar")
+      arr = self.store.read(l.param_name, (), (), True)
+      value = arr.reshape(()).item()
+      if kind == "npscalar":
+        return pytype(value)
+      return pytype(value) if pytype is not None else value
+    self._check_shape(l, info, shape)
+    if kind == "np":
+      return self._read_box(l, info, (0,) * len(shape), shape, dtype)
+    return self._read_jax(l, info, shape, dtype, sharding)
+
+  def _read_jax(self, l, info, shape, dtype, sharding):
+    index_map = sharding.addressable_devices_indices_map(tuple(shape))
+    cache = {}
+    arrays = []
+    for device, index in index_map.items():
+      box = []
+      for dim, sl in zip(shape, index):
+        start, stop, step = sl.indices(dim)
+        if step != 1:
+          raise ValueError(f"{self._where(l)}: strided shards unsupported")
+        box.append((start, stop - start))
+      key = tuple(box)
+      if key not in cache:
+        cache[key] = self._read_box(l, info, tuple(b[0] for b in box),
+                                    tuple(b[1] for b in box), dtype)
+      arrays.append(jax.device_put(cache[key], device))
+    return jax.make_array_from_single_device_arrays(
+        tuple(shape), sharding, arrays)
+
+  # ---------------------------------------------------------------------------
+  def metadata_tree(self):
+    values = {}
+    for l in self.meta.leaves:
+      vt = l.value_type
+      if l.skip_deserialize or vt in tree_lib.EMPTY_TYPES:
+        values[l.names] = tree_lib.empty_value(vt)
+      elif vt == tree_lib.STRING:
+        values[l.names] = "string"
+      elif vt == tree_lib.SCALAR:
+        info = self.store.info(l.param_name)
+        values[l.names] = (False if info.dtype == np.bool_ else
+                           0 if np.issubdtype(info.dtype, np.integer) else 0.0)
+      else:
+        info = self.store.info(l.param_name)
+        storage = StorageMetadata(
+            chunk_shape=tuple(info.chunk_shape),
+            write_shape=(tuple(l.write_shape) if l.write_shape is not None
+                         else None))
+        if vt == tree_lib.JAX_ARRAY:
+          text = self.shardings().get(l.param_name)
+          values[l.names] = ArrayMetadata(
+              shape=tuple(info.shape), dtype=info.dtype,
+              sharding_metadata=json.loads(text) if text else None,
+              storage_metadata=storage)
+        else:
+          values[l.names] = NumpyMetadata(
+              shape=tuple(info.shape), dtype=info.dtype,
+              storage_metadata=storage)
+    return tree_lib.build_tree(self.meta.leaves, values)

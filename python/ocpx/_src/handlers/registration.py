@@ -1,0 +1,206 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Handler registries and handler resolution for save and load."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Sequence, Type
+
+from ocpx._src.handlers import types as handler_types
+
+
+class AlreadyExistsError(ValueError):
+  """A registry entry for this name or handler type exists already."""
+
+
+class NoEntryError(KeyError):
+  """No registered handler fits."""
+
+
+class CheckpointableHandlerRegistry:
+  """An ordered list of (handler type, checkpointable name or None)."""
+
+  def __init__(self):
+    self._entries: list[tuple[type, Optional[str]]] = []
+    self._secondary: dict[type, Sequence[str]] = {}
+
+  def add(self, handler_type, checkpointable_name: Optional[str] = None, *,
+          secondary_typestrs: Optional[Sequence[str]] = None):
+    if not isinstance(handler_type, type):
+      # An instance: register its type (handlers are default-constructible).
+      handler_type = type(handler_type)
+    if checkpointable_name:
+      if self.has(checkpointable_name):
+        raise AlreadyExistsError(
+            f"An entry for checkpointable_name={checkpointable_name!r} "
+            "already exists in the registry.")
+    elif any(t is handler_type and n is None for t, n in self._entries):
+      raise AlreadyExistsError(
+          f"Handler type {handler_type} already exists in the registry.")
+    self._entries.append((handler_type, checkpointable_name or None))
+    if secondary_typestrs is not None:
+      self._secondary[handler_type] = tuple(secondary_typestrs)
+    return self
+
+  def get(self, checkpointable_name: str) -> type:
+    for t, n in self._entries:
+      if n == checkpointable_name:
+        return t
+    raise NoEntryError(
+        f"No entry for checkpointable_name={checkpointable_name!r} in the "
+        "registry.")
+
+  def has(self, checkpointable_name: str) -> bool:
+    return any(n == checkpointable_name for _, n in self._entries)
+
+  def get_all_entries(self) -> Sequence[tuple[type, Optional[str]]]:
+    return list(self._entries)
+
+  def get_secondary_typestrs(self, handler_type: type) -> Sequence[str]:
+    return self._secondary.get(handler_type, ())
+
+  def __repr__(self):
+    return f"CheckpointableHandlerRegistry({self._entries!r})"
+
+
+class ReadOnlyCheckpointableHandlerRegistry(CheckpointableHandlerRegistry):
+  """A view of another registry that refuses `add`."""
+
+  def __init__(self, registry: CheckpointableHandlerRegistry):
+    super().__init__()
+    self._view = registry
+
+  def add(self, *args, **kwargs):
+    raise NotImplementedError(
+        "This registry is read-only; build one with local_registry() or "
+        "CheckpointablesOptions.create_with_handlers().")
+
+  def get(self, checkpointable_name):
+    return self._view.get(checkpointable_name)
+
+  def has(self, checkpointable_name):
+    return self._view.has(checkpointable_name)
+
+  def get_all_entries(self):
+    return self._view.get_all_entries()
+
+  def get_secondary_typestrs(self, handler_type):
+    return self._view.get_secondary_typestrs(handler_type)
+
+
+_GLOBAL_REGISTRY = CheckpointableHandlerRegistry()
+
+
+def global_registry() -> CheckpointableHandlerRegistry:
+  return _GLOBAL_REGISTRY
+
+
+def add_all(registry, other):
+  for t, n in other.get_all_entries():
+    registry.add(t, n, secondary_typestrs=other.get_secondary_typestrs(t))
+  return registry
+
+
+def local_registry(other_registry=None, *, include_global_registry=True):
+  """A new mutable registry, starting from the global one by default."""
+  registry = CheckpointableHandlerRegistry()
+  if include_global_registry:
+    add_all(registry, global_registry())
+  if other_registry is not None:
+    add_all(registry, other_registry)
+  return registry
+
+
+def register_handler(cls, *, checkpointable_name: Optional[str] = None,
+                     secondary_typestrs: Optional[Sequence[str]] = None):
+  """Registers a CheckpointableHandler class globally (usable as decorator).
+
+  Among handlers that can handle an object, the most recently registered one
+  wins; a handler registered for a name is used for that name.
+  """
+  _GLOBAL_REGISTRY.add(cls, checkpointable_name,
+                       secondary_typestrs=secondary_typestrs)
+  return cls
+
+
+def _construct(name, handler_type):
+  try:
+    return handler_type()
+  except TypeError as e:
+    raise ValueError(
+        f"The CheckpointableHandler {handler_type} resolved for "
+        f"checkpointable {name!r} could not be default-constructed.") from e
+
+
+def _generic_candidates(registry, predicate, obj):
+  out = []
+  for t, n in registry.get_all_entries():
+    if n is not None:
+      continue
+    h = _construct(n, t)
+    if obj is None or predicate(h, obj):
+      out.append(h)
+  return out
+
+
+def resolve_handler_for_save(registry, checkpointable: Any, *, name: str):
+  """Picks the handler that saves `checkpointable` under `name`."""
+  if checkpointable is None:
+    raise ValueError(
+        f"Checkpointable {name!r} is None; None cannot be saved.")
+  candidates = _generic_candidates(
+      registry, lambda h, c: h.is_handleable(c), checkpointable)
+  last = candidates[-1] if candidates else None
+  if isinstance(checkpointable, handler_types.StatefulCheckpointable) and last:
+    return last
+  if registry.has(name):
+    return _construct(name, registry.get(name))
+  if last is not None:
+    return last
+  raise NoEntryError(
+      f"Could not find a handler for checkpointable {name!r} of type "
+      f"{type(checkpointable).__name__}. Register one with "
+      "ocpx.handlers.register_handler or CheckpointablesOptions. Registered: "
+      f"{[t.__name__ for t, _ in registry.get_all_entries()]}")
+
+
+def resolve_handler_for_load(registry, abstract_checkpointable, *, name: str,
+                             handler_typestr: Optional[str] = None):
+  """Picks the handler that loads checkpointable `name`."""
+  explicit = (_construct(name, registry.get(name))
+              if registry.has(name) else None)
+
+  def can(h, a):
+    return h.is_abstract_handleable(a)
+
+  by_typestr = None
+  if handler_typestr:
+    for t, n in reversed(registry.get_all_entries()):
+      if (handler_types.typestr(t) == handler_typestr
+          or handler_typestr in registry.get_secondary_typestrs(t)):
+        by_typestr = _construct(n, t)
+        break
+    if by_typestr is None:
+      logging.warning(
+          "No handler registered for typestr %s; checkpointable %r may load "
+          "with different logic than it was saved with.", handler_typestr,
+          name)
+  a = abstract_checkpointable
+  if (a is not None and isinstance(a, handler_types.StatefulCheckpointable)
+      and by_typestr is not None and can(by_typestr, a)):
+    return by_typestr
+  if explicit is not None and (a is None or can(explicit, a)):
+    return explicit
+  if by_typestr is not None and (a is None or can(by_typestr, a)):
+    return by_typestr
+  if a is not None:
+    candidates = _generic_candidates(registry, can, a)
+    if candidates:
+      return candidates[-1]
+  if explicit is not None:
+    return explicit
+  raise NoEntryError(
+      f"Could not find a handler to load checkpointable {name!r} "
+      f"(saved with {handler_typestr!r}, abstract type "
+      f"{type(a).__name__}).")

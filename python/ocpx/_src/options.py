@@ -1,0 +1,313 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Option dataclasses, with the names, fields and defaults of Orbax v1.
+
+Every class is a frozen, keyword-only dataclass.  Options that cannot take
+effect on this platform are accepted and documented on the field; none is
+silently ignored in a way that changes what is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import pathlib
+from typing import Any, Callable, Optional, Protocol, Sequence
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AsyncOptions:
+  """Async behaviour.
+
+  Attributes:
+    timeout_secs: Seconds the background part of a save may take (and the
+      timeout of cross-process barriers); exceeding it fails the save.
+    post_finalization_callback: Called (with no arguments) after an async save
+      has been committed.
+    create_directories_asynchronously: If True, directories are created in the
+      background thread; otherwise before `save_async` returns.
+  """
+
+  timeout_secs: int = 1200
+  post_finalization_callback: Optional[Callable[[], None]] = None
+  create_directories_asynchronously: bool = True
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MultiprocessingOptions:
+  """Multi-process behaviour.
+
+  Attributes:
+    primary_host: Process index that writes metadata and commits; None makes
+      every process primary (for process-local storage).
+    active_processes: Subset of process indices taking part in the save.  If
+      set, `primary_host` must belong to it.
+    barrier_sync_key_prefix: Prefix for barrier keys, to keep concurrent
+      checkpointers apart.
+  """
+
+  primary_host: Optional[int] = 0
+  active_processes: Optional[set[int]] = None
+  barrier_sync_key_prefix: Optional[str] = None
+
+  def __post_init__(self):
+    if (self.active_processes is not None and self.primary_host is not None
+        and self.primary_host not in self.active_processes):
+      raise ValueError(
+          f"primary_host={self.primary_host} must be one of active_processes="
+          f"{sorted(self.active_processes)}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FileOptions:
+  """Checkpoint directories and files.
+
+  Attributes:
+    path_permission_mode: If set (e.g. 0o750), the mode of every directory the
+      save creates.
+    temporary_path_class: Accepted for API compatibility; ocpx always uses an
+      atomic rename of `<name>.orbax-checkpoint-tmp` on local filesystems.
+    path_class: The Path implementation to use.  `pathlib.Path` by default
+      (etils.epath.Path where Orbax is installed behaves the same for local
+      paths).
+  """
+
+  path_permission_mode: Optional[int] = None
+  temporary_path_class: Optional[type] = None
+  path_class: type = pathlib.Path
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PyTreeMetadataOptions:
+  """How PyTree metadata is written.
+
+  Attributes:
+    support_rich_types: If True, `_METADATA` also records tuples and
+      namedtuples (`value_metadata_tree`) so they load back as such without an
+      abstract tree.
+  """
+
+  support_rich_types: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PyTreeOptions:
+  """PyTree saving and loading."""
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class Saving:
+    pytree_metadata_options: PyTreeMetadataOptions = dataclasses.field(
+        default_factory=PyTreeMetadataOptions)
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class Loading:
+    """partial_load: only load the leaves present in the abstract tree."""
+
+    partial_load: bool = False
+
+  saving: Saving = dataclasses.field(default_factory=Saving)
+  loading: Loading = dataclasses.field(default_factory=Loading)
+
+
+class ScopedStorageOptionsCreator(Protocol):
+
+  def __call__(self, key: Any, value: Any) -> Optional[
+      "ArrayOptions.Saving.StorageOptions"]:
+    ...
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ArrayOptions:
+  """Array saving and loading."""
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class Saving:
+    """Options for saving arrays.
+
+    Attributes:
+      storage_options: dtype cast, chunk_byte_size and shard_axes for all
+        leaves.
+      use_ocdbt: Store arrays in OCDBT databases (per process, then merged).
+        With False, each array is a plain zarr directory.
+      use_zarr3: zarr v3 (True) or zarr v2 metadata.
+      use_compression: zstd-compress chunks.
+      ocdbt_target_data_file_size: Target size of OCDBT data files; None means
+        2 GiB, 0 means unlimited.
+      enable_pinned_host_transfer: Use `pinned_host` memory for device-to-host
+        copies.  None enables it only on GPU; on platforms without pinned host
+        memory (CPU) True falls back to ordinary host copies.
+      enable_post_merge_validation: Check the merged database after merging.
+      use_replica_parallel: Split replicated shards among their replicas.
+        None means True.
+      min_slice_bytes_for_replica_parallel: Replica-parallel only when each
+        slice has at least this many bytes.
+      max_replicas_for_replica_parallel: At most this many replicas share one
+        shard.
+      enable_replica_parallel_separate_folder: Write replica slices to
+        `ocdbt.process_replica_<id>` folders.
+      enable_write_sharding_file: Write the `_sharding` file.
+      array_metadata_store: Truthy to write `array_metadatas/process_<N>`;
+        None disables it (and `write_shape` in `_METADATA`).
+      scoped_storage_options_creator: `fn(keypath, value)` returning
+        per-leaf StorageOptions whose non-None fields win.
+    """
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class StorageOptions:
+      """Per-leaf storage options.
+
+      Attributes:
+        dtype: Cast to this dtype before saving.
+        chunk_byte_size: Largest chunk size in bytes; the chunk shape is chosen
+          greedily, splitting the largest (sharded) dimensions first.
+        shard_axes: Axes to split first when choosing the chunk shape.
+      """
+
+      dtype: Any = None
+      chunk_byte_size: Optional[int] = None
+      shard_axes: Optional[Sequence[int]] = None
+
+    ScopedStorageOptionsCreator = ScopedStorageOptionsCreator
+
+    storage_options: StorageOptions = dataclasses.field(
+        default_factory=StorageOptions)
+    use_ocdbt: bool = True
+    use_zarr3: bool = True
+    use_compression: bool = True
+    ocdbt_target_data_file_size: Optional[int] = None
+    enable_pinned_host_transfer: Optional[bool] = None
+    enable_post_merge_validation: bool = True
+    use_replica_parallel: Optional[bool] = None
+    min_slice_bytes_for_replica_parallel: Optional[int] = None
+    max_replicas_for_replica_parallel: Optional[int] = None
+    enable_replica_parallel_separate_folder: bool = False
+    enable_write_sharding_file: bool = True
+    array_metadata_store: Any = True
+    scoped_storage_options_creator: Optional[ScopedStorageOptionsCreator] = None
+
+    def __post_init__(self):
+      size = self.ocdbt_target_data_file_size
+      if size is not None and size < 0:
+        raise ValueError(
+            f"ocdbt_target_data_file_size must be >= 0, got {size}")
+      cbs = self.storage_options.chunk_byte_size
+      if cbs is not None and cbs <= 0:
+        raise ValueError(f"chunk_byte_size must be positive, got {cbs}")
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class Loading:
+    """Options for loading arrays.
+
+    Attributes:
+      enable_padding_and_truncation: Allow a requested shape different from
+        the stored one (zero padding / truncation) instead of raising.
+      raise_array_data_missing_error: Raise if array chunks are missing;
+        otherwise missing regions read as zeros (the fill value).
+      use_load_and_broadcast: Read on one replica and broadcast.  ocpx reads
+        each distinct shard once per process already; the option is accepted
+        and loads the same values.
+      load_and_broadcast_options: See LoadAndBroadcastOptions.
+    """
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class LoadAndBroadcastOptions:
+      replica_axis_index: int = 0
+      primary_replica_id: int = 0
+      broadcast_memory_limit_bytes: Optional[int] = None
+      broadcast_memory_scaling_factor: float = 0.75
+
+    enable_padding_and_truncation: bool = False
+    raise_array_data_missing_error: bool = True
+    use_load_and_broadcast: bool = False
+    load_and_broadcast_options: LoadAndBroadcastOptions = dataclasses.field(
+        default_factory=LoadAndBroadcastOptions)
+
+  saving: Saving = dataclasses.field(default_factory=Saving)
+  loading: Loading = dataclasses.field(default_factory=Loading)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PathwaysOptions:
+  """Pathways checkpointing.  Pathways is not available with ocpx; the option
+  is accepted and has no effect on single- or multi-controller JAX."""
+
+  checkpointing_impl: Any = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeletionOptions:
+  """Checkpoint deletion."""
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class GcsDeletionOptions:
+    """todelete_full_path: GCS soft-delete location (only used for gs://)."""
+
+    todelete_full_path: Optional[str] = None
+
+  gcs_deletion_options: GcsDeletionOptions = dataclasses.field(
+      default_factory=GcsDeletionOptions)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MemoryOptions:
+  """Memory limits for save and load (bytes in flight per host).
+
+  Attributes:
+    write_concurrent_bytes: Bytes of host buffers being encoded/written at
+      once.  None: unlimited.
+    read_concurrent_bytes: Bytes being read/decoded at once.  None: unlimited.
+    transfer_concurrent_bytes: Bytes of device-to-host copies in flight.
+    is_prioritized_key_fn: `fn(keypath) -> bool`; those leaves are copied to
+      host before `save_async` returns, others may be copied later.
+  """
+
+  write_concurrent_bytes: Optional[int] = None
+  read_concurrent_bytes: Optional[int] = None
+  transfer_concurrent_bytes: Optional[int] = None
+  is_prioritized_key_fn: Optional[Callable[[Any], bool]] = None
+
+  def __post_init__(self):
+    for name in ("write_concurrent_bytes", "read_concurrent_bytes",
+                 "transfer_concurrent_bytes"):
+      v = getattr(self, name)
+      if v is not None and v <= 0:
+        raise ValueError(f"MemoryOptions.{name} must be positive, got {v}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SafetensorsOptions:
+  """Safetensors layout options (accepted for API compatibility)."""
+
+  max_shard_size_bytes: Optional[int] = None
+
+
+class CheckpointLayout(enum.Enum):
+  ORBAX = "orbax"
+  SAFETENSORS = "safetensors"
+  AUTO = "auto"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckpointablesOptions:
+  """Checkpointable handler registry for this context.
+
+  Use `create_with_handlers(FooHandler(), bar=BarHandler())` to build one.
+  """
+
+  registry: Any = dataclasses.field(default_factory=lambda: _default_registry())
+
+  @classmethod
+  def create_with_handlers(cls, *handlers, **named_handlers):
+    from ocpx._src.handlers import registration  # pylint: disable=g-import-not-at-top
+    reg = registration.local_registry(include_global_registry=True)
+    for h in handlers:
+      reg.add(h)
+    for name, h in named_handlers.items():
+      reg.add(h, name)
+    return cls(registry=reg)
+
+
+def _default_registry():
+  from ocpx._src.handlers import registration  # pylint: disable=g-import-not-at-top
+  return registration.ReadOnlyCheckpointableHandlerRegistry(
+      registration.global_registry())

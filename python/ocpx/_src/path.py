@@ -1,0 +1,129 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Paths: temporary directories, atomic commit and durable file writes."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import threading
+from typing import Optional, Union
+
+PathLike = Union[str, os.PathLike]
+
+TMP_SUFFIX = ".orbax-checkpoint-tmp"
+COMMIT_SUCCESS_FILE = "commit_success.txt"
+
+
+def as_path(path: PathLike) -> pathlib.Path:
+  if isinstance(path, pathlib.Path):
+    return path
+  if isinstance(path, (str, os.PathLike)):
+    s = os.fspath(path)
+    if not s:
+      raise ValueError("The checkpoint path must not be empty.")
+    if "://" in s and not s.startswith("file://"):
+      raise NotImplementedError(
+          f"{s}: ocpx writes to local (POSIX) filesystems only.")
+    if s.startswith("file://"):
+      s = s[len("file://"):]
+    return pathlib.Path(s)
+  raise TypeError(f"Expected a path, got {type(path).__name__}")
+
+
+def is_tmp(path: pathlib.Path) -> bool:
+  return TMP_SUFFIX in path.name and not path.is_symlink()
+
+
+def tmp_path_for(final: pathlib.Path) -> pathlib.Path:
+  return final.parent / (final.name + TMP_SUFFIX)
+
+
+class PathAwaitingCreation:
+  """A directory that a background thread is creating.
+
+  Handlers may use `.path` at once but must `await await_creation()` (or call
+  `wait()`) before touching the filesystem.
+  """
+
+  def __init__(self, path: pathlib.Path, created: threading.Event,
+               error: list):
+    self._path = path
+    self._created = created
+    self._error = error
+
+  @property
+  def path(self) -> pathlib.Path:
+    return self._path
+
+  def __truediv__(self, other):
+    return PathAwaitingCreation(self._path / other, self._created,
+                                self._error)
+
+  def __fspath__(self):
+    return os.fspath(self._path)
+
+  def wait(self, timeout: Optional[float] = None) -> pathlib.Path:
+    if not self._created.wait(timeout):
+      raise TimeoutError(f"{self._path}: directory was not created in time")
+    if self._error:
+      raise self._error[0]
+    return self._path
+
+  async def await_creation(self) -> pathlib.Path:
+    import asyncio  # pylint: disable=g-import-not-at-top
+    if not self._created.is_set():
+      await asyncio.get_running_loop().run_in_executor(None, self._created.wait)
+    return self.wait(0)
+
+  def __repr__(self):
+    return f"PathAwaitingCreation({str(self._path)!r})"
+
+
+def fsync_dir(path: pathlib.Path) -> None:
+  fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
+def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
+                       mode: Optional[int] = None) -> None:
+  """Writes `path` atomically (temp file, fsync, rename)."""
+  if isinstance(data, str):
+    data = data.encode("utf-8")
+  tmp = path.parent / f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}"
+  fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+  try:
+    view = memoryview(data)
+    while view:
+      n = os.write(fd, view)
+      view = view[n:]
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+  if mode is not None:
+    os.chmod(tmp, mode)
+  os.replace(tmp, path)
+
+
+def mkdir(path: pathlib.Path, mode: Optional[int] = None,
+          parents: bool = False) -> None:
+  path.mkdir(parents=parents, exist_ok=True)
+  if mode is not None:
+    os.chmod(path, mode)
+
+
+def rmtree(path: pathlib.Path) -> None:
+  if path.is_symlink() or path.is_file():
+    path.unlink()
+  elif path.exists():
+    shutil.rmtree(path)
+
+
+def fsync_tree(root: pathlib.Path) -> None:
+  """fsyncs every directory below `root` (files are synced when written)."""
+  for dirpath, _, _ in os.walk(root):
+    fsync_dir(pathlib.Path(dirpath))

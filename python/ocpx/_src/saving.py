@@ -1,0 +1,231 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""save / save_async / save_checkpointables(_async).
+
+A save writes everything into `<path>.orbax-checkpoint-tmp`, makes it durable,
+writes `_CHECKPOINT_METADATA`, `orbax.checkpoint` and `commit_success.txt`,
+and only then renames the directory to `<path>`.  A failed or interrupted save
+therefore never leaves a directory that loads; with `overwrite=True` the old
+checkpoint is only removed after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import os
+import threading
+import time
+import uuid
+from typing import Any, Optional
+
+from ocpx._src import async_response as async_lib
+from ocpx._src import checkpoint_metadata as cm
+from ocpx._src import context as context_lib
+from ocpx._src import layout
+from ocpx._src import path as path_lib
+from ocpx._src.handlers import global_registration  # noqa: F401
+from ocpx._src.handlers import registration
+from ocpx._src.handlers import types as handler_types
+
+
+def _run_coroutine(coro):
+  """Runs `coro` to completion on this thread (or a helper thread when an
+  event loop is already running here, e.g. in a notebook)."""
+  try:
+    asyncio.get_running_loop()
+  except RuntimeError:
+    return asyncio.run(coro)
+  with concurrent.futures.ThreadPoolExecutor(1) as ex:
+    return ex.submit(contextvars.copy_context().run, asyncio.run,
+                     coro).result()
+
+
+async def _gather(awaitables):
+  results = []
+  for a in awaitables:
+    results.append(await a if a is not None else None)
+  return results
+
+
+def _validate_checkpointables(checkpointables):
+  if not isinstance(checkpointables, dict):
+    raise TypeError(
+        f"checkpointables must be a dict of name -> object, got "
+        f"{type(checkpointables).__name__}")
+  if not checkpointables:
+    raise ValueError("checkpointables must not be empty")
+  for name, value in checkpointables.items():
+    layout.validate_checkpointable_name(name)
+    if name is None:
+      raise ValueError("Checkpointable names must be strings.")
+    if value is None:
+      raise ValueError(f"Checkpointable {name!r} is None.")
+
+
+def _validate_custom_metadata(custom_metadata, final):
+  if custom_metadata is None:
+    return
+  import json  # pylint: disable=g-import-not-at-top
+  try:
+    json.dumps(custom_metadata)
+  except (TypeError, ValueError) as e:
+    raise ValueError(
+        f"{final}: custom_metadata must be JSON-serializable: {e}") from e
+
+
+def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
+                              custom_metadata, is_async: bool):
+  """Starts a save; returns an AsyncResponse that commits it."""
+  ctx = context_lib.get_context()
+  init_ns = int(time.time() * 1e9)
+  final = path_lib.as_path(path).absolute()
+  _validate_checkpointables(checkpointables)
+  _validate_custom_metadata(custom_metadata, final)
+  if final.exists() and not overwrite:
+    raise ValueError(
+        f"Destination {final} already exists. Pass overwrite=True to replace "
+        "it.")
+  registry = ctx.checkpointables_options.registry
+  handlers = {
+      name: registration.resolve_handler_for_save(registry, obj, name=name)
+      for name, obj in checkpointables.items()
+  }
+  mode = ctx.file_options.path_permission_mode
+  tmp = path_lib.tmp_path_for(final)
+  path_lib.rmtree(tmp)  # a leftover of a crashed save
+  if not final.parent.exists():
+    path_lib.mkdir(final.parent, parents=True)
+
+  created = threading.Event()
+  creation_error: list = []
+
+  def create_dirs():
+    try:
+      path_lib.mkdir(tmp, mode)
+      for name in checkpointables:
+        path_lib.mkdir(tmp / name, mode)
+    except BaseException as e:  # pylint: disable=broad-except
+      creation_error.append(e)
+    finally:
+      created.set()
+
+  if not ctx.async_options.create_directories_asynchronously or not is_async:
+    create_dirs()
+    if creation_error:
+      raise creation_error[0]
+
+  # Blocking phase: every handler does its host copies now.
+  async def blocking_phase():
+    out = []
+    for name, obj in checkpointables.items():
+      d = path_lib.PathAwaitingCreation(tmp / name, created, creation_error)
+      out.append(await handlers[name].save(d, obj))
+    return out
+
+  try:
+    if not created.is_set():
+      threading.Thread(target=create_dirs, daemon=True).start()
+    background = _run_coroutine(blocking_phase())
+  except BaseException:
+    created.wait()
+    path_lib.rmtree(tmp)
+    raise
+
+  item_handlers = {
+      name: handler_types.typestr(type(h)) for name, h in handlers.items()}
+  timeout = ctx.async_options.timeout_secs
+  callback = ctx.async_options.post_finalization_callback
+  cancelled = threading.Event()
+
+  def finish():
+    try:
+      created.wait()
+      if creation_error:
+        raise creation_error[0]
+      _run_coroutine(_gather(background))
+      if cancelled.is_set():
+        raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
+      meta = cm.StepMetadata(
+          item_handlers=item_handlers, init_timestamp_nsecs=init_ns,
+          commit_timestamp_nsecs=None,
+          custom_metadata=custom_metadata if custom_metadata is not None
+          else {})
+      path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
+      meta.commit_timestamp_nsecs = time.time_ns()
+      path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
+                                  meta.to_json())
+      path_lib.write_file_durably(
+          tmp / path_lib.COMMIT_SUCCESS_FILE,
+          f"Checkpoint commit was successful to {final}")
+      path_lib.fsync_tree(tmp)
+      _commit(tmp, final, overwrite)
+    except BaseException:
+      path_lib.rmtree(tmp)
+      raise
+    if callback is not None:
+      callback()
+
+  response = async_lib.AsyncResponse(finish, name=f"ocpx-save:{final.name}",
+                                     timeout_secs=timeout)
+  if timeout is not None:
+    _arm_timeout(response, cancelled, timeout)
+  return response
+
+
+def _arm_timeout(response, cancelled: threading.Event, timeout: float):
+  def watch():
+    if not response._done.wait(timeout):  # pylint: disable=protected-access
+      cancelled.set()
+  threading.Thread(target=watch, daemon=True).start()
+
+
+def _commit(tmp, final, overwrite: bool):
+  """Renames `tmp` to `final`; an old `final` is removed only afterwards."""
+  trash = None
+  if final.exists() or final.is_symlink():
+    if not overwrite:
+      raise FileExistsError(
+          f"Destination {final} appeared during the save; not overwriting it.")
+    trash = final.parent / f".{final.name}.ocpx-old-{uuid.uuid4().hex[:8]}"
+    os.rename(final, trash)
+  os.rename(tmp, final)
+  path_lib.fsync_dir(final.parent)
+  if trash is not None:
+    path_lib.rmtree(trash)
+
+
+def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,
+         overwrite: bool = False, custom_metadata=None) -> None:
+  """Saves a PyTree; blocks until the checkpoint is committed."""
+  save_checkpointables_impl(
+      path, {checkpointable_name: state}, overwrite=overwrite,
+      custom_metadata=custom_metadata, is_async=False).result()
+
+
+def save_async(path, state, *,
+               checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,
+               overwrite: bool = False,
+               custom_metadata=None) -> async_lib.AsyncResponse[None]:
+  """Saves a PyTree; returns once host copies exist, writes in background."""
+  return save_checkpointables_impl(
+      path, {checkpointable_name: state}, overwrite=overwrite,
+      custom_metadata=custom_metadata, is_async=True)
+
+
+def save_checkpointables(path, checkpointables: dict, *,
+                         overwrite: bool = False, custom_metadata=None) -> None:
+  """Saves a dict of checkpointables; blocks until committed."""
+  save_checkpointables_impl(
+      path, checkpointables, overwrite=overwrite,
+      custom_metadata=custom_metadata, is_async=False).result()
+
+
+def save_checkpointables_async(
+    path, checkpointables: dict, *, overwrite: bool = False,
+    custom_metadata=None) -> async_lib.AsyncResponse[None]:
+  """Saves a dict of checkpointables in the background."""
+  return save_checkpointables_impl(
+      path, checkpointables, overwrite=overwrite,
+      custom_metadata=custom_metadata, is_async=True)

@@ -1,0 +1,277 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""PyTree flattening, param names and the `_METADATA` file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any, Optional, Sequence
+
+import jax
+import numpy as np
+
+PLACEHOLDER = ...
+
+SEQUENCE_KEY = 1
+DICT_KEY = 2
+
+# value_type strings of `_METADATA`.
+JAX_ARRAY = "jax.Array"
+NP_ARRAY = "np.ndarray"
+SCALAR = "scalar"
+STRING = "string"
+EMPTY_TYPES = ("None", "Dict", "List", "Tuple", "NamedTuple")
+
+
+def _is_empty_or_leaf(x: Any) -> bool:
+  children, _ = jax.tree_util.tree_flatten(
+      x, is_leaf=lambda y: y is not x)
+  if len(children) == 1 and children[0] is x:
+    return True  # cannot be flattened: a leaf
+  return not children
+
+
+def _is_empty_node(x: Any) -> bool:
+  if x is None:
+    return True
+  children, _ = jax.tree_util.tree_flatten(x, is_leaf=lambda y: y is not x)
+  if len(children) == 1 and children[0] is x:
+    return False
+  return not children
+
+
+def empty_typestr(x: Any) -> str:
+  if x is None:
+    return "None"
+  if isinstance(x, dict):
+    return "Dict"
+  if isinstance(x, list):
+    return "List"
+  if isinstance(x, tuple) and not hasattr(x, "_fields"):
+    return "Tuple"
+  return "None"  # Unregistered empty nodes, as Orbax records them.
+
+
+def empty_value(typestr: str) -> Any:
+  return {"None": None, "Dict": {}, "List": [], "Tuple": ()}.get(typestr)
+
+
+def key_name_and_type(key: Any) -> tuple[str, int]:
+  if isinstance(key, jax.tree_util.SequenceKey):
+    return str(key.idx), SEQUENCE_KEY
+  if isinstance(key, jax.tree_util.DictKey):
+    return str(key.key), DICT_KEY
+  if isinstance(key, jax.tree_util.GetAttrKey):
+    return str(key.name), DICT_KEY
+  if isinstance(key, jax.tree_util.FlattenedIndexKey):
+    return str(key.key), SEQUENCE_KEY
+  raise TypeError(f"Unsupported PyTree key type {type(key).__name__}: {key}")
+
+
+@dataclasses.dataclass
+class FlatLeaf:
+  keypath: tuple  # jax key objects
+  names: tuple[str, ...]
+  key_types: tuple[int, ...]
+  value: Any
+
+  @property
+  def param_name(self) -> str:
+    return ".".join(self.names)
+
+  @property
+  def tuple_key(self) -> str:
+    return str(tuple(self.names))
+
+
+def flatten(tree: Any) -> tuple[list[FlatLeaf], Any]:
+  """Flattens with empty nodes kept as leaves (as Orbax records them)."""
+  pairs, treedef = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=_is_empty_or_leaf)
+  out = []
+  for path, value in pairs:
+    named = [key_name_and_type(k) for k in path]
+    out.append(FlatLeaf(
+        keypath=tuple(path),
+        names=tuple(n for n, _ in named),
+        key_types=tuple(t for _, t in named),
+        value=value))
+  return out, treedef
+
+
+def flatten_abstract(tree: Any) -> tuple[list[FlatLeaf], Any]:
+  """Flattens an abstract tree; None and empty containers stay structure."""
+  pairs, treedef = jax.tree_util.tree_flatten_with_path(tree)
+  out = []
+  for path, value in pairs:
+    named = [key_name_and_type(k) for k in path]
+    out.append(FlatLeaf(tuple(path), tuple(n for n, _ in named),
+                        tuple(t for _, t in named), value))
+  return out, treedef
+
+
+def is_empty_leaf(x: Any) -> bool:
+  return _is_empty_node(x)
+
+
+def check_param_names(leaves: Sequence[FlatLeaf], directory) -> None:
+  """Rejects names Orbax would silently collide or mis-store."""
+  seen = {}
+  for leaf in leaves:
+    for n in leaf.names:
+      if n == "" or n in (".", "..") or "\x00" in n:
+        raise ValueError(
+            f"{directory}: PyTree key {leaf.names!r} has a component {n!r} "
+            "that cannot be stored.")
+    p = leaf.param_name
+    if p in seen and not is_empty_leaf(leaf.value):
+      raise ValueError(
+          f"{directory}: PyTree keys {seen[p]!r} and {leaf.names!r} map to the "
+          f"same stored name {p!r}; rename one of them.")
+    seen[p] = leaf.names
+
+
+# ---------------------------------------------------------------------------
+# _METADATA
+
+METADATA_FILE = "_METADATA"
+
+
+@dataclasses.dataclass
+class LeafMetadata:
+  names: tuple[str, ...]
+  key_types: tuple[int, ...]
+  value_type: str
+  skip_deserialize: bool = False
+  write_shape: Optional[list[int]] = None
+
+  @property
+  def param_name(self) -> str:
+    return ".".join(self.names)
+
+
+@dataclasses.dataclass
+class TreeMetadata:
+  leaves: list[LeafMetadata]
+  use_ocdbt: bool = True
+  use_zarr3: bool = True
+  store_array_data_equal_to_fill_value: bool = True
+  custom_metadata: Any = None
+  value_metadata_tree: Optional[str] = None
+
+  def to_json(self) -> str:
+    tree = {}
+    for leaf in self.leaves:
+      vm = {"value_type": leaf.value_type,
+            "skip_deserialize": leaf.skip_deserialize}
+      if leaf.write_shape is not None:
+        vm["write_shape"] = list(leaf.write_shape)
+      tree[str(tuple(leaf.names))] = {
+          "key_metadata": [{"key": n, "key_type": t}
+                           for n, t in zip(leaf.names, leaf.key_types)],
+          "value_metadata": vm,
+      }
+    d = {"tree_metadata": tree}
+    if self.value_metadata_tree is not None:
+      d["value_metadata_tree"] = self.value_metadata_tree
+    d.update({
+        "use_ocdbt": self.use_ocdbt,
+        "use_zarr3": self.use_zarr3,
+        "store_array_data_equal_to_fill_value":
+            self.store_array_data_equal_to_fill_value,
+        "custom_metadata": self.custom_metadata,
+    })
+    return json.dumps(d)
+
+
+def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
+  f = directory / METADATA_FILE
+  if not f.exists():
+    raise FileNotFoundError(
+        f"{f}: PyTree metadata file not found; {directory} is not a PyTree "
+        "checkpointable.")
+  try:
+    d = json.loads(f.read_text())
+  except (ValueError, UnicodeDecodeError) as e:
+    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  if not isinstance(d, dict) or not isinstance(d.get("tree_metadata"), dict):
+    raise ValueError(f"{f}: missing 'tree_metadata' object")
+  leaves = []
+  for k, entry in d["tree_metadata"].items():
+    try:
+      km = entry["key_metadata"]
+      names = tuple(str(x["key"]) for x in km)
+      types = tuple(int(x["key_type"]) for x in km)
+      vm = entry["value_metadata"]
+      leaves.append(LeafMetadata(
+          names=names, key_types=types, value_type=str(vm["value_type"]),
+          skip_deserialize=bool(vm.get("skip_deserialize", False)),
+          write_shape=vm.get("write_shape")))
+    except (KeyError, TypeError, ValueError) as e:
+      raise ValueError(f"{f}: malformed entry {k!r}: {e}") from e
+  if not leaves:
+    raise ValueError(f"{f}: the saved PyTree is empty.")
+  # Sorted by key tuple; drop entries that are strict prefixes of others.
+  leaves.sort(key=lambda l: _sort_key(l))
+  paths = {l.names for l in leaves}
+  leaves = [l for l in leaves
+            if not any(p[:len(l.names)] == l.names and len(p) > len(l.names)
+                       for p in paths)]
+  use_ocdbt = d.get("use_ocdbt")
+  if use_ocdbt is None:
+    use_ocdbt = (directory / "manifest.ocdbt").exists()
+  return TreeMetadata(
+      leaves=leaves,
+      use_ocdbt=bool(use_ocdbt),
+      use_zarr3=bool(d.get("use_zarr3", False)),
+      store_array_data_equal_to_fill_value=bool(
+          d.get("store_array_data_equal_to_fill_value", False)),
+      custom_metadata=d.get("custom_metadata"),
+      value_metadata_tree=d.get("value_metadata_tree"),
+  )
+
+
+def _sort_key(leaf: LeafMetadata):
+  # Sequence indices sort numerically, dict keys as strings.
+  return tuple((0, int(n), "") if t == SEQUENCE_KEY and n.isdigit()
+               else (1, 0, n) for n, t in zip(leaf.names, leaf.key_types))
+
+
+def build_tree(leaves: Sequence[LeafMetadata], values: dict) -> Any:
+  """Nested dicts/lists from saved key paths, with `values[names]`."""
+  root: Any = None
+
+  def container(kind):
+    return [] if kind == SEQUENCE_KEY else {}
+
+  if len(leaves) == 1 and not leaves[0].names:
+    return values[()]
+  root = container(leaves[0].key_types[0])
+  for leaf in leaves:
+    node = root
+    for i, (name, kind) in enumerate(zip(leaf.names, leaf.key_types)):
+      last = i == len(leaf.names) - 1
+      key = int(name) if isinstance(node, list) else name
+      if isinstance(node, list):
+        while len(node) <= key:
+          node.append(None)
+      if last:
+        node[key] = values[leaf.names]
+      else:
+        child = node[key] if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and node[key] is not None) else None
+        if child is None:
+          child = container(leaf.key_types[i + 1])
+          node[key] = child
+        node = child
+  return root
+
+
+def to_tuple_key(names: Sequence[str]) -> tuple[str, ...]:
+  return tuple(str(n) for n in names)
+
+
+def np_dtype_of_scalar(v: Any) -> np.dtype:
+  return np.asarray(v).dtype
