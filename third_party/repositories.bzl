@@ -104,6 +104,7 @@ def ocpx_system_dependencies():
     system_library(name = "system_zstd", modules = ["libzstd"])  # libzstd-dev
     system_library(name = "system_isal", modules = ["libisal"])  # libisal-dev (CRC-32C)
     system_library(name = "system_nlohmann_json", modules = ["nlohmann_json"])  # nlohmann-json3-dev
+    system_library(name = "system_zlib", modules = ["zlib"])  # zlib1g-dev (zarr gzip codec)
     native.new_local_repository(
         name = "com_google_googletest",  # Debian package googletest (sources)
         build_file = "//third_party:googletest.BUILD",

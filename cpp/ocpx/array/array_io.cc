@@ -1,0 +1,240 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/array/array_io.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cpp/ocpx/array/chunk_codec.h"
+#include "cpp/ocpx/array/internal/strided.h"
+#include "cpp/ocpx/base/status_macros.h"
+
+namespace ocpx {
+
+using internal_array::CopyBox;
+using internal_array::FillElements;
+using internal_array::NumElements;
+
+namespace {
+
+absl::Status WithKey(const absl::Status& s, absl::string_view key) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(),
+                      absl::StrCat("chunk \"", key, "\": ", s.message()));
+}
+
+absl::Status CheckBox(const ArrayMetadata& m, absl::Span<const int64_t> origin,
+                      absl::Span<const int64_t> shape) {
+  if (origin.size() != m.rank() || shape.size() != m.rank()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "box rank (origin ", origin.size(), ", shape ", shape.size(),
+        ") does not match array rank ", m.rank()));
+  }
+  for (size_t i = 0; i < m.rank(); ++i) {
+    if (origin[i] < 0 || shape[i] < 0 || origin[i] > m.shape[i] ||
+        shape[i] > m.shape[i] - origin[i]) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "box origin [", absl::StrJoin(origin, ","), "] shape [",
+          absl::StrJoin(shape, ","), "] is outside the array shape [",
+          absl::StrJoin(m.shape, ","), "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The chunks intersecting a box.
+struct ChunkRange {
+  std::vector<int64_t> lo, count;
+  int64_t total = 0;
+
+  ChunkRange(const ArrayMetadata& m, absl::Span<const int64_t> origin,
+             absl::Span<const int64_t> shape) {
+    const size_t r = m.rank();
+    lo.resize(r);
+    count.resize(r);
+    total = 1;
+    for (size_t i = 0; i < r; ++i) {
+      if (shape[i] == 0) {
+        total = 0;
+        count[i] = 0;
+        continue;
+      }
+      lo[i] = origin[i] / m.chunk_shape[i];
+      int64_t hi = (origin[i] + shape[i] - 1) / m.chunk_shape[i];
+      count[i] = hi - lo[i] + 1;
+      total *= count[i];
+    }
+  }
+
+  std::vector<int64_t> GridIndex(int64_t linear) const {
+    std::vector<int64_t> g(lo.size());
+    for (size_t i = lo.size(); i-- > 0;) {
+      g[i] = lo[i] + linear % count[i];
+      linear /= count[i];
+    }
+    return g;
+  }
+};
+
+// Geometry of one chunk relative to a box.
+struct ChunkGeometry {
+  std::vector<int64_t> chunk_origin;  // in array coordinates
+  std::vector<int64_t> valid;         // extent of the chunk inside the array
+  std::vector<int64_t> isect_lo;      // intersection with box, array coords
+  std::vector<int64_t> isect_shape;
+  bool covers_valid = true;           // box covers all of `valid`
+
+  ChunkGeometry(const ArrayMetadata& m, absl::Span<const int64_t> g,
+                absl::Span<const int64_t> origin,
+                absl::Span<const int64_t> shape) {
+    const size_t r = m.rank();
+    chunk_origin.resize(r);
+    valid.resize(r);
+    isect_lo.resize(r);
+    isect_shape.resize(r);
+    for (size_t i = 0; i < r; ++i) {
+      chunk_origin[i] = g[i] * m.chunk_shape[i];
+      valid[i] = std::min(m.chunk_shape[i], m.shape[i] - chunk_origin[i]);
+      int64_t lo = std::max(chunk_origin[i], origin[i]);
+      int64_t hi = std::min(chunk_origin[i] + valid[i], origin[i] + shape[i]);
+      isect_lo[i] = lo;
+      isect_shape[i] = hi - lo;
+      if (lo != chunk_origin[i] || hi != chunk_origin[i] + valid[i]) {
+        covers_valid = false;
+      }
+    }
+  }
+};
+
+std::vector<int64_t> Sub(absl::Span<const int64_t> a,
+                         absl::Span<const int64_t> b) {
+  std::vector<int64_t> r(a.size());
+  for (size_t i = 0; i < a.size(); ++i) r[i] = a[i] - b[i];
+  return r;
+}
+
+}  // namespace
+
+std::string JoinKey(absl::string_view param_path, absl::string_view key) {
+  while (!param_path.empty() && param_path.back() == '/') {
+    param_path.remove_suffix(1);
+  }
+  if (param_path.empty()) return std::string(key);
+  return absl::StrCat(param_path, "/", key);
+}
+
+absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
+                                const ArrayMetadata& metadata) {
+  OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
+  return store.Write(JoinKey(param_path, "zarr.json"),
+                     SerializeArrayMetadata(metadata));
+}
+
+absl::StatusOr<ArrayMetadata> ReadArrayMetadata(ChunkStore& store,
+                                                absl::string_view param_path) {
+  const std::string key = JoinKey(param_path, "zarr.json");
+  OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Read(key));
+  if (!value) {
+    return absl::NotFoundError(absl::StrCat("\"", key, "\" does not exist"));
+  }
+  absl::StatusOr<ArrayMetadata> m = ParseArrayMetadata(*value);
+  if (!m.ok()) {
+    return absl::Status(m.status().code(),
+                        absl::StrCat("\"", key, "\": ", m.status().message()));
+  }
+  return m;
+}
+
+absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
+                         const ArrayMetadata& metadata,
+                         absl::Span<const int64_t> origin,
+                         absl::Span<const int64_t> shape, const void* data,
+                         const WriteRegionOptions& options) {
+  OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
+  OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
+  ChunkRange range(metadata, origin, shape);
+  const size_t item = ItemSize(metadata.dtype);
+  const std::vector<int64_t> zeros(metadata.rank(), 0);
+  ThreadPool* pool = options.pool ? options.pool : ThreadPool::Default();
+  return ParallelFor(
+      pool, static_cast<size_t>(range.total),
+      [&](size_t linear) -> absl::Status {
+        std::vector<int64_t> g = range.GridIndex(static_cast<int64_t>(linear));
+        const std::string key =
+            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
+        ChunkGeometry geo(metadata, g, origin, shape);
+        std::string chunk(codec.chunk_bytes(), '\0');
+        if (geo.covers_valid) {
+          if (geo.valid != metadata.chunk_shape) {
+            FillElements(chunk.data(), codec.chunk_num_elements(),
+                         metadata.fill_value);
+          }
+        } else {
+          OCPX_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                                store.Read(key));
+          if (existing) {
+            OCPX_RETURN_IF_ERROR(
+                WithKey(codec.Decode(*existing, chunk.data()), key));
+          } else {
+            FillElements(chunk.data(), codec.chunk_num_elements(),
+                         metadata.fill_value);
+          }
+        }
+        CopyBox(static_cast<const char*>(data), shape,
+                Sub(geo.isect_lo, origin), chunk.data(), metadata.chunk_shape,
+                Sub(geo.isect_lo, geo.chunk_origin), geo.isect_shape, item);
+        absl::StatusOr<std::optional<std::string>> encoded = codec.Encode(
+            chunk.data(), geo.valid, options.store_fill_value_chunks);
+        OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));
+        std::string().swap(chunk);
+        if (!*encoded) return WithKey(store.Delete(key), key);
+        return WithKey(store.Write(key, *std::move(*encoded)), key);
+      },
+      options.max_parallelism);
+}
+
+absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
+                        const ArrayMetadata& metadata,
+                        absl::Span<const int64_t> origin,
+                        absl::Span<const int64_t> shape, void* out,
+                        const ReadRegionOptions& options) {
+  OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
+  OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
+  ChunkRange range(metadata, origin, shape);
+  const size_t item = ItemSize(metadata.dtype);
+  ThreadPool* pool = options.pool ? options.pool : ThreadPool::Default();
+  char* dst = static_cast<char*>(out);
+  return ParallelFor(
+      pool, static_cast<size_t>(range.total),
+      [&](size_t linear) -> absl::Status {
+        std::vector<int64_t> g = range.GridIndex(static_cast<int64_t>(linear));
+        const std::string key =
+            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
+        ChunkGeometry geo(metadata, g, origin, shape);
+        OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                              store.Read(key));
+        const std::vector<int64_t> out_lo = Sub(geo.isect_lo, origin);
+        if (!value) {
+          if (options.fail_on_missing_chunks) {
+            return absl::NotFoundError(
+                absl::StrCat("chunk \"", key, "\" is missing"));
+          }
+          internal_array::FillBox(dst, shape, out_lo, geo.isect_shape,
+                                  metadata.fill_value);
+          return absl::OkStatus();
+        }
+        std::string chunk(codec.chunk_bytes(), '\0');
+        OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.data()), key));
+        CopyBox(chunk.data(), metadata.chunk_shape,
+                Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,
+                geo.isect_shape, item);
+        return absl::OkStatus();
+      },
+      options.max_parallelism);
+}
+
+}  // namespace ocpx

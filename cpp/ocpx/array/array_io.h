@@ -1,0 +1,80 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_ARRAY_ARRAY_IO_H_
+#define OCPX_ARRAY_ARRAY_IO_H_
+
+/// \file
+/// Reading and writing boxes of a zarr v3 array stored under `param_path` in
+/// a ChunkStore: `param_path/zarr.json` and `param_path/<chunk key>`.
+/// Chunks are encoded/decoded in parallel on a thread pool.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "cpp/ocpx/array/chunk_store.h"
+#include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/thread_pool.h"
+
+namespace ocpx {
+
+struct WriteRegionOptions {
+  /// Store chunks (and inner chunks) even if they equal the fill value, as
+  /// Orbax does (`store_data_equal_to_fill_value=true`).  When false, such
+  /// chunks are deleted instead, like TensorStore's default.
+  bool store_fill_value_chunks = false;
+  /// Pool for encoding; null means `ThreadPool::Default()`.
+  ThreadPool* pool = nullptr;
+  /// Max chunks in flight (0 = pool size + 1).
+  size_t max_parallelism = 0;
+};
+
+struct ReadRegionOptions {
+  /// If true, a missing chunk is a NotFound error naming its key (Orbax's
+  /// `raise_array_data_missing_error`); otherwise it reads as fill value.
+  bool fail_on_missing_chunks = false;
+  ThreadPool* pool = nullptr;
+  size_t max_parallelism = 0;
+};
+
+/// `param_path + "/" + key`, or `key` if `param_path` is empty (a trailing
+/// '/' of `param_path` is ignored).
+std::string JoinKey(absl::string_view param_path, absl::string_view key);
+
+/// Writes `param_path/zarr.json` (TensorStore's exact bytes).
+absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
+                                const ArrayMetadata& metadata);
+
+/// Reads and parses `param_path/zarr.json`; NotFound if it does not exist,
+/// InvalidArgument (naming the key and field) if it is invalid.
+absl::StatusOr<ArrayMetadata> ReadArrayMetadata(ChunkStore& store,
+                                                absl::string_view param_path);
+
+/// Writes the box `[origin, origin + shape)` of the array from `data`
+/// (C-contiguous, native byte order, `ItemSize(dtype)` bytes per element).
+/// Chunks fully covered (within the array bounds) are encoded directly;
+/// partially covered ones are read, merged and re-encoded.  Chunks beyond the
+/// array edge are padded with the fill value.  The box must lie within the
+/// array.  Does not write zarr.json.
+absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
+                         const ArrayMetadata& metadata,
+                         absl::Span<const int64_t> origin,
+                         absl::Span<const int64_t> shape, const void* data,
+                         const WriteRegionOptions& options = {});
+
+/// Reads the box `[origin, origin + shape)` into `out` (C-contiguous).  Only
+/// chunks intersecting the box are read and decoded.  Errors name the key of
+/// the offending chunk (DataLoss for corrupt data).
+absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
+                        const ArrayMetadata& metadata,
+                        absl::Span<const int64_t> origin,
+                        absl::Span<const int64_t> shape, void* out,
+                        const ReadRegionOptions& options = {});
+
+}  // namespace ocpx
+
+#endif  // OCPX_ARRAY_ARRAY_IO_H_

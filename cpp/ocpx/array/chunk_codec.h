@@ -1,0 +1,76 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_ARRAY_CHUNK_CODEC_H_
+#define OCPX_ARRAY_CHUNK_CODEC_H_
+
+/// \file
+/// Encodes one zarr v3 chunk through the array's codec chain and decodes it
+/// back (ocdbt-zarr3-format.md §12.3-§12.5).  Supported codecs: `transpose`,
+/// `bytes` (either endian), `sharding_indexed` (index at start or end,
+/// nested), `zstd`, `gzip`, `crc32c`.  Every decode step checks sizes and
+/// checksums and fails with DataLoss on corrupt input.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "cpp/ocpx/array/metadata.h"
+
+namespace ocpx {
+
+namespace internal_array {
+struct Chain;
+}  // namespace internal_array
+
+/// The compiled codec chain of one array.  Immutable and thread-safe.
+class ChunkCodec {
+ public:
+  /// Validates `metadata` and compiles its codec chain.
+  static absl::StatusOr<ChunkCodec> Make(const ArrayMetadata& metadata);
+
+  ChunkCodec(ChunkCodec&&) noexcept;
+  ChunkCodec& operator=(ChunkCodec&&) noexcept;
+  ~ChunkCodec();
+
+  /// Encodes a full chunk: `chunk` holds `chunk_num_elements()` elements of
+  /// the data type in C order at the metadata's `chunk_shape`, native byte
+  /// order.  `valid_shape` is the part of the chunk inside the array (a
+  /// prefix box; for edge chunks smaller than the chunk shape; empty span =
+  /// the whole chunk).
+  ///
+  /// With `store_fill_value_chunks == false` (TensorStore's default) returns
+  /// nullopt if the chunk is bit-identical to the fill value (the key should
+  /// then be deleted), and omits all-fill inner chunks of shards.  With true
+  /// (what Orbax uses) the chunk is always encoded, and so is every inner
+  /// chunk that intersects the array.
+  absl::StatusOr<std::optional<std::string>> Encode(
+      const void* chunk, absl::Span<const int64_t> valid_shape,
+      bool store_fill_value_chunks) const;
+
+  /// Decodes `encoded` into `chunk_out` (`chunk_bytes()` bytes, C order at
+  /// the chunk shape, native byte order).  Inner chunks missing from a shard
+  /// are set to the fill value.  DataLoss on any inconsistency.
+  absl::Status Decode(absl::string_view encoded, void* chunk_out) const;
+
+  const ArrayMetadata& metadata() const { return *metadata_; }
+  int64_t chunk_num_elements() const { return chunk_num_elements_; }
+  size_t chunk_bytes() const { return chunk_bytes_; }
+
+ private:
+  ChunkCodec() = default;
+  std::unique_ptr<ArrayMetadata> metadata_;
+  std::unique_ptr<internal_array::Chain> chain_;
+  int64_t chunk_num_elements_ = 0;
+  size_t chunk_bytes_ = 0;
+};
+
+}  // namespace ocpx
+
+#endif  // OCPX_ARRAY_CHUNK_CODEC_H_

@@ -1,0 +1,77 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_ARRAY_CHUNK_STORE_H_
+#define OCPX_ARRAY_CHUNK_STORE_H_
+
+/// \file
+/// The minimal key-value interface the zarr array code reads and writes
+/// through, plus a directory-backed and an in-memory implementation.  An
+/// OCDBT-backed adapter lives with the OCDBT code.
+
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace ocpx {
+
+/// A flat key -> value store.  Keys are '/'-separated relative paths such as
+/// `params.w/zarr.json` or `params.w/c/0/1`.  All methods are thread-safe and
+/// may be called concurrently.
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+
+  /// The value of `key`, or nullopt if it does not exist.
+  virtual absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) = 0;
+
+  /// Creates or replaces `key`.
+  virtual absl::Status Write(const std::string& key, std::string value) = 0;
+
+  /// Removes `key`; OK if it does not exist.
+  virtual absl::Status Delete(const std::string& key) = 0;
+};
+
+/// Stores key `a/c/0/1` as the file `root/a/c/0/1` (TensorStore's `file`
+/// kvstore layout).  Writes go to a temporary file in the same directory that
+/// is then renamed over the key, so readers never see partial values.
+/// Keys must be relative and must not contain empty, "." or ".." components.
+class FileChunkStore : public ChunkStore {
+ public:
+  explicit FileChunkStore(std::string root);
+
+  absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) override;
+  absl::Status Write(const std::string& key, std::string value) override;
+  absl::Status Delete(const std::string& key) override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+};
+
+/// An in-memory store (tests, staging).
+class MemoryChunkStore : public ChunkStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) override;
+  absl::Status Write(const std::string& key, std::string value) override;
+  absl::Status Delete(const std::string& key) override;
+
+  /// A copy of the current contents.
+  absl::flat_hash_map<std::string, std::string> Contents() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::string> values_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ocpx
+
+#endif  // OCPX_ARRAY_CHUNK_STORE_H_
