@@ -14,6 +14,7 @@ namespace ocpx_python {
 
 void RegisterStatus(nanobind::module_& m);
 void RegisterBase(nanobind::module_& m);
+void RegisterKvstore(nanobind::module_& m);
 
 }  // namespace ocpx_python
 

@@ -11,4 +11,5 @@ NB_MODULE(_core, m) {
   m.doc() = "ocpx native core (OCDBT, zarr3, layout, memory regulation)";
   ocpx_python::RegisterStatus(m);
   ocpx_python::RegisterBase(m);
+  ocpx_python::RegisterKvstore(m);
 }

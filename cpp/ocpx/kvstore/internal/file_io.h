@@ -1,0 +1,118 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_KVSTORE_INTERNAL_FILE_IO_H_
+#define OCPX_KVSTORE_INTERNAL_FILE_IO_H_
+
+/// \file
+/// POSIX file helpers for the OCDBT store: bounded whole-file reads, cached
+/// read-only descriptors with pread, append-only data files and atomic
+/// (temp + fsync + rename + dir fsync) replacement.
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace ocpx {
+namespace internal_kvstore {
+
+/// `dir` + "/" + `name` (no separator doubling).
+std::string JoinPath(absl::string_view dir, absl::string_view name);
+
+/// An errno-based status naming `path`; ENOENT becomes NotFound.
+absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
+
+/// Reads a whole file, failing with ResourceExhausted if it exceeds
+/// `max_bytes` (checked with fstat before allocating).
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          uint64_t max_bytes);
+
+/// Returns true if `path` exists (any type).
+bool PathExists(const std::string& path);
+
+/// mkdir -p.
+absl::Status MakeDirs(const std::string& path);
+
+/// fsyncs a directory.
+absl::Status SyncDir(const std::string& dir);
+
+/// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir.
+absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
+                             absl::string_view contents);
+
+/// Creates `dir/name` with O_EXCL (AlreadyExists if present), writes, fsyncs
+/// it and the directory.
+absl::Status CreateFileExclusive(const std::string& dir,
+                                 const std::string& name,
+                                 absl::string_view contents);
+
+/// Lists the names in `dir`.
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
+
+/// `n` random bytes from the OS CSPRNG as 2n lowercase hex characters.
+absl::StatusOr<std::string> RandomHex(size_t n);
+
+/// Thread-safe cache of read-only file descriptors (data files are immutable,
+/// so their size is taken once).  Reads are bounds-checked against the file
+/// size before allocating.
+class ReadFileCache {
+ public:
+  explicit ReadFileCache(size_t max_open = 256) : max_open_(max_open) {}
+  ~ReadFileCache();
+  ReadFileCache(const ReadFileCache&) = delete;
+  ReadFileCache& operator=(const ReadFileCache&) = delete;
+
+  /// Reads `[offset, offset + length)` of `path` (what = "value", "node",
+  /// used in messages).  NotFound if the file is missing, DataLoss if the
+  /// range is beyond its end.
+  absl::StatusOr<std::string> Read(const std::string& path, uint64_t offset,
+                                   uint64_t length, absl::string_view what);
+
+ private:
+  struct File {
+    int fd = -1;
+    uint64_t size = 0;
+    ~File();
+  };
+  absl::StatusOr<std::shared_ptr<File>> Get(const std::string& path);
+
+  const size_t max_open_;
+  absl::Mutex mu_;
+  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string,
+                      std::pair<std::shared_ptr<File>,
+                                std::list<std::string>::iterator>>
+      files_ ABSL_GUARDED_BY(mu_);
+};
+
+/// A new append-only file created with O_EXCL.  `Pwrite` may be called from
+/// several threads at disjoint offsets.
+class WritableFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<WritableFile>> Create(
+      const std::string& path);
+  ~WritableFile();
+  absl::Status Pwrite(uint64_t offset, absl::string_view data);
+  /// fsync + close.
+  absl::Status SyncAndClose();
+  const std::string& path() const { return path_; }
+
+ private:
+  WritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+}  // namespace internal_kvstore
+}  // namespace ocpx
+
+#endif  // OCPX_KVSTORE_INTERNAL_FILE_IO_H_
