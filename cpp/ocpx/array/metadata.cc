@@ -299,6 +299,12 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     if (IsArrayToArray(c) || IsArrayToBytes(c)) {
       return FieldError(f, "array codec after the array->bytes codec");
     }
+    if (ab.kind == CodecSpec::Kind::kShardingIndexed) {
+      // As TensorStore: whole-shard bytes->bytes codecs would defeat partial
+      // reads; they belong in the inner codecs.
+      return FieldError(f, "bytes->bytes codecs may not follow "
+                           "sharding_indexed (use its inner codecs)");
+    }
     if (fixed_size_only && c.kind != CodecSpec::Kind::kCrc32c) {
       return FieldError(f, "index codecs must have a fixed encoded size");
     }

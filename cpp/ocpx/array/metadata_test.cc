@@ -98,6 +98,10 @@ TEST(MetadataTest, Rejections) {
   EXPECT_THAT(ErrorOf(j), HasSubstr("array->bytes"));
 
   j = Base();
+  j["codecs"].push_back({{"name", "crc32c"}});
+  EXPECT_THAT(ErrorOf(j), HasSubstr("may not follow sharding_indexed"));
+
+  j = Base();
   j["fill_value"] = "zero";
   EXPECT_THAT(ErrorOf(j), HasSubstr("fill_value"));
 

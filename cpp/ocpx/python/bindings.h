@@ -15,6 +15,7 @@ namespace ocpx_python {
 void RegisterStatus(nanobind::module_& m);
 void RegisterBase(nanobind::module_& m);
 void RegisterKvstore(nanobind::module_& m);
+void RegisterArray(nanobind::module_& m);
 
 }  // namespace ocpx_python
 

@@ -12,4 +12,5 @@ NB_MODULE(_core, m) {
   ocpx_python::RegisterStatus(m);
   ocpx_python::RegisterBase(m);
   ocpx_python::RegisterKvstore(m);
+  ocpx_python::RegisterArray(m);
 }
