@@ -4,6 +4,7 @@
 #include "cpp/ocpx/array/array_io.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,26 @@ struct ChunkGeometry {
   }
 };
 
+// True if the box `box` at `lo` of the C-order array of `shape` is one
+// contiguous run: leading extents 1, then one partial dim, then full dims.
+bool IsContiguousBox(absl::Span<const int64_t> shape,
+                     absl::Span<const int64_t> box) {
+  size_t k = 0;
+  while (k < box.size() && box[k] == 1) ++k;
+  for (size_t i = k + 1; i < box.size(); ++i) {
+    if (box[i] != shape[i]) return false;
+  }
+  return true;
+}
+
+// Byte offset of `lo` in the C-order array of `shape`.
+int64_t ByteOffset(absl::Span<const int64_t> shape,
+                   absl::Span<const int64_t> lo, size_t item) {
+  int64_t off = 0;
+  for (size_t i = 0; i < shape.size(); ++i) off = off * shape[i] + lo[i];
+  return off * static_cast<int64_t>(item);
+}
+
 std::vector<int64_t> Sub(absl::Span<const int64_t> a,
                          absl::Span<const int64_t> b) {
   std::vector<int64_t> r(a.size());
@@ -167,6 +188,18 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         const std::string key =
             JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
         ChunkGeometry geo(metadata, g, origin, shape);
+        if (geo.isect_shape == metadata.chunk_shape &&
+            IsContiguousBox(shape, metadata.chunk_shape)) {
+          // The whole chunk is one contiguous run of the input: no copy.
+          const char* src =
+              static_cast<const char*>(data) +
+              ByteOffset(shape, Sub(geo.isect_lo, origin), item);
+          absl::StatusOr<std::optional<std::string>> encoded = codec.Encode(
+              src, geo.valid, options.store_fill_value_chunks);
+          OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));
+          if (!*encoded) return WithKey(store.Delete(key), key);
+          return WithKey(store.Write(key, *std::move(*encoded)), key);
+        }
         std::string chunk(codec.chunk_bytes(), '\0');
         if (geo.covers_valid) {
           if (geo.valid != metadata.chunk_shape) {
@@ -227,9 +260,15 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                                   metadata.fill_value);
           return absl::OkStatus();
         }
-        std::string chunk(codec.chunk_bytes(), '\0');
-        OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.data()), key));
-        CopyBox(chunk.data(), metadata.chunk_shape,
+        if (geo.isect_shape == metadata.chunk_shape &&
+            IsContiguousBox(shape, metadata.chunk_shape)) {
+          // Decode straight into the output.
+          return WithKey(
+              codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);
+        }
+        std::unique_ptr<char[]> chunk(new char[codec.chunk_bytes() + 1]);
+        OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.get()), key));
+        CopyBox(chunk.get(), metadata.chunk_shape,
                 Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,
                 geo.isect_shape, item);
         return absl::OkStatus();

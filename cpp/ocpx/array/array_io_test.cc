@@ -39,6 +39,28 @@ TEST(ArrayIoTest, WriteReadWholeAndStraddlingBoxes) {
     for (int c = 0; c < 4; ++c) EXPECT_EQ(box[r * 4 + c], a[(r + 1) * 7 + c + 2]);
 }
 
+TEST(ArrayIoTest, ContiguousChunksBypassStaging) {
+  MemoryChunkStore store;
+  ArrayMetadata m = MakeOrbaxArrayMetadata({7, 4}, DataType::kInt16, {2, 4});
+  std::vector<int16_t> a(28);
+  std::iota(a.begin(), a.end(), -5);
+  ASSERT_TRUE(WriteRegion(store, "", m, {0, 0}, {7, 4}, a.data()).ok());
+  std::vector<int16_t> all(28, 0);
+  ASSERT_TRUE(ReadRegion(store, "", m, {0, 0}, {7, 4}, all.data()).ok());
+  EXPECT_EQ(all, a);
+  std::vector<int16_t> rows(12, 0);
+  ASSERT_TRUE(ReadRegion(store, "", m, {2, 0}, {3, 4}, rows.data()).ok());
+  EXPECT_EQ(rows, std::vector<int16_t>(a.begin() + 8, a.begin() + 20));
+  // A row write inside one chunk (contiguous, but partial: read-modify-write).
+  int16_t row[4] = {100, 101, 102, 103};
+  ASSERT_TRUE(WriteRegion(store, "", m, {3, 0}, {1, 4}, row).ok());
+  ASSERT_TRUE(ReadRegion(store, "", m, {0, 0}, {7, 4}, all.data()).ok());
+  EXPECT_EQ(all[12], 100);
+  EXPECT_EQ(all[15], 103);
+  EXPECT_EQ(all[11], a[11]);
+  EXPECT_EQ(all[16], a[16]);
+}
+
 TEST(ArrayIoTest, PartialWriteMergesWithExistingChunks) {
   MemoryChunkStore store;
   ArrayMetadata m;
