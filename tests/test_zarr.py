@@ -392,3 +392,36 @@ def test_choose_chunk_shape_matches_orbax():
     want = subchunking.choose_chunk_shape(glob, write, dt, target, shard_axes=axes)
     got = _core.choose_chunk_shape(glob, write, dt.itemsize, target, list(axes))
     assert tuple(got) == tuple(want), (glob, write, dt, target, axes)
+
+
+def test_store_fill_shards_match_tensorstore(tmp_path):
+  # With store_data_equal_to_fill_value, TS stores every inner chunk that
+  # intersects the array (even all-fill ones) and omits those outside it.
+  root = str(tmp_path)
+  md = {"shape": [5, 8], "data_type": "uint16",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 8]}},
+        "codecs": [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2, 4],
+            "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                             {"name": "crc32c"}]}}]}
+  a = np.zeros((5, 8), np.uint16)
+  a[4, 7] = 9
+  ts_open(root, "ts", md, store_data_equal_to_fill_value=True)[...] = a
+  _core.zarr_write(root, "ours", zarr_json(root, "ts"), None, a,
+                   store_fill_value_chunks=True)
+  assert files(root, "ours") == files(root, "ts")
+
+
+@pytest.mark.parametrize("cke", [
+    {"name": "v2"}, {"name": "v2", "configuration": {"separator": "/"}},
+    {"name": "default", "configuration": {"separator": "."}}])
+def test_chunk_key_encodings_with_data(tmp_path, cke):
+  root = str(tmp_path)
+  md = {"shape": [3, 4], "data_type": "int16", "chunk_key_encoding": cke,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 3]}}}
+  a = np.arange(12, dtype=np.int16).reshape(3, 4) + 1
+  ts_open(root, "ts", md)[...] = a
+  np.testing.assert_array_equal(_core.zarr_read(root, "ts"), a)
+  _core.zarr_write(root, "ours", zarr_json(root, "ts"), None, a)
+  assert files(root, "ours") == files(root, "ts")
