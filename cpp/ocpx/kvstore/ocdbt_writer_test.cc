@@ -1,0 +1,174 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/kvstore/ocdbt_writer.h"
+
+#include <stdlib.h>
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/ocpx/kvstore/ocdbt_reader.h"
+#include "gtest/gtest.h"
+
+namespace ocpx {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = ::testing::TempDir() + "/ocdbt_XXXXXX";
+  char* d = ::mkdtemp(&tmpl[0]);
+  EXPECT_NE(d, nullptr);
+  return tmpl;
+}
+
+std::map<std::string, std::string> ReadAll(const std::string& path,
+                                           std::optional<uint64_t> g = {}) {
+  OcdbtReadOptions o;
+  o.generation = g;
+  auto r = OcdbtReader::Open(path, o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  std::map<std::string, std::string> out;
+  EXPECT_TRUE((*r)->List(KeyRange{}, [&](absl::string_view k, absl::string_view v) {
+                  out.emplace(k, v);
+                  return absl::OkStatus();
+                }).ok());
+  return out;
+}
+
+TEST(OcdbtWriterTest, ConcurrentPutsMultiLevelTree) {
+  const std::string dir = TempDir();
+  OcdbtWriteOptions o;
+  o.max_decoded_node_bytes = 2000;
+  o.target_data_file_size = 10000;
+  auto t = OcdbtTransaction::Begin(dir, o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  std::map<std::string, std::string> expected;
+  for (int th = 0; th < 4; ++th) {
+    for (int i = 0; i < 500; ++i) {
+      expected[absl::StrCat("key/", th, "/", i)] = std::string(i % 250, 'a' + th);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < 500; ++i) {
+        const std::string k = absl::StrCat("key/", th, "/", i);
+        ASSERT_TRUE((*t)->Put(k, expected.at(k)).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto g = (*t)->Commit();
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(*g, 1u);
+  EXPECT_FALSE((*t)->Put("late", "x").ok());
+  auto r = OcdbtReader::Open(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE((*r)->version().root_height, 2);
+  EXPECT_EQ((*r)->num_keys(), expected.size());
+  EXPECT_EQ(ReadAll(dir), expected);
+  auto v = (*r)->Get("key/2/77");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, expected["key/2/77"]);
+  EXPECT_FALSE((*(*r)->Get("key/2/77x")).has_value());
+  EXPECT_FALSE((*(*r)->Get("")).has_value());
+  // Prefix listing.
+  int n = 0;
+  ASSERT_TRUE((*r)->ListEntries(KeyRange::Prefix("key/3/4"),
+                                [&](absl::string_view k, const LeafNodeEntry&) {
+                                  EXPECT_EQ(k.substr(0, 7), "key/3/4");
+                                  ++n;
+                                  return absl::OkStatus();
+                                }).ok());
+  EXPECT_EQ(n, 111);
+}
+
+TEST(OcdbtWriterTest, GenerationsAndVersionTree) {
+  const std::string dir = TempDir();
+  OcdbtWriteOptions o;
+  o.version_tree_arity_log2 = 1;
+  for (int g = 1; g <= 21; ++g) {
+    auto got = OcdbtCommit(dir, {{absl::StrCat("g", g), std::string(g * 20, 'v')}},
+                           {absl::StrCat("g", g - 2)}, o);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, uint64_t(g));
+  }
+  auto r = OcdbtReader::Open(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE((*r)->manifest().version_tree_nodes.empty());
+  auto versions = (*r)->ListVersions();
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  ASSERT_EQ(versions->size(), 21u);
+  for (int g = 1; g <= 21; ++g) {
+    EXPECT_EQ((*versions)[g - 1].generation, uint64_t(g));
+    auto all = ReadAll(dir, g);
+    EXPECT_EQ(all.count(absl::StrCat("g", g)), 1u) << g;
+    EXPECT_EQ(all.size(), g == 1 ? 1u : 2u) << g;
+  }
+  OcdbtReadOptions missing;
+  missing.generation = 22;
+  EXPECT_TRUE(absl::IsNotFound(OcdbtReader::Open(dir, missing).status()));
+}
+
+TEST(OcdbtWriterTest, MergeInterleavedChildren) {
+  const std::string dir = TempDir();
+  std::map<std::string, std::string> expected;
+  for (int c = 0; c < 3; ++c) {
+    std::vector<std::pair<std::string, std::string>> puts;
+    for (int i = 0; i < 50; ++i) {
+      const std::string k = absl::StrCat("arr/c/", i * 3 + c);
+      puts.emplace_back(k, std::string(100 + 20 * i, 'a' + c));
+      expected[k] = puts.back().second;
+    }
+    ASSERT_TRUE(OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_", c), puts, {},
+                            OcdbtWriteOptions::Orbax())
+                    .ok());
+  }
+  auto g = OcdbtMerge(dir, {"ocdbt.process_0", "ocdbt.process_1/",
+                            "ocdbt.process_2"});
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(ReadAll(dir), expected);
+  auto r = OcdbtReader::Open(dir);
+  auto e = (*r)->GetEntry("arr/c/149");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->has_value());
+  EXPECT_TRUE((*e)->indirect);
+  EXPECT_EQ((*e)->ref.file.base_path, "ocdbt.process_2/");
+  EXPECT_EQ((*r)->config().max_inline_value_bytes, 1024u);
+  // Duplicate keys across children.
+  auto dup = OcdbtMerge(dir, {"ocdbt.process_0", "ocdbt.process_0"});
+  EXPECT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(dup.status().message().find("arr/c/0"), std::string::npos);
+}
+
+TEST(OcdbtWriterTest, DeleteEverythingGivesMissingRoot) {
+  const std::string dir = TempDir();
+  ASSERT_TRUE(OcdbtCommit(dir, {{"a", "1"}, {"b", std::string(500, 'b')}}, {}).ok());
+  ASSERT_TRUE(OcdbtCommit(dir, {}, {"a", "b"}).ok());
+  auto r = OcdbtReader::Open(dir);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)->version().root.IsMissing());
+  EXPECT_TRUE(ReadAll(dir).empty());
+  EXPECT_EQ(ReadAll(dir, 1).size(), 2u);
+  auto bad = OcdbtCommit(dir, {{std::string(65536, 'k'), ""}}, {});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(OcdbtReaderTest, MissingDatabase) {
+  auto r = OcdbtReader::Open(TempDir() + "/none");
+  EXPECT_TRUE(absl::IsNotFound(r.status()));
+  EXPECT_NE(r.status().message().find("manifest.ocdbt"), std::string::npos);
+}
+
+TEST(OcdbtReaderTest, PrefixRange) {
+  EXPECT_EQ(KeyRange::Prefix("ab").exclusive_max, "ac");
+  EXPECT_EQ(KeyRange::Prefix("a\xff").exclusive_max, "b");
+  EXPECT_EQ(KeyRange::Prefix("\xff\xff").exclusive_max, "");
+  EXPECT_EQ(KeyRange::Prefix("").exclusive_max, "");
+}
+
+}  // namespace
+}  // namespace ocpx
