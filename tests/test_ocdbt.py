@@ -493,3 +493,27 @@ def test_bad_lengths_raise_corruption_error(tmp_path):
   m.write_bytes(bad)
   with pytest.raises(NotImplementedError, match="format_version"):
     _core.OcdbtReader(str(tmp_path))
+
+
+def test_reader_shared_across_threads(tmp_path):
+  items = {b"k%05d" % i: (b"%d" % i) * (1 + i % 300) for i in range(5000)}
+  _core.ocdbt_commit(str(tmp_path), items, max_decoded_node_bytes=3000)
+  r = _core.OcdbtReader(str(tmp_path))
+  errors = []
+
+  def work(seed):
+    rng = random.Random(seed)
+    try:
+      for _ in range(500):
+        k = b"k%05d" % rng.randrange(5000)
+        assert r.get(k) == items[k]
+      assert len(r.keys(b"k01")) == 1000
+    except Exception as e:  # pylint: disable=broad-except
+      errors.append(e)
+
+  threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  assert not errors
