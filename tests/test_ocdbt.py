@@ -300,7 +300,9 @@ def test_writer_threads_and_data_file_rolling(tmp_path):
   for t in threads:
     t.join()
   w.put(b"small", b"s")
+  assert w.get(b"t1/5") == items[b"t1/5"]
   w.delete(b"t0/0")
+  assert w.get(b"t0/0") is None
   del items[b"t0/0"]
   items[b"small"] = b"s"
   assert w.commit() == 1

@@ -326,6 +326,27 @@ absl::Status OcdbtTransaction::PutReference(absl::string_view key,
   return Record(key, std::move(m));
 }
 
+absl::StatusOr<std::optional<std::string>> OcdbtTransaction::Get(
+    absl::string_view key) {
+  std::optional<Mutation> m;
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_) return absl::FailedPreconditionError("transaction already committed");
+    auto it = mutations_.find(key);
+    if (it != mutations_.end()) m = it->second;
+  }
+  if (!m.has_value()) {
+    if (base_ == nullptr) return std::nullopt;
+    return base_->Get(key);
+  }
+  if (m->is_delete) return std::nullopt;
+  if (!m->entry.indirect) return std::move(m->entry.inline_value);
+  if (m->entry.ref.length == 0) return std::string();
+  return internal_kvstore::ReadFileRange(
+      JoinPath(path_, m->entry.ref.file.FullPath()), m->entry.ref.offset,
+      m->entry.ref.length, "value");
+}
+
 absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   absl::flat_hash_map<std::string, Mutation> mutations;
   {

@@ -82,6 +82,10 @@ class OcdbtTransaction {
   absl::Status PutReference(absl::string_view key,
                             const IndirectDataReference& ref);
 
+  /// Read-your-writes lookup: the value `key` has in this transaction (its
+  /// pending put or delete), else in the base generation.  Thread-safe.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
+
   /// Writes everything and publishes the new generation; returns it.  The
   /// transaction cannot be used afterwards.
   absl::StatusOr<uint64_t> Commit();

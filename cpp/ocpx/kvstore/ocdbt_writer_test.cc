@@ -157,6 +157,23 @@ TEST(OcdbtWriterTest, DeleteEverythingGivesMissingRoot) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(OcdbtWriterTest, ReadYourWrites) {
+  const std::string dir = TempDir();
+  ASSERT_TRUE(OcdbtCommit(dir, {{"old", "o"}, {"gone", "g"}}, {}).ok());
+  auto t = OcdbtTransaction::Begin(dir);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE((*t)->Put("big", std::string(5000, 'b')).ok());
+  ASSERT_TRUE((*t)->Put("small", "s").ok());
+  ASSERT_TRUE((*t)->Delete("gone").ok());
+  EXPECT_EQ(*(*(*t)->Get("big")), std::string(5000, 'b'));
+  EXPECT_EQ(*(*(*t)->Get("small")), "s");
+  EXPECT_EQ(*(*(*t)->Get("old")), "o");
+  EXPECT_FALSE((*(*t)->Get("gone")).has_value());
+  EXPECT_FALSE((*(*t)->Get("never")).has_value());
+  ASSERT_TRUE((*t)->Commit().ok());
+  EXPECT_EQ(ReadAll(dir).size(), 3u);
+}
+
 TEST(OcdbtReaderTest, MissingDatabase) {
   auto r = OcdbtReader::Open(TempDir() + "/none");
   EXPECT_TRUE(absl::IsNotFound(r.status()));

@@ -247,6 +247,21 @@ void RegisterKvstore(nb::module_& m) {
           },
           nb::arg("key"), nb::arg("value"))
       .def(
+          "get",
+          [](PyWriter& w, nb::bytes key) -> nb::object {
+            absl::StatusOr<std::optional<std::string>> v;
+            {
+              absl::string_view k = View(key);
+              nb::gil_scoped_release release;
+              v = w.txn->Get(k);
+            }
+            auto value = ValueOrThrow(std::move(v));
+            if (!value.has_value()) return nb::none();
+            return Bytes(*value);
+          },
+          nb::arg("key"),
+          "Read-your-writes: the pending value, else the base generation's.")
+      .def(
           "delete",
           [](PyWriter& w, nb::bytes key) {
             absl::Status s;

@@ -187,6 +187,13 @@ absl::StatusOr<std::string> RandomHex(size_t n) {
   return out;
 }
 
+absl::StatusOr<std::string> ReadFileRange(const std::string& path,
+                                          uint64_t offset, uint64_t length,
+                                          absl::string_view what) {
+  ReadFileCache once(1);
+  return once.Read(path, offset, length, what);
+}
+
 ReadFileCache::File::~File() {
   if (fd >= 0) ::close(fd);
 }

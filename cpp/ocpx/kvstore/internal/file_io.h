@@ -61,6 +61,12 @@ absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 /// `n` random bytes from the OS CSPRNG as 2n lowercase hex characters.
 absl::StatusOr<std::string> RandomHex(size_t n);
 
+/// Reads `[offset, offset + length)` of `path` without caching anything
+/// (for files that may still grow).  Bounds-checked like `ReadFileCache`.
+absl::StatusOr<std::string> ReadFileRange(const std::string& path,
+                                          uint64_t offset, uint64_t length,
+                                          absl::string_view what);
+
 /// Thread-safe cache of read-only file descriptors (data files are immutable,
 /// so their size is taken once).  Reads are bounds-checked against the file
 /// size before allocating.
