@@ -1,0 +1,168 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/array/zarr2_metadata.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/ocpx/array/dtype.h"
+#include "cpp/ocpx/base/status_macros.h"
+
+namespace ocpx {
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status Bad(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(".zarray: field '", field, "': ", why));
+}
+
+absl::StatusOr<std::vector<int64_t>> IntList(const json& j,
+                                             absl::string_view field,
+                                             bool positive) {
+  if (!j.contains(std::string(field)) || !j.at(std::string(field)).is_array()) {
+    return Bad(field, "missing or not an array");
+  }
+  std::vector<int64_t> out;
+  for (const json& v : j.at(std::string(field))) {
+    if (!v.is_number_integer()) return Bad(field, "not an integer");
+    const int64_t x = v.get<int64_t>();
+    if (x < 0 || (positive && x == 0)) return Bad(field, "out of range");
+    out.push_back(x);
+  }
+  return out;
+}
+
+struct Zarr2Dtype {
+  DataType dtype;
+  std::optional<Endian> endian;
+};
+
+absl::StatusOr<Zarr2Dtype> ParseDtype(const json& j) {
+  if (!j.is_string()) return Bad("dtype", "structured dtypes are unsupported");
+  const std::string s = j.get<std::string>();
+  // Extension types are written by name.
+  if (auto named = DataTypeFromName(s); named.ok() && s.size() > 3) {
+    const size_t size = ItemSize(*named);
+    return Zarr2Dtype{*named, size > 1 ? std::optional<Endian>(Endian::kLittle)
+                                       : std::nullopt};
+  }
+  if (s.size() < 3) return Bad("dtype", absl::StrCat("unsupported '", s, "'"));
+  const char order = s[0];
+  const char kind = s[1];
+  int size = 0;
+  try {
+    size = std::stoi(s.substr(2));
+  } catch (...) {
+    return Bad("dtype", absl::StrCat("unsupported '", s, "'"));
+  }
+  std::string name;
+  switch (kind) {
+    case 'b':
+      if (size == 1) name = "bool";
+      break;
+    case 'i':
+      if (size == 1 || size == 2 || size == 4 || size == 8)
+        name = absl::StrCat("int", size * 8);
+      break;
+    case 'u':
+      if (size == 1 || size == 2 || size == 4 || size == 8)
+        name = absl::StrCat("uint", size * 8);
+      break;
+    case 'f':
+      if (size == 2 || size == 4 || size == 8)
+        name = absl::StrCat("float", size * 8);
+      break;
+    case 'c':
+      if (size == 8 || size == 16) name = absl::StrCat("complex", size * 8);
+      break;
+    default:
+      break;
+  }
+  if (name.empty()) return Bad("dtype", absl::StrCat("unsupported '", s, "'"));
+  OCPX_ASSIGN_OR_RETURN(DataType dtype, DataTypeFromName(name));
+  std::optional<Endian> endian;
+  if (size > 1) {
+    if (order == '<' || order == '|') {
+      endian = Endian::kLittle;
+    } else if (order == '>') {
+      endian = Endian::kBig;
+    } else {
+      return Bad("dtype", absl::StrCat("bad byte order in '", s, "'"));
+    }
+  }
+  return Zarr2Dtype{dtype, endian};
+}
+
+}  // namespace
+
+absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(".zarray: not a JSON object");
+  }
+  if (!j.contains("zarr_format") || j["zarr_format"] != 2) {
+    return Bad("zarr_format", "must be 2");
+  }
+  ArrayMetadata md;
+  OCPX_ASSIGN_OR_RETURN(md.shape, IntList(j, "shape", /*positive=*/false));
+  OCPX_ASSIGN_OR_RETURN(md.chunk_shape, IntList(j, "chunks", true));
+  if (md.shape.size() != md.chunk_shape.size()) {
+    return Bad("chunks", "rank differs from shape");
+  }
+  if (!j.contains("dtype")) return Bad("dtype", "missing");
+  OCPX_ASSIGN_OR_RETURN(Zarr2Dtype dt, ParseDtype(j["dtype"]));
+  md.dtype = dt.dtype;
+  if (j.contains("filters") && !j["filters"].is_null() &&
+      !(j["filters"].is_array() && j["filters"].empty())) {
+    return Bad("filters", "filters are unsupported");
+  }
+  std::string order = j.value("order", std::string("C"));
+  if (order == "F" && md.shape.size() > 1) {
+    std::vector<int64_t> perm;
+    for (int64_t i = static_cast<int64_t>(md.shape.size()) - 1; i >= 0; --i) {
+      perm.push_back(i);
+    }
+    md.codecs.push_back(CodecSpec::Transpose(perm));
+  } else if (order != "C" && order != "F") {
+    return Bad("order", "must be \"C\" or \"F\"");
+  }
+  md.codecs.push_back(CodecSpec::Bytes(dt.endian));
+  if (j.contains("compressor") && !j["compressor"].is_null()) {
+    const json& c = j["compressor"];
+    const std::string id = c.is_object() ? c.value("id", std::string()) : "";
+    if (id == "zstd") {
+      md.codecs.push_back(CodecSpec::Zstd(c.value("level", 3)));
+    } else if (id == "gzip") {
+      md.codecs.push_back(CodecSpec::Gzip(c.value("level", 6)));
+    } else {
+      return Bad("compressor",
+                 absl::StrCat("unsupported compressor '", id, "'"));
+    }
+  }
+  md.chunk_key_encoding.kind = ChunkKeyEncoding::Kind::kV2;
+  md.chunk_key_encoding.separator = '.';
+  if (j.contains("dimension_separator")) {
+    const json& sep = j["dimension_separator"];
+    if (sep == "/") {
+      md.chunk_key_encoding.separator = '/';
+    } else if (sep != ".") {
+      return Bad("dimension_separator", "must be \".\" or \"/\"");
+    }
+  }
+  if (!j.contains("fill_value") || j["fill_value"].is_null()) {
+    md.fill_value = ZeroFillValue(md.dtype);
+  } else {
+    OCPX_ASSIGN_OR_RETURN(md.fill_value,
+                          FillValueFromJson(md.dtype, j["fill_value"]));
+  }
+  OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(md));
+  return md;
+}
+
+}  // namespace ocpx
