@@ -80,7 +80,7 @@ TEST(DataFileTableTest, Invalid) {
   // base length > path length.
   EXPECT_FALSE(decode(std::string("\x01\x01\x02x", 4)).ok());
   // prefix beyond both base paths with different base lengths.
-  EXPECT_FALSE(decode(std::string("\x02\x02\x02\x01\x01\x02abc", 9)).ok());
+  EXPECT_FALSE(decode(std::string("\x02\x02\x02\x01\x01\x02" "abc", 9)).ok());
 }
 
 }  // namespace

@@ -13,4 +13,5 @@ NB_MODULE(_core, m) {
   ocpx_python::RegisterBase(m);
   ocpx_python::RegisterKvstore(m);
   ocpx_python::RegisterArray(m);
+  ocpx_python::RegisterCheckpoint(m);
 }

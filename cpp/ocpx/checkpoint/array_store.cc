@@ -1,0 +1,197 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/checkpoint/array_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
+
+namespace ocpx {
+namespace {
+
+constexpr absl::string_view kZarr3Suffix = "/zarr.json";
+constexpr absl::string_view kZarr2Suffix = "/.zarray";
+
+absl::Status WithPrefix(const absl::Status& s, absl::string_view prefix) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(prefix, ": ", s.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CheckpointArrayReader>>
+CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
+  auto r = std::unique_ptr<CheckpointArrayReader>(new CheckpointArrayReader());
+  r->directory_ = directory;
+  if (use_ocdbt) {
+    auto reader = OcdbtReader::Open(directory);
+    if (!reader.ok()) {
+      return WithPrefix(reader.status(),
+                        absl::StrCat(directory, " (OCDBT database)"));
+    }
+    r->ocdbt_ = *reader;
+    r->store_ = std::make_unique<OcdbtReadChunkStore>(r->ocdbt_);
+  } else {
+    if (!std::filesystem::is_directory(directory)) {
+      return absl::NotFoundError(
+          absl::StrCat(directory, ": directory does not exist"));
+    }
+    r->store_ = std::make_unique<FileChunkStore>(directory);
+  }
+  return r;
+}
+
+absl::Status CheckpointArrayReader::Annotate(const absl::Status& s,
+                                             const std::string& param) const {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(directory_, ": array '", param,
+                                             "': ", s.message()));
+}
+
+absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
+    const std::string& param) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = metadata_.find(param);
+    if (it != metadata_.end()) return it->second;
+  }
+  if (param.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(directory_, ": empty array name"));
+  }
+  ArrayMetadata md;
+  auto v3 = store_->Read(JoinKey(param, "zarr.json"));
+  if (!v3.ok()) return Annotate(v3.status(), param);
+  if (v3->has_value()) {
+    auto parsed = ParseArrayMetadata(**v3);
+    if (!parsed.ok()) return Annotate(parsed.status(), param);
+    md = *std::move(parsed);
+  } else {
+    auto v2 = store_->Read(JoinKey(param, kZarr2MetadataKey));
+    if (!v2.ok()) return Annotate(v2.status(), param);
+    if (!v2->has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          directory_, ": array '", param,
+          "' not found (no zarr.json or .zarray stored for it)"));
+    }
+    auto parsed = ParseZarr2ArrayMetadata(**v2);
+    if (!parsed.ok()) return Annotate(parsed.status(), param);
+    md = *std::move(parsed);
+  }
+  absl::MutexLock lock(&mu_);
+  metadata_.emplace(param, md);
+  return md;
+}
+
+absl::Status CheckpointArrayReader::Read(const std::string& param,
+                                         absl::Span<const int64_t> origin,
+                                         absl::Span<const int64_t> shape,
+                                         void* out,
+                                         bool fail_on_missing_chunks) {
+  OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
+  ReadRegionOptions options;
+  options.fail_on_missing_chunks = fail_on_missing_chunks;
+  return Annotate(ReadRegion(*store_, param, md, origin, shape, out, options),
+                  param);
+}
+
+absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
+  std::vector<std::string> out;
+  auto add = [&](absl::string_view key) {
+    for (absl::string_view suffix : {kZarr3Suffix, kZarr2Suffix}) {
+      if (absl::EndsWith(key, suffix)) {
+        out.emplace_back(key.substr(0, key.size() - suffix.size()));
+      }
+    }
+  };
+  if (ocdbt_ != nullptr) {
+    absl::Status s = ocdbt_->ListEntries(
+        KeyRange{}, [&](absl::string_view key, const LeafNodeEntry&) {
+          add(key);
+          return absl::OkStatus();
+        });
+    if (!s.ok()) return WithPrefix(s, directory_);
+  } else {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(directory_,
+                                                                 ec);
+         !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      std::string rel =
+          std::filesystem::relative(it->path(), directory_).generic_string();
+      add(absl::StrCat("/", rel).substr(1));
+    }
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat(directory_, ": listing failed: ", ec.message()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointArrayWriter>>
+CheckpointArrayWriter::Open(std::string directory,
+                            const CheckpointArrayWriterOptions& options) {
+  auto w = std::unique_ptr<CheckpointArrayWriter>(new CheckpointArrayWriter());
+  w->directory_ = directory;
+  if (options.use_ocdbt) {
+    OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
+    wo.target_data_file_size = options.target_data_file_size;
+    auto txn = OcdbtTransaction::Begin(directory, wo);
+    if (!txn.ok()) return WithPrefix(txn.status(), directory);
+    w->txn_ = *std::move(txn);
+    w->store_ = std::make_unique<OcdbtWriteChunkStore>(w->txn_.get());
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat(directory, ": cannot create: ", ec.message()));
+    }
+    w->store_ = std::make_unique<FileChunkStore>(directory);
+  }
+  return w;
+}
+
+CheckpointArrayWriter::~CheckpointArrayWriter() = default;
+
+absl::Status CheckpointArrayWriter::WriteMetadata(
+    const std::string& param, const ArrayMetadata& metadata) {
+  return WithPrefix(WriteArrayMetadata(*store_, param, metadata),
+                    absl::StrCat(directory_, ": array '", param, "'"));
+}
+
+absl::Status CheckpointArrayWriter::Write(const std::string& param,
+                                          const ArrayMetadata& metadata,
+                                          absl::Span<const int64_t> origin,
+                                          absl::Span<const int64_t> shape,
+                                          const void* data) {
+  WriteRegionOptions options;
+  options.store_fill_value_chunks = true;
+  return WithPrefix(
+      WriteRegion(*store_, param, metadata, origin, shape, data, options),
+      absl::StrCat(directory_, ": array '", param, "'"));
+}
+
+absl::Status CheckpointArrayWriter::Commit() {
+  if (committed_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(directory_, ": already committed"));
+  }
+  committed_ = true;
+  if (txn_ == nullptr) return absl::OkStatus();
+  auto gen = txn_->Commit();
+  return WithPrefix(gen.status(), directory_);
+}
+
+}  // namespace ocpx

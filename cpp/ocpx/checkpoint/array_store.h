@@ -1,0 +1,106 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_CHECKPOINT_ARRAY_STORE_H_
+#define OCPX_CHECKPOINT_ARRAY_STORE_H_
+
+/// \file
+/// The arrays of one checkpointable directory (e.g. `<ckpt>/state`), as
+/// Orbax stores them: zarr v3 (or v2, read-only) arrays named by param name,
+/// inside the directory's merged OCDBT database, or (without OCDBT) as plain
+/// per-param directories.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "cpp/ocpx/array/array_io.h"
+#include "cpp/ocpx/array/chunk_store.h"
+#include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/kvstore/ocdbt_reader.h"
+#include "cpp/ocpx/kvstore/ocdbt_writer.h"
+
+namespace ocpx {
+
+/// Read access to the arrays of a checkpointable directory.  Thread-safe.
+class CheckpointArrayReader {
+ public:
+  /// Opens `directory`.  With `use_ocdbt`, the database rooted there must
+  /// exist (NotFound naming `manifest.ocdbt` otherwise).
+  static absl::StatusOr<std::unique_ptr<CheckpointArrayReader>> Open(
+      std::string directory, bool use_ocdbt);
+
+  const std::string& directory() const { return directory_; }
+
+  /// The metadata of `param` (`<param>/zarr.json`, else `<param>/.zarray`),
+  /// cached.  NotFound naming the param if neither exists.
+  absl::StatusOr<ArrayMetadata> Metadata(const std::string& param);
+
+  /// Reads the box `[origin, origin + shape)` of `param` into `out`
+  /// (C-contiguous, native order).  With `fail_on_missing_chunks`, a missing
+  /// chunk is NotFound.  Errors name the directory, param and chunk key.
+  absl::Status Read(const std::string& param, absl::Span<const int64_t> origin,
+                    absl::Span<const int64_t> shape, void* out,
+                    bool fail_on_missing_chunks);
+
+  /// The param names of every stored array, sorted.
+  absl::StatusOr<std::vector<std::string>> ListParams();
+
+ private:
+  CheckpointArrayReader() = default;
+  absl::Status Annotate(const absl::Status& s, const std::string& param) const;
+
+  std::string directory_;
+  std::shared_ptr<const OcdbtReader> ocdbt_;
+  std::unique_ptr<ChunkStore> store_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, ArrayMetadata> metadata_
+      ABSL_GUARDED_BY(mu_);
+};
+
+/// Options for `CheckpointArrayWriter`.
+struct CheckpointArrayWriterOptions {
+  /// Store arrays in an OCDBT database at the writer's directory.
+  bool use_ocdbt = true;
+  /// OCDBT data files roll over at this size (0 = unlimited).
+  uint64_t target_data_file_size = uint64_t{1} << 31;
+};
+
+/// Writes arrays into one process's database (e.g. `<dir>/ocdbt.process_0`)
+/// or, without OCDBT, into plain per-param directories.  `WriteMetadata` and
+/// `Write` may be called concurrently; `Commit` publishes everything at once
+/// (OCDBT) and must be called last.
+class CheckpointArrayWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<CheckpointArrayWriter>> Open(
+      std::string directory, const CheckpointArrayWriterOptions& options);
+  ~CheckpointArrayWriter();
+
+  absl::Status WriteMetadata(const std::string& param,
+                             const ArrayMetadata& metadata);
+  /// Writes a box of `param` (chunks stored even if equal to the fill value,
+  /// as Orbax does).
+  absl::Status Write(const std::string& param, const ArrayMetadata& metadata,
+                     absl::Span<const int64_t> origin,
+                     absl::Span<const int64_t> shape, const void* data);
+  /// Commits the OCDBT generation (no-op without OCDBT).
+  absl::Status Commit();
+
+ private:
+  CheckpointArrayWriter() = default;
+
+  std::string directory_;
+  std::unique_ptr<OcdbtTransaction> txn_;
+  std::unique_ptr<ChunkStore> store_;
+  bool committed_ = false;
+};
+
+}  // namespace ocpx
+
+#endif  // OCPX_CHECKPOINT_ARRAY_STORE_H_

@@ -1,0 +1,105 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/checkpoint/array_store.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cpp/ocpx/array/metadata.h"
+#include "gtest/gtest.h"
+
+namespace ocpx {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() /
+                      "ocpx_array_store_XXXXXX").string();
+  char* d = mkdtemp(tmpl.data());
+  EXPECT_NE(d, nullptr);
+  return d;
+}
+
+class ArrayStoreTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ArrayStoreTest, WriteCommitReadAnyBox) {
+  const bool use_ocdbt = GetParam();
+  const std::string dir = TempDir();
+  const std::string db = use_ocdbt ? dir + "/ocdbt.process_0" : dir;
+  std::vector<int32_t> data(8 * 6);
+  std::iota(data.begin(), data.end(), 0);
+  ArrayMetadata md = MakeOrbaxArrayMetadata({8, 6}, DataType::kInt32, {4, 3});
+  {
+    CheckpointArrayWriterOptions o;
+    o.use_ocdbt = use_ocdbt;
+    auto w = CheckpointArrayWriter::Open(db, o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->WriteMetadata("p.x", md).ok());
+    // Two shards: rows 0..3 and 4..7.
+    ASSERT_TRUE((*w)->Write("p.x", md, {0, 0}, {4, 6}, data.data()).ok());
+    ASSERT_TRUE(
+        (*w)->Write("p.x", md, {4, 0}, {4, 6}, data.data() + 24).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+    EXPECT_FALSE((*w)->Commit().ok());
+  }
+  if (use_ocdbt) {
+    auto merged = OcdbtMerge(dir, {"ocdbt.process_0"});
+    ASSERT_TRUE(merged.ok()) << merged.status();
+  }
+  auto r = CheckpointArrayReader::Open(dir, use_ocdbt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto params = (*r)->ListParams();
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_EQ(*params, std::vector<std::string>{"p.x"});
+  std::vector<int32_t> box(3 * 4);
+  ASSERT_TRUE((*r)->Read("p.x", {3, 1}, {3, 4}, box.data(), true).ok());
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      EXPECT_EQ(box[i * 4 + j], (3 + i) * 6 + (1 + j));
+    }
+  }
+  auto missing = (*r)->Metadata("nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ArrayStoreTest, ::testing::Bool());
+
+TEST(ArrayStoreErrors, MissingDatabaseIsNotFound) {
+  const std::string dir = TempDir();
+  auto r = CheckpointArrayReader::Open(dir, /*use_ocdbt=*/true);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find(dir), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ArrayStoreTest, PartialChunkWritesMergeWithinOneTransaction) {
+  const std::string dir = TempDir();
+  ArrayMetadata md = MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4});
+  {
+    auto w = CheckpointArrayWriter::Open(dir, {});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->WriteMetadata("x", md).ok());
+    int32_t a[2] = {1, 2};
+    int32_t b[2] = {3, 4};
+    ASSERT_TRUE((*w)->Write("x", md, {0}, {2}, a).ok());
+    ASSERT_TRUE((*w)->Write("x", md, {2}, {2}, b).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto r = CheckpointArrayReader::Open(dir, true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  int32_t out[4];
+  ASSERT_TRUE((*r)->Read("x", {0}, {4}, out, true).ok());
+  EXPECT_EQ(std::vector<int32_t>(out, out + 4),
+            (std::vector<int32_t>{1, 2, 3, 4}));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ocpx

@@ -1,0 +1,42 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ocpx {
+
+absl::StatusOr<std::optional<std::string>> OcdbtReadChunkStore::Read(
+    const std::string& key) {
+  return reader_->Get(key);
+}
+
+absl::Status OcdbtReadChunkStore::Write(const std::string& key, std::string) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(reader_->path(), ": read-only store; cannot write ", key));
+}
+
+absl::Status OcdbtReadChunkStore::Delete(const std::string& key) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(reader_->path(), ": read-only store; cannot delete ", key));
+}
+
+absl::StatusOr<std::optional<std::string>> OcdbtWriteChunkStore::Read(
+    const std::string& key) {
+  // Read-your-writes: partial-chunk writes merge with pending values.
+  return txn_->Get(key);
+}
+
+absl::Status OcdbtWriteChunkStore::Write(const std::string& key,
+                                         std::string value) {
+  return txn_->Put(key, value);
+}
+
+absl::Status OcdbtWriteChunkStore::Delete(const std::string& key) {
+  return txn_->Delete(key);
+}
+
+}  // namespace ocpx

@@ -1,0 +1,59 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#ifndef OCPX_CHECKPOINT_OCDBT_CHUNK_STORE_H_
+#define OCPX_CHECKPOINT_OCDBT_CHUNK_STORE_H_
+
+/// \file
+/// `ChunkStore` adapters that let the zarr array code read from an OCDBT
+/// snapshot and write into an OCDBT transaction.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cpp/ocpx/array/chunk_store.h"
+#include "cpp/ocpx/kvstore/ocdbt_reader.h"
+#include "cpp/ocpx/kvstore/ocdbt_writer.h"
+
+namespace ocpx {
+
+/// Reads keys from one generation of an OCDBT database.  Writes fail.
+class OcdbtReadChunkStore : public ChunkStore {
+ public:
+  explicit OcdbtReadChunkStore(std::shared_ptr<const OcdbtReader> reader)
+      : reader_(std::move(reader)) {}
+
+  absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) override;
+  absl::Status Write(const std::string& key, std::string value) override;
+  absl::Status Delete(const std::string& key) override;
+
+  const OcdbtReader& reader() const { return *reader_; }
+
+ private:
+  std::shared_ptr<const OcdbtReader> reader_;
+};
+
+/// Writes keys into a pending OCDBT transaction (values larger than the
+/// inline limit go to data files at once).  Reads see the transaction's own
+/// pending writes over the database it started from, so partial-chunk
+/// writes merge (read-modify-write) correctly.
+class OcdbtWriteChunkStore : public ChunkStore {
+ public:
+  explicit OcdbtWriteChunkStore(OcdbtTransaction* txn) : txn_(txn) {}
+
+  absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) override;
+  absl::Status Write(const std::string& key, std::string value) override;
+  absl::Status Delete(const std::string& key) override;
+
+ private:
+  OcdbtTransaction* txn_;
+};
+
+}  // namespace ocpx
+
+#endif  // OCPX_CHECKPOINT_OCDBT_CHUNK_STORE_H_

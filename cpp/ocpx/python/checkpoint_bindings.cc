@@ -1,0 +1,200 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+// Bindings for the arrays of a checkpointable directory (cpp/ocpx/checkpoint):
+// what ocpx's PyTreeHandler reads and writes through.
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpp/ocpx/array/dtype.h"
+#include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/checkpoint/array_store.h"
+#include "cpp/ocpx/python/bindings.h"
+#include "cpp/ocpx/python/numpy_interop.h"
+#include "cpp/ocpx/python/status.h"
+
+namespace nb = nanobind;
+
+namespace ocpx_python {
+namespace {
+
+struct PyArrayReader {
+  std::unique_ptr<ocpx::CheckpointArrayReader> reader;
+};
+
+struct PyArrayWriter {
+  std::unique_ptr<ocpx::CheckpointArrayWriter> writer;
+};
+
+ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
+                                  const Shape& chunk_shape,
+                                  std::optional<int> zstd_level) {
+  auto dt = ValueOrThrow(ocpx::DataTypeFromName(dtype));
+  ocpx::ArrayMetadata md =
+      ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level);
+  ThrowIfError(ocpx::ValidateArrayMetadata(md));
+  return md;
+}
+
+}  // namespace
+
+void RegisterCheckpoint(nb::module_& m) {
+  nb::class_<PyArrayReader>(
+      m, "CheckpointArrayReader",
+      "The arrays of a checkpointable directory (merged OCDBT database or "
+      "plain zarr directories; zarr3 or zarr2).  Thread-safe.")
+      .def(
+          "__init__",
+          [](PyArrayReader* self, std::string directory, bool use_ocdbt) {
+            absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayReader>> r;
+            {
+              nb::gil_scoped_release release;
+              r = ocpx::CheckpointArrayReader::Open(directory, use_ocdbt);
+            }
+            new (self) PyArrayReader{ValueOrThrow(std::move(r))};
+          },
+          nb::arg("directory"), nb::arg("use_ocdbt") = true)
+      .def(
+          "info",
+          [](PyArrayReader& r, const std::string& param) {
+            absl::StatusOr<ocpx::ArrayMetadata> md;
+            {
+              nb::gil_scoped_release release;
+              md = r.reader->Metadata(param);
+            }
+            ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+            Shape chunk = v.chunk_shape;
+            // Orbax's chunk is the sharding_indexed codec's inner chunk.
+            for (const auto& c : v.codecs) {
+              if (c.kind == ocpx::CodecSpec::Kind::kShardingIndexed) {
+                chunk = c.chunk_shape;
+              }
+            }
+            return nb::make_tuple(v.shape, NumpyDtype(v.dtype), chunk);
+          },
+          nb::arg("param"), "(shape, numpy dtype, chunk_shape) of an array.")
+      .def(
+          "read",
+          [](PyArrayReader& r, const std::string& param, const Shape& origin,
+             const Shape& shape, bool fail_on_missing) {
+            absl::StatusOr<ocpx::ArrayMetadata> md;
+            {
+              nb::gil_scoped_release release;
+              md = r.reader->Metadata(param);
+            }
+            ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+            if (origin.size() != v.rank() || shape.size() != v.rank()) {
+              ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
+                  r.reader->directory(), ": array '", param, "' has rank ",
+                  v.rank(), ", box has rank ", shape.size())));
+            }
+            const size_t nbytes =
+                static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(v.dtype);
+            std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = r.reader->Read(param, origin, shape, buf.get(),
+                                 fail_on_missing);
+            }
+            ThrowIfError(s);
+            return OwnedArray(std::move(buf), nbytes, v.dtype, shape);
+          },
+          nb::arg("param"), nb::arg("origin"), nb::arg("shape"),
+          nb::arg("fail_on_missing") = true,
+          "Reads a box of an array (any box: resharding on load) into a new "
+          "numpy array of the stored dtype.")
+      .def(
+          "list_params",
+          [](PyArrayReader& r) {
+            absl::StatusOr<std::vector<std::string>> p;
+            {
+              nb::gil_scoped_release release;
+              p = r.reader->ListParams();
+            }
+            return ValueOrThrow(std::move(p));
+          },
+          "Names of every stored array.");
+
+  nb::class_<PyArrayWriter>(
+      m, "CheckpointArrayWriter",
+      "Writes Orbax-layout zarr3 arrays into one process's OCDBT database "
+      "(or plain directories); commit() publishes them.")
+      .def(
+          "__init__",
+          [](PyArrayWriter* self, std::string directory, bool use_ocdbt,
+             uint64_t target_data_file_size) {
+            ocpx::CheckpointArrayWriterOptions o;
+            o.use_ocdbt = use_ocdbt;
+            o.target_data_file_size = target_data_file_size;
+            absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayWriter>> w;
+            {
+              nb::gil_scoped_release release;
+              w = ocpx::CheckpointArrayWriter::Open(directory, o);
+            }
+            new (self) PyArrayWriter{ValueOrThrow(std::move(w))};
+          },
+          nb::arg("directory"), nb::arg("use_ocdbt") = true,
+          nb::arg("target_data_file_size") = uint64_t{1} << 31)
+      .def(
+          "write_metadata",
+          [](PyArrayWriter& w, const std::string& param, const Shape& shape,
+             const std::string& dtype, const Shape& chunk_shape,
+             std::optional<int> zstd_level) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = w.writer->WriteMetadata(param, md);
+            }
+            ThrowIfError(s);
+          },
+          nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
+          nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3)
+      .def(
+          "write",
+          [](PyArrayWriter& w, const std::string& param, const Shape& shape,
+             const std::string& dtype, const Shape& chunk_shape,
+             std::optional<int> zstd_level, const Shape& origin,
+             nb::handle array) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+            Shape box;
+            for (nb::handle d : array.attr("shape")) {
+              box.push_back(nb::cast<int64_t>(d));
+            }
+            ByteArray bytes = AsBytes(array, md.dtype, box, param.c_str());
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = w.writer->Write(param, md, origin, box, bytes.data());
+            }
+            ThrowIfError(s);
+          },
+          nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
+          nb::arg("chunk_shape"), nb::arg("zstd_level").none(),
+          nb::arg("origin"), nb::arg("array"),
+          "Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is "
+          "released while chunks are encoded in parallel.")
+      .def(
+          "commit",
+          [](PyArrayWriter& w) {
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = w.writer->Commit();
+            }
+            ThrowIfError(s);
+          });
+}
+
+}  // namespace ocpx_python
