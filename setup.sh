@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   python3 python3-venv python3-dev
-  libabsl-dev libzstd-dev libisal-dev nlohmann-json3-dev
+  libabsl-dev libzstd-dev libisal-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest
   bazel-bootstrap bazel-rules-java
 )

@@ -64,8 +64,8 @@ def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
     size = saving.ocdbt_target_data_file_size
     if size is None:
       size = DEFAULT_TARGET_DATA_FILE_SIZE
-    target = _core.clamp_chunk_byte_size(
-        target, size, list(write_shape), int(itemsize))
+    target = _core.clamp_chunk_byte_size_for_ocdbt(
+        target, int(size), list(write_shape), int(itemsize))
   return tuple(_core.choose_chunk_shape(
       list(global_shape), list(write_shape), int(itemsize), target,
       list(shard_axes or ())))
@@ -112,5 +112,89 @@ def transfer_to_host(shards, dtype) -> list:
     host = np.array(shard.data, copy=True)
     if host.dtype != dtype:
       host = host.astype(dtype)
-    out.append((origin, np.ascontiguousarray(host)))
+    out.append((origin, np.require(host, requirements="C")))
   return out
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+class ArrayWriteSession:
+  """One process's array writes into a checkpointable directory."""
+
+  def __init__(self, directory: pathlib.Path, *, process_index: int,
+               use_ocdbt: bool, target_data_file_size: Optional[int],
+               use_compression: bool,
+               write_concurrent_bytes: Optional[int] = None):
+    self._dir = pathlib.Path(directory)
+    self._zstd_level = 3 if use_compression else None
+    self._use_ocdbt = use_ocdbt
+    size = (DEFAULT_TARGET_DATA_FILE_SIZE if target_data_file_size is None
+            else int(target_data_file_size))
+    target = (self._dir / process_db_name(process_index) if use_ocdbt
+              else self._dir)
+    self._writer = _core.CheckpointArrayWriter(
+        str(target), use_ocdbt=use_ocdbt, target_data_file_size=size)
+
+  def create(self, param: str, shape, dtype, chunk_shape) -> None:
+    self._writer.write_metadata(param, list(shape), dtype_name(dtype),
+                                list(chunk_shape), self._zstd_level)
+
+  def write(self, param: str, origin, data: np.ndarray, shape, dtype,
+            chunk_shape) -> None:
+    data = np.require(data, requirements="C")
+    self._writer.write(param, list(shape), dtype_name(dtype),
+                       list(chunk_shape), self._zstd_level, list(origin), data)
+
+  def commit(self) -> None:
+    self._writer.commit()
+
+
+def merge(directory: pathlib.Path) -> None:
+  """Merges every `ocdbt.process_*` database into the directory's root."""
+  directory = pathlib.Path(directory)
+  children = sorted(c.name for c in directory.iterdir()
+                    if c.is_dir() and c.name.startswith("ocdbt.process_"))
+  if not children:
+    return
+  _core.ocdbt_merge(str(directory), children)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+@dataclasses.dataclass(frozen=True)
+class ArrayInfo:
+  shape: tuple
+  dtype: np.dtype
+  chunk_shape: tuple
+
+
+class ArrayStore:
+  """Read access to the arrays of a checkpointable directory."""
+
+  def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
+               use_zarr3: Optional[bool] = None):
+    del use_zarr3  # zarr.json or .zarray is found per array
+    self._dir = pathlib.Path(directory)
+    self._reader = _core.CheckpointArrayReader(str(self._dir),
+                                               use_ocdbt=use_ocdbt)
+    self._info: dict[str, ArrayInfo] = {}
+    self._lock = threading.Lock()
+
+  def info(self, param: str) -> ArrayInfo:
+    with self._lock:
+      got = self._info.get(param)
+    if got is None:
+      shape, dtype, chunk = self._reader.info(param)
+      got = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
+      with self._lock:
+        self._info[param] = got
+    return got
+
+  def read(self, param: str, origin, shape, fail_on_missing: bool = True
+           ) -> np.ndarray:
+    return self._reader.read(param, list(origin), list(shape), fail_on_missing)
+
+  def list_params(self) -> list[str]:
+    return list(self._reader.list_params())

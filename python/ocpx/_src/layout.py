@@ -54,6 +54,12 @@ def _is_v0(path: pathlib.Path) -> bool:
   return True
 
 
+def _has_array_data(path: pathlib.Path) -> bool:
+  return (path / "manifest.ocdbt").exists() or any(
+      c.name.startswith("ocdbt.process_") for c in path.iterdir()
+      if c.is_dir())
+
+
 def is_orbax_checkpoint(path) -> bool:
   """True if `path` is a finalized Orbax checkpoint (v1 or v0 layout)."""
   p = path_lib.as_path(path)
@@ -113,11 +119,21 @@ def resolve_pytree_name(path: pathlib.Path,
           f"Checkpointable {name!r} not found in {path}; available: "
           f"{checkpointable_names(path)}")
     return name
-  for candidate in checkpointable_names(path):
+  candidates = checkpointable_names(path)
+  for candidate in candidates:
     if (path / candidate / PYTREE_METADATA_FILE).exists():
       return candidate
   if not _is_v1(path) and (path / PYTREE_METADATA_FILE).exists():
     return None
+  # PyTrees whose _METADATA was lost still hold their arrays.
+  if not _is_v1(path) and _has_array_data(path):
+    return None
+  for candidate in candidates:
+    if candidate in ("d", "array_metadatas") or candidate.startswith(
+        "ocdbt.process_"):
+      continue
+    if _has_array_data(path / candidate):
+      return candidate
   raise InvalidLayoutError(
       f"{path}: no valid PyTree checkpointable found (no subdirectory holds "
       f"{PYTREE_METADATA_FILE}).")

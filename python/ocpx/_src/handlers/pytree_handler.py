@@ -285,7 +285,7 @@ class PyTreeHandler:
   def prepare_load(self, directory, abstract=None):
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
     ctx = self.context
-    meta = tree_lib.read_tree_metadata(dir_path)
+    meta = _read_or_infer_tree_metadata(dir_path)
     return lambda: _Loader(dir_path, meta, ctx).load(abstract)
 
   def load_now(self, directory, abstract=None):
@@ -297,13 +297,45 @@ class PyTreeHandler:
 
   def metadata_now(self, directory):
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
-    meta = tree_lib.read_tree_metadata(dir_path)
+    meta = _read_or_infer_tree_metadata(dir_path)
     return _Loader(dir_path, meta, self.context).metadata_tree()
 
 
 PyTreeHandler._orbax_typestr = {"cls": PyTreeHandler,
                                 "typestr": _ORBAX_PYTREE_TYPESTR}
 SECONDARY_TYPESTRS = _SECONDARY_TYPESTRS
+
+
+def _read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
+  """`_METADATA`, or (if it was lost) a tree rebuilt from the stored arrays.
+
+  Without `_METADATA`, each stored array name `a.b.c` becomes the nested
+  dict path a/b/c; arrays with a `_sharding` entry load as jax.Array, the
+  rest as np.ndarray.  An abstract tree passed to `load` still decides the
+  structure and leaf types.
+  """
+  try:
+    return tree_lib.read_tree_metadata(dir_path)
+  except FileNotFoundError as missing:
+    use_ocdbt = (dir_path / "manifest.ocdbt").exists()
+    try:
+      params = engine.ArrayStore(dir_path, use_ocdbt=use_ocdbt,
+                                 use_zarr3=None).list_params()
+    except (FileNotFoundError, ValueError):
+      params = []
+    if not params:
+      raise missing
+    shardings = sharding_lib.read_sharding_file(dir_path)
+    leaves = []
+    for p in sorted(params):
+      names = tuple(p.split("."))
+      leaves.append(tree_lib.LeafMetadata(
+          names, (tree_lib.DICT_KEY,) * len(names),
+          tree_lib.JAX_ARRAY if p in shardings else tree_lib.NP_ARRAY))
+    logging.warning("%s: %s is missing; rebuilt the tree from %d stored "
+                    "arrays", dir_path, tree_lib.METADATA_FILE, len(leaves))
+    return tree_lib.TreeMetadata(leaves=leaves, use_ocdbt=use_ocdbt,
+                                 use_zarr3=None)
 
 
 def _strings_json(strings: dict[str, str], dir_path) -> str:
