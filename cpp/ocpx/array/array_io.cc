@@ -188,8 +188,15 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         const std::string key =
             JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
         ChunkGeometry geo(metadata, g, origin, shape);
-        if (geo.isect_shape == metadata.chunk_shape &&
-            IsContiguousBox(shape, metadata.chunk_shape)) {
+        const bool direct = geo.isect_shape == metadata.chunk_shape &&
+                            IsContiguousBox(shape, metadata.chunk_shape);
+        // The encoded value (at most about the decoded size), plus the
+        // staging buffer if there is one.  Held until the store has the
+        // value.
+        ByteReservation reservation(
+            options.limiter,
+            static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
+        if (direct) {
           // The whole chunk is one contiguous run of the input: no copy.
           const char* src =
               static_cast<const char*>(data) +
@@ -248,6 +255,13 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
         const std::string key =
             JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
         ChunkGeometry geo(metadata, g, origin, shape);
+        const bool direct = geo.isect_shape == metadata.chunk_shape &&
+                            IsContiguousBox(shape, metadata.chunk_shape);
+        // The stored value (at most about the decoded size), plus the
+        // decoded chunk if it is staged rather than decoded into `out`.
+        ByteReservation reservation(
+            options.limiter,
+            static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
         OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value,
                               store.Read(key));
         const std::vector<int64_t> out_lo = Sub(geo.isect_lo, origin);
@@ -260,8 +274,7 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                                   metadata.fill_value);
           return absl::OkStatus();
         }
-        if (geo.isect_shape == metadata.chunk_shape &&
-            IsContiguousBox(shape, metadata.chunk_shape)) {
+        if (direct) {
           // Decode straight into the output.
           return WithKey(
               codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);

@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 #include "cpp/ocpx/array/chunk_store.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
 
 namespace ocpx {
@@ -31,6 +32,11 @@ struct WriteRegionOptions {
   ThreadPool* pool = nullptr;
   /// Max chunks in flight (0 = pool size + 1).
   size_t max_parallelism = 0;
+  /// If set, bounds the bytes in flight: each chunk reserves its decoded size
+  /// (twice that if it is staged, i.e. gathered into a buffer or merged with
+  /// the stored chunk) before it is gathered/encoded, and releases it once
+  /// the encoded value has been handed to the store.  Not owned.
+  ByteLimiter* limiter = nullptr;
 };
 
 struct ReadRegionOptions {
@@ -39,6 +45,10 @@ struct ReadRegionOptions {
   bool fail_on_missing_chunks = false;
   ThreadPool* pool = nullptr;
   size_t max_parallelism = 0;
+  /// If set, bounds the bytes in flight: each chunk reserves its decoded size
+  /// (twice that if it is decoded into a staging buffer rather than straight
+  /// into `out`) while it is read, decoded and copied out.  Not owned.
+  ByteLimiter* limiter = nullptr;
 };
 
 /// `param_path + "/" + key`, or `key` if `param_path` is empty (a trailing

@@ -94,10 +94,12 @@ absl::Status CheckpointArrayReader::Read(const std::string& param,
                                          absl::Span<const int64_t> origin,
                                          absl::Span<const int64_t> shape,
                                          void* out,
-                                         bool fail_on_missing_chunks) {
+                                         bool fail_on_missing_chunks,
+                                         ByteLimiter* limiter) {
   OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
   ReadRegionOptions options;
   options.fail_on_missing_chunks = fail_on_missing_chunks;
+  options.limiter = limiter;
   return Annotate(ReadRegion(*store_, param, md, origin, shape, out, options),
                   param);
 }
@@ -144,6 +146,7 @@ CheckpointArrayWriter::Open(std::string directory,
                             const CheckpointArrayWriterOptions& options) {
   auto w = std::unique_ptr<CheckpointArrayWriter>(new CheckpointArrayWriter());
   w->directory_ = directory;
+  w->limiter_ = options.limiter;
   if (options.use_ocdbt) {
     OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
     wo.target_data_file_size = options.target_data_file_size;
@@ -178,6 +181,7 @@ absl::Status CheckpointArrayWriter::Write(const std::string& param,
                                           const void* data) {
   WriteRegionOptions options;
   options.store_fill_value_chunks = true;
+  options.limiter = limiter_.get();
   return WithPrefix(
       WriteRegion(*store_, param, metadata, origin, shape, data, options),
       absl::StrCat(directory_, ": array '", param, "'"));

@@ -23,6 +23,7 @@
 #include "cpp/ocpx/array/array_io.h"
 #include "cpp/ocpx/array/chunk_store.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
 
@@ -45,9 +46,13 @@ class CheckpointArrayReader {
   /// Reads the box `[origin, origin + shape)` of `param` into `out`
   /// (C-contiguous, native order).  With `fail_on_missing_chunks`, a missing
   /// chunk is NotFound.  Errors name the directory, param and chunk key.
+  /// With a `limiter`, the chunks being read and decoded hold reservations
+  /// of their decoded size (see `ReadRegionOptions::limiter`); the caller
+  /// keeps it alive for the call.
   absl::Status Read(const std::string& param, absl::Span<const int64_t> origin,
                     absl::Span<const int64_t> shape, void* out,
-                    bool fail_on_missing_chunks);
+                    bool fail_on_missing_chunks,
+                    ByteLimiter* limiter = nullptr);
 
   /// The param names of every stored array, sorted.
   absl::StatusOr<std::vector<std::string>> ListParams();
@@ -70,6 +75,11 @@ struct CheckpointArrayWriterOptions {
   bool use_ocdbt = true;
   /// OCDBT data files roll over at this size (0 = unlimited).
   uint64_t target_data_file_size = uint64_t{1} << 31;
+  /// If set, shared by every `Write` of this writer (and whoever else holds
+  /// it): chunks being gathered and encoded hold reservations of their
+  /// decoded size until the store has their encoded value (see
+  /// `WriteRegionOptions::limiter`).  Null: unlimited.
+  std::shared_ptr<ByteLimiter> limiter;
 };
 
 /// Writes arrays into one process's database (e.g. `<dir>/ocdbt.process_0`)
@@ -85,7 +95,7 @@ class CheckpointArrayWriter {
   absl::Status WriteMetadata(const std::string& param,
                              const ArrayMetadata& metadata);
   /// Writes a box of `param` (chunks stored even if equal to the fill value,
-  /// as Orbax does).
+  /// as Orbax does), within the options' byte limit.
   absl::Status Write(const std::string& param, const ArrayMetadata& metadata,
                      absl::Span<const int64_t> origin,
                      absl::Span<const int64_t> shape, const void* data);
@@ -98,6 +108,7 @@ class CheckpointArrayWriter {
   std::string directory_;
   std::unique_ptr<OcdbtTransaction> txn_;
   std::unique_ptr<ChunkStore> store_;
+  std::shared_ptr<ByteLimiter> limiter_;
   bool committed_ = false;
 };
 

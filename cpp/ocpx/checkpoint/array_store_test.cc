@@ -8,10 +8,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <numeric>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/byte_limiter.h"
 #include "gtest/gtest.h"
 
 namespace ocpx {
@@ -66,6 +69,55 @@ TEST_P(ArrayStoreTest, WriteCommitReadAnyBox) {
   auto missing = (*r)->Metadata("nope");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_P(ArrayStoreTest, SharedLimiterBoundsConcurrentWritesAndReads) {
+  const bool use_ocdbt = GetParam();
+  const std::string dir = TempDir();
+  const std::string db = use_ocdbt ? dir + "/ocdbt.process_0" : dir;
+  // 64 chunks of 8x8 int32 (256 bytes); whole-row bands are staged (512
+  // bytes reserved per chunk).  Limit: three chunks' worth.
+  std::vector<int32_t> data(64 * 64);
+  std::iota(data.begin(), data.end(), 0);
+  ArrayMetadata md = MakeOrbaxArrayMetadata({64, 64}, DataType::kInt32, {8, 8});
+  auto limiter = std::make_shared<ByteLimiter>(3 * 256);
+  {
+    CheckpointArrayWriterOptions o;
+    o.use_ocdbt = use_ocdbt;
+    o.limiter = limiter;
+    auto w = CheckpointArrayWriter::Open(db, o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->WriteMetadata("a", md).ok());
+    // Four shards written concurrently through the same limiter.
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        EXPECT_TRUE((*w)->Write("a", md, {16 * t, 0}, {16, 64},
+                                data.data() + 16 * 64 * t)
+                        .ok());
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_LE(limiter->peak(), 3u * 256);
+  EXPECT_GE(limiter->peak(), 512u);
+  EXPECT_EQ(limiter->in_use(), 0u);
+  if (use_ocdbt) {
+    auto merged = OcdbtMerge(dir, {"ocdbt.process_0"});
+    ASSERT_TRUE(merged.ok()) << merged.status();
+  }
+  auto r = CheckpointArrayReader::Open(dir, use_ocdbt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ByteLimiter read_limiter(2 * 256);
+  std::vector<int32_t> back(64 * 64, -1);
+  ASSERT_TRUE((*r)->Read("a", {0, 0}, {64, 64}, back.data(), true,
+                         &read_limiter)
+                  .ok());
+  EXPECT_EQ(back, data);
+  EXPECT_LE(read_limiter.peak(), 2u * 256);
+  EXPECT_GE(read_limiter.peak(), 512u);
   std::filesystem::remove_all(dir);
 }
 
