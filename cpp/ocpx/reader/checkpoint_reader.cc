@@ -1,0 +1,704 @@
+// Copyright 2026 The ocpx Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+#include "cpp/ocpx/reader/checkpoint_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/status_macros.h"
+
+namespace ocpx {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::string_view kCheckpointMetadataFile = "_CHECKPOINT_METADATA";
+constexpr absl::string_view kIndicatorFile = "orbax.checkpoint";
+constexpr absl::string_view kPytreeMetadataFile = "_METADATA";
+constexpr absl::string_view kShardingFile = "_sharding";
+constexpr absl::string_view kStringsFile = "_strings.json";
+constexpr absl::string_view kTmpSuffix = ".orbax-checkpoint-tmp";
+constexpr absl::string_view kAuto = "AUTO";
+
+bool Exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+bool IsDir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+bool IsTmp(const fs::path& p) {
+  return absl::StrContains(p.filename().string(), kTmpSuffix);
+}
+
+bool IsReserved(absl::string_view name) {
+  return name == "metrics" || name == kAuto || name == "_CHECKPOINT_DELETION";
+}
+
+absl::StatusOr<std::string> ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(p.string(), ": cannot open"));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat(p.string(), ": read failed"));
+  }
+  return ss.str();
+}
+
+absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
+  OCPX_ASSIGN_OR_RETURN(std::string text, ReadFile(p));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(p.string(), ": not valid JSON"));
+  }
+  return j;
+}
+
+bool IsV1(const fs::path& p) {
+  return Exists(p / std::string(kCheckpointMetadataFile)) &&
+         Exists(p / std::string(kIndicatorFile));
+}
+
+bool HasArrayData(const fs::path& p) {
+  if (Exists(p / "manifest.ocdbt")) return true;
+  std::error_code ec;
+  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory() &&
+        absl::StartsWith(it->path().filename().string(), "ocdbt.process_")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Checks that `p` is a finalized Orbax checkpoint directory (§2.3, §2.4).
+absl::Status CheckCheckpointDir(const fs::path& p) {
+  if (!Exists(p)) {
+    return absl::NotFoundError(
+        absl::StrCat(p.string(), ": checkpoint path does not exist"));
+  }
+  if (!IsDir(p)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(p.string(), ": checkpoint path is not a directory"));
+  }
+  if (IsTmp(p)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        p.string(),
+        ": a temporary (unfinished) checkpoint directory; it was never "
+        "committed"));
+  }
+  if (IsV1(p)) return absl::OkStatus();
+  fs::path parent = p.parent_path();
+  if (p.filename().empty()) parent = parent.parent_path();
+  if (Exists(parent / std::string(kCheckpointMetadataFile))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        p.string(), ": an item directory inside the checkpoint ",
+        parent.string(), "; open the checkpoint directory instead"));
+  }
+  if (Exists(p / std::string(kCheckpointMetadataFile)) ||
+      Exists(p / std::string(kPytreeMetadataFile))) {
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory() &&
+        Exists(it->path() / std::string(kCheckpointMetadataFile))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          p.string(),
+          ": a directory of checkpoints, not a checkpoint (e.g. ",
+          it->path().string(), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Sequence indices sort numerically before dict keys, which sort as strings.
+using SortKey = std::vector<std::tuple<int, int64_t, std::string>>;
+
+SortKey MakeSortKey(const std::vector<PathKey>& path) {
+  SortKey k;
+  for (const PathKey& p : path) {
+    int64_t idx = 0;
+    const bool digits =
+        !p.key.empty() &&
+        std::all_of(p.key.begin(), p.key.end(),
+                    [](char c) { return absl::ascii_isdigit(c); });
+    if (p.type == KeyType::kSequence && digits && p.key.size() < 18) {
+      idx = std::stoll(p.key);
+      k.emplace_back(0, idx, "");
+    } else {
+      k.emplace_back(1, 0, p.key);
+    }
+  }
+  return k;
+}
+
+std::string JoinNames(const std::vector<PathKey>& path) {
+  return absl::StrJoin(path, ".", [](std::string* out, const PathKey& k) {
+    out->append(k.key);
+  });
+}
+
+LeafKind KindOf(const std::string& value_type, bool skip_deserialize) {
+  if (skip_deserialize) return LeafKind::kEmpty;
+  if (value_type == "scalar") return LeafKind::kScalar;
+  if (value_type == "string") return LeafKind::kString;
+  if (value_type == "None" || value_type == "Dict" || value_type == "List" ||
+      value_type == "Tuple" || value_type == "NamedTuple" ||
+      value_type == "placeholder") {
+    return LeafKind::kEmpty;
+  }
+  return LeafKind::kArray;  // jax.Array, np.ndarray and array-like types
+}
+
+absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
+                                            const std::string& where) {
+  if (!j.is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected a list of integers"));
+  }
+  std::vector<int64_t> out;
+  for (const auto& v : j) {
+    if (!v.is_number_integer()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected a list of integers"));
+    }
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+// Parses `_METADATA` (§1.4) into sorted leaves, dropping entries whose key
+// path is a strict prefix of another's.
+absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
+                               std::vector<LeafInfo>* leaves) {
+  if (!d.is_object() || !d.contains("tree_metadata") ||
+      !d["tree_metadata"].is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": missing 'tree_metadata' object"));
+  }
+  for (const auto& [k, entry] : d["tree_metadata"].items()) {
+    const std::string where = absl::StrCat(file, ": entry ", k);
+    if (!entry.is_object() || !entry.contains("key_metadata") ||
+        !entry["key_metadata"].is_array() ||
+        !entry.contains("value_metadata") ||
+        !entry["value_metadata"].is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": needs key_metadata and value_metadata"));
+    }
+    LeafInfo leaf;
+    for (const auto& km : entry["key_metadata"]) {
+      if (!km.is_object() || !km.contains("key") ||
+          !km.contains("key_type") || !km["key_type"].is_number_integer()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": malformed key_metadata"));
+      }
+      PathKey pk;
+      pk.key = km["key"].is_string() ? km["key"].get<std::string>()
+                                     : km["key"].dump();
+      pk.type = km["key_type"].get<int>() == 1 ? KeyType::kSequence
+                                               : KeyType::kDict;
+      leaf.key_path.push_back(std::move(pk));
+    }
+    const auto& vm = entry["value_metadata"];
+    if (!vm.contains("value_type") || !vm["value_type"].is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": missing value_metadata.value_type"));
+    }
+    leaf.value_type = vm["value_type"].get<std::string>();
+    const bool skip = vm.value("skip_deserialize", false);
+    leaf.kind = KindOf(leaf.value_type, skip);
+    if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
+      OCPX_ASSIGN_OR_RETURN(leaf.write_shape,
+                            IntList(vm["write_shape"],
+                                    absl::StrCat(where, ": write_shape")));
+    }
+    leaf.name = JoinNames(leaf.key_path);
+    leaves->push_back(std::move(leaf));
+  }
+  if (leaves->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": the saved PyTree is empty"));
+  }
+  std::vector<std::pair<SortKey, size_t>> order;
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    order.emplace_back(MakeSortKey((*leaves)[i].key_path), i);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<LeafInfo> sorted;
+  for (size_t n = 0; n < order.size(); ++n) {
+    const LeafInfo& leaf = (*leaves)[order[n].second];
+    // In sorted order a path's extensions follow it directly.
+    bool is_prefix = false;
+    if (n + 1 < order.size()) {
+      const auto& next = (*leaves)[order[n + 1].second].key_path;
+      is_prefix = next.size() > leaf.key_path.size() &&
+                  std::equal(leaf.key_path.begin(), leaf.key_path.end(),
+                             next.begin(), [](const PathKey& a,
+                                              const PathKey& b) {
+                               return a.key == b.key && a.type == b.type;
+                             });
+    }
+    if (!is_prefix) sorted.push_back(leaf);
+  }
+  *leaves = std::move(sorted);
+  return absl::OkStatus();
+}
+
+// `_sharding` (§1.7): base64url(param name) -> JSON text.  Unreadable files
+// and entries are ignored, as Orbax does.
+absl::flat_hash_map<std::string, std::string> ReadShardings(
+    const fs::path& dir) {
+  absl::flat_hash_map<std::string, std::string> out;
+  const fs::path f = dir / std::string(kShardingFile);
+  if (!Exists(f)) return out;
+  auto j = ReadJsonFile(f);
+  if (!j.ok() || !j->is_object()) return out;
+  for (const auto& [k, v] : j->items()) {
+    std::string name;
+    if (!absl::WebSafeBase64Unescape(k, &name)) continue;
+    out[name] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t LeafInfo::num_elements() const {
+  if (kind != LeafKind::kArray && kind != LeafKind::kScalar) return 0;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+size_t LeafInfo::num_bytes() const {
+  return static_cast<size_t>(num_elements()) * ItemSize(dtype);
+}
+
+absl::string_view CheckpointLayoutName(CheckpointLayout layout) {
+  switch (layout) {
+    case CheckpointLayout::kV1:
+      return "v1";
+    case CheckpointLayout::kV0Composite:
+      return "v0-composite";
+    case CheckpointLayout::kV0Flat:
+      return "v0-flat";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
+    const std::string& checkpoint_dir) {
+  const fs::path f =
+      fs::path(checkpoint_dir) / std::string(kCheckpointMetadataFile);
+  if (!Exists(f)) return std::optional<StepMetadata>();
+  OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(f));
+  if (!d.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(f.string(), ": expected a JSON object"));
+  }
+  StepMetadata m;
+  nlohmann::json extra = nlohmann::json::object();
+  for (const auto& [k, v] : d.items()) {
+    if (k == "item_handlers") {
+      m.item_handlers = v;
+    } else if (k == "metrics") {
+      if (v.is_object()) m.metrics = v;
+    } else if (k == "performance_metrics") {
+      if (v.is_object()) m.performance_metrics = v;
+    } else if (k == "init_timestamp_nsecs" || k == "commit_timestamp_nsecs") {
+      if (v.is_null()) continue;
+      if (!v.is_number_integer()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(f.string(), ": ", k, " is not an integer"));
+      }
+      (k == "init_timestamp_nsecs" ? m.init_timestamp_nsecs
+                                   : m.commit_timestamp_nsecs) =
+          v.get<int64_t>();
+    } else if (k == "custom_metadata") {
+      if (!v.is_null()) m.custom_metadata = v;
+    } else {
+      extra[k] = v;
+    }
+  }
+  if (!extra.empty()) {
+    if (!m.custom_metadata.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f.string(), ": unknown keys alongside custom_metadata: ",
+          extra.dump()));
+    }
+    m.custom_metadata = std::move(extra);
+  }
+  return std::optional<StepMetadata>(std::move(m));
+}
+
+absl::StatusOr<std::vector<std::string>> ListCheckpointables(
+    const std::string& checkpoint_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(checkpoint_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (!it->is_directory()) continue;
+    std::string n = it->path().filename().string();
+    if (IsReserved(n) || IsTmp(it->path())) continue;
+    names.push_back(std::move(n));
+  }
+  if (ec) {
+    return absl::NotFoundError(
+        absl::StrCat(checkpoint_dir, ": cannot list: ", ec.message()));
+  }
+  std::sort(names.begin(), names.end());
+  auto state = std::find(names.begin(), names.end(), "state");
+  if (state != names.end()) std::rotate(names.begin(), state, state + 1);
+  return names;
+}
+
+absl::StatusOr<std::string> ResolvePytreeCheckpointable(
+    const std::string& checkpoint_dir, const std::string& name) {
+  const fs::path root(checkpoint_dir);
+  OCPX_RETURN_IF_ERROR(CheckCheckpointDir(root));
+  const bool v1 = IsV1(root);
+  if (name != kAuto) {
+    if (name.empty()) {
+      if (v1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            checkpoint_dir,
+            ": a v1 checkpoint keeps its PyTree in a named subdirectory"));
+      }
+      if (!Exists(root / std::string(kPytreeMetadataFile)) &&
+          !HasArrayData(root)) {
+        return absl::NotFoundError(absl::StrCat(
+            checkpoint_dir, ": no PyTree (_METADATA) at the checkpoint root"));
+      }
+      return std::string();
+    }
+    if (IsReserved(name) || absl::StrContains(name, "/") || name == "." ||
+        name == "..") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          checkpoint_dir, ": invalid checkpointable name '", name, "'"));
+    }
+    if (!IsDir(root / name)) {
+      OCPX_ASSIGN_OR_RETURN(auto available, ListCheckpointables(checkpoint_dir));
+      return absl::NotFoundError(absl::StrCat(
+          checkpoint_dir, ": checkpointable '", name, "' not found; available: [",
+          absl::StrJoin(available, ", "), "]"));
+    }
+    return name;
+  }
+  OCPX_ASSIGN_OR_RETURN(auto candidates, ListCheckpointables(checkpoint_dir));
+  for (const auto& c : candidates) {
+    if (Exists(root / c / std::string(kPytreeMetadataFile))) return c;
+  }
+  if (!v1 && (Exists(root / std::string(kPytreeMetadataFile)) ||
+              HasArrayData(root))) {
+    return std::string();
+  }
+  // PyTrees whose _METADATA was lost still hold their arrays.
+  for (const auto& c : candidates) {
+    if (c == "d" || c == "array_metadatas" ||
+        absl::StartsWith(c, "ocdbt.process_")) {
+      continue;
+    }
+    if (HasArrayData(root / c)) return c;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      checkpoint_dir,
+      ": no valid PyTree checkpointable found (no subdirectory holds "
+      "_METADATA)"));
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
+    std::string path, const CheckpointReaderOptions& options) {
+  auto r = std::unique_ptr<CheckpointReader>(new CheckpointReader());
+  r->path_ = path;
+  r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
+  OCPX_ASSIGN_OR_RETURN(r->checkpointable_,
+                        ResolvePytreeCheckpointable(path, options.checkpointable));
+  const fs::path root(path);
+  if (IsV1(root)) {
+    r->layout_ = CheckpointLayout::kV1;
+  } else if (r->checkpointable_.empty()) {
+    r->layout_ = CheckpointLayout::kV0Flat;
+  } else {
+    r->layout_ = CheckpointLayout::kV0Composite;
+  }
+  r->directory_ = r->checkpointable_.empty()
+                      ? path
+                      : (root / r->checkpointable_).string();
+  OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));
+  OCPX_RETURN_IF_ERROR(r->LoadLeaves());
+  return r;
+}
+
+absl::Status CheckpointReader::LoadLeaves() {
+  const fs::path dir(directory_);
+  const fs::path meta_file = dir / std::string(kPytreeMetadataFile);
+  bool use_ocdbt = Exists(dir / "manifest.ocdbt");
+  if (Exists(meta_file)) {
+    OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(meta_file));
+    OCPX_RETURN_IF_ERROR(ParseTreeMetadata(d, meta_file.string(), &leaves_));
+    if (d.contains("use_ocdbt") && d["use_ocdbt"].is_boolean()) {
+      use_ocdbt = d["use_ocdbt"].get<bool>();
+    }
+    if (d.contains("custom_metadata")) {
+      tree_custom_metadata_ = d["custom_metadata"];
+    }
+  } else {
+    metadata_inferred_ = true;
+  }
+  use_ocdbt_ = use_ocdbt;
+  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt);
+  if (!arrays.ok()) {
+    return absl::Status(arrays.status().code(),
+                        absl::StrCat(path_, ": ", arrays.status().message()));
+  }
+  arrays_ = *std::move(arrays);
+  const auto shardings = ReadShardings(dir);
+  if (metadata_inferred_) {
+    auto params = arrays_->ListParams();
+    if (!params.ok() || params->empty()) {
+      return absl::NotFoundError(absl::StrCat(
+          meta_file.string(),
+          ": PyTree metadata file not found and no arrays are stored in ",
+          directory_));
+    }
+    for (const std::string& p : *params) {
+      LeafInfo leaf;
+      for (absl::string_view part : absl::StrSplit(p, '.')) {
+        leaf.key_path.push_back(PathKey{std::string(part), KeyType::kDict});
+      }
+      leaf.name = p;
+      leaf.value_type = shardings.contains(p) ? "jax.Array" : "np.ndarray";
+      leaf.kind = LeafKind::kArray;
+      leaves_.push_back(std::move(leaf));
+    }
+  }
+  for (size_t i = 0; i < leaves_.size(); ++i) {
+    LeafInfo& leaf = leaves_[i];
+    by_name_.emplace(leaf.name, i);  // first wins on (Orbax) name collisions
+    auto s = shardings.find(leaf.name);
+    if (s != shardings.end()) leaf.sharding = s->second;
+    if (leaf.kind != LeafKind::kArray && leaf.kind != LeafKind::kScalar) {
+      continue;
+    }
+    auto md = arrays_->Metadata(leaf.name);
+    if (!md.ok()) {
+      return absl::Status(md.status().code(),
+                          absl::StrCat(path_, ": leaf '", leaf.name,
+                                       "': ", md.status().message()));
+    }
+    leaf.shape = md->shape;
+    leaf.dtype = md->dtype;
+    leaf.grid_chunk_shape = md->chunk_shape;
+    leaf.chunk_shape = md->chunk_shape;
+    for (const CodecSpec& c : md->codecs) {
+      if (c.kind == CodecSpec::Kind::kShardingIndexed) {
+        leaf.chunk_shape = c.chunk_shape;
+      }
+    }
+    if (leaf.kind == LeafKind::kScalar && !leaf.shape.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path_, ": scalar leaf '", leaf.name, "' is stored with rank ",
+          leaf.shape.size()));
+    }
+  }
+  const fs::path strings_file = dir / std::string(kStringsFile);
+  if (Exists(strings_file)) {
+    OCPX_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(strings_file));
+    strings_ = std::move(j);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointReader::Annotate(const absl::Status& s,
+                                        absl::string_view name) const {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(path_, ": leaf '", name, "': ",
+                                             s.message()));
+}
+
+absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
+    absl::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        path_, ": no leaf named '", name, "' in ", directory_));
+  }
+  return &leaves_[it->second];
+}
+
+absl::StatusOr<const LeafInfo*> CheckpointReader::ArrayLeaf(
+    absl::string_view name) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
+  if (leaf->kind != LeafKind::kArray && leaf->kind != LeafKind::kScalar) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": leaf '", name, "' is a ", leaf->value_type,
+                     " leaf, not an array"));
+  }
+  return leaf;
+}
+
+absl::Status CheckpointReader::Read(absl::string_view name, void* out,
+                                    size_t out_size) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  std::vector<int64_t> origin(leaf->shape.size(), 0);
+  return ReadBox(name, origin, leaf->shape, out, out_size);
+}
+
+absl::Status CheckpointReader::ReadBox(absl::string_view name,
+                                       absl::Span<const int64_t> origin,
+                                       absl::Span<const int64_t> shape,
+                                       void* out, size_t out_size) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  const size_t rank = leaf->shape.size();
+  if (origin.size() != rank || shape.size() != rank) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": leaf '", name, "' has rank ", rank,
+                     ", box has rank ", shape.size()));
+  }
+  size_t n = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (origin[d] < 0 || shape[d] < 0 || origin[d] + shape[d] > leaf->shape[d]) {
+      return absl::OutOfRangeError(absl::StrCat(
+          path_, ": leaf '", name, "': box [", absl::StrJoin(origin, ","),
+          "] + [", absl::StrJoin(shape, ","), "] exceeds shape [",
+          absl::StrJoin(leaf->shape, ","), "]"));
+    }
+    n *= static_cast<size_t>(shape[d]);
+  }
+  const size_t need = n * ItemSize(leaf->dtype);
+  if (out_size < need) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": leaf '", name, "': buffer of ", out_size,
+                     " bytes is smaller than the ", need, " bytes needed"));
+  }
+  if (n == 0) return absl::OkStatus();
+  return Annotate(arrays_->Read(leaf->name, origin, shape, out,
+                                fail_on_missing_chunks_),
+                  name);
+}
+
+absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  std::vector<int64_t> origin(leaf->shape.size(), 0);
+  return ReadBox(name, origin, leaf->shape);
+}
+
+absl::StatusOr<HostArray> CheckpointReader::ReadBox(
+    absl::string_view name, absl::Span<const int64_t> origin,
+    absl::Span<const int64_t> shape) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  HostArray a;
+  a.dtype = leaf->dtype;
+  a.shape.assign(shape.begin(), shape.end());
+  size_t n = 1;
+  for (int64_t d : shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  a.bytes.resize(n * ItemSize(leaf->dtype));
+  OCPX_RETURN_IF_ERROR(ReadBox(name, origin, shape, a.bytes.data(),
+                               a.bytes.size()));
+  return a;
+}
+
+absl::StatusOr<std::string> CheckpointReader::ReadString(
+    absl::string_view name) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
+  const std::string file =
+      (fs::path(directory_) / std::string(kStringsFile)).string();
+  if (leaf->kind != LeafKind::kString) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": leaf '", name, "' is a ", leaf->value_type,
+        " leaf, not a string"));
+  }
+  if (!strings_.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat(file, ": missing; needed for string leaf '", name, "'"));
+  }
+  const nlohmann::json* node = &*strings_;
+  for (absl::string_view part : absl::StrSplit(leaf->name, '/')) {
+    if (!node->is_object() || !node->contains(std::string(part))) {
+      return absl::NotFoundError(
+          absl::StrCat(file, ": string leaf '", name, "' is missing"));
+    }
+    node = &(*node)[std::string(part)];
+  }
+  return node->is_string() ? node->get<std::string>() : node->dump();
+}
+
+absl::StatusOr<double> CheckpointReader::ReadScalar(
+    absl::string_view name) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  if (leaf->num_elements() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": leaf '", name, "' has ", leaf->num_elements(),
+                     " elements, not one"));
+  }
+  OCPX_ASSIGN_OR_RETURN(HostArray a, Read(name));
+  return ElementToDouble(a.dtype, a.bytes.data());
+}
+
+double ElementToDouble(DataType dtype, const void* element) {
+  const auto* p = static_cast<const unsigned char*>(element);
+  auto load = [p](auto v) {
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  };
+  switch (dtype) {
+    case DataType::kBool:
+      return p[0] != 0 ? 1.0 : 0.0;
+    case DataType::kInt2:
+      return static_cast<double>(static_cast<int8_t>(p[0] << 6) >> 6);
+    case DataType::kInt4:
+      return static_cast<double>(static_cast<int8_t>(p[0] << 4) >> 4);
+    case DataType::kInt8:
+      return load(int8_t{});
+    case DataType::kInt16:
+      return load(int16_t{});
+    case DataType::kInt32:
+      return load(int32_t{});
+    case DataType::kInt64:
+      return static_cast<double>(load(int64_t{}));
+    case DataType::kUint8:
+      return load(uint8_t{});
+    case DataType::kUint16:
+      return load(uint16_t{});
+    case DataType::kUint32:
+      return load(uint32_t{});
+    case DataType::kUint64:
+      return static_cast<double>(load(uint64_t{}));
+    case DataType::kFloat32:
+    case DataType::kComplex64:
+      return load(float{});
+    case DataType::kFloat64:
+    case DataType::kComplex128:
+      return load(double{});
+    default: {
+      uint64_t bits = 0;
+      std::memcpy(&bits, p, ItemSize(dtype));  // little-endian hosts
+      return FloatBitsToDouble(dtype, bits);
+    }
+  }
+}
+
+}  // namespace ocpx
