@@ -17,6 +17,7 @@ void RegisterBase(nanobind::module_& m);
 void RegisterKvstore(nanobind::module_& m);
 void RegisterArray(nanobind::module_& m);
 void RegisterCheckpoint(nanobind::module_& m);
+void RegisterReader(nanobind::module_& m);
 
 }  // namespace ocpx_python
 

@@ -14,4 +14,5 @@ NB_MODULE(_core, m) {
   ocpx_python::RegisterKvstore(m);
   ocpx_python::RegisterArray(m);
   ocpx_python::RegisterCheckpoint(m);
+  ocpx_python::RegisterReader(m);
 }
