@@ -1,0 +1,430 @@
+"""ocpx vs orbax-checkpoint 0.12.8 (v1 API) vs raw I/O, in one run.
+
+  tools/devbuild bench
+  .venv/bin/python bench/run.py --out bench/results.md            # full
+  .venv/bin/python bench/run.py --quick --out /tmp/quick.md       # minutes
+
+Every measurement is a fresh process (bench/worker.py); see bench/README.md
+for the method.  Writes the markdown report to --out and the raw
+measurements next to it (same name, .json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import workloads  # noqa: E402  (numpy only; no jax in this process)
+
+LIBS = ("ocpx", "orbax", "raw")
+MiB = 1 << 20
+
+
+def log(msg):
+  print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Runner:
+
+  def __init__(self, args):
+    self.args = args
+    self.results: list[dict] = []
+    self.tmp = tempfile.mkdtemp(prefix="ocpx-bench-", dir=args.tmp)
+    self.env = dict(os.environ)
+    pp = [args.pythonpath] if args.pythonpath else []
+    self.env["PYTHONPATH"] = os.pathsep.join(pp + [HERE])
+    self.env["JAX_PLATFORMS"] = "cpu"
+    self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+  def worker(self, lib, workload, op, path, *, cold=False, verify=False,
+             keep_cache=False):
+    env = dict(self.env)
+    n = workloads.DEVICES.get(workload, 1)
+    if n > 1:
+      env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                          f" --xla_force_host_platform_device_count={n}")
+    scratch = os.path.join(self.tmp, "scratch")
+    os.makedirs(scratch, exist_ok=True)
+    cmd = [sys.executable, os.path.join(HERE, "worker.py"), "--lib", lib,
+           "--workload", workload, "--op", op, "--path", path,
+           "--scratch", scratch]
+    if cold:
+      cmd.append("--cold")
+    if verify:
+      cmd.append("--verify")
+    if keep_cache:
+      cmd.append("--keep-cache")
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                       timeout=self.args.timeout)
+    wall = time.perf_counter() - t
+    shutil.rmtree(scratch, ignore_errors=True)
+    res = None
+    for line in reversed(p.stdout.splitlines()):
+      if line.startswith("{"):
+        res = json.loads(line)
+        break
+    if p.returncode != 0 or res is None:
+      res = {"lib": lib, "workload": workload, "op": op, "cold": cold,
+             "keep_cache": keep_cache,
+             "error": (p.stderr or p.stdout)[-3000:]}
+      log(f"  FAILED {lib} {workload} {op}: {res['error'][-600:]}")
+    else:
+      short = {k: (round(v, 4) if isinstance(v, float) else v)
+               for k, v in res.items()
+               if k in ("time_s", "return_s", "peak_rss", "files",
+                        "import_lib", "verified")}
+      log(f"  {lib:5s} {workload:7s} {op:12s} {short} (process {wall:.1f}s)")
+    self.results.append(res)
+    return res
+
+  def case(self, workload, lib):
+    reps = self.args.reps
+    fixture = os.path.join(self.tmp, f"{workload}-{lib}-ckpt")
+    for r in range(reps):
+      path = os.path.join(self.tmp, f"{workload}-{lib}-save{r}")
+      self.worker(lib, workload, "save", path)
+      if r == reps - 1 and os.path.isdir(path):
+        os.rename(path, fixture)
+      shutil.rmtree(path, ignore_errors=True)
+    if os.path.isdir(fixture):
+      ops = ["load"]
+      if workload == "sharded" and lib != "raw":
+        ops.append("load_reshard")
+      for op in ops:
+        for r in range(reps):
+          self.worker(lib, workload, op, fixture, verify=(r == 0))
+      if workload == "tiny":  # a latency target: software overhead only
+        for r in range(reps):
+          self.worker(lib, workload, "load", fixture, keep_cache=True)
+    shutil.rmtree(fixture, ignore_errors=True)
+    for r in range(reps):
+      path = os.path.join(self.tmp, f"{workload}-{lib}-async{r}")
+      self.worker(lib, workload, "save_async", path)
+      shutil.rmtree(path, ignore_errors=True)
+    if workload == "tiny":
+      # First call in a fresh process: no warm-up.
+      for r in range(reps):
+        path = os.path.join(self.tmp, f"{workload}-{lib}-cold{r}")
+        self.worker(lib, workload, "save", path, cold=True)
+        if os.path.isdir(path):
+          self.worker(lib, workload, "load", path, cold=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+  def run(self):
+    info = machine_info(self.args)
+    log(f"tmp dir {self.tmp}; {info['disk_free']}")
+    try:
+      for lib in ("ocpx", "orbax"):
+        for _ in range(max(self.args.reps, 5)):
+          self.worker(lib, "-", "import", "-")
+      for w in self.args.workloads:
+        for lib in self.args.libs:
+          log(f"{w} / {lib}")
+          self.case(w, lib)
+    finally:
+      shutil.rmtree(self.tmp, ignore_errors=True)
+    info["loadavg_end"] = os.getloadavg()
+    info["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    return info
+
+
+def machine_info(args):
+  cpu = "?"
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          cpu = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  with open("/proc/meminfo") as f:
+    mem = int(f.readline().split()[1]) * 1024
+  st = shutil.disk_usage(args.tmp)
+  try:
+    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+  except OSError:
+    rev = "?"
+  versions = subprocess.run(
+      [sys.executable, "-c",
+       "import jax, orbax.checkpoint as o; print(jax.__version__, "
+       "o.__version__)"], capture_output=True, text=True).stdout.split()
+  return {
+      "started": datetime.datetime.now().isoformat(timespec="seconds"),
+      "cpus": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem / 2**30, 1),
+      "kernel": platform.release(), "python": platform.python_version(),
+      "jax": versions[0] if versions else "?",
+      "orbax": versions[1] if len(versions) > 1 else "?",
+      "git": rev, "tmp": args.tmp,
+      "disk_free": f"{st.free / 2**30:.0f} GiB free on {args.tmp}",
+      "loadavg_start": os.getloadavg(),
+      "reps": args.reps, "workloads": list(args.workloads),
+  }
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+def _vals(results, workload, lib, op, key, cold=False, keep_cache=False):
+  return [r[key] for r in results
+          if r.get("workload") == workload and r.get("lib") == lib
+          and r.get("op") == op and r.get("cold", False) == cold
+          and r.get("keep_cache", False) == keep_cache and key in r]
+
+
+def _stat(vals, f):
+  return f(vals) if vals else None
+
+
+def fmt_t(v):
+  if v is None:
+    return "–"
+  if v < 1e-3:
+    return f"{v * 1e6:.0f} µs"
+  if v < 1:
+    return f"{v * 1e3:.1f} ms"
+  return f"{v:.2f} s"
+
+
+def fmt_mm(vals):
+  if not vals:
+    return "–"
+  mn, md = min(vals), statistics.median(vals)
+  if len(vals) == 1:
+    return fmt_t(mn)
+  return f"{fmt_t(mn)} / {fmt_t(md)}"
+
+
+def fmt_b(n):
+  if n is None:
+    return "–"
+  if n >= 2**30:
+    return f"{n / 2**30:.2f} GiB"
+  if n >= MiB:
+    return f"{n / MiB:.1f} MiB"
+  if n >= 1024:
+    return f"{n / 1024:.1f} KiB"
+  return f"{n} B"
+
+
+def fmt_rss(vals, tree):
+  if not vals:
+    return "–"
+  v = statistics.median(vals)
+  return f"{fmt_b(max(v, 0))} ({100 * v / tree:.0f}%)"
+
+
+def ratio(a, b):
+  if not a or not b:
+    return "–"
+  return f"{min(a) / min(b):.2f}×"
+
+
+def report(results, info) -> str:
+  out = []
+  w = out.append
+  w("## Results\n")
+  w(f"Run {info['started']} – {info['finished']}; git `{info['git']}`; "
+    f"{info['cpus']} CPUs ({info['cpu']}), {info['mem_gib']} GiB RAM, CPU "
+    f"only; Linux {info['kernel']}, Python {info['python']}, jax "
+    f"{info['jax']}, orbax-checkpoint {info['orbax']}; checkpoints in "
+    f"`{info['tmp']}` ({info['disk_free']} at start); {info['reps']} "
+    f"repetition(s) per figure, each a fresh process.  Load average "
+    f"{info['loadavg_start'][0]:.1f} at start, {info['loadavg_end'][0]:.1f} "
+    "at the end (the machine is shared with other engineers' builds).\n")
+  dropped = [r.get("dropped_caches") for r in results
+             if r.get("op", "").startswith("load")
+             and not r.get("keep_cache") and "error" not in r]
+  w("Times are **min / median**.  Loads run with a cold page cache "
+    f"({'dropped before every load' if dropped and all(dropped) else 'NOT dropped: no permission'}"
+    ").  Peak RSS is VmHWM − VmRSS just before the call (VmHWM reset via "
+    "/proc/self/clear_refs), median, and in parentheses as a share of the "
+    "tree's bytes.\n")
+  w("| workload | lib | save | save_async return | save_async total | "
+    "load | load, resharded | peak RSS save | peak RSS load | on disk | "
+    "files |")
+  w("|---|---|---|---|---|---|---|---|---|---|---|")
+  for wl in info["workloads"]:
+    tree = workloads.logical_bytes(wl)
+    for lib in LIBS:
+      rows = [r for r in results
+              if r.get("workload") == wl and r.get("lib") == lib]
+      if not rows:
+        continue
+      errs = sorted({r["op"] for r in rows if "error" in r})
+      g = lambda op, k: _vals(results, wl, lib, op, k)  # noqa: E731
+      files = g("save", "files")
+      nbytes = g("save", "bytes")
+      w(f"| {wl} | {lib}{' (failed: ' + ', '.join(errs) + ')' if errs else ''}"
+        f" | {fmt_mm(g('save', 'time_s'))} "
+        f"| {fmt_mm(g('save_async', 'return_s'))} "
+        f"| {fmt_mm(g('save_async', 'time_s'))} "
+        f"| {fmt_mm(g('load', 'time_s'))} "
+        f"| {fmt_mm(g('load_reshard', 'time_s'))} "
+        f"| {fmt_rss(g('save', 'peak_rss'), tree)} "
+        f"| {fmt_rss(g('load', 'peak_rss'), tree)} "
+        f"| {fmt_b(nbytes[-1]) if nbytes else '–'} "
+        f"| {files[-1] if files else '–'} |")
+  w("")
+  w("Tree sizes: " + ", ".join(
+      f"{wl} {fmt_b(workloads.logical_bytes(wl))} in "
+      f"{workloads.num_leaves(wl)} leaves" for wl in info["workloads"]) + ".\n")
+
+  w("### Ratios (min over min)\n")
+  w("| workload | figure | ocpx / orbax | ocpx / raw |")
+  w("|---|---|---|---|")
+  for wl in info["workloads"]:
+    for op, key, label in (("save", "time_s", "save"),
+                           ("save_async", "return_s", "save_async return"),
+                           ("save_async", "time_s", "save_async total"),
+                           ("load", "time_s", "load"),
+                           ("load_reshard", "time_s", "load, resharded")):
+      o = _vals(results, wl, "ocpx", op, key)
+      if not o:
+        continue
+      raw_op = "load" if op == "load_reshard" else op
+      w(f"| {wl} | {label} | {ratio(o, _vals(results, wl, 'orbax', op, key))}"
+        f" | {ratio(o, _vals(results, wl, 'raw', raw_op, key))} |")
+  w("")
+
+  if "tiny" in info["workloads"]:
+    w("### tiny: latency\n")
+    w("`warm` = after a warm-up call in the same process (the figure in the "
+      "main table); `warm, cached` = the same with the page cache left warm; "
+      "`first call` = no warm-up, the first save/load in a fresh process.\n")
+    w("| lib | save, warm | save, first call | load, warm | "
+      "load, warm, cached | load, first call |")
+    w("|---|---|---|---|---|---|")
+    for lib in LIBS:
+      g = lambda op, **kw: fmt_mm(_vals(results, "tiny", lib, op,  # noqa: E731
+                                        "time_s", **kw))
+      w(f"| {lib} | {g('save')} | {g('save', cold=True)} | {g('load')} | "
+        f"{g('load', keep_cache=True)} | {g('load', cold=True)} |")
+    w("")
+
+  w("### Import time (fresh process; min / median)\n")
+  w("| | `import jax` | library on top of jax |")
+  w("|---|---|---|")
+  for lib in ("ocpx", "orbax"):
+    w(f"| {lib} | {fmt_mm(_vals(results, '-', lib, 'import', 'import_jax'))}"
+      f" | {fmt_mm(_vals(results, '-', lib, 'import', 'import_lib'))} |")
+  w("")
+  w(targets(results, info))
+  return "\n".join(out)
+
+
+def targets(results, info) -> str:
+  rows = []
+
+  def add(name, value, limit, ok):
+    rows.append(f"| {name} | {value} | {limit} | "
+                f"{'–' if ok is None else ('met' if ok else '**missed**')} |")
+
+  def mn(wl, lib, op, key="time_s", cold=False):
+    v = _vals(results, wl, lib, op, key, cold)
+    return min(v) if v else None
+
+  wls = info["workloads"]
+  if "big" in wls:
+    o, r = mn("big", "ocpx", "save"), mn("big", "raw", "save")
+    add("big: save ≤ 1.2× raw durable write",
+        f"{o / r:.2f}×" if o and r else "–", "1.2×",
+        (o / r <= 1.2) if o and r else None)
+    o, r = mn("big", "ocpx", "load"), mn("big", "raw", "load")
+    add("big: load ≤ 1.3× raw read", f"{o / r:.2f}×" if o and r else "–",
+        "1.3×", (o / r <= 1.3) if o and r else None)
+  if "many" in wls:
+    o, b = mn("many", "ocpx", "save"), mn("many", "orbax", "save")
+    add("many: save ≥ 10× faster than Orbax",
+        f"{b / o:.1f}×" if o and b else "–", "10×",
+        (b / o >= 10) if o and b else None)
+    o, b = mn("many", "ocpx", "load"), mn("many", "orbax", "load")
+    add("many: load ≥ 15× faster than Orbax",
+        f"{b / o:.1f}×" if o and b else "–", "15×",
+        (b / o >= 15) if o and b else None)
+  if "tiny" in wls:
+    o = mn("tiny", "ocpx", "save")
+    add("tiny: save ≤ 3 ms (warm)", fmt_t(o), "3 ms",
+        (o <= 3e-3) if o else None)
+    o = mn("tiny", "ocpx", "load")
+    add("tiny: load ≤ 2 ms (warm, page cache dropped)", fmt_t(o), "2 ms",
+        (o <= 2e-3) if o else None)
+    v = _vals(results, "tiny", "ocpx", "load", "time_s", keep_cache=True)
+    o = min(v) if v else None
+    add("tiny: load ≤ 2 ms (warm, page cache warm)", fmt_t(o), "2 ms",
+        (o <= 2e-3) if o else None)
+  for wl in wls:
+    ret = _vals(results, wl, "ocpx", "save_async", "return_s")
+    mc = _vals(results, wl, "ocpx", "save_async", "memcpy_s")
+    if ret and mc:
+      lim = 2 * min(mc) + 5e-3
+      add(f"{wl}: save_async returns ≤ 2× memcpy + 5 ms", fmt_t(min(ret)),
+          fmt_t(lim), min(ret) <= lim)
+  for wl in wls:
+    v = _vals(results, wl, "ocpx", "save", "peak_rss")
+    tree = workloads.logical_bytes(wl)
+    if v and tree >= 64 * MiB:  # meaningless below page/heap granularity
+      med = statistics.median(v)
+      add(f"{wl}: peak RSS above baseline on save ≤ 10% of tree",
+          f"{fmt_b(max(med, 0))} ({100 * med / tree:.0f}%)",
+          fmt_b(tree // 10), med <= tree / 10)
+  v = _vals(results, "-", "ocpx", "import", "import_lib")
+  if v:
+    add("`import ocpx` on top of `import jax` ≤ 50 ms", fmt_t(min(v)),
+        "50 ms", min(v) <= 0.05)
+  return ("### Targets (ocpx defaults)\n\n| target | measured (min) | limit | |\n"
+          "|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__,
+                               formatter_class=argparse.RawTextHelpFormatter)
+  ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+  ap.add_argument("--quick", action="store_true",
+                  help="tiny + many, 1 repetition")
+  ap.add_argument("--reps", type=int, default=None)
+  ap.add_argument("--workloads", default=None,
+                  help=f"comma-separated subset of {','.join(workloads.WORKLOADS)}")
+  ap.add_argument("--libs", default=",".join(LIBS))
+  ap.add_argument("--tmp", default="/tmp")
+  ap.add_argument("--timeout", type=float, default=3600)
+  ap.add_argument("--pythonpath",
+                  default=os.path.join(ROOT, "build", "dev-bench", "stage"),
+                  help="where ocpx is imported from ('' = the venv's)")
+  args = ap.parse_args()
+  if args.workloads:
+    args.workloads = args.workloads.split(",")
+  else:
+    args.workloads = ["tiny", "many"] if args.quick else list(
+        workloads.WORKLOADS)
+  if args.reps is None:
+    args.reps = 1 if args.quick else 3
+  args.libs = args.libs.split(",")
+  if args.pythonpath and not os.path.isdir(args.pythonpath):
+    ap.error(f"{args.pythonpath} does not exist; run tools/devbuild bench")
+  runner = Runner(args)
+  info = runner.run()
+  text = report(runner.results, info)
+  with open(args.out, "w") as f:
+    f.write(text)
+  with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+    json.dump({"info": info, "results": runner.results}, f, indent=1)
+  print(text)
+
+
+if __name__ == "__main__":
+  main()
