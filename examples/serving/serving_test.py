@@ -48,8 +48,9 @@ class ServingTest(unittest.TestCase):
     with tempfile.TemporaryDirectory() as d:
       path = os.path.join(d, "ckpt")
       ocpx.save(path, tree)
-      got = parse_output(subprocess.run(
-          [BINARY, path], check=True, capture_output=True, text=True).stdout)
+      r = subprocess.run([BINARY, path], capture_output=True, text=True)
+      self.assertEqual(r.returncode, 0, r.stderr)
+      got = parse_output(r.stdout)
     self.assertEqual(sorted(got), ["name", "params.b", "params.w", "step"])
     for name, arr in (("params.w", tree["params"]["w"]),
                       ("params.b", tree["params"]["b"]),
