@@ -16,6 +16,7 @@ void RegisterStatus(nanobind::module_& m);
 void RegisterBase(nanobind::module_& m);
 void RegisterKvstore(nanobind::module_& m);
 void RegisterArray(nanobind::module_& m);
+void RegisterMemory(nanobind::module_& m);
 void RegisterCheckpoint(nanobind::module_& m);
 void RegisterReader(nanobind::module_& m);
 

@@ -6,6 +6,7 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/numpy_interop.h"
@@ -86,7 +88,8 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "read",
           [](PyArrayReader& r, const std::string& param, const Shape& origin,
-             const Shape& shape, bool fail_on_missing) {
+             const Shape& shape, bool fail_on_missing,
+             ocpx::ByteLimiter* limiter) {
             absl::StatusOr<ocpx::ArrayMetadata> md;
             {
               nb::gil_scoped_release release;
@@ -105,15 +108,18 @@ void RegisterCheckpoint(nb::module_& m) {
             {
               nb::gil_scoped_release release;
               s = r.reader->Read(param, origin, shape, buf.get(),
-                                 fail_on_missing);
+                                 fail_on_missing, limiter);
             }
             ThrowIfError(s);
             return OwnedArray(std::move(buf), nbytes, v.dtype, shape);
           },
           nb::arg("param"), nb::arg("origin"), nb::arg("shape"),
-          nb::arg("fail_on_missing") = true,
+          nb::arg("fail_on_missing") = true, nb::kw_only(),
+          nb::arg("limiter").none() = nb::none(),
           "Reads a box of an array (any box: resharding on load) into a new "
-          "numpy array of the stored dtype.")
+          "numpy array of the stored dtype.  With a ByteLimiter, the chunks "
+          "being decoded hold reservations of their decoded size (the output "
+          "buffer itself is not counted).")
       .def(
           "list_params",
           [](PyArrayReader& r) {
@@ -133,10 +139,12 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "__init__",
           [](PyArrayWriter* self, std::string directory, bool use_ocdbt,
-             uint64_t target_data_file_size) {
+             uint64_t target_data_file_size,
+             std::shared_ptr<ocpx::ByteLimiter> limiter) {
             ocpx::CheckpointArrayWriterOptions o;
             o.use_ocdbt = use_ocdbt;
             o.target_data_file_size = target_data_file_size;
+            o.limiter = std::move(limiter);
             absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayWriter>> w;
             {
               nb::gil_scoped_release release;
@@ -145,7 +153,10 @@ void RegisterCheckpoint(nb::module_& m) {
             new (self) PyArrayWriter{ValueOrThrow(std::move(w))};
           },
           nb::arg("directory"), nb::arg("use_ocdbt") = true,
-          nb::arg("target_data_file_size") = uint64_t{1} << 31)
+          nb::arg("target_data_file_size") = uint64_t{1} << 31, nb::kw_only(),
+          nb::arg("limiter").none() = nb::none(),
+          "With a ByteLimiter, every write() keeps the chunks being gathered "
+          "and encoded within its limit (the input array is not counted).")
       .def(
           "write_metadata",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,

@@ -13,6 +13,7 @@ NB_MODULE(_core, m) {
   ocpx_python::RegisterBase(m);
   ocpx_python::RegisterKvstore(m);
   ocpx_python::RegisterArray(m);
+  ocpx_python::RegisterMemory(m);
   ocpx_python::RegisterCheckpoint(m);
   ocpx_python::RegisterReader(m);
 }
