@@ -10,6 +10,8 @@ from typing import Any, Callable, Generic, Optional, TypeVar
 
 T = TypeVar("T")
 
+_GRACE_SECS = 3.0
+
 
 class AsyncResponse(Generic[T]):
   """Result of an async save or load.
@@ -58,6 +60,14 @@ class AsyncResponse(Generic[T]):
       wait = left if wait is None else min(wait, left)
     if not self._done.wait(wait):
       if timeout is None or (wait is not None and wait < timeout):
+        # The operation's own deadline passed.  Give the background a moment
+        # to report its own, more specific error (e.g. which processes are
+        # missing) before falling back to a generic one.
+        if self._done.wait(_GRACE_SECS):
+          self._thread.join()
+          if self._error is not None:
+            raise self._error
+          return self._value
         raise TimeoutError(
             "The background operation exceeded AsyncOptions.timeout_secs; "
             "it was abandoned and nothing was committed.")

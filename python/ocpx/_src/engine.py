@@ -72,48 +72,43 @@ def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
 
 
 # ---------------------------------------------------------------------------
-# Device-to-host
+# Memory limits and parallelism
 
-def _shard_box(index, shape) -> tuple[tuple, tuple]:
-  origin, extent = [], []
-  for sl, dim in zip(index, shape):
-    start, stop, step = sl.indices(dim)
-    if step != 1:
-      raise ValueError("strided shard indices are not supported")
-    origin.append(start)
-    extent.append(stop - start)
-  return tuple(origin), tuple(extent)
+def make_limiter(max_bytes: Optional[int]):
+  """A native ByteLimiter, or None for no limit."""
+  return None if max_bytes is None else _core.ByteLimiter(int(max_bytes))
 
 
-def select_shards(arr: jax.Array, saving) -> list:
-  """The (origin, shard) pairs this process writes: replica 0 of each index."""
-  out = []
-  for shard in arr.addressable_shards:
-    if shard.replica_id != 0:
-      continue
-    origin, _ = _shard_box(shard.index, arr.shape)
-    out.append((origin, shard))
-  return out
+def reserve(limiter, nbytes: int) -> None:
+  if limiter is not None:
+    limiter.reserve(int(nbytes))  # releases the GIL while waiting
 
 
-def write_shape_of(arr: jax.Array, saving) -> tuple:
-  return tuple(arr.sharding.shard_shape(arr.shape))
+def release(limiter, nbytes: int) -> None:
+  if limiter is not None:
+    limiter.release(int(nbytes))
 
 
-def transfer_to_host(shards, dtype) -> list:
-  """Copies shards to host numpy arrays (all copies started first)."""
-  for _, shard in shards:
-    try:
-      shard.data.copy_to_host_async()
-    except (AttributeError, RuntimeError):
-      pass
-  out = []
-  for origin, shard in shards:
-    host = np.array(shard.data, copy=True)
-    if host.dtype != dtype:
-      host = host.astype(dtype)
-    out.append((origin, np.require(host, requirements="C")))
-  return out
+# Arrays are written by a few Python threads at once (each call releases the
+# GIL and fans its chunks out to the native thread pool), so many small
+# arrays do not serialise on per-call overhead.
+_IO_THREADS = 4
+
+
+def run_parallel(fn, items: Sequence[Any]) -> list:
+  """fn(item) for every item on a small thread pool; re-raises the first
+  error (in item order) after all started work has finished."""
+  items = list(items)
+  if len(items) <= 1:
+    return [fn(x) for x in items]
+  import concurrent.futures  # pylint: disable=g-import-not-at-top
+  import contextvars  # pylint: disable=g-import-not-at-top
+  with concurrent.futures.ThreadPoolExecutor(
+      min(_IO_THREADS, len(items)), thread_name_prefix="ocpx-io") as ex:
+    futures = [ex.submit(contextvars.copy_context().run, fn, x)
+               for x in items]
+    concurrent.futures.wait(futures)
+  return [f.result() for f in futures]
 
 
 # ---------------------------------------------------------------------------
@@ -124,8 +119,7 @@ class ArrayWriteSession:
 
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
-               use_compression: bool,
-               write_concurrent_bytes: Optional[int] = None):
+               use_compression: bool, limiter=None):
     self._dir = pathlib.Path(directory)
     self._zstd_level = 3 if use_compression else None
     self._use_ocdbt = use_ocdbt
@@ -134,7 +128,8 @@ class ArrayWriteSession:
     target = (self._dir / process_db_name(process_index) if use_ocdbt
               else self._dir)
     self._writer = _core.CheckpointArrayWriter(
-        str(target), use_ocdbt=use_ocdbt, target_data_file_size=size)
+        str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
+        limiter=limiter)
 
   def create(self, param: str, shape, dtype, chunk_shape) -> None:
     self._writer.write_metadata(param, list(shape), dtype_name(dtype),
@@ -174,8 +169,9 @@ class ArrayStore:
   """Read access to the arrays of a checkpointable directory."""
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
-               use_zarr3: Optional[bool] = None):
+               use_zarr3: Optional[bool] = None, limiter=None):
     del use_zarr3  # zarr.json or .zarray is found per array
+    self._limiter = limiter
     self._dir = pathlib.Path(directory)
     self._reader = _core.CheckpointArrayReader(str(self._dir),
                                                use_ocdbt=use_ocdbt)
@@ -194,7 +190,8 @@ class ArrayStore:
 
   def read(self, param: str, origin, shape, fail_on_missing: bool = True
            ) -> np.ndarray:
-    return self._reader.read(param, list(origin), list(shape), fail_on_missing)
+    return self._reader.read(param, list(origin), list(shape), fail_on_missing,
+                             limiter=self._limiter)
 
   def list_params(self) -> list[str]:
     return list(self._reader.list_params())

@@ -18,6 +18,8 @@ import numpy as np
 from ocpx._src import context as context_lib
 from ocpx._src import engine
 from ocpx._src import path as path_lib
+from ocpx._src import saving_state
+from ocpx._src import serialization
 from ocpx._src import sharding as sharding_lib
 from ocpx._src import tree as tree_lib
 from ocpx._src.handlers import types as handler_types
@@ -85,8 +87,9 @@ class _ArrayPlan:
   dtype: np.dtype  # storage dtype
   write_shape: tuple
   chunk_shape: tuple
-  pieces: list  # [(origin, np.ndarray)] this process writes
+  boxes: list  # serialization.Box this process writes
   sharding_json: Optional[str] = None
+  deferred: bool = False  # transferred in the background (not prioritized)
 
 
 class PyTreeHandler:
@@ -139,7 +142,7 @@ class PyTreeHandler:
     work = self.prepare_save(directory, checkpointable)
 
     async def _background():
-      await asyncio.get_running_loop().run_in_executor(None, work)
+      return await asyncio.get_running_loop().run_in_executor(None, work)
 
     return _background()
 
@@ -166,6 +169,9 @@ class PyTreeHandler:
     primary = ctx.multiprocessing_options.primary_host
     is_primary = primary is None or primary == process
 
+    is_async = saving_state.is_async_save()
+    memory = ctx.memory_options
+    prioritized = memory.is_prioritized_key_fn
     plans: list[_ArrayPlan] = []
     strings: dict[str, str] = {}
     meta_leaves = []
@@ -186,7 +192,10 @@ class PyTreeHandler:
         meta_leaves.append(tree_lib.LeafMetadata(
             leaf.names, leaf.key_types, kind))
         continue
-      plan = self._plan_array(leaf, kind, v, saving, process)
+      plan = self._plan_array(leaf, kind, v, saving, primary, is_async)
+      if kind == tree_lib.JAX_ARRAY:
+        plan.deferred = (prioritized is not None
+                         and not prioritized(leaf.keypath))
       plans.append(plan)
       meta_leaves.append(tree_lib.LeafMetadata(
           leaf.names, leaf.key_types, kind,
@@ -194,30 +203,63 @@ class PyTreeHandler:
                        if kind == tree_lib.JAX_ARRAY
                        and saving.array_metadata_store is not None else None)))
 
+    # Device-to-host for every non-deferred jax.Array, all copies started
+    # before any is awaited.  Async saves copy (the caller may delete or
+    # donate the arrays once save_async returns); blocking saves use
+    # zero-copy views where the backend allows.
+    pinned = serialization.use_pinned_host(saving)
+    now = [b for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred
+           for b in p.boxes]
+    for p in plans:
+      if p.kind == tree_lib.JAX_ARRAY and not p.deferred:
+        serialization.transfer(p.boxes, copy=is_async, pinned=pinned,
+                               dtype=p.dtype)
+    del now
+
     tree_meta = tree_lib.TreeMetadata(
         leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
         store_array_data_equal_to_fill_value=True, custom_metadata=None)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
+    write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
+    transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
     def run():
       wait()
       writer = engine.ArrayWriteSession(
           dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
           target_data_file_size=target_size,
-          use_compression=saving.use_compression,
-          write_concurrent_bytes=ctx.memory_options.write_concurrent_bytes)
-      for plan in plans:
-        if is_primary or plan.kind != tree_lib.JAX_ARRAY:
-          if plan.kind != tree_lib.JAX_ARRAY and process != 0:
-            continue
-          writer.create(plan.leaf.param_name, plan.global_shape, plan.dtype,
-                        plan.chunk_shape)
-        for origin, data in plan.pieces:
-          writer.write(plan.leaf.param_name, origin, data, plan.global_shape,
-                       plan.dtype, plan.chunk_shape)
+          use_compression=saving.use_compression, limiter=write_limiter)
+      writes_zarr_json = [
+          p for p in plans
+          if (p.kind == tree_lib.JAX_ARRAY and is_primary)
+          or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
+      for plan in writes_zarr_json:
+        writer.create(plan.leaf.param_name, plan.global_shape, plan.dtype,
+                      plan.chunk_shape)
+
+      def write_plan(plan):
+        if plan.kind != tree_lib.JAX_ARRAY and process != 0:
+          return  # numpy arrays and scalars are written by process 0 only
+        for box in plan.boxes:
+          reserved = 0
+          if box.host is None:  # deferred: transfer now, within the limit
+            reserved = box.nbytes
+            engine.reserve(transfer_limiter, reserved)
+            serialization.transfer([box], copy=False, pinned=pinned,
+                                   dtype=plan.dtype)
+          try:
+            writer.write(plan.leaf.param_name, box.origin, box.host,
+                         plan.global_shape, plan.dtype, plan.chunk_shape)
+          finally:
+            box.host = None  # free host copies as soon as they are written
+            if reserved:
+              engine.release(transfer_limiter, reserved)
+
+      ordered = ([p for p in plans if not p.deferred]
+                 + [p for p in plans if p.deferred])
+      engine.run_parallel(write_plan, ordered)
       writer.commit()
-      write = lambda p, text: path_lib.write_file_durably(p, text, None)  # noqa: E731
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
         md_dir = dir_path / ARRAY_METADATAS_DIR
@@ -229,49 +271,61 @@ class PyTreeHandler:
                     "write_shape": list(p.write_shape),
                     "chunk_shape": list(p.chunk_shape),
                     "ext_metadata": None}} for p in jax_plans]}))
-      if is_primary:
-        if saving.use_ocdbt:
-          engine.merge(dir_path)
-        if saving.enable_write_sharding_file:
-          sharding_lib.write_sharding_file(
-              dir_path, {p.leaf.param_name: p.sharding_json
-                         for p in jax_plans if p.sharding_json}, write)
-        if strings:
-          write(dir_path / STRINGS_FILE, _strings_json(strings, dir_path))
-        write(dir_path / tree_lib.METADATA_FILE, tree_meta.to_json())
+      return saving_state.Finalize(finalize)
+
+    def write(p, text):
+      path_lib.write_file_durably(p, text, None)
+
+    def finalize():
+      """On the primary, after every process has written its database."""
+      jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
+      if saving.use_ocdbt:
+        engine.merge(dir_path)
+      if saving.enable_write_sharding_file:
+        sharding_lib.write_sharding_file(
+            dir_path, {p.leaf.param_name: p.sharding_json
+                       for p in jax_plans if p.sharding_json}, write)
+      if strings:
+        write(dir_path / STRINGS_FILE, _strings_json(strings, dir_path))
+      write(dir_path / tree_lib.METADATA_FILE, tree_meta.to_json())
 
     return run
 
-  def _plan_array(self, leaf, kind, v, saving, process) -> _ArrayPlan:
+  def _plan_array(self, leaf, kind, v, saving, primary, is_async) -> _ArrayPlan:
     storage = _storage_options_for(leaf, v, saving)
     if kind == tree_lib.SCALAR:
-      arr = np.asarray(v)
       if isinstance(v, (bool, np.bool_)):
         arr = np.asarray(bool(v))
       elif isinstance(v, int):
         arr = np.asarray(v, dtype=np.int64)
       elif isinstance(v, float):
         arr = np.asarray(v, dtype=np.float64)
-      return _ArrayPlan(leaf, kind, (), arr.dtype, (), (), [((), arr)])
+      else:
+        arr = np.asarray(v)
+      return _ArrayPlan(leaf, kind, (), arr.dtype, (), (),
+                        [serialization.host_box((), arr)])
     if kind == tree_lib.NP_ARRAY:
-      arr = np.array(v, copy=True, order="C")  # the caller may mutate v
       if storage.dtype is not None:
-        arr = arr.astype(storage.dtype)
+        arr = np.require(np.asarray(v).astype(storage.dtype),
+                         requirements="C")
+      elif is_async or not v.flags.c_contiguous:
+        arr = np.array(v, copy=True, order="C")  # the caller may mutate v
+      else:
+        arr = v
       chunk = engine.choose_chunk_shape(
           arr.shape, arr.shape, arr.dtype.itemsize, storage.chunk_byte_size,
           storage.shard_axes, saving)
       return _ArrayPlan(leaf, kind, arr.shape, arr.dtype, arr.shape, chunk,
-                        [((0,) * arr.ndim, arr)])
+                        [serialization.host_box((0,) * arr.ndim, arr)])
     # jax.Array
     dtype = np.dtype(storage.dtype if storage.dtype is not None else v.dtype)
-    shards = engine.select_shards(v, saving)
-    pieces = engine.transfer_to_host(shards, dtype)
-    write_shape = engine.write_shape_of(v, saving)
+    write_shape, boxes = serialization.plan_boxes(v, saving,
+                                                  primary_host=primary)
     chunk = engine.choose_chunk_shape(
         v.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
         storage.shard_axes, saving)
     return _ArrayPlan(leaf, kind, tuple(v.shape), dtype, write_shape, chunk,
-                      pieces, sharding_lib.sharding_to_json(v.sharding))
+                      boxes, sharding_lib.sharding_to_json(v.sharding))
 
   # -- load -----------------------------------------------------------------
   async def load(self, directory, abstract_checkpointable=None):
@@ -386,8 +440,11 @@ class _Loader:
   @property
   def store(self):
     if self._store is None:
-      self._store = engine.ArrayStore(self.dir, use_ocdbt=self.meta.use_ocdbt,
-                                      use_zarr3=self.meta.use_zarr3)
+      self._store = engine.ArrayStore(
+          self.dir, use_ocdbt=self.meta.use_ocdbt,
+          use_zarr3=self.meta.use_zarr3,
+          limiter=engine.make_limiter(
+              self.ctx.memory_options.read_concurrent_bytes))
     return self._store
 
   def strings(self):
@@ -407,18 +464,18 @@ class _Loader:
   def load(self, abstract):
     by_names = {l.names: l for l in self.meta.leaves}
     if abstract is None:
-      values = {}
-      for l in self.meta.leaves:
-        values[l.names] = self._restore_leaf(l, None)
+      restored = engine.run_parallel(
+          lambda l: self._restore_leaf(l, None), self.meta.leaves)
+      values = {l.names: v for l, v in zip(self.meta.leaves, restored)}
       return tree_lib.build_tree(self.meta.leaves, values)
     a_leaves, treedef = tree_lib.flatten_abstract(abstract)
     partial = self.ctx.pytree_options.loading.partial_load
     wanted = set()
-    out = []
+    jobs = []
     for a in a_leaves:
+      wanted.add(a.names)
       if a.value is tree_lib.PLACEHOLDER:
-        out.append(tree_lib.PLACEHOLDER)
-        wanted.add(a.names)
+        jobs.append(None)
         continue
       l = by_names.get(a.names)
       if l is None:
@@ -427,17 +484,22 @@ class _Loader:
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
-      wanted.add(a.names)
-      out.append(self._restore_leaf(l, a.value))
+      jobs.append((l, a.value))
     if not partial:
-      extra = [".".join(l.names) for l in self.meta.leaves
-               if l.names not in wanted and not l.skip_deserialize]
-      if extra:
-        raise ValueError(
-            f"{self.dir}: the checkpoint has leaves missing from the abstract "
-            f"tree: {extra[:20]}. Pass them, or load with "
-            "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
+      self._check_complete(wanted)
+    out = engine.run_parallel(
+        lambda j: tree_lib.PLACEHOLDER if j is None else self._restore_leaf(*j),
+        jobs)
     return jax.tree_util.tree_unflatten(treedef, out)
+
+  def _check_complete(self, wanted):
+    extra = [".".join(l.names) for l in self.meta.leaves
+             if l.names not in wanted and not l.skip_deserialize]
+    if extra:
+      raise ValueError(
+          f"{self.dir}: the checkpoint has leaves missing from the abstract "
+          f"tree: {extra[:20]}. Pass them, or load with "
+          "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 
   def _restore_leaf(self, l: tree_lib.LeafMetadata, abstract):
     vt = l.value_type

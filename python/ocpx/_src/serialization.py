@@ -1,0 +1,146 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""jax.Array serialization: which boxes this process writes, and how they
+reach host memory.
+
+Save:
+  1. For each array, the C++ replica selection (`_core.replica_slices`,
+     orbax-layout.md §5) picks the boxes this process writes: replica 0 of
+     each shard, or, with replica-parallel, one slice of each replicated
+     shard per replica.
+  2. Device-to-host: every slice's `copy_to_host_async()` is started before
+     any is waited on (or, with pinned host transfer, a `device_put` to the
+     device's `pinned_host` memory).  On the CPU backend the host array is a
+     zero-copy view of the device buffer for blocking saves, and a copy for
+     async saves (the caller may delete or donate the buffer afterwards).
+  3. Boxes are written by the native engine, bounded by byte limiters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional, Sequence
+
+import jax
+import numpy as np
+
+from ocpx import _core
+
+
+@dataclasses.dataclass
+class Box:
+  """One box of an array that this process writes."""
+
+  origin: tuple          # global origin
+  shape: tuple
+  shard_data: Any        # the jax.Array of the source shard (device buffer)
+  slices: tuple          # index of the box inside the shard
+  itemsize: int = 1
+  host: Optional[np.ndarray] = None
+
+  @property
+  def nbytes(self) -> int:
+    return int(np.prod(self.shape, dtype=np.int64)) * self.itemsize
+
+
+def _box(index, global_shape):
+  origin, shape = [], []
+  for sl, dim in zip(index, global_shape):
+    start, stop, step = sl.indices(dim)
+    if step != 1:
+      raise ValueError("strided shard indices are not supported")
+    origin.append(start)
+    shape.append(stop - start)
+  return tuple(origin), tuple(shape)
+
+
+def replica_count(arr: jax.Array) -> int:
+  m = arr.sharding.devices_indices_map(arr.shape)
+  distinct = {tuple((s.start, s.stop) for s in idx) for idx in m.values()}
+  return max(1, len(m) // max(1, len(distinct)))
+
+
+def use_pinned_host(saving) -> bool:
+  opt = saving.enable_pinned_host_transfer
+  if opt is None:
+    return jax.default_backend() == "gpu"
+  return bool(opt)
+
+
+def plan_boxes(arr: jax.Array, saving, *, primary_host) -> tuple[tuple, list[Box]]:
+  """(write_shape, boxes) for the part of `arr` this process writes."""
+  shards = list(arr.addressable_shards)
+  infos = []
+  for s in shards:
+    origin, shape = _box(s.index, arr.shape)
+    infos.append((list(origin), list(shape), int(s.replica_id)))
+  use_rp = saving.use_replica_parallel
+  if use_rp is None:
+    use_rp = True
+  local_shape, boxes = _core.replica_slices(
+      list(arr.shape), int(arr.dtype.itemsize), infos, replica_count(arr),
+      use_replica_parallel=bool(use_rp),
+      min_slice_bytes=int(saving.min_slice_bytes_for_replica_parallel or 0),
+      max_replicas=saving.max_replicas_for_replica_parallel,
+      replica_id=0 if primary_host is not None else None,
+      pinned_host_transfer=use_pinned_host(saving))
+  out = []
+  for shard_index, origin_in_shard, shape in boxes:
+    shard = shards[shard_index]
+    shard_origin = infos[shard_index][0]
+    slices = tuple(slice(o, o + n) for o, n in zip(origin_in_shard, shape))
+    out.append(Box(
+        origin=tuple(a + b for a, b in zip(shard_origin, origin_in_shard)),
+        shape=tuple(shape), shard_data=shard.data, slices=slices,
+        itemsize=int(arr.dtype.itemsize)))
+  return tuple(local_shape), out
+
+
+def _on_cpu(x) -> bool:
+  try:
+    return all(d.platform == "cpu" for d in x.devices())
+  except AttributeError:
+    return False
+
+
+def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
+             dtype=None) -> None:
+  """Brings every box to host memory (fills `box.host`).
+
+  All device-to-host copies are started before any is awaited.
+  """
+  staged = []
+  for b in boxes:
+    data = b.shard_data
+    whole = all(s.start == 0 and s.stop == n
+                for s, n in zip(b.slices, data.shape))
+    src = data if whole else data[b.slices]
+    if pinned:
+      dev = next(iter(src.devices()))
+      kinds = {m.kind for m in dev.addressable_memories()}
+      if "pinned_host" in kinds:
+        src = jax.device_put(src, jax.sharding.SingleDeviceSharding(
+            dev, memory_kind="pinned_host"))
+    elif not _on_cpu(src):
+      # Start the device-to-host copy now; it is awaited below.  (On the CPU
+      # backend the buffer already is host memory: np.asarray below is a
+      # zero-copy view, while copy_to_host_async would make a cached copy.)
+      try:
+        src.copy_to_host_async()
+      except (AttributeError, RuntimeError):
+        pass
+    staged.append(src)
+  for b, src in zip(boxes, staged):
+    host = np.asarray(src)
+    if dtype is not None and host.dtype != dtype:
+      host = host.astype(dtype)  # a new array
+    elif copy or not host.flags.c_contiguous:
+      host = np.array(host, copy=True, order="C")
+    b.host = host
+    b.shard_data = None  # the host copy (or view) is what is written now
+
+
+def host_box(origin, host: np.ndarray) -> Box:
+  """A box whose data is already in host memory."""
+  return Box(origin=tuple(origin), shape=tuple(host.shape), shard_data=None,
+             slices=(), itemsize=host.dtype.itemsize, host=host)
