@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import hashlib
 import os
 import threading
 import time
@@ -24,7 +25,9 @@ from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import layout
+from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import saving_state
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import registration
 from ocpx._src.handlers import types as handler_types
@@ -77,13 +80,38 @@ def _validate_custom_metadata(custom_metadata, final):
 
 def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
                               custom_metadata, is_async: bool):
-  """Starts a save; returns an AsyncResponse that commits it."""
+  """Starts a save; returns an AsyncResponse that commits it.
+
+  Every process calls this.  The primary host creates the temporary
+  directory, every process writes its own part, the primary finalizes
+  (merge, metadata) and commits with an atomic rename.  Barriers go through
+  the jax.distributed coordination service and time out after
+  `AsyncOptions.timeout_secs`; a failure anywhere makes every process raise.
+  """
   ctx = context_lib.get_context()
   init_ns = int(time.time() * 1e9)
   final = path_lib.as_path(path).absolute()
   _validate_checkpointables(checkpointables)
   _validate_custom_metadata(custom_metadata, final)
-  if final.exists() and not overwrite:
+  mp = ctx.multiprocessing_options
+  timeout = ctx.async_options.timeout_secs
+  sync = multihost.Sync(f"save:{final}", timeout_secs=timeout,
+                        active_processes=mp.active_processes,
+                        key_prefix=mp.barrier_sync_key_prefix)
+  primary = mp.primary_host
+  is_primary = primary is None or primary == sync.process
+  leader = sync.active[0] if primary is None else primary
+
+  # All processes must agree on the path and on whether it exists.
+  digest = hashlib.sha256(str(final).encode()).hexdigest()
+  theirs = sync.broadcast("path", digest, leader)
+  if theirs != digest:
+    raise ValueError(
+        f"Process {sync.process} saves to {final}, but process {leader} "
+        "saves to a different path; every process must pass the same path.")
+  exists = sync.broadcast(
+      "exists", "1" if final.exists() else "0", leader) == "1"
+  if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "
         "it.")
@@ -94,19 +122,22 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   }
   mode = ctx.file_options.path_permission_mode
   tmp = path_lib.tmp_path_for(final)
-  path_lib.rmtree(tmp)  # a leftover of a crashed save
-  if not final.parent.exists():
-    path_lib.mkdir(final.parent, parents=True)
 
   created = threading.Event()
   creation_error: list = []
 
   def create_dirs():
     try:
-      path_lib.mkdir(tmp, mode)
-      for name in checkpointables:
-        path_lib.mkdir(tmp / name, mode)
+      if is_primary:
+        path_lib.rmtree(tmp)  # a leftover of a crashed save
+        if not final.parent.exists():
+          path_lib.mkdir(final.parent, parents=True)
+        path_lib.mkdir(tmp, mode)
+        for name in checkpointables:
+          path_lib.mkdir(tmp / name, mode)
+      sync.barrier("directories")
     except BaseException as e:  # pylint: disable=broad-except
+      sync.fail(e)
       creation_error.append(e)
     finally:
       created.set()
@@ -127,15 +158,17 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   try:
     if not created.is_set():
       threading.Thread(target=create_dirs, daemon=True).start()
-    background = _run_coroutine(blocking_phase())
-  except BaseException:
+    with saving_state.async_save(is_async):
+      background = _run_coroutine(blocking_phase())
+  except BaseException as e:
+    sync.fail(e)
     created.wait()
-    path_lib.rmtree(tmp)
+    if is_primary:
+      path_lib.rmtree(tmp)
     raise
 
   item_handlers = {
       name: handler_types.typestr(type(h)) for name, h in handlers.items()}
-  timeout = ctx.async_options.timeout_secs
   callback = ctx.async_options.post_finalization_callback
   cancelled = threading.Event()
 
@@ -144,25 +177,35 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
       created.wait()
       if creation_error:
         raise creation_error[0]
-      _run_coroutine(_gather(background))
+      results = _run_coroutine(_gather(background))
+      sync.barrier("written")
       if cancelled.is_set():
         raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
-      meta = cm.StepMetadata(
-          item_handlers=item_handlers, init_timestamp_nsecs=init_ns,
-          commit_timestamp_nsecs=None,
-          custom_metadata=custom_metadata if custom_metadata is not None
-          else {})
-      path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
-      meta.commit_timestamp_nsecs = time.time_ns()
-      path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
-                                  meta.to_json())
-      path_lib.write_file_durably(
-          tmp / path_lib.COMMIT_SUCCESS_FILE,
-          f"Checkpoint commit was successful to {final}")
-      path_lib.fsync_tree(tmp)
-      _commit(tmp, final, overwrite)
-    except BaseException:
-      path_lib.rmtree(tmp)
+      if is_primary:
+        for r in results:
+          if isinstance(r, saving_state.Finalize):
+            r()
+        meta = cm.StepMetadata(
+            item_handlers=item_handlers, init_timestamp_nsecs=init_ns,
+            commit_timestamp_nsecs=None,
+            custom_metadata=custom_metadata if custom_metadata is not None
+            else {})
+        path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
+        meta.commit_timestamp_nsecs = time.time_ns()
+        path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
+                                    meta.to_json())
+        path_lib.write_file_durably(
+            tmp / path_lib.COMMIT_SUCCESS_FILE,
+            f"Checkpoint commit was successful to {final}")
+        path_lib.fsync_tree(tmp)
+        if cancelled.is_set():
+          raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
+        _commit(tmp, final, overwrite)
+      sync.barrier("committed")
+    except BaseException as e:
+      sync.fail(e)
+      if is_primary:
+        path_lib.rmtree(tmp)
       raise
     if callback is not None:
       callback()
