@@ -267,3 +267,58 @@ def test_is_orbax_checkpoint(tmp_path):
   assert not ocp.is_orbax_checkpoint(tmp_path / "missing")
   (tmp_path / "x.orbax-checkpoint-tmp").mkdir()
   assert not ocp.is_orbax_checkpoint(tmp_path / "x.orbax-checkpoint-tmp")
+
+
+def test_without_ocdbt_plain_zarr_directories(tmp_path):
+  orbax_v1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
+  tree = {"a": np.arange(12, dtype=np.float32).reshape(3, 4),
+          "j": jnp.ones((4, 2), jnp.bfloat16), "s": 3}
+  with ocp.Context(array_options=options.ArrayOptions(
+      saving=options.ArrayOptions.Saving(use_ocdbt=False))):
+    ocp.save(tmp_path / "c", tree)
+  state = tmp_path / "c" / "state"
+  assert not (state / "manifest.ocdbt").exists()
+  assert (state / "a" / "zarr.json").exists()
+  got = ocp.load(tmp_path / "c")
+  np.testing.assert_array_equal(got["a"], tree["a"])
+  np.testing.assert_array_equal(np.asarray(got["j"]), np.asarray(tree["j"]))
+  got = orbax_v1.load(tmp_path / "c")
+  np.testing.assert_array_equal(np.asarray(got["a"]), tree["a"])
+  assert got["s"] == 3
+
+
+def test_unsupported_saving_options_raise(tmp_path):
+  with ocp.Context(array_options=options.ArrayOptions(
+      saving=options.ArrayOptions.Saving(use_zarr3=False))):
+    with pytest.raises(NotImplementedError, match="zarr3"):
+      ocp.save(tmp_path / "c", {"a": np.ones(2)})
+  assert not (tmp_path / "c").exists()
+
+
+def test_rich_types_keep_tuples_and_namedtuples(tmp_path):
+  orbax_v1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
+  tree = {"pt": Point(x=np.ones(2), y=3), "t": (np.arange(3), "s", None),
+          "l": [1.5, (2, 3)]}
+  rich = options.PyTreeOptions(saving=options.PyTreeOptions.Saving(
+      pytree_metadata_options=options.PyTreeMetadataOptions(
+          support_rich_types=True)))
+  with ocp.Context(pytree_options=rich):
+    ocp.save(tmp_path / "ours", tree)
+  got = ocp.load(tmp_path / "ours")
+  assert type(got["pt"]) is Point and got["pt"].y == 3
+  assert isinstance(got["t"], tuple) and got["t"][1] == "s"
+  assert got["t"][2] is None and got["l"][1] == (2, 3)
+  assert isinstance(ocp.metadata(tmp_path / "ours").metadata["pt"], Point)
+  # Orbax reads ours, and we read Orbax's rich-typed metadata.
+  from orbax.checkpoint._src.metadata import pytree_metadata_options as pmo
+  from orbax.checkpoint.experimental.v1 import options as orbax_options
+  with orbax_v1.Context(pytree_options=orbax_options.PyTreeOptions(
+      saving=orbax_options.PyTreeOptions.Saving(
+          pytree_metadata_options=pmo.PyTreeMetadataOptions(
+              support_rich_types=True)))):
+    got = orbax_v1.load(tmp_path / "ours")
+    assert isinstance(got["t"], tuple)
+    orbax_v1.save(tmp_path / "theirs", tree)
+  got = ocp.load(tmp_path / "theirs")
+  assert type(got["pt"]) is Point and isinstance(got["t"], tuple)
+  np.testing.assert_array_equal(got["t"][0], np.arange(3))

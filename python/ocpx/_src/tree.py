@@ -275,3 +275,89 @@ def to_tuple_key(names: Sequence[str]) -> tuple[str, ...]:
 
 def np_dtype_of_scalar(v: Any) -> np.dtype:
   return np.asarray(v).dtype
+
+
+# ---------------------------------------------------------------------------
+# Rich types (`PyTreeMetadataOptions(support_rich_types=True)`): the
+# `value_metadata_tree` JSON string of `_METADATA`, which keeps tuples and
+# namedtuples so they load back as such without an abstract tree.
+
+def _is_namedtuple(x) -> bool:
+  return isinstance(x, tuple) and hasattr(x, "_fields")
+
+
+def rich_tree_json(tree: Any, leaves: dict) -> str:
+  """`leaves`: key-name tuple -> LeafMetadata of every (empty or not) leaf."""
+
+  def entry(path):
+    l = leaves[path]
+    data = {"value_type": l.value_type, "skip_deserialize": l.skip_deserialize}
+    if l.write_shape is not None:
+      data["write_shape"] = list(l.write_shape)
+    return {"category": "custom", "clazz": "ValueMetadataEntry", "data": data}
+
+  def rec(node, path):
+    if path in leaves and _is_empty_or_leaf(node):
+      return entry(path)
+    if _is_namedtuple(node):
+      cls = type(node)
+      return {"category": "namedtuple", "module": cls.__module__,
+              "clazz": cls.__qualname__,
+              "entries": [{"key": k, "value": rec(v, path + (k,))}
+                          for k, v in zip(node._fields, node)]}
+    if isinstance(node, tuple):
+      return {"category": "custom", "clazz": "tuple",
+              "entries": [rec(v, path + (str(i),))
+                          for i, v in enumerate(node)]}
+    if isinstance(node, dict):
+      return {str(k): rec(v, path + (str(k),)) for k, v in node.items()}
+    if isinstance(node, list):
+      return [rec(v, path + (str(i),)) for i, v in enumerate(node)]
+    pairs, _ = jax.tree_util.tree_flatten_with_path(
+        node, is_leaf=lambda y: y is not node)
+    return {key_name_and_type(kp[0])[0]: rec(v, path + (
+        key_name_and_type(kp[0])[0],)) for kp, v in pairs}
+
+  return json.dumps(rec(tree, ()))
+
+
+def _namedtuple_class(module: str, qualname: str, fields: Sequence[str]):
+  import collections  # pylint: disable=g-import-not-at-top
+  import importlib  # pylint: disable=g-import-not-at-top
+  try:
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+      obj = getattr(obj, part)
+    if isinstance(obj, type) and tuple(getattr(obj, "_fields", ())) == tuple(
+        fields):
+      return obj
+  except Exception:  # pylint: disable=broad-except
+    pass
+  name = "".join(c if c.isalnum() else "_" for c in qualname) or "NamedTuple"
+  return collections.namedtuple(name, list(fields))
+
+
+def build_rich_tree(text: str, values: dict) -> Any:
+  """Rebuilds the saved structure (tuples, namedtuples) from
+  `value_metadata_tree`, taking leaf values from `values[key-name tuple]`."""
+  doc = json.loads(text)
+
+  def rec(obj, path):
+    if isinstance(obj, list):
+      return [rec(v, path + (str(i),)) for i, v in enumerate(obj)]
+    if not isinstance(obj, dict):
+      raise ValueError(f"value_metadata_tree: unexpected {obj!r}")
+    cat = obj.get("category")
+    if cat == "custom" and obj.get("clazz") == "ValueMetadataEntry":
+      return values[path]
+    if cat == "custom" and obj.get("clazz") == "tuple":
+      return tuple(rec(v, path + (str(i),))
+                   for i, v in enumerate(obj["entries"]))
+    if cat == "namedtuple":
+      keys = [e["key"] for e in obj["entries"]]
+      cls = _namedtuple_class(obj["module"], obj["clazz"], keys)
+      return cls(*[rec(e["value"], path + (e["key"],))
+                   for e in obj["entries"]])
+    return {k: rec(v, path + (k,)) for k, v in obj.items()}
+
+  return rec(doc, ())

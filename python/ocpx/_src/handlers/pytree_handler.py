@@ -216,9 +216,13 @@ class PyTreeHandler:
                                dtype=p.dtype)
     del now
 
+    rich = None
+    if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
+      rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
         leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
-        store_array_data_equal_to_fill_value=True, custom_metadata=None)
+        store_array_data_equal_to_fill_value=True, custom_metadata=None,
+        value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
@@ -467,6 +471,8 @@ class _Loader:
       restored = engine.run_parallel(
           lambda l: self._restore_leaf(l, None), self.meta.leaves)
       values = {l.names: v for l, v in zip(self.meta.leaves, restored)}
+      if self.meta.value_metadata_tree:
+        return tree_lib.build_rich_tree(self.meta.value_metadata_tree, values)
       return tree_lib.build_tree(self.meta.leaves, values)
     a_leaves, treedef = tree_lib.flatten_abstract(abstract)
     partial = self.ctx.pytree_options.loading.partial_load
@@ -650,4 +656,6 @@ class _Loader:
           values[l.names] = NumpyMetadata(
               shape=tuple(info.shape), dtype=info.dtype,
               storage_metadata=storage)
+    if self.meta.value_metadata_tree:
+      return tree_lib.build_rich_tree(self.meta.value_metadata_tree, values)
     return tree_lib.build_tree(self.meta.leaves, values)
