@@ -10,6 +10,10 @@ from typing import Optional
 from ocpx._src import options as options_lib
 
 _ACTIVE = contextvars.ContextVar("ocpx_context", default=None)
+# Tokens of the `with Context(...):` blocks entered in the current
+# contextvars.Context (thread or task), innermost last.  Kept in a ContextVar,
+# not on the Context: one Context may be entered by many threads at once.
+_TOKENS = contextvars.ContextVar("ocpx_context_tokens", default=())
 
 _FIELDS = {
     "pytree_options": options_lib.PyTreeOptions,
@@ -83,7 +87,6 @@ class Context:
     elif isinstance(checkpoint_layout, str):
       checkpoint_layout = options_lib.CheckpointLayout(checkpoint_layout)
     object.__setattr__(self, "_checkpoint_layout", checkpoint_layout)
-    object.__setattr__(self, "_tokens", [])
 
   def __setattr__(self, name, value):
     raise AttributeError("Context is immutable; create a new Context instead")
@@ -115,11 +118,13 @@ class Context:
   safetensors = safetensors_options
 
   def __enter__(self) -> "Context":
-    self._tokens.append(_ACTIVE.set(self))
+    _TOKENS.set(_TOKENS.get() + (_ACTIVE.set(self),))
     return self
 
   def __exit__(self, *exc):
-    _ACTIVE.reset(self._tokens.pop())
+    tokens = _TOKENS.get()
+    _TOKENS.set(tokens[:-1])
+    _ACTIVE.reset(tokens[-1])
     return False
 
   def __repr__(self):

@@ -1,0 +1,58 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Edge cases of the public API found in review (regression tests)."""
+
+import threading
+
+import jax
+import numpy as np
+import pytest
+
+import ocpx as ocp
+
+
+def test_one_context_entered_by_many_threads(tmp_path):
+  # Thread A enters, thread B enters, A exits first: A must restore its own
+  # state, not pop B's token ("Token was created in a different Context").
+  ctx = ocp.Context()
+  a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+  errors = []
+
+  def a():
+    try:
+      with ctx:
+        a_in.set()
+        b_in.wait(10)
+      a_out.set()
+      assert ocp.Context() is not None
+    except BaseException as e:  # pylint: disable=broad-except
+      errors.append(e)
+      a_out.set()
+
+  def b():
+    try:
+      a_in.wait(10)
+      with ctx:
+        b_in.set()
+        a_out.wait(10)
+        assert ocp._src.context.get_context() is ctx
+    except BaseException as e:  # pylint: disable=broad-except
+      errors.append(e)
+
+  threads = [threading.Thread(target=a), threading.Thread(target=b)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join(30)
+  assert not errors, errors
+
+
+def test_concurrent_load_async_in_one_context(tmp_path):
+  for i in range(3):
+    ocp.save(tmp_path / f"c{i}", {"a": np.arange(1000) + i})
+  with ocp.Context():
+    for _ in range(5):
+      responses = [ocp.load_async(tmp_path / f"c{i}") for i in range(3)]
+      for i, r in enumerate(responses):
+        np.testing.assert_array_equal(r.result(timeout=60)["a"],
+                                      np.arange(1000) + i)
