@@ -56,3 +56,18 @@ def test_concurrent_load_async_in_one_context(tmp_path):
       for i, r in enumerate(responses):
         np.testing.assert_array_equal(r.result(timeout=60)["a"],
                                       np.arange(1000) + i)
+
+
+def test_metadata_as_abstract_keeps_numpy_leaves_numpy(tmp_path):
+  # Orbax loads a NumpyMetadata leaf as np.ndarray, ArrayMetadata as jax.Array.
+  tree = {"np": np.arange(4, dtype=np.int32), "jax": jax.numpy.ones(3),
+          "i": 7}
+  ocp.save(tmp_path / "c", tree)
+  meta = ocp.metadata(tmp_path / "c")
+  for abstract in (meta, meta.metadata):
+    out = ocp.load(tmp_path / "c", abstract)
+    assert type(out["np"]) is np.ndarray, type(out["np"])
+    assert out["np"].dtype == np.int32
+    np.testing.assert_array_equal(out["np"], tree["np"])
+    assert isinstance(out["jax"], jax.Array)
+    assert out["i"] == 7

@@ -548,7 +548,8 @@ class _Loader:
       raise TypeError(
           f"{self._where(l)}: unsupported abstract leaf of type "
           f"{type(abstract).__name__}")
-    if isinstance(abstract, np.ndarray):
+    if isinstance(abstract, (np.ndarray, NumpyMetadata)):
+      # NumpyMetadata (from `metadata()`) loads as np.ndarray, as in Orbax.
       return ("np", tuple(shape), np.dtype(dtype), None, None)
     sharding = getattr(abstract, "sharding", None)
     if sharding is None:
