@@ -71,3 +71,12 @@ def test_metadata_as_abstract_keeps_numpy_leaves_numpy(tmp_path):
     np.testing.assert_array_equal(out["np"], tree["np"])
     assert isinstance(out["jax"], jax.Array)
     assert out["i"] == 7
+
+
+def test_keys_differing_only_by_type_give_a_clear_error(tmp_path):
+  with pytest.raises(ValueError, match=r"\['a'\] has keys \[1, '1'\]"):
+    ocp.save(tmp_path / "c", {"a": {1: np.ones(2), "1": np.zeros(2)}})
+  assert not list(tmp_path.iterdir())  # nothing half-written left behind
+  ocp.save(tmp_path / "ok", {"1": np.ones(2)})
+  with pytest.raises(ValueError, match=r"ok.*\[1, '1'\]"):
+    ocp.load(tmp_path / "ok", {1: np.ones(2), "1": np.zeros(2)})

@@ -86,10 +86,49 @@ class FlatLeaf:
     return str(tuple(self.names))
 
 
+def _unsortable_dict(tree: Any) -> Optional[tuple[tuple, list]]:
+  """(key path, keys) of a dict in `tree` whose keys cannot be sorted."""
+  stack = [((), tree)]
+  while stack:
+    path, node = stack.pop()
+    if isinstance(node, dict):
+      try:
+        sorted(node)
+      except TypeError:
+        return path, list(node)
+      stack.extend((path + (jax.tree_util.DictKey(k),), v)
+                   for k, v in node.items())
+    elif isinstance(node, (list, tuple)):
+      stack.extend((path + (jax.tree_util.SequenceKey(i),), v)
+                   for i, v in enumerate(node))
+    elif node is not None:
+      try:
+        pairs, _ = jax.tree_util.tree_flatten_with_path(
+            node, is_leaf=lambda y, node=node: y is not node)
+      except Exception:  # pylint: disable=broad-except
+        continue
+      if not (len(pairs) == 1 and pairs[0][1] is node):
+        stack.extend((path + tuple(kp), v) for kp, v in pairs)
+  return None
+
+
+def _flatten_with_path(tree: Any, is_leaf=None):
+  try:
+    return jax.tree_util.tree_flatten_with_path(tree, is_leaf=is_leaf)
+  except (ValueError, TypeError) as e:
+    bad = _unsortable_dict(tree)
+    if bad is None:
+      raise
+    path, keys = bad
+    raise ValueError(
+        f"PyTree dict at {jax.tree_util.keystr(path) or 'the root'} has keys "
+        f"{keys!r} of mixed types that cannot be sorted (e.g. 1 and '1'); "
+        "use keys of one type.") from e
+
+
 def flatten(tree: Any) -> tuple[list[FlatLeaf], Any]:
   """Flattens with empty nodes kept as leaves (as Orbax records them)."""
-  pairs, treedef = jax.tree_util.tree_flatten_with_path(
-      tree, is_leaf=_is_empty_or_leaf)
+  pairs, treedef = _flatten_with_path(tree, is_leaf=_is_empty_or_leaf)
   out = []
   for path, value in pairs:
     named = [key_name_and_type(k) for k in path]
@@ -103,7 +142,7 @@ def flatten(tree: Any) -> tuple[list[FlatLeaf], Any]:
 
 def flatten_abstract(tree: Any) -> tuple[list[FlatLeaf], Any]:
   """Flattens an abstract tree; None and empty containers stay structure."""
-  pairs, treedef = jax.tree_util.tree_flatten_with_path(tree)
+  pairs, treedef = _flatten_with_path(tree)
   out = []
   for path, value in pairs:
     named = [key_name_and_type(k) for k in path]

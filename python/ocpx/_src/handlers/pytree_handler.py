@@ -161,7 +161,10 @@ class PyTreeHandler:
           f"{dir_path}: ocpx writes zarr3 arrays only "
           "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
           "zarr2 checkpoints load normally.")
-    leaves, _ = tree_lib.flatten(tree)
+    try:
+      leaves, _ = tree_lib.flatten(tree)
+    except ValueError as e:
+      raise ValueError(f"{dir_path}: {e}") from e
     if not leaves:
       raise ValueError(f"{dir_path}: cannot save an empty PyTree.")
     tree_lib.check_param_names(leaves, dir_path)
@@ -474,7 +477,10 @@ class _Loader:
       if self.meta.value_metadata_tree:
         return tree_lib.build_rich_tree(self.meta.value_metadata_tree, values)
       return tree_lib.build_tree(self.meta.leaves, values)
-    a_leaves, treedef = tree_lib.flatten_abstract(abstract)
+    try:
+      a_leaves, treedef = tree_lib.flatten_abstract(abstract)
+    except ValueError as e:
+      raise ValueError(f"{self.dir}: abstract tree: {e}") from e
     partial = self.ctx.pytree_options.loading.partial_load
     wanted = set()
     jobs = []
