@@ -80,3 +80,35 @@ def test_keys_differing_only_by_type_give_a_clear_error(tmp_path):
   ocp.save(tmp_path / "ok", {"1": np.ones(2)})
   with pytest.raises(ValueError, match=r"ok.*\[1, '1'\]"):
     ocp.load(tmp_path / "ok", {1: np.ones(2), "1": np.zeros(2)})
+
+
+class _ContextRecorder:
+  """A StatefulCheckpointable recording the Context its phases see."""
+
+  def __init__(self):
+    self.seen = {}
+
+  async def save(self, directory):
+    self.seen["save"] = ocp._src.context.get_context()
+
+    async def background():
+      self.seen["save_background"] = ocp._src.context.get_context()
+      d = await directory.await_creation()
+      (d / "v.txt").write_text("1")
+    return background()
+
+  async def load(self, directory):
+    async def background():
+      self.seen["load_background"] = ocp._src.context.get_context()
+    return background()
+
+
+def test_save_async_background_sees_the_callers_context(tmp_path):
+  rec = _ContextRecorder()
+  ctx = ocp.Context(file_options=ocp.options.FileOptions(
+      path_permission_mode=0o750))
+  with ctx:
+    ocp.save_checkpointables_async(tmp_path / "c", {"s": rec}).result()
+    ocp.load_checkpointables_async(tmp_path / "c", {"s": rec}).result()
+  assert {k: v is ctx for k, v in rec.seen.items()} == {
+      "save": True, "save_background": True, "load_background": True}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from typing import Any, Callable, Generic, Optional, TypeVar
@@ -30,8 +31,11 @@ class AsyncResponse(Generic[T]):
     self._lock = threading.Lock()
     self._deadline = (time.monotonic() + timeout_secs
                       if timeout_secs is not None else None)
+    # The background work runs in a copy of the caller's contextvars, so it
+    # sees the `ocpx.Context` that was active when the operation started.
     self._thread = threading.Thread(
-        target=self._run, args=(fn,), name=name, daemon=True)
+        target=contextvars.copy_context().run, args=(self._run, fn),
+        name=name, daemon=True)
     self._thread.start()
 
   def _run(self, fn):
