@@ -112,3 +112,23 @@ def test_save_async_background_sees_the_callers_context(tmp_path):
     ocp.load_checkpointables_async(tmp_path / "c", {"s": rec}).result()
   assert {k: v is ctx for k, v in rec.seen.items()} == {
       "save": True, "save_background": True, "load_background": True}
+
+
+def test_second_save_to_a_path_in_progress_is_refused(tmp_path):
+  # Both saves would use <path>.orbax-checkpoint-tmp: the second deleted and
+  # reused the first one's directory, and the first could commit the
+  # second's data (or a mix) while reporting success.
+  first = {f"k{i}": np.full((50_000,), i, np.float32) for i in range(8)}
+  r1 = ocp.save_async(tmp_path / "c", first)
+  with pytest.raises(ValueError, match="already in progress"):
+    ocp.save_async(tmp_path / "c", {"k0": np.zeros(3)}).result()
+  r1.result(timeout=60)
+  out = ocp.load(tmp_path / "c")
+  for k, v in first.items():
+    np.testing.assert_array_equal(out[k], v)
+  # Once finished (even after a failure), the path can be saved to again.
+  ocp.save(tmp_path / "c", {"x": np.ones(2)}, overwrite=True)
+  with pytest.raises(TypeError):
+    ocp.save(tmp_path / "d", {"x": object()})
+  ocp.save(tmp_path / "d", {"x": np.ones(2)})
+

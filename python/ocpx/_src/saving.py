@@ -52,6 +52,27 @@ async def _gather(awaitables):
   return results
 
 
+# Final paths of the saves in progress in this process.  A second save to
+# the same path would delete and reuse the first one's temporary directory
+# while it is still being written.
+_IN_FLIGHT: set = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _claim(final) -> None:
+  with _IN_FLIGHT_LOCK:
+    if final in _IN_FLIGHT:
+      raise ValueError(
+          f"A save to {final} is already in progress; wait for it (e.g. "
+          "AsyncResponse.result()) before saving to the same path again.")
+    _IN_FLIGHT.add(final)
+
+
+def _release(final) -> None:
+  with _IN_FLIGHT_LOCK:
+    _IN_FLIGHT.discard(final)
+
+
 def _validate_checkpointables(checkpointables):
   if not isinstance(checkpointables, dict):
     raise TypeError(
@@ -122,7 +143,25 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   }
   mode = ctx.file_options.path_permission_mode
   tmp = path_lib.tmp_path_for(final)
+  _claim(final)
+  try:
+    return _start_save(
+        ctx, sync, final, tmp, mode, checkpointables, handlers,
+        is_primary=is_primary, is_async=is_async, overwrite=overwrite,
+        init_ns=init_ns, custom_metadata=custom_metadata, timeout=timeout)
+  except BaseException:
+    _release(final)
+    raise
 
+
+def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
+                is_primary, is_async, overwrite, init_ns, custom_metadata,
+                timeout):
+  """Creates directories, runs the blocking phase; returns the response.
+
+  The response's background thread releases `final` (see `_claim`) when it
+  ends; if this raises, the caller releases it.
+  """
   created = threading.Event()
   creation_error: list = []
 
@@ -207,6 +246,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
       if is_primary:
         path_lib.rmtree(tmp)
       raise
+    finally:
+      _release(final)
     if callback is not None:
       callback()
 
