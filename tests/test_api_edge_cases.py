@@ -132,3 +132,13 @@ def test_second_save_to_a_path_in_progress_is_refused(tmp_path):
     ocp.save(tmp_path / "d", {"x": object()})
   ocp.save(tmp_path / "d", {"x": np.ones(2)})
 
+
+def test_save_inside_an_existing_checkpoint_is_refused(tmp_path):
+  base = tmp_path / "base"
+  ocp.save(base, {"a": np.ones(2)})
+  before = sorted(p.relative_to(base) for p in base.rglob("*"))
+  for inside in (base / "extra", base / "state" / "x", base / "a" / "b"):
+    with pytest.raises(ValueError, match="inside the existing checkpoint"):
+      ocp.save(inside, {"a": np.zeros(2)})
+  assert sorted(p.relative_to(base) for p in base.rglob("*")) == before
+  assert list(ocp.load_checkpointables(base)) == ["state"]

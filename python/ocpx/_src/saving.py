@@ -73,6 +73,14 @@ def _release(final) -> None:
     _IN_FLIGHT.discard(final)
 
 
+def _enclosing_checkpoint(final) -> Optional[Any]:
+  """The committed checkpoint that `final` would be saved inside, if any."""
+  for parent in final.parents:
+    if (parent / cm.CHECKPOINT_METADATA_FILE).is_file():
+      return parent
+  return None
+
+
 def _validate_checkpointables(checkpointables):
   if not isinstance(checkpointables, dict):
     raise TypeError(
@@ -135,6 +143,13 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "
+        "it.")
+  enclosing = sync.broadcast(
+      "enclosing", str(_enclosing_checkpoint(final) or ""), leader)
+  if enclosing:
+    raise ValueError(
+        f"Destination {final} is inside the existing checkpoint {enclosing}; "
+        "saving there would change that checkpoint. Save to a path outside "
         "it.")
   registry = ctx.checkpointables_options.registry
   handlers = {
