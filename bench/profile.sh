@@ -32,4 +32,4 @@ name="$lib-$workload-$op"
 "$pyspy" record --native --threads --rate 250 --format raw \
   -o "$out/$name.txt" -- "$py" "$here/worker.py" "${args[@]}" --op "$op" \
   --path "$ckpt" | tail -1
-"$py" "$here/top_frames.py" "$out/$name.txt" --focus worker.py:main
+"$py" "$here/top_frames.py" "$out/$name.txt" --focus "<lambda> (worker.py"

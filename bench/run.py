@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -154,11 +155,16 @@ def machine_info(args):
   with open("/proc/meminfo") as f:
     mem = int(f.readline().split()[1]) * 1024
   st = shutil.disk_usage(args.tmp)
-  try:
-    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True).stdout.strip()
-  except OSError:
-    rev = "?"
+  m = re.search(r"ocpx-bench-src/([0-9a-f]+)/", args.pythonpath or "")
+  if m:
+    rev = m.group(1)  # a committed revision staged by bench/stage_rev.sh
+  else:
+    try:
+      rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True).stdout.strip()
+      rev += " + working tree"
+    except OSError:
+      rev = "?"
   versions = subprocess.run(
       [sys.executable, "-c",
        "import jax, orbax.checkpoint as o; print(jax.__version__, "
@@ -238,7 +244,8 @@ def report(results, info) -> str:
   out = []
   w = out.append
   w("## Results\n")
-  w(f"Run {info['started']} – {info['finished']}; git `{info['git']}`; "
+  w(f"Run {info['started']} – {info['finished']}; ocpx at git "
+    f"`{info['git']}`; "
     f"{info['cpus']} CPUs ({info['cpu']}), {info['mem_gib']} GiB RAM, CPU "
     f"only; Linux {info['kernel']}, Python {info['python']}, jax "
     f"{info['jax']}, orbax-checkpoint {info['orbax']}; checkpoints in "
