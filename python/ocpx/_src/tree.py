@@ -254,10 +254,8 @@ def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
     raise ValueError(f"{f}: the saved PyTree is empty.")
   # Sorted by key tuple; drop entries that are strict prefixes of others.
   leaves.sort(key=lambda l: _sort_key(l))
-  paths = {l.names for l in leaves}
-  leaves = [l for l in leaves
-            if not any(p[:len(l.names)] == l.names and len(p) > len(l.names)
-                       for p in paths)]
+  prefixes = {l.names[:k] for l in leaves for k in range(len(l.names))}
+  leaves = [l for l in leaves if l.names not in prefixes]
   use_ocdbt = d.get("use_ocdbt")
   if use_ocdbt is None:
     use_ocdbt = (directory / "manifest.ocdbt").exists()
