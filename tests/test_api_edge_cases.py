@@ -167,3 +167,24 @@ def test_reading_metadata_of_many_leaves_is_not_quadratic(tmp_path):
   assert time.monotonic() - start < 1.5
   assert len(meta.leaves) == 6000  # the ('layers',) prefix entry is dropped
   assert [l.names[1] for l in meta.leaves[:12]] == [str(i) for i in range(12)]
+
+
+def test_symlinked_destinations(tmp_path):
+  base = tmp_path / "base"
+  ocp.save(base, {"a": np.ones(2)})
+  # A parent that is a symlink into a checkpoint is still inside it.
+  (tmp_path / "into_state").symlink_to(base / "state")
+  with pytest.raises(ValueError, match="inside the existing checkpoint"):
+    ocp.save(tmp_path / "into_state" / "x", {"a": np.zeros(2)})
+  assert not (base / "state" / "x").exists()
+  # A dangling symlink is an existing destination, refused up front.
+  (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+  with pytest.raises(ValueError, match="already exists"):
+    ocp.save(tmp_path / "dangling", {"a": np.zeros(2)})
+  assert not list(tmp_path.glob("*.orbax-checkpoint-tmp"))
+  # overwrite=True replaces the link itself; its target is left alone.
+  (tmp_path / "link").symlink_to(base)
+  ocp.save(tmp_path / "link", {"a": np.zeros(2)}, overwrite=True)
+  assert not (tmp_path / "link").is_symlink()
+  np.testing.assert_array_equal(ocp.load(tmp_path / "link")["a"], np.zeros(2))
+  np.testing.assert_array_equal(ocp.load(base)["a"], np.ones(2))

@@ -36,13 +36,22 @@ from ocpx._src.handlers import types as handler_types
 def _run_coroutine(coro):
   """Runs `coro` to completion on this thread (or a helper thread when an
   event loop is already running here, e.g. in a notebook)."""
+  # The value travels through a holder, not as the task's result: on exit
+  # asyncio may format the finished task (and with it, the repr of every
+  # jax.Array in a loaded tree, which gathers the data to host).
+  holder = []
+
+  async def run():
+    holder.append(await coro)
+
   try:
     asyncio.get_running_loop()
   except RuntimeError:
-    return asyncio.run(coro)
+    asyncio.run(run())
+    return holder[0]
   with concurrent.futures.ThreadPoolExecutor(1) as ex:
-    return ex.submit(contextvars.copy_context().run, asyncio.run,
-                     coro).result()
+    ex.submit(contextvars.copy_context().run, asyncio.run, run()).result()
+  return holder[0]
 
 
 async def _gather(awaitables):
@@ -75,7 +84,11 @@ def _release(final) -> None:
 
 def _enclosing_checkpoint(final) -> Optional[Any]:
   """The committed checkpoint that `final` would be saved inside, if any."""
-  for parent in final.parents:
+  try:
+    real = final.parent.resolve()  # through symlinked parent directories
+  except (OSError, RuntimeError):
+    real = final.parent
+  for parent in (*final.parents, real, *real.parents):
     if (parent / cm.CHECKPOINT_METADATA_FILE).is_file():
       return parent
   return None
@@ -139,7 +152,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
         f"Process {sync.process} saves to {final}, but process {leader} "
         "saves to a different path; every process must pass the same path.")
   exists = sync.broadcast(
-      "exists", "1" if final.exists() else "0", leader) == "1"
+      "exists", "1" if final.exists() or final.is_symlink() else "0",
+      leader) == "1"
   if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "
