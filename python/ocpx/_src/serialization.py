@@ -132,6 +132,12 @@ def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
     staged.append(src)
   for b, src in zip(boxes, staged):
     host = np.asarray(src)
+    # A zero-copy view of a CPU buffer stays valid on its own: while the view
+    # exists JAX keeps the buffer alive through delete() and refuses to
+    # donate it.  A pinned_host transfer is a fresh buffer of its own, and
+    # other backends' host arrays are fresh copies already.
+    if _on_cpu(src) or pinned:
+      copy = False
     if dtype is not None and host.dtype != dtype:
       host = host.astype(dtype)  # a new array
     elif copy or not host.flags.c_contiguous:
