@@ -188,3 +188,16 @@ def test_symlinked_destinations(tmp_path):
   assert not (tmp_path / "link").is_symlink()
   np.testing.assert_array_equal(ocp.load(tmp_path / "link")["a"], np.zeros(2))
   np.testing.assert_array_equal(ocp.load(base)["a"], np.ones(2))
+
+
+def test_abstract_leaf_where_an_empty_node_was_saved(tmp_path):
+  # The abstract value itself (a ShapeDtypeStruct, a template array) used to
+  # come back as if it were loaded data; Orbax returns the saved empty node.
+  ocp.save(tmp_path / "c", {"a": np.arange(3), "n": None, "e": {}})
+  abstract = {"a": np.zeros(3, np.int64),
+              "n": jax.ShapeDtypeStruct((2,), np.float32),
+              "e": np.zeros(2)}
+  out = ocp.load(tmp_path / "c", abstract)
+  assert out["n"] is None
+  assert out["e"] == {}
+  np.testing.assert_array_equal(out["a"], np.arange(3))

@@ -515,10 +515,12 @@ class _Loader:
 
   def _restore_leaf(self, l: tree_lib.LeafMetadata, abstract):
     vt = l.value_type
-    if l.skip_deserialize or vt in tree_lib.EMPTY_TYPES:
-      if abstract is not None:
-        return abstract
+    if vt in tree_lib.EMPTY_TYPES:
+      # An empty node (None, {}, [], ()) was saved: load it as such, as
+      # Orbax does, never the abstract leaf given in its place.
       return tree_lib.empty_value(vt)
+    if l.skip_deserialize:
+      return abstract
     if vt == tree_lib.STRING:
       s = _lookup_string(self.strings(), l.param_name,
                          self.dir / STRINGS_FILE)
