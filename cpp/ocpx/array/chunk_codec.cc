@@ -238,7 +238,11 @@ absl::StatusOr<bool> EncodeShard(const Chain& c, const char* arr,
         if (present) {
           index[2 * k] = data_part.size();
           index[2 * k + 1] = enc.size();
-          data_part += enc;
+          if (data_part.empty()) {
+            data_part = std::move(enc);  // one inner chunk: no copy
+          } else {
+            data_part += enc;
+          }
           any = true;
         }
       }
@@ -266,6 +270,7 @@ absl::StatusOr<bool> EncodeShard(const Chain& c, const char* arr,
     *out = std::move(idx_enc);
     *out += data_part;
   } else {
+    // The compressor's buffer usually has room for the index already.
     *out = std::move(data_part);
     *out += idx_enc;
   }
