@@ -201,3 +201,18 @@ def test_abstract_leaf_where_an_empty_node_was_saved(tmp_path):
   assert out["n"] is None
   assert out["e"] == {}
   np.testing.assert_array_equal(out["a"], np.arange(3))
+
+
+def test_result_may_be_called_from_completion_callbacks(tmp_path):
+  import threading as _threading
+  seen = []
+  done = _threading.Event()
+
+  def callback():
+    seen.append(r.result())  # runs on the background thread
+    done.set()
+
+  r = ocp.save_async(tmp_path / "c", {"x": np.arange(3)})
+  r.on_complete(callback)
+  assert r.result() is None
+  assert done.wait(10) and seen == [None]

@@ -68,7 +68,7 @@ class AsyncResponse(Generic[T]):
         # to report its own, more specific error (e.g. which processes are
         # missing) before falling back to a generic one.
         if self._done.wait(_GRACE_SECS):
-          self._thread.join()
+          self._join()
           if self._error is not None:
             raise self._error
           return self._value
@@ -76,10 +76,15 @@ class AsyncResponse(Generic[T]):
             "The background operation exceeded AsyncOptions.timeout_secs; "
             "it was abandoned and nothing was committed.")
       raise TimeoutError(f"The operation did not finish within {timeout} s")
-    self._thread.join()
+    self._join()
     if self._error is not None:
       raise self._error
     return self._value
+
+  def _join(self):
+    # Callbacks run on the background thread and may call result() there.
+    if threading.current_thread() is not self._thread:
+      self._thread.join()
 
   def on_complete(self, callback: Callable[[], None]) -> None:
     with self._lock:
