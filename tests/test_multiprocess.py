@@ -82,6 +82,23 @@ WORKER = textwrap.dedent(r"""
           out["error"] = f"{type(e).__name__}: {e}"
           out["seconds"] = time.monotonic() - t0
           raise
+      if mode == "subset":
+        # Each process saves an array on its own devices, alone: the other
+        # process is not part of the operation and nothing waits for it.
+        mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()), ("d",))
+        arr = jax.make_array_from_callback(
+            (8 * devs,), NS(mesh, P("d")),
+            lambda idx: np.arange(8 * devs, dtype=np.float32)[idx] + pid)
+        mp = options.MultiprocessingOptions(
+            primary_host=pid, active_processes={pid},
+            barrier_sync_key_prefix=f"solo{pid}_")
+        with ocp.Context(multiprocessing_options=mp,
+                         async_options=options.AsyncOptions(timeout_secs=20)):
+          ocp.save(f"{path}_{pid}", {"x": arr})
+          got = ocp.load(f"{path}_{pid}", {"x": jax.ShapeDtypeStruct(
+              arr.shape, arr.dtype, sharding=arr.sharding)})
+        check_x = np.asarray(got["x"].addressable_shards[0].data)
+        assert check_x[0] == pid, check_x
       if mode in ("save_load", "load"):
         # A different mesh and sharding than the save used.
         mesh = jax.sharding.Mesh(devices.reshape(devs, n), ("a", "b"))
@@ -194,3 +211,14 @@ def test_failure_on_one_process_fails_all_without_commit(tmp_path, mode):
   assert not path.exists()
   assert not ocp.is_orbax_checkpoint(pathlib.Path(str(path) +
                                                   ".orbax-checkpoint-tmp"))
+
+
+@pytest.mark.slow
+def test_active_processes_subsets_save_independently(tmp_path):
+  path = tmp_path / "ck"
+  results = _run(tmp_path, 2, 2, path, "subset", timeout=90)
+  assert all(r["ok"] for r in results.values()), results
+  for pid in (0, 1):
+    got = ocp.load(f"{path}_{pid}")
+    np.testing.assert_array_equal(np.asarray(got["x"]),
+                                  np.arange(16, dtype=np.float32) + pid)
