@@ -8,6 +8,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
+#include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/numpy_interop.h"
@@ -120,6 +122,90 @@ void RegisterCheckpoint(nb::module_& m) {
           "numpy array of the stored dtype.  With a ByteLimiter, the chunks "
           "being decoded hold reservations of their decoded size (the output "
           "buffer itself is not counted).")
+      .def(
+          "info_many",
+          [](PyArrayReader& r, const std::vector<std::string>& params) {
+            std::vector<absl::StatusOr<ocpx::ArrayMetadata>> mds(
+                params.size());
+            {
+              nb::gil_scoped_release release;
+              (void)ocpx::ParallelFor(
+                  ocpx::ThreadPool::Default(), params.size(),
+                  [&](size_t i) {
+                    mds[i] = r.reader->Metadata(params[i]);
+                    return absl::OkStatus();
+                  });
+            }
+            nb::list out;
+            for (auto& md : mds) {
+              ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+              Shape chunk = v.chunk_shape;
+              for (const auto& c : v.codecs) {
+                if (c.kind == ocpx::CodecSpec::Kind::kShardingIndexed) {
+                  chunk = c.chunk_shape;
+                }
+              }
+              out.append(nb::make_tuple(v.shape, NumpyDtype(v.dtype), chunk));
+            }
+            return out;
+          },
+          nb::arg("params"),
+          "info() of many arrays at once (read in parallel, GIL released).")
+      .def(
+          "read_many",
+          [](PyArrayReader& r,
+             const std::vector<std::tuple<std::string, Shape, Shape>>& reqs,
+             bool fail_on_missing, ocpx::ByteLimiter* limiter) {
+            const size_t n = reqs.size();
+            std::vector<ocpx::ArrayMetadata> mds(n);
+            std::vector<std::unique_ptr<char[]>> bufs(n);
+            std::vector<size_t> sizes(n);
+            std::vector<absl::Status> status(n);
+            {
+              nb::gil_scoped_release release;
+              for (size_t i = 0; i < n; ++i) {
+                auto md = r.reader->Metadata(std::get<0>(reqs[i]));
+                if (!md.ok()) {
+                  status[i] = md.status();
+                  continue;
+                }
+                mds[i] = *std::move(md);
+                const Shape& shape = std::get<2>(reqs[i]);
+                if (std::get<1>(reqs[i]).size() != mds[i].rank() ||
+                    shape.size() != mds[i].rank()) {
+                  status[i] = absl::InvalidArgumentError(absl::StrCat(
+                      r.reader->directory(), ": array '", std::get<0>(reqs[i]),
+                      "' has rank ", mds[i].rank(), ", box has rank ",
+                      shape.size()));
+                  continue;
+                }
+                sizes[i] = static_cast<size_t>(NumElements(shape)) *
+                           ocpx::ItemSize(mds[i].dtype);
+                bufs[i].reset(new char[sizes[i] > 0 ? sizes[i] : 1]);
+              }
+              (void)ocpx::ParallelFor(
+                  ocpx::ThreadPool::Default(), n, [&](size_t i) {
+                    if (!status[i].ok()) return absl::OkStatus();
+                    status[i] = r.reader->Read(
+                        std::get<0>(reqs[i]), std::get<1>(reqs[i]),
+                        std::get<2>(reqs[i]), bufs[i].get(), fail_on_missing,
+                        limiter);
+                    return absl::OkStatus();
+                  });
+            }
+            for (const auto& st : status) ThrowIfError(st);
+            nb::list out;
+            for (size_t i = 0; i < n; ++i) {
+              out.append(OwnedArray(std::move(bufs[i]), sizes[i],
+                                    mds[i].dtype, std::get<2>(reqs[i])));
+            }
+            return out;
+          },
+          nb::arg("requests"), nb::arg("fail_on_missing") = true,
+          nb::kw_only(), nb::arg("limiter").none() = nb::none(),
+          "Reads many (param, origin, shape) boxes at once: one call, the GIL "
+          "released, boxes read in parallel.  Raises the first error in "
+          "request order.")
       .def(
           "list_params",
           [](PyArrayReader& r) {

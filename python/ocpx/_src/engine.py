@@ -188,6 +188,22 @@ class ArrayStore:
         self._info[param] = got
     return got
 
+  def prefetch_info(self, params: Sequence[str]) -> None:
+    """Fetches many arrays' metadata in one native call."""
+    with self._lock:
+      todo = [p for p in dict.fromkeys(params) if p not in self._info]
+    if not todo:
+      return
+    got = self._reader.info_many(todo)
+    with self._lock:
+      for p, (shape, dtype, chunk) in zip(todo, got):
+        self._info[p] = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
+
+  def read_many(self, requests, fail_on_missing: bool = True) -> list:
+    """[(param, origin, shape)] -> arrays, read in parallel natively."""
+    return self._reader.read_many(requests, fail_on_missing,
+                                  limiter=self._limiter)
+
   def read(self, param: str, origin, shape, fail_on_missing: bool = True
            ) -> np.ndarray:
     return self._reader.read(param, list(origin), list(shape), fail_on_missing,

@@ -433,6 +433,46 @@ def _lookup_string(doc: dict, name: str, f) -> str:
   return str(node)
 
 
+_ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
+
+
+class _ReadBatch:
+  """Box reads collected while planning a load, then done in one call."""
+
+  def __init__(self, store, fail_on_missing: bool):
+    self._store = store
+    self._fail = fail_on_missing
+    self._reqs = []
+    self._strict = []
+    self._results = None
+
+  def add(self, param, origin, shape, fail_on_missing=None) -> int:
+    self._reqs.append((param, list(origin), list(shape)))
+    self._strict.append(fail_on_missing)
+    return len(self._reqs) - 1
+
+  def run(self):
+    if not self._reqs:
+      self._results = []
+      return
+    if all(s is None for s in self._strict):
+      self._results = self._store.read_many(self._reqs, self._fail)
+      return
+    # Scalars always require their chunk; read those separately.
+    strict = [i for i, s in enumerate(self._strict) if s]
+    loose = [i for i, s in enumerate(self._strict) if not s]
+    results = [None] * len(self._reqs)
+    for group, fail in ((strict, True), (loose, self._fail)):
+      if group:
+        got = self._store.read_many([self._reqs[i] for i in group], fail)
+        for i, a in zip(group, got):
+          results[i] = a
+    self._results = results
+
+  def get(self, i):
+    return self._results[i]
+
+
 class _Loader:
   """Loads one PyTree checkpointable directory."""
 
@@ -471,8 +511,7 @@ class _Loader:
   def load(self, abstract):
     by_names = {l.names: l for l in self.meta.leaves}
     if abstract is None:
-      restored = engine.run_parallel(
-          lambda l: self._restore_leaf(l, None), self.meta.leaves)
+      restored = self._restore_all([(l, None) for l in self.meta.leaves])
       values = {l.names: v for l, v in zip(self.meta.leaves, restored)}
       if self.meta.value_metadata_tree:
         return tree_lib.build_rich_tree(self.meta.value_metadata_tree, values)
@@ -499,10 +538,24 @@ class _Loader:
       jobs.append((l, a.value))
     if not partial:
       self._check_complete(wanted)
-    out = engine.run_parallel(
-        lambda j: tree_lib.PLACEHOLDER if j is None else self._restore_leaf(*j),
-        jobs)
+    out = self._restore_all(jobs)
     return jax.tree_util.tree_unflatten(treedef, out)
+
+  def _restore_all(self, jobs):
+    """Restores leaves in three steps: plan every leaf (metadata fetched in
+    one native call), read every box in one native call (in parallel, GIL
+    released), then build the values."""
+    arrays = [j[0].param_name for j in jobs
+              if j is not None and j[0].value_type in _ARRAY_TYPES
+              and not j[0].skip_deserialize]
+    if arrays:
+      self.store.prefetch_info(arrays)
+    self._batch = _ReadBatch(
+        self.store, self.ctx.array_options.loading.raise_array_data_missing_error)
+    thunks = [(lambda: tree_lib.PLACEHOLDER) if j is None
+              else self._restore_leaf(*j) for j in jobs]
+    self._batch.run()
+    return [t() for t in thunks]
 
   def _check_complete(self, wanted):
     extra = [".".join(l.names) for l in self.meta.leaves
@@ -518,14 +571,15 @@ class _Loader:
     if vt in tree_lib.EMPTY_TYPES:
       # An empty node (None, {}, [], ()) was saved: load it as such, as
       # Orbax does, never the abstract leaf given in its place.
-      return tree_lib.empty_value(vt)
+      value = tree_lib.empty_value(vt)
+      return lambda: value
     if l.skip_deserialize:
-      return abstract
+      return lambda: abstract
     if vt == tree_lib.STRING:
       s = _lookup_string(self.strings(), l.param_name,
                          self.dir / STRINGS_FILE)
-      return s
-    if vt not in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR):
+      return lambda: s
+    if vt not in _ARRAY_TYPES:
       raise ValueError(f"{self._where(l)}: unknown value_type {vt!r}")
     info = self.store.info(l.param_name)
     target = self._target(l, info, abstract)
@@ -590,15 +644,20 @@ class _Loader:
     lo = tuple(max(0, o) for o in origin)
     hi = tuple(min(o + s, st) for o, s, st in zip(origin, shape, stored))
     inter = tuple(max(0, h - a) for a, h in zip(lo, hi))
+    del raise_missing  # the batch applies it
     if tuple(inter) == tuple(shape) and lo == tuple(origin):
-      data = self.store.read(l.param_name, lo, inter, raise_missing)
-      return data.astype(dtype, copy=False)
-    out = np.zeros(shape, dtype=dtype)
-    if all(n > 0 for n in inter):
-      data = self.store.read(l.param_name, lo, inter, raise_missing)
+      i = self._batch.add(l.param_name, lo, inter)
+      return lambda: self._batch.get(i).astype(dtype, copy=False)
+    if not all(n > 0 for n in inter):
+      return lambda: np.zeros(shape, dtype=dtype)
+    i = self._batch.add(l.param_name, lo, inter)
+
+    def padded():
+      out = np.zeros(shape, dtype=dtype)
       sl = tuple(slice(a - o, a - o + n) for a, o, n in zip(lo, origin, inter))
-      out[sl] = data
-    return out
+      out[sl] = self._batch.get(i)
+      return out
+    return padded
 
   def _read(self, l, info, target):
     kind, shape, dtype, sharding, pytype = target
@@ -607,11 +666,12 @@ class _Loader:
         raise ValueError(
             f"{self._where(l)}: stored shape {tuple(info.shape)} is not a "
             "scalar")
-      arr = self.store.read(l.param_name, (), (), True)
-      value = arr.reshape(()).item()
-      if kind == "npscalar":
-        return pytype(value)
-      return pytype(value) if pytype is not None else value
+      i = self._batch.add(l.param_name, (), (), fail_on_missing=True)
+
+      def scalar():
+        value = self._batch.get(i).reshape(()).item()
+        return pytype(value) if pytype is not None else value
+      return scalar
     self._check_shape(l, info, shape)
     if kind == "np":
       return self._read_box(l, info, (0,) * len(shape), shape, dtype)
@@ -620,7 +680,7 @@ class _Loader:
   def _read_jax(self, l, info, shape, dtype, sharding):
     index_map = sharding.addressable_devices_indices_map(tuple(shape))
     cache = {}
-    arrays = []
+    devices, keys = [], []
     for device, index in index_map.items():
       box = []
       for dim, sl in zip(shape, index):
@@ -629,12 +689,18 @@ class _Loader:
           raise ValueError(f"{self._where(l)}: strided shards unsupported")
         box.append((start, stop - start))
       key = tuple(box)
-      if key not in cache:
+      if key not in cache:  # devices sharing an index read it once
         cache[key] = self._read_box(l, info, tuple(b[0] for b in box),
                                     tuple(b[1] for b in box), dtype)
-      arrays.append(jax.device_put(cache[key], device))
-    return jax.make_array_from_single_device_arrays(
-        tuple(shape), sharding, arrays)
+      devices.append(device)
+      keys.append(key)
+
+    def build():
+      host = {k: f() for k, f in cache.items()}
+      arrays = jax.device_put([host[k] for k in keys], devices)
+      return jax.make_array_from_single_device_arrays(
+          tuple(shape), sharding, arrays)
+    return build
 
   # ---------------------------------------------------------------------------
   def metadata_tree(self):
