@@ -470,7 +470,10 @@ class _ReadBatch:
     self._results = results
 
   def get(self, i):
-    return self._results[i]
+    # Each box is consumed once; dropping the batch's reference lets the
+    # host buffer go as soon as its leaf is built (e.g. put on a device).
+    value, self._results[i] = self._results[i], None
+    return value
 
 
 class _Loader:
