@@ -4,6 +4,7 @@
 #include "cpp/ocpx/array/array_io.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -148,6 +149,44 @@ std::string JoinKey(absl::string_view param_path, absl::string_view key) {
   return absl::StrCat(param_path, "/", key);
 }
 
+namespace {
+
+using ChunkFn = std::function<absl::Status(
+    const std::string& key, const ChunkGeometry& geo, bool direct)>;
+
+// Calls `fn(key, geometry, direct)` for every chunk the box
+// [origin, origin + shape) touches, in parallel on `pool` (the default pool
+// if null).  `direct` means the box covers the whole chunk and the chunk is
+// one contiguous run of the caller's buffer, so no staging buffer is needed.
+// While `fn` runs, the chunk holds a reservation from `limiter` of one chunk
+// (direct) or two (staged).
+absl::Status ForEachChunk(absl::string_view param_path,
+                          const ArrayMetadata& metadata,
+                          const ChunkCodec& codec,
+                          absl::Span<const int64_t> origin,
+                          absl::Span<const int64_t> shape, ThreadPool* pool,
+                          ByteLimiter* limiter, size_t max_parallelism,
+                          const ChunkFn& fn) {
+  ChunkRange range(metadata, origin, shape);
+  return ParallelFor(
+      pool ? pool : ThreadPool::Default(), static_cast<size_t>(range.total),
+      [&](size_t linear) -> absl::Status {
+        std::vector<int64_t> g = range.GridIndex(static_cast<int64_t>(linear));
+        const std::string key =
+            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
+        ChunkGeometry geo(metadata, g, origin, shape);
+        const bool direct = geo.isect_shape == metadata.chunk_shape &&
+                            IsContiguousBox(shape, metadata.chunk_shape);
+        ByteReservation reservation(
+            limiter,
+            static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
+        return fn(key, geo, direct);
+      },
+      max_parallelism);
+}
+
+}  // namespace
+
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
                                 const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
@@ -177,25 +216,15 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
                          const WriteRegionOptions& options) {
   OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
   OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
-  ChunkRange range(metadata, origin, shape);
   const size_t item = ItemSize(metadata.dtype);
-  const std::vector<int64_t> zeros(metadata.rank(), 0);
-  ThreadPool* pool = options.pool ? options.pool : ThreadPool::Default();
-  return ParallelFor(
-      pool, static_cast<size_t>(range.total),
-      [&](size_t linear) -> absl::Status {
-        std::vector<int64_t> g = range.GridIndex(static_cast<int64_t>(linear));
-        const std::string key =
-            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
-        ChunkGeometry geo(metadata, g, origin, shape);
-        const bool direct = geo.isect_shape == metadata.chunk_shape &&
-                            IsContiguousBox(shape, metadata.chunk_shape);
-        // The encoded value (at most about the decoded size), plus the
-        // staging buffer if there is one.  Held until the store has the
-        // value.
-        ByteReservation reservation(
-            options.limiter,
-            static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
+  // Each chunk's reservation covers the encoded value (at most about the
+  // decoded size) plus the staging buffer if there is one, and is held until
+  // the store has the value.
+  return ForEachChunk(
+      param_path, metadata, codec, origin, shape, options.pool,
+      options.limiter, options.max_parallelism,
+      [&](const std::string& key, const ChunkGeometry& geo,
+          bool direct) -> absl::Status {
         if (direct) {
           // The whole chunk is one contiguous run of the input: no copy.
           const char* src =
@@ -233,8 +262,7 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         std::string().swap(chunk);
         if (!*encoded) return WithKey(store.Delete(key), key);
         return WithKey(store.Write(key, *std::move(*encoded)), key);
-      },
-      options.max_parallelism);
+      });
 }
 
 absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
@@ -244,24 +272,16 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                         const ReadRegionOptions& options) {
   OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
   OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
-  ChunkRange range(metadata, origin, shape);
   const size_t item = ItemSize(metadata.dtype);
-  ThreadPool* pool = options.pool ? options.pool : ThreadPool::Default();
   char* dst = static_cast<char*>(out);
-  return ParallelFor(
-      pool, static_cast<size_t>(range.total),
-      [&](size_t linear) -> absl::Status {
-        std::vector<int64_t> g = range.GridIndex(static_cast<int64_t>(linear));
-        const std::string key =
-            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
-        ChunkGeometry geo(metadata, g, origin, shape);
-        const bool direct = geo.isect_shape == metadata.chunk_shape &&
-                            IsContiguousBox(shape, metadata.chunk_shape);
-        // The stored value (at most about the decoded size), plus the
-        // decoded chunk if it is staged rather than decoded into `out`.
-        ByteReservation reservation(
-            options.limiter,
-            static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
+  // Each chunk's reservation covers the stored value (at most about the
+  // decoded size) plus the decoded chunk if it is staged rather than decoded
+  // into `out`.
+  return ForEachChunk(
+      param_path, metadata, codec, origin, shape, options.pool,
+      options.limiter, options.max_parallelism,
+      [&](const std::string& key, const ChunkGeometry& geo,
+          bool direct) -> absl::Status {
         OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value,
                               store.Read(key));
         const std::vector<int64_t> out_lo = Sub(geo.isect_lo, origin);
@@ -285,8 +305,7 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                 Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,
                 geo.isect_shape, item);
         return absl::OkStatus();
-      },
-      options.max_parallelism);
+      });
 }
 
 }  // namespace ocpx
