@@ -204,10 +204,5 @@ class ArrayStore:
     return self._reader.read_many(requests, fail_on_missing,
                                   limiter=self._limiter)
 
-  def read(self, param: str, origin, shape, fail_on_missing: bool = True
-           ) -> np.ndarray:
-    return self._reader.read(param, list(origin), list(shape), fail_on_missing,
-                             limiter=self._limiter)
-
   def list_params(self) -> list[str]:
     return list(self._reader.list_params())

@@ -707,6 +707,10 @@ class _Loader:
 
   # ---------------------------------------------------------------------------
   def metadata_tree(self):
+    arrays = [l.param_name for l in self.meta.leaves
+              if l.value_type in _ARRAY_TYPES and not l.skip_deserialize]
+    if arrays:
+      self.store.prefetch_info(arrays)  # one native call for all of them
     values = {}
     for l in self.meta.leaves:
       vt = l.value_type
