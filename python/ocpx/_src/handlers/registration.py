@@ -149,10 +149,16 @@ def resolve_handler_for_save(registry, checkpointable: Any, *, name: str):
   if checkpointable is None:
     raise ValueError(
         f"Checkpointable {name!r} is None; None cannot be saved.")
+  stateful = isinstance(checkpointable, handler_types.StatefulCheckpointable)
+  if not stateful and registry.has(name):
+    # A handler registered for the name wins unless the object is stateful;
+    # the generic candidates (whose is_handleable may walk a whole PyTree)
+    # are not needed then.
+    return _construct(name, registry.get(name))
   candidates = _generic_candidates(
       registry, lambda h, c: h.is_handleable(c), checkpointable)
   last = candidates[-1] if candidates else None
-  if isinstance(checkpointable, handler_types.StatefulCheckpointable) and last:
+  if stateful and last:
     return last
   if registry.has(name):
     return _construct(name, registry.get(name))
