@@ -236,6 +236,21 @@ size_t ByteSwapUnit(DataType dtype) {
   return GetKind(dtype) == DataTypeKind::kComplex ? n / 2 : n;
 }
 
+namespace {
+
+// Byte-swaps `units` consecutive unaligned values of type T at `p`.
+template <typename T, typename Swap>
+void SwapEach(unsigned char* p, size_t units, Swap swap) {
+  for (size_t i = 0; i < units; ++i) {
+    T v;
+    std::memcpy(&v, p + sizeof(T) * i, sizeof(T));
+    v = swap(v);
+    std::memcpy(p + sizeof(T) * i, &v, sizeof(T));
+  }
+}
+
+}  // namespace
+
 void ByteSwapInPlace(DataType dtype, void* data, size_t num_elements) {
   size_t unit = ByteSwapUnit(dtype);
   size_t units = num_elements * (ItemSize(dtype) / unit);
@@ -243,29 +258,14 @@ void ByteSwapInPlace(DataType dtype, void* data, size_t num_elements) {
   switch (unit) {
     case 1: return;
     case 2:
-      for (size_t i = 0; i < units; ++i) {
-        uint16_t v;
-        std::memcpy(&v, p + 2 * i, 2);
-        v = __builtin_bswap16(v);
-        std::memcpy(p + 2 * i, &v, 2);
-      }
-      return;
+      return SwapEach<uint16_t>(
+          p, units, [](uint16_t v) { return __builtin_bswap16(v); });
     case 4:
-      for (size_t i = 0; i < units; ++i) {
-        uint32_t v;
-        std::memcpy(&v, p + 4 * i, 4);
-        v = __builtin_bswap32(v);
-        std::memcpy(p + 4 * i, &v, 4);
-      }
-      return;
+      return SwapEach<uint32_t>(
+          p, units, [](uint32_t v) { return __builtin_bswap32(v); });
     case 8:
-      for (size_t i = 0; i < units; ++i) {
-        uint64_t v;
-        std::memcpy(&v, p + 8 * i, 8);
-        v = __builtin_bswap64(v);
-        std::memcpy(p + 8 * i, &v, 8);
-      }
-      return;
+      return SwapEach<uint64_t>(
+          p, units, [](uint64_t v) { return __builtin_bswap64(v); });
   }
 }
 
