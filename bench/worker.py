@@ -186,7 +186,7 @@ def raw_load(path, abstract_unused):
 
 def library(lib):
   if lib == "ocpx":
-    import ocpx as ocp
+    from ocpx import v1 as ocp
     return (lambda p, t: ocp.save(p, t),
             lambda p, t: ocp.save_async(p, t),
             lambda p, a: ocp.load(p, a))

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import ocpx as ocp
+from ocpx import v1 as ocp
 
 
 def main(directory: str) -> None:

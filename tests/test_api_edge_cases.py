@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-import ocpx as ocp
+from ocpx import v1 as ocp
+from ocpx._src import context as _context_lib
 
 
 def test_one_context_entered_by_many_threads(tmp_path):
@@ -35,7 +36,7 @@ def test_one_context_entered_by_many_threads(tmp_path):
       with ctx:
         b_in.set()
         a_out.wait(10)
-        assert ocp._src.context.get_context() is ctx
+        assert _context_lib.get_context() is ctx
     except BaseException as e:  # pylint: disable=broad-except
       errors.append(e)
 
@@ -89,17 +90,17 @@ class _ContextRecorder:
     self.seen = {}
 
   async def save(self, directory):
-    self.seen["save"] = ocp._src.context.get_context()
+    self.seen["save"] = _context_lib.get_context()
 
     async def background():
-      self.seen["save_background"] = ocp._src.context.get_context()
+      self.seen["save_background"] = _context_lib.get_context()
       d = await directory.await_creation()
       (d / "v.txt").write_text("1")
     return background()
 
   async def load(self, directory):
     async def background():
-      self.seen["load_background"] = ocp._src.context.get_context()
+      self.seen["load_background"] = _context_lib.get_context()
     return background()
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-import ocpx as ocp
-from ocpx import handlers
-from ocpx import options
+from ocpx import v1 as ocp
+from ocpx.v1 import handlers
+from ocpx.v1 import options
 
 
 def test_options_are_frozen_keyword_only_with_orbax_defaults():

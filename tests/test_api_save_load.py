@@ -13,8 +13,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-import ocpx as ocp
-from ocpx import options
+from ocpx import v1 as ocp
+from ocpx.v1 import options
 from ocpx._src import engine
 
 Point = collections.namedtuple("Point", ["x", "y"])

@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import ocpx as ocp
-from ocpx import options
+from ocpx import v1 as ocp
+from ocpx.v1 import options
 from ocpx._src import engine
 from ocpx._src import serialization
 
@@ -25,8 +25,8 @@ _MIB = 1 << 20
 _SCRIPT = textwrap.dedent("""
     import gc, json, os, sys
     import numpy as np, jax, jax.numpy as jnp
-    import ocpx as ocp
-    from ocpx import options
+    from ocpx import v1 as ocp
+    from ocpx.v1 import options
 
     def status(field):
       for line in open("/proc/self/status"):

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 import pytest
 
-import ocpx as ocp
+from ocpx import v1 as ocp
 
 WORKER = textwrap.dedent(r"""
     import json, os, signal, sys, time
@@ -31,8 +31,8 @@ WORKER = textwrap.dedent(r"""
                                num_processes=n, process_id=pid,
                                initialization_timeout=60,
                                heartbeat_timeout_seconds=100)
-    import ocpx as ocp
-    from ocpx import options
+    from ocpx import v1 as ocp
+    from ocpx.v1 import options
     from ocpx._src import engine
     P = jax.sharding.PartitionSpec
     NS = jax.sharding.NamedSharding

@@ -11,7 +11,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-import ocpx as ocp
+from ocpx import v1 as ocp
 
 orbax_v1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
 

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-import ocpx as ocp
+from ocpx import v1 as ocp
 
 EXPECTED = {"a": np.arange(8, dtype=np.int32),
             "b": {"c": np.array([1, 2, 3], dtype=np.int32)}}

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import ocpx as ocp
+from ocpx import v1 as ocp
 from ocpx import _core
-from ocpx import options
+from ocpx.v1 import options
 
 P = jax.sharding.PartitionSpec
 MESHES = {

@@ -2,51 +2,28 @@
 # SPDX-License-Identifier: Apache-2.0
 """ocpx: Orbax-compatible checkpointing for JAX with a native C++ core.
 
-    import ocpx as ocp
+The top-level package mirrors `orbax.checkpoint` (the v0 API: Checkpointers,
+CheckpointHandlers, `args`, `CheckpointManager`); `ocpx.v1` mirrors
+`orbax.checkpoint.v1`.  Changing the package name in an import is the whole
+migration:
+
+    import ocpx as ocp                  # instead of orbax.checkpoint
+    from ocpx import v1 as ocp          # instead of orbax.checkpoint.v1
+
+`save`, `save_async`, `load` and `load_async` are kept at the top level as
+shortcuts to their v1 versions (`orbax.checkpoint` has no such names):
+
     ocp.save(path, state)
     restored = ocp.load(path, abstract_state)
-
-The API mirrors `orbax.checkpoint.v1`; checkpoints are in Orbax's on-disk
-format (orbax-checkpoint 0.12.8), so each library loads the other's.
 """
 
 from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
-from ocpx import handlers
-from ocpx import options
-from ocpx._src.async_response import AsyncResponse
-from ocpx._src.checkpoint_metadata import CheckpointMetadata
-from ocpx._src.context import Context
-from ocpx._src.handlers.types import CheckpointableHandler
-from ocpx._src.handlers.types import StatefulCheckpointable
-from ocpx._src.layout import InvalidLayoutError
-from ocpx._src.layout import is_orbax_checkpoint
-from ocpx._src.loading import checkpointables_metadata
-from ocpx._src.loading import load
-from ocpx._src.loading import load_async
-from ocpx._src.loading import load_checkpointables
-from ocpx._src.loading import load_checkpointables_async
-from ocpx._src.loading import metadata
-from ocpx._src.metadata_types import ArrayMetadata
-from ocpx._src.metadata_types import NumpyMetadata
-from ocpx._src.metadata_types import StorageMetadata
-from ocpx._src.saving import save
-from ocpx._src.saving import save_async
-from ocpx._src.saving import save_checkpointables
-from ocpx._src.saving import save_checkpointables_async
-from ocpx._src.tree import PLACEHOLDER
-
-PyTreeMetadata = object  # A PyTree of leaf metadata (see `metadata()`).
-CorruptionError = _core.CorruptionError
+from ocpx import v1
+from ocpx.v1 import load
+from ocpx.v1 import load_async
+from ocpx.v1 import save
+from ocpx.v1 import save_async
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ArrayMetadata", "AsyncResponse", "CheckpointMetadata",
-    "CheckpointableHandler", "Context", "CorruptionError",
-    "InvalidLayoutError", "NumpyMetadata", "PLACEHOLDER", "PyTreeMetadata",
-    "StatefulCheckpointable", "StorageMetadata", "checkpointables_metadata",
-    "handlers", "is_orbax_checkpoint", "load", "load_async",
-    "load_checkpointables", "load_checkpointables_async", "metadata",
-    "options", "save", "save_async", "save_checkpointables",
-    "save_checkpointables_async",
-]
+__all__ = ["load", "load_async", "save", "save_async", "v1"]
