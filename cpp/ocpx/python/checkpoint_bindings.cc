@@ -103,9 +103,11 @@ void RegisterCheckpoint(nb::module_& m) {
                   r.reader->directory(), ": array '", param, "' has rank ",
                   v.rank(), ", box has rank ", shape.size())));
             }
-            const size_t nbytes =
-                static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(v.dtype);
-            std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+            size_t nbytes = 0;
+            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+                shape, v.dtype,
+                absl::StrCat(r.reader->directory(), ": array '", param, "'"),
+                &nbytes);
             absl::Status s;
             {
               nb::gil_scoped_release release;
@@ -167,7 +169,7 @@ void RegisterCheckpoint(nb::module_& m) {
                 auto md = r.reader->Metadata(std::get<0>(reqs[i]));
                 if (!md.ok()) {
                   status[i] = md.status();
-                  continue;
+                  break;
                 }
                 mds[i] = *std::move(md);
                 const Shape& shape = std::get<2>(reqs[i]);
@@ -177,14 +179,32 @@ void RegisterCheckpoint(nb::module_& m) {
                       r.reader->directory(), ": array '", std::get<0>(reqs[i]),
                       "' has rank ", mds[i].rank(), ", box has rank ",
                       shape.size()));
-                  continue;
+                  break;
                 }
-                sizes[i] = static_cast<size_t>(NumElements(shape)) *
-                           ocpx::ItemSize(mds[i].dtype);
-                bufs[i].reset(new char[sizes[i] > 0 ? sizes[i] : 1]);
+                absl::StatusOr<size_t> nbytes =
+                    BoxBytes(shape, mds[i].dtype);
+                absl::StatusOr<std::unique_ptr<char[]>> buf =
+                    nbytes.ok() ? AllocateBuffer(*nbytes)
+                                : absl::StatusOr<std::unique_ptr<char[]>>(
+                                      nbytes.status());
+                if (!buf.ok()) {
+                  status[i] = absl::Status(
+                      buf.status().code(),
+                      absl::StrCat(r.reader->directory(), ": array '",
+                                   std::get<0>(reqs[i]), "': ",
+                                   buf.status().message()));
+                  break;
+                }
+                sizes[i] = *nbytes;
+                bufs[i] = *std::move(buf);
               }
+              // Nothing is read (and every buffer is freed) if any request
+              // is invalid: that error is raised first.
+              bool valid = true;
+              for (const auto& st : status) valid = valid && st.ok();
+              if (!valid) bufs.clear();
               (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), n, [&](size_t i) {
+                  ocpx::ThreadPool::Default(), valid ? n : 0, [&](size_t i) {
                     if (!status[i].ok()) return absl::OkStatus();
                     status[i] = r.reader->Read(
                         std::get<0>(reqs[i]), std::get<1>(reqs[i]),

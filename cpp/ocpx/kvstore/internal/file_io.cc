@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/base/status_macros.h"
 
@@ -41,8 +42,8 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   return absl::StrCat(dir, "/", name);
 }
 
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
-  std::string msg = absl::StrCat(op, " \"", path, "\": ", std::strerror(err));
+namespace {
+absl::Status ErrnoCode(int err, std::string msg) {
   switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -57,6 +58,16 @@ absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) 
     default:
       return absl::InternalError(msg);
   }
+}
+}  // namespace
+
+absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
+  absl::Status s =
+      ErrnoCode(err, absl::StrCat(op, " \"", path, "\": ", std::strerror(err)));
+  // The Python binding raises OSError(errno, message, path) from these.
+  s.SetPayload("ocpx/errno", absl::Cord(absl::StrCat(err)));
+  if (!path.empty()) s.SetPayload("ocpx/path", absl::Cord(path));
+  return s;
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
