@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -839,6 +840,7 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
 }
 
 absl::StatusOr<ArrayMetadata> ParseArrayMetadata(absl::string_view text) {
+  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, "zarr.json"));
   json j = json::parse(text.begin(), text.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (j.is_discarded()) {

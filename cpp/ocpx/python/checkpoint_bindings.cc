@@ -38,6 +38,14 @@ struct PyArrayReader {
 
 struct PyArrayWriter {
   std::unique_ptr<ocpx::CheckpointArrayWriter> writer;
+
+  ocpx::CheckpointArrayWriter& Get() {
+    if (writer == nullptr) {
+      ThrowStatus(absl::FailedPreconditionError(
+          "CheckpointArrayWriter is closed"));
+    }
+    return *writer;
+  }
 };
 
 ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
@@ -269,10 +277,11 @@ void RegisterCheckpoint(nb::module_& m) {
              const std::string& dtype, const Shape& chunk_shape,
              std::optional<int> zstd_level) {
             auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->WriteMetadata(param, md);
+              s = writer.WriteMetadata(param, md);
             }
             ThrowIfError(s);
           },
@@ -290,10 +299,11 @@ void RegisterCheckpoint(nb::module_& m) {
               box.push_back(nb::cast<int64_t>(d));
             }
             ByteArray bytes = AsBytes(array, md.dtype, box, param.c_str());
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Write(param, md, origin, box, bytes.data());
+              s = writer.Write(param, md, origin, box, bytes.data());
             }
             ThrowIfError(s);
           },
@@ -305,13 +315,25 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "commit",
           [](PyArrayWriter& w) {
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Commit();
+              s = writer.Commit();
             }
             ThrowIfError(s);
-          });
+          })
+      .def(
+          "close",
+          [](PyArrayWriter& w) {
+            std::unique_ptr<ocpx::CheckpointArrayWriter> writer =
+                std::move(w.writer);
+            nb::gil_scoped_release release;
+            writer.reset();
+          },
+          "Closes every open file without committing (after a failed save: "
+          "the disk space comes back at once, not when the writer is "
+          "garbage collected).  Later calls raise ValueError.");
 }
 
 }  // namespace ocpx_python

@@ -13,6 +13,7 @@ so no JAX arrays or Orbax code are involved in reading:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -22,6 +23,8 @@ import time
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
+
+from ocpx._src import json_util
 
 # Bytes read per request by verify/export (a slab of whole chunks).
 DEFAULT_BUFFER_BYTES = 64 << 20
@@ -57,8 +60,10 @@ def sharding_summary(text: Optional[str]) -> str:
   if not text:
     return ""
   try:
-    d = json.loads(text)
+    d = json_util.loads(text, "sharding")
   except ValueError:
+    return "sharding: (unreadable)"
+  if not isinstance(d, dict):
     return "sharding: (unreadable)"
   kind = d.get("sharding_type")
   if kind == "NamedSharding":
@@ -113,7 +118,9 @@ def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
     m = max(1, budget // max(unit, 1))
     step = list(chunk[:k]) + [chunk[k] * m] + list(shape[k + 1:])
   counts = [math.ceil(d / s) for d, s in zip(shape, step)]
-  for idx in np.ndindex(*counts):
+  # Lazily, in C order: a claimed shape of 2^53 must not materialize the
+  # index space (reading stops at the first missing or bad chunk).
+  for idx in itertools.product(*(range(c) for c in counts)):
     origin = tuple(i * s for i, s in zip(idx, step))
     box = tuple(min(s, d - o) for s, d, o in zip(step, shape, origin))
     yield origin, box
@@ -227,8 +234,9 @@ def cmd_inspect(args) -> int:
         "layout": reader.layout,
         "checkpointable": reader.checkpointable,
         "metadata_inferred": reader.metadata_inferred,
-        "checkpoint_metadata": json.loads(reader.step_metadata_json() or
-                                          "null"),
+        "checkpoint_metadata": json_util.loads(
+            reader.step_metadata_json() or "null",
+            f"{reader.path}/_CHECKPOINT_METADATA"),
         "leaves": [{
             "name": l["name"],
             "key_path": [list(k) for k in l["key_path"]],
@@ -239,7 +247,8 @@ def cmd_inspect(args) -> int:
             "chunk_shape": (list(l["chunk_shape"])
                             if l["chunk_shape"] is not None else None),
             "nbytes": l["nbytes"],
-            "sharding": json.loads(l["sharding"]) if l["sharding"] else None,
+            "sharding": (json_util.loads(l["sharding"], f"{l['name']}: _sharding")
+                         if l["sharding"] else None),
         } for l in leaves],
     }
     print(json.dumps(out, indent=1))
@@ -252,7 +261,9 @@ def cmd_inspect(args) -> int:
            if reader.metadata_inferred else ""))
   meta = reader.step_metadata_json()
   if meta is not None:
-    m = json.loads(meta)
+    m = json_util.loads(meta, f"{reader.path}/_CHECKPOINT_METADATA")
+    if not isinstance(m, dict):
+      raise ValueError(f"{reader.path}/_CHECKPOINT_METADATA: not a JSON object")
     print(f"  saved {_format_ns(m.get('init_timestamp_nsecs'))}, committed "
           f"{_format_ns(m.get('commit_timestamp_nsecs'))}")
     if m.get("custom_metadata"):
