@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -25,9 +26,7 @@ using internal_array::NumElements;
 namespace {
 
 absl::Status WithKey(const absl::Status& s, absl::string_view key) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(),
-                      absl::StrCat("chunk \"", key, "\": ", s.message()));
+  return AnnotateStatus(s, "chunk \"", key, "\"");
 }
 
 absl::Status CheckBox(const ArrayMetadata& m, absl::Span<const int64_t> origin,
@@ -203,10 +202,7 @@ absl::StatusOr<ArrayMetadata> ReadArrayMetadata(ChunkStore& store,
     return absl::NotFoundError(absl::StrCat("\"", key, "\" does not exist"));
   }
   absl::StatusOr<ArrayMetadata> m = ParseArrayMetadata(*value);
-  if (!m.ok()) {
-    return absl::Status(m.status().code(),
-                        absl::StrCat("\"", key, "\": ", m.status().message()));
-  }
+  if (!m.ok()) return AnnotateStatus(m.status(), "\"", key, "\"");
   return m;
 }
 

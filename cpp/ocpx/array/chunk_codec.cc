@@ -16,6 +16,7 @@
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/internal/strided.h"
 #include "cpp/ocpx/base/crc32c.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/zstd.h"
 
@@ -364,10 +365,7 @@ absl::Status DecodeShard(const Chain& c, absl::string_view shard,
   std::vector<uint64_t> index(2 * static_cast<size_t>(c.num_inner));
   absl::Status s =
       DecodeChain(*c.index, idx_view, reinterpret_cast<char*>(index.data()));
-  if (!s.ok()) {
-    return absl::Status(s.code(),
-                        absl::StrCat("sharding_indexed index: ", s.message()));
-  }
+  OCPX_RETURN_IF_ERROR(AnnotateStatus(s, "sharding_indexed index"));
   const size_t rank = c.enc_shape.size();
   const Chain& in = *c.inner;
   const bool single = c.num_inner == 1;
@@ -390,9 +388,8 @@ absl::Status DecodeShard(const Chain& c, absl::string_view shard,
       char* dst = single ? target : inner_buf.data();
       s = DecodeChain(in, shard.substr(off, nb), dst);
       if (!s.ok()) {
-        return absl::Status(
-            s.code(), absl::StrCat("sharding_indexed: inner chunk [",
-                                   absl::StrJoin(g, ","), "]: ", s.message()));
+        return AnnotateStatus(s, "sharding_indexed: inner chunk [",
+                              absl::StrJoin(g, ","), "]");
       }
       if (!single) {
         CopyBox(inner_buf.data(), c.inner_shape, zeros, target, c.enc_shape,

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
 
@@ -18,11 +19,6 @@ namespace {
 
 constexpr absl::string_view kZarr3Suffix = "/zarr.json";
 constexpr absl::string_view kZarr2Suffix = "/.zarray";
-
-absl::Status WithPrefix(const absl::Status& s, absl::string_view prefix) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(prefix, ": ", s.message()));
-}
 
 }  // namespace
 
@@ -33,7 +29,7 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
   if (use_ocdbt) {
     auto reader = OcdbtReader::Open(directory);
     if (!reader.ok()) {
-      return WithPrefix(reader.status(),
+      return AnnotateStatus(reader.status(),
                         absl::StrCat(directory, " (OCDBT database)"));
     }
     r->ocdbt_ = *reader;
@@ -50,9 +46,7 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
 
 absl::Status CheckpointArrayReader::Annotate(const absl::Status& s,
                                              const std::string& param) const {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(directory_, ": array '", param,
-                                             "': ", s.message()));
+  return AnnotateStatus(s, directory_, ": array '", param, "'");
 }
 
 absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
@@ -119,7 +113,7 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
           add(key);
           return absl::OkStatus();
         });
-    if (!s.ok()) return WithPrefix(s, directory_);
+    if (!s.ok()) return AnnotateStatus(s, directory_);
   } else {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(directory_,
@@ -151,7 +145,7 @@ CheckpointArrayWriter::Open(std::string directory,
     OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
     wo.target_data_file_size = options.target_data_file_size;
     auto txn = OcdbtTransaction::Begin(directory, wo);
-    if (!txn.ok()) return WithPrefix(txn.status(), directory);
+    if (!txn.ok()) return AnnotateStatus(txn.status(), directory);
     w->txn_ = *std::move(txn);
     w->store_ = std::make_unique<OcdbtWriteChunkStore>(w->txn_.get());
   } else {
@@ -170,7 +164,7 @@ CheckpointArrayWriter::~CheckpointArrayWriter() = default;
 
 absl::Status CheckpointArrayWriter::WriteMetadata(
     const std::string& param, const ArrayMetadata& metadata) {
-  return WithPrefix(WriteArrayMetadata(*store_, param, metadata),
+  return AnnotateStatus(WriteArrayMetadata(*store_, param, metadata),
                     absl::StrCat(directory_, ": array '", param, "'"));
 }
 
@@ -182,7 +176,7 @@ absl::Status CheckpointArrayWriter::Write(const std::string& param,
   WriteRegionOptions options;
   options.store_fill_value_chunks = true;
   options.limiter = limiter_.get();
-  return WithPrefix(
+  return AnnotateStatus(
       WriteRegion(*store_, param, metadata, origin, shape, data, options),
       absl::StrCat(directory_, ": array '", param, "'"));
 }
@@ -195,7 +189,7 @@ absl::Status CheckpointArrayWriter::Commit() {
   committed_ = true;
   if (txn_ == nullptr) return absl::OkStatus();
   auto gen = txn_->Commit();
-  return WithPrefix(gen.status(), directory_);
+  return AnnotateStatus(gen.status(), directory_);
 }
 
 }  // namespace ocpx

@@ -11,14 +11,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cpp/ocpx/base/status.h"
 
 namespace ocpx_python {
 
-/// Status payloads set by `ocpx::ErrnoStatus`: the errno (decimal) and the
-/// path of a failed system call.  A status carrying them becomes
-/// `OSError(errno, message, path)` (or the matching subclass).
-inline constexpr char kErrnoPayload[] = "ocpx/errno";
-inline constexpr char kPathPayload[] = "ocpx/path";
+/// Status payloads set by `ocpx::ErrnoStatus` (base/status.h).  A status
+/// carrying them becomes `OSError(errno, message, path)` (or the matching
+/// subclass).
+using ::ocpx::kErrnoPayload;
+using ::ocpx::kPathPayload;
 
 /// Raises the Python exception matching `status` (which must not be OK):
 ///   NotFound -> FileNotFoundError, AlreadyExists -> FileExistsError,

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/json_depth.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -472,10 +473,7 @@ absl::Status CheckpointReader::LoadLeaves() {
   }
   use_ocdbt_ = use_ocdbt;
   auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt);
-  if (!arrays.ok()) {
-    return absl::Status(arrays.status().code(),
-                        absl::StrCat(path_, ": ", arrays.status().message()));
-  }
+  if (!arrays.ok()) return AnnotateStatus(arrays.status(), path_);
   arrays_ = *std::move(arrays);
   const auto shardings = ReadShardings(dir);
   if (metadata_inferred_) {
@@ -506,11 +504,7 @@ absl::Status CheckpointReader::LoadLeaves() {
       continue;
     }
     auto md = arrays_->Metadata(leaf.name);
-    if (!md.ok()) {
-      return absl::Status(md.status().code(),
-                          absl::StrCat(path_, ": leaf '", leaf.name,
-                                       "': ", md.status().message()));
-    }
+    if (!md.ok()) return Annotate(md.status(), leaf.name);
     leaf.shape = md->shape;
     leaf.dtype = md->dtype;
     leaf.grid_chunk_shape = md->chunk_shape;
@@ -536,9 +530,7 @@ absl::Status CheckpointReader::LoadLeaves() {
 
 absl::Status CheckpointReader::Annotate(const absl::Status& s,
                                         absl::string_view name) const {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(path_, ": leaf '", name, "': ",
-                                             s.message()));
+  return AnnotateStatus(s, path_, ": leaf '", name, "'");
 }
 
 absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(

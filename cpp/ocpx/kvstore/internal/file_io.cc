@@ -12,8 +12,8 @@
 
 #include <cstring>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -40,34 +40,6 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   if (dir.empty()) return std::string(name);
   if (dir.back() == '/') return absl::StrCat(dir, name);
   return absl::StrCat(dir, "/", name);
-}
-
-namespace {
-absl::Status ErrnoCode(int err, std::string msg) {
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(msg);
-    case EEXIST:
-      return absl::AlreadyExistsError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
-}  // namespace
-
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
-  absl::Status s =
-      ErrnoCode(err, absl::StrCat(op, " \"", path, "\": ", std::strerror(err)));
-  // The Python binding raises OSError(errno, message, path) from these.
-  s.SetPayload("ocpx/errno", absl::Cord(absl::StrCat(err)));
-  if (!path.empty()) s.SetPayload("ocpx/path", absl::Cord(path));
-  return s;
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path,

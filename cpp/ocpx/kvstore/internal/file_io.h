@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/ocpx/base/status.h"
 
 namespace ocpx {
 namespace internal_kvstore {
@@ -28,8 +29,8 @@ namespace internal_kvstore {
 /// `dir` + "/" + `name` (no separator doubling).
 std::string JoinPath(absl::string_view dir, absl::string_view name);
 
-/// An errno-based status naming `path`; ENOENT becomes NotFound.
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
+/// An errno-based status naming `path` (see base/status.h).
+using ::ocpx::ErrnoStatus;
 
 /// Reads a whole file, failing with ResourceExhausted if it exceeds
 /// `max_bytes` (checked with fstat before allocating).
