@@ -13,7 +13,6 @@ so no JAX arrays or Orbax code are involved in reading:
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -88,6 +87,26 @@ def _format_ns(ns) -> str:
 # Box iteration
 
 
+def _odometer(counts: Sequence[int]) -> Iterator[tuple]:
+  """Every index tuple below `counts` in C order, generated lazily: a claimed
+  shape of 2^53 must not materialize the index space (reading stops at the
+  first missing or bad chunk)."""
+  if any(c <= 0 for c in counts):
+    return
+  idx = [0] * len(counts)
+  while True:
+    yield tuple(idx)
+    k = len(counts) - 1
+    while k >= 0:
+      idx[k] += 1
+      if idx[k] < counts[k]:
+        break
+      idx[k] = 0
+      k -= 1
+    if k < 0:
+      return
+
+
 def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
                budget: int) -> Iterator[tuple[tuple, tuple]]:
   """Boxes (origin, shape) covering `shape`, each a union of whole chunks.
@@ -118,9 +137,7 @@ def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
     m = max(1, budget // max(unit, 1))
     step = list(chunk[:k]) + [chunk[k] * m] + list(shape[k + 1:])
   counts = [math.ceil(d / s) for d, s in zip(shape, step)]
-  # Lazily, in C order: a claimed shape of 2^53 must not materialize the
-  # index space (reading stops at the first missing or bad chunk).
-  for idx in itertools.product(*(range(c) for c in counts)):
+  for idx in _odometer(counts):
     origin = tuple(i * s for i, s in zip(idx, step))
     box = tuple(min(s, d - o) for s, d, o in zip(step, shape, origin))
     yield origin, box
