@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/base/json_depth.h"
@@ -39,6 +41,23 @@ absl::StatusOr<std::vector<int64_t>> IntList(const json& j,
   return out;
 }
 
+// `compressor.level`: `fallback` when absent, else an integer in [lo, hi].
+absl::StatusOr<int> CompressorLevel(const json& compressor, int fallback,
+                                    int lo, int hi) {
+  auto it = compressor.find("level");
+  if (it == compressor.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer()) return Bad("compressor.level", "not an integer");
+  const int64_t level = it->is_number_unsigned()
+                            ? static_cast<int64_t>(std::min<uint64_t>(
+                                  it->get<uint64_t>(), uint64_t{1} << 62))
+                            : it->get<int64_t>();
+  if (level < lo || level > hi) {
+    return Bad("compressor.level",
+               absl::StrCat(level, " is outside [", lo, ", ", hi, "]"));
+  }
+  return static_cast<int>(level);
+}
+
 struct Zarr2Dtype {
   DataType dtype;
   std::optional<Endian> endian;
@@ -57,9 +76,7 @@ absl::StatusOr<Zarr2Dtype> ParseDtype(const json& j) {
   const char order = s[0];
   const char kind = s[1];
   int size = 0;
-  try {
-    size = std::stoi(s.substr(2));
-  } catch (...) {
+  if (!absl::SimpleAtoi(absl::string_view(s).substr(2), &size)) {
     return Bad("dtype", absl::StrCat("unsupported '", s, "'"));
   }
   std::string name;
@@ -124,7 +141,11 @@ absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
       !(j["filters"].is_array() && j["filters"].empty())) {
     return Bad("filters", "filters are unsupported");
   }
-  std::string order = j.value("order", std::string("C"));
+  std::string order = "C";
+  if (auto it = j.find("order"); it != j.end()) {
+    if (!it->is_string()) return Bad("order", "must be \"C\" or \"F\"");
+    order = it->get<std::string>();
+  }
   if (order == "F" && md.shape.size() > 1) {
     std::vector<int64_t> perm;
     for (int64_t i = static_cast<int64_t>(md.shape.size()) - 1; i >= 0; --i) {
@@ -137,11 +158,18 @@ absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
   md.codecs.push_back(CodecSpec::Bytes(dt.endian));
   if (j.contains("compressor") && !j["compressor"].is_null()) {
     const json& c = j["compressor"];
-    const std::string id = c.is_object() ? c.value("id", std::string()) : "";
+    std::string id;
+    if (c.is_object()) {
+      if (auto it = c.find("id"); it != c.end() && it->is_string()) {
+        id = it->get<std::string>();
+      }
+    }
     if (id == "zstd") {
-      md.codecs.push_back(CodecSpec::Zstd(c.value("level", 3)));
+      OCPX_ASSIGN_OR_RETURN(int level, CompressorLevel(c, 3, -131072, 22));
+      md.codecs.push_back(CodecSpec::Zstd(level));
     } else if (id == "gzip") {
-      md.codecs.push_back(CodecSpec::Gzip(c.value("level", 6)));
+      OCPX_ASSIGN_OR_RETURN(int level, CompressorLevel(c, 6, 0, 9));
+      md.codecs.push_back(CodecSpec::Gzip(level));
     } else {
       return Bad("compressor",
                  absl::StrCat("unsupported compressor '", id, "'"));

@@ -35,7 +35,11 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
     r->ocdbt_ = *reader;
     r->store_ = std::make_unique<OcdbtReadChunkStore>(r->ocdbt_);
   } else {
-    if (!std::filesystem::is_directory(directory)) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(directory, ec)) {
+      if (ec && ec != std::errc::no_such_file_or_directory) {
+        return ErrorCodeStatus(ec, "open array directory", directory);
+      }
       return absl::NotFoundError(
           absl::StrCat(directory, ": directory does not exist"));
     }
@@ -120,15 +124,14 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
                                                                  ec);
          !ec && it != std::filesystem::recursive_directory_iterator();
          it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
-      std::string rel =
-          std::filesystem::relative(it->path(), directory_).generic_string();
+      std::error_code type_ec;
+      if (!it->is_regular_file(type_ec)) continue;
+      std::string rel = it->path()
+                            .lexically_relative(directory_)
+                            .generic_string();
       add(absl::StrCat("/", rel).substr(1));
     }
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat(directory_, ": listing failed: ", ec.message()));
-    }
+    if (ec) return ErrorCodeStatus(ec, "list", directory_);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -151,10 +154,7 @@ CheckpointArrayWriter::Open(std::string directory,
   } else {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat(directory, ": cannot create: ", ec.message()));
-    }
+    if (ec) return ErrorCodeStatus(ec, "create directory", directory);
     w->store_ = std::make_unique<FileChunkStore>(directory);
   }
   return w;

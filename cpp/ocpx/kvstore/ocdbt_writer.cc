@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/format/manifest.h"
 #include "cpp/ocpx/format/version_tree.h"
 
@@ -488,14 +489,22 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
       OCPX_RETURN_IF_ERROR(internal_kvstore::SyncDir(JoinPath(path_, "d")));
     }
   }
+  // Check-and-publish is atomic among writers that take the directory lock
+  // (every OcdbtTransaction does): a commit that lost the race to another
+  // transaction based on the same generation is reported as Aborted instead
+  // of overwriting it.
+  OCPX_ASSIGN_OR_RETURN(UniqueFd lock, internal_kvstore::LockDirectory(path_));
   if (base_ != nullptr) {
-    // Single writer: detect (rather than lose) a concurrent commit.
     OCPX_ASSIGN_OR_RETURN(Manifest current, OcdbtReader::ReadLatestManifest(path_));
     if (current.latest().generation != base_generation_) {
       return absl::AbortedError(absl::StrCat(
           "OCDBT database \"", path_, "\" was modified concurrently (generation ",
           current.latest().generation, ", expected ", base_generation_, ")"));
     }
+  } else if (internal_kvstore::PathExists(JoinPath(path_, "manifest.ocdbt"))) {
+    return absl::AbortedError(absl::StrCat(
+        "OCDBT database \"", path_,
+        "\" was created concurrently by another writer"));
   }
   OCPX_ASSIGN_OR_RETURN(std::string encoded, EncodeManifest(manifest));
   if (config_.manifest_kind == ManifestKind::kSingle) {

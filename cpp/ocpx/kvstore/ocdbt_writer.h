@@ -58,8 +58,13 @@ struct OcdbtWriteOptions {
 /// `max_inline_value_bytes` are written to a data file immediately, so only
 /// keys, inline values and references stay in memory.  `Commit` (not
 /// concurrently with mutations) writes the new B+tree, the version tree and
-/// finally the manifest (atomically).  Single-writer: a concurrent commit by
-/// another writer is detected and reported as `Aborted`.
+/// finally the manifest (atomically).  Optimistic concurrency: the manifest
+/// is published under an exclusive `flock` on the database directory after
+/// checking that the latest generation is still the one the transaction
+/// started from, so of several transactions on one base generation the first
+/// to commit wins and the others fail with `Aborted` (nothing of theirs
+/// becomes visible; their data files are left unreferenced).  Writers that
+/// do not take the lock (other libraries) are not coordinated.
 class OcdbtTransaction {
  public:
   /// Starts a transaction on the database in `path` (created, with its

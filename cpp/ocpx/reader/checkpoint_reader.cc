@@ -3,11 +3,14 @@
 
 #include "cpp/ocpx/reader/checkpoint_reader.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -21,6 +24,7 @@
 #include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/unique_fd.h"
 
 namespace ocpx {
 namespace {
@@ -54,16 +58,25 @@ bool IsReserved(absl::string_view name) {
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(p.string(), ": cannot open"));
+  const std::string path = p.string();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file"));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat(p.string(), ": read failed"));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "read", path);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
   }
-  return ss.str();
+  return out;
 }
 
 absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
@@ -87,7 +100,8 @@ bool HasArrayData(const fs::path& p) {
   std::error_code ec;
   for (fs::directory_iterator it(p, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (it->is_directory() &&
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) &&
         absl::StartsWith(it->path().filename().string(), "ocdbt.process_")) {
       return true;
     }
@@ -126,7 +140,8 @@ absl::Status CheckCheckpointDir(const fs::path& p) {
   std::error_code ec;
   for (fs::directory_iterator it(p, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (it->is_directory() &&
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) &&
         Exists(it->path() / std::string(kCheckpointMetadataFile))) {
       return absl::InvalidArgumentError(absl::StrCat(
           p.string(),
@@ -231,7 +246,14 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
           absl::StrCat(where, ": missing value_metadata.value_type"));
     }
     leaf.value_type = vm["value_type"].get<std::string>();
-    const bool skip = vm.value("skip_deserialize", false);
+    bool skip = false;
+    if (auto it = vm.find("skip_deserialize"); it != vm.end()) {
+      if (!it->is_boolean() && !it->is_null()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": value_metadata.skip_deserialize is not a boolean"));
+      }
+      skip = it->is_boolean() && it->get<bool>();
+    }
     leaf.kind = KindOf(leaf.value_type, skip);
     if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
       OCPX_ASSIGN_OR_RETURN(leaf.write_shape,
@@ -363,15 +385,13 @@ absl::StatusOr<std::vector<std::string>> ListCheckpointables(
   std::error_code ec;
   for (fs::directory_iterator it(checkpoint_dir, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (!it->is_directory()) continue;
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
     std::string n = it->path().filename().string();
     if (IsReserved(n) || IsTmp(it->path())) continue;
     names.push_back(std::move(n));
   }
-  if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat(checkpoint_dir, ": cannot list: ", ec.message()));
-  }
+  if (ec) return ErrorCodeStatus(ec, "list checkpoint", checkpoint_dir);
   std::sort(names.begin(), names.end());
   auto state = std::find(names.begin(), names.end(), "state");
   if (state != names.end()) std::rotate(names.begin(), state, state + 1);

@@ -3,7 +3,9 @@
 """The `ocpx` command-line tool: inspect, verify and export checkpoints.
 
 Everything is read through the C++ reader (`ocpx._core.CheckpointReader`),
-so no JAX arrays or Orbax code are involved in reading:
+so no JAX arrays or Orbax code are involved in reading, and this module
+imports neither JAX nor the Python API layer (numpy only where arrays are
+handled), which keeps `ocpx --help` instant:
 
   ocpx inspect PATH                 the tree: shapes, dtypes, bytes, sharding
   ocpx verify PATH                  decode every chunk, checking every CRC
@@ -21,14 +23,22 @@ import sys
 import time
 from typing import Iterator, Optional, Sequence
 
-import numpy as np
-
-from ocpx._src import json_util
-
 # Bytes read per request by verify/export (a slab of whole chunks).
 DEFAULT_BUFFER_BYTES = 64 << 20
 
 _RESERVED = ("metrics", "AUTO", "_CHECKPOINT_DELETION")
+
+
+def _json_loads(text: str, where: str):
+  """json.loads; deep nesting or bad JSON is a ValueError naming `where`.
+  (The reader already refuses files nested deeper than 512 levels; this
+  module stays free of the API layer's imports.)"""
+  try:
+    return json.loads(text)
+  except RecursionError as e:
+    raise ValueError(f"{where}: JSON nested too deeply") from e
+  except ValueError as e:
+    raise ValueError(f"{where}: not valid JSON: {e}") from e
 
 
 def _core():
@@ -59,7 +69,7 @@ def sharding_summary(text: Optional[str]) -> str:
   if not text:
     return ""
   try:
-    d = json_util.loads(text, "sharding")
+    d = _json_loads(text, "sharding")
   except ValueError:
     return "sharding: (unreadable)"
   if not isinstance(d, dict):
@@ -251,7 +261,7 @@ def cmd_inspect(args) -> int:
         "layout": reader.layout,
         "checkpointable": reader.checkpointable,
         "metadata_inferred": reader.metadata_inferred,
-        "checkpoint_metadata": json_util.loads(
+        "checkpoint_metadata": _json_loads(
             reader.step_metadata_json() or "null",
             f"{reader.path}/_CHECKPOINT_METADATA"),
         "leaves": [{
@@ -264,7 +274,7 @@ def cmd_inspect(args) -> int:
             "chunk_shape": (list(l["chunk_shape"])
                             if l["chunk_shape"] is not None else None),
             "nbytes": l["nbytes"],
-            "sharding": (json_util.loads(l["sharding"], f"{l['name']}: _sharding")
+            "sharding": (_json_loads(l["sharding"], f"{l['name']}: _sharding")
                          if l["sharding"] else None),
         } for l in leaves],
     }
@@ -278,7 +288,7 @@ def cmd_inspect(args) -> int:
            if reader.metadata_inferred else ""))
   meta = reader.step_metadata_json()
   if meta is not None:
-    m = json_util.loads(meta, f"{reader.path}/_CHECKPOINT_METADATA")
+    m = _json_loads(meta, f"{reader.path}/_CHECKPOINT_METADATA")
     if not isinstance(m, dict):
       raise ValueError(f"{reader.path}/_CHECKPOINT_METADATA: not a JSON object")
     print(f"  saved {_format_ns(m.get('init_timestamp_nsecs'))}, committed "
@@ -368,6 +378,7 @@ _SAFETENSORS_DTYPES = {
 def export_safetensors(reader, out: pathlib.Path, *, skip_unsupported: bool,
                        buffer_bytes: int, progress: Progress) -> list[str]:
   """Writes every array/scalar leaf; returns the names skipped."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
   header = {}
   order = []
   skipped = []

@@ -20,24 +20,26 @@ import pathlib
 import re
 from typing import Any, Union
 
-import numpy as np
-
 # The deepest nesting accepted.  Orbax's own files are a few levels deep; a
 # PyTree would need hundreds of levels of nesting to come near this.
 MAX_JSON_DEPTH = 512
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def json_depth(text: str) -> int:
   """The deepest `[`/`{` nesting of `text`, ignoring brackets in strings."""
-  stripped = _STRING.sub("", text).encode("utf-8", "surrogatepass")
-  b = np.frombuffer(stripped, dtype=np.uint8)
-  if not b.size:
-    return 0
-  step = (((b == ord("[")) | (b == ord("{"))).astype(np.int64)
-          - ((b == ord("]")) | (b == ord("}"))).astype(np.int64))
-  return int(max(0, np.cumsum(step).max()))
+  brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+  depth = deepest = 0
+  for c in brackets:
+    if c in "[{":
+      depth += 1
+      if depth > deepest:
+        deepest = depth
+    elif depth:
+      depth -= 1
+  return deepest
 
 
 def loads(text: Union[str, bytes], where: Any) -> Any:

@@ -124,6 +124,11 @@ def rmtree(path: pathlib.Path) -> None:
 
 
 def fsync_tree(root: pathlib.Path) -> None:
-  """fsyncs every directory below `root` (files are synced when written)."""
+  """fsyncs every directory below `root`.
+
+  The files below it are already durable: Python writes them with
+  `write_file_durably`, the C++ array writers fsync each chunk file
+  (`FileChunkStore`) or each OCDBT data file and manifest before returning.
+  """
   for dirpath, _, _ in os.walk(root):
     fsync_dir(pathlib.Path(dirpath))

@@ -212,13 +212,12 @@ class PyTreeHandler:
     # donate the arrays once save_async returns); blocking saves use
     # zero-copy views where the backend allows.
     pinned = serialization.use_pinned_host(saving)
-    now = [b for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred
-           for b in p.boxes]
-    for p in plans:
-      if p.kind == tree_lib.JAX_ARRAY and not p.deferred:
-        serialization.transfer(p.boxes, copy=is_async, pinned=pinned,
-                               dtype=p.dtype)
-    del now
+    now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred]
+    staged = [serialization.start_transfer(p.boxes, pinned=pinned) for p in now]
+    for p, srcs in zip(now, staged):
+      serialization.finish_transfer(p.boxes, srcs, copy=is_async,
+                                    pinned=pinned, dtype=p.dtype)
+    del now, staged
 
     rich = None
     if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
