@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -295,7 +296,13 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
           return WithKey(
               codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);
         }
-        std::unique_ptr<char[]> chunk(new char[codec.chunk_bytes() + 1]);
+        std::unique_ptr<char[]> chunk(new (std::nothrow)
+                                          char[codec.chunk_bytes() + 1]);
+        if (chunk == nullptr) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("chunk \"", key, "\": cannot allocate ",
+                           codec.chunk_bytes(), " bytes to decode it"));
+        }
         OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.get()), key));
         CopyBox(chunk.get(), metadata.chunk_shape,
                 Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
+#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -119,6 +120,7 @@ absl::StatusOr<Zarr2Dtype> ParseDtype(const json& j) {
 }  // namespace
 
 absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
+  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, ".zarray"));
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(".zarray: not a JSON object");

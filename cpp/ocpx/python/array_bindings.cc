@@ -138,9 +138,10 @@ void RegisterArray(nb::module_& m) {
             shp[i] -= org[i];
           }
         }
-        size_t nbytes =
-            static_cast<size_t>(NumElements(shp)) * ocpx::ItemSize(md.dtype);
-        std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+        size_t nbytes = 0;
+        std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+            shp, md.dtype, absl::StrCat(root, ": array '", param, "'"),
+            &nbytes);
         ocpx::ReadRegionOptions opts;
         opts.fail_on_missing_chunks = fail_on_missing;
         {
@@ -205,8 +206,9 @@ void RegisterArray(nb::module_& m) {
       [](const std::string& json, nb::bytes encoded) {
         ocpx::ArrayMetadata md = ParseMetadata(json);
         ocpx::ChunkCodec codec = ValueOrThrow(ocpx::ChunkCodec::Make(md));
-        size_t nbytes = codec.chunk_bytes();
-        std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+        size_t nbytes = 0;
+        std::unique_ptr<char[]> buf =
+            AllocateBoxOrThrow(md.chunk_shape, md.dtype, "chunk", &nbytes);
         {
           absl::string_view v(encoded.c_str(), encoded.size());
           nb::gil_scoped_release release;

@@ -38,6 +38,14 @@ struct PyArrayReader {
 
 struct PyArrayWriter {
   std::unique_ptr<ocpx::CheckpointArrayWriter> writer;
+
+  ocpx::CheckpointArrayWriter& Get() {
+    if (writer == nullptr) {
+      ThrowStatus(absl::FailedPreconditionError(
+          "CheckpointArrayWriter is closed"));
+    }
+    return *writer;
+  }
 };
 
 ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
@@ -103,9 +111,11 @@ void RegisterCheckpoint(nb::module_& m) {
                   r.reader->directory(), ": array '", param, "' has rank ",
                   v.rank(), ", box has rank ", shape.size())));
             }
-            const size_t nbytes =
-                static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(v.dtype);
-            std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+            size_t nbytes = 0;
+            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+                shape, v.dtype,
+                absl::StrCat(r.reader->directory(), ": array '", param, "'"),
+                &nbytes);
             absl::Status s;
             {
               nb::gil_scoped_release release;
@@ -167,7 +177,7 @@ void RegisterCheckpoint(nb::module_& m) {
                 auto md = r.reader->Metadata(std::get<0>(reqs[i]));
                 if (!md.ok()) {
                   status[i] = md.status();
-                  continue;
+                  break;
                 }
                 mds[i] = *std::move(md);
                 const Shape& shape = std::get<2>(reqs[i]);
@@ -177,14 +187,32 @@ void RegisterCheckpoint(nb::module_& m) {
                       r.reader->directory(), ": array '", std::get<0>(reqs[i]),
                       "' has rank ", mds[i].rank(), ", box has rank ",
                       shape.size()));
-                  continue;
+                  break;
                 }
-                sizes[i] = static_cast<size_t>(NumElements(shape)) *
-                           ocpx::ItemSize(mds[i].dtype);
-                bufs[i].reset(new char[sizes[i] > 0 ? sizes[i] : 1]);
+                absl::StatusOr<size_t> nbytes =
+                    BoxBytes(shape, mds[i].dtype);
+                absl::StatusOr<std::unique_ptr<char[]>> buf =
+                    nbytes.ok() ? AllocateBuffer(*nbytes)
+                                : absl::StatusOr<std::unique_ptr<char[]>>(
+                                      nbytes.status());
+                if (!buf.ok()) {
+                  status[i] = absl::Status(
+                      buf.status().code(),
+                      absl::StrCat(r.reader->directory(), ": array '",
+                                   std::get<0>(reqs[i]), "': ",
+                                   buf.status().message()));
+                  break;
+                }
+                sizes[i] = *nbytes;
+                bufs[i] = *std::move(buf);
               }
+              // Nothing is read (and every buffer is freed) if any request
+              // is invalid: that error is raised first.
+              bool valid = true;
+              for (const auto& st : status) valid = valid && st.ok();
+              if (!valid) bufs.clear();
               (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), n, [&](size_t i) {
+                  ocpx::ThreadPool::Default(), valid ? n : 0, [&](size_t i) {
                     if (!status[i].ok()) return absl::OkStatus();
                     status[i] = r.reader->Read(
                         std::get<0>(reqs[i]), std::get<1>(reqs[i]),
@@ -249,10 +277,11 @@ void RegisterCheckpoint(nb::module_& m) {
              const std::string& dtype, const Shape& chunk_shape,
              std::optional<int> zstd_level) {
             auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->WriteMetadata(param, md);
+              s = writer.WriteMetadata(param, md);
             }
             ThrowIfError(s);
           },
@@ -270,10 +299,11 @@ void RegisterCheckpoint(nb::module_& m) {
               box.push_back(nb::cast<int64_t>(d));
             }
             ByteArray bytes = AsBytes(array, md.dtype, box, param.c_str());
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Write(param, md, origin, box, bytes.data());
+              s = writer.Write(param, md, origin, box, bytes.data());
             }
             ThrowIfError(s);
           },
@@ -285,13 +315,25 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "commit",
           [](PyArrayWriter& w) {
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Commit();
+              s = writer.Commit();
             }
             ThrowIfError(s);
-          });
+          })
+      .def(
+          "close",
+          [](PyArrayWriter& w) {
+            std::unique_ptr<ocpx::CheckpointArrayWriter> writer =
+                std::move(w.writer);
+            nb::gil_scoped_release release;
+            writer.reset();
+          },
+          "Closes every open file without committing (after a failed save: "
+          "the disk space comes back at once, not when the writer is "
+          "garbage collected).  Later calls raise ValueError.");
 }
 
 }  // namespace ocpx_python

@@ -170,10 +170,11 @@ void RegisterReader(nb::module_& m) {
                   r.reader->path(), ": leaf '", name, "' has rank ",
                   leaf->shape.size(), ", box has rank ", s.size())));
             }
-            size_t n = 1;
-            for (int64_t d : s) n *= static_cast<size_t>(d < 0 ? 0 : d);
-            const size_t nbytes = n * ocpx::ItemSize(leaf->dtype);
-            std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+            size_t nbytes = 0;
+            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+                s, leaf->dtype,
+                absl::StrCat(r.reader->path(), ": leaf '", name, "'"),
+                &nbytes);
             absl::Status st;
             {
               nb::gil_scoped_release release;

@@ -15,7 +15,6 @@ handled), which keeps `ocpx --help` instant:
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -28,6 +27,18 @@ from typing import Iterator, Optional, Sequence
 DEFAULT_BUFFER_BYTES = 64 << 20
 
 _RESERVED = ("metrics", "AUTO", "_CHECKPOINT_DELETION")
+
+
+def _json_loads(text: str, where: str):
+  """json.loads; deep nesting or bad JSON is a ValueError naming `where`.
+  (The reader already refuses files nested deeper than 512 levels; this
+  module stays free of the API layer's imports.)"""
+  try:
+    return json.loads(text)
+  except RecursionError as e:
+    raise ValueError(f"{where}: JSON nested too deeply") from e
+  except ValueError as e:
+    raise ValueError(f"{where}: not valid JSON: {e}") from e
 
 
 def _core():
@@ -58,8 +69,10 @@ def sharding_summary(text: Optional[str]) -> str:
   if not text:
     return ""
   try:
-    d = json.loads(text)
+    d = _json_loads(text, "sharding")
   except ValueError:
+    return "sharding: (unreadable)"
+  if not isinstance(d, dict):
     return "sharding: (unreadable)"
   kind = d.get("sharding_type")
   if kind == "NamedSharding":
@@ -82,6 +95,26 @@ def _format_ns(ns) -> str:
 
 # ---------------------------------------------------------------------------
 # Box iteration
+
+
+def _odometer(counts: Sequence[int]) -> Iterator[tuple]:
+  """Every index tuple below `counts` in C order, generated lazily: a claimed
+  shape of 2^53 must not materialize the index space (reading stops at the
+  first missing or bad chunk)."""
+  if any(c <= 0 for c in counts):
+    return
+  idx = [0] * len(counts)
+  while True:
+    yield tuple(idx)
+    k = len(counts) - 1
+    while k >= 0:
+      idx[k] += 1
+      if idx[k] < counts[k]:
+        break
+      idx[k] = 0
+      k -= 1
+    if k < 0:
+      return
 
 
 def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
@@ -114,7 +147,7 @@ def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
     m = max(1, budget // max(unit, 1))
     step = list(chunk[:k]) + [chunk[k] * m] + list(shape[k + 1:])
   counts = [math.ceil(d / s) for d, s in zip(shape, step)]
-  for idx in itertools.product(*(range(c) for c in counts)):
+  for idx in _odometer(counts):
     origin = tuple(i * s for i, s in zip(idx, step))
     box = tuple(min(s, d - o) for s, d, o in zip(step, shape, origin))
     yield origin, box
@@ -228,8 +261,9 @@ def cmd_inspect(args) -> int:
         "layout": reader.layout,
         "checkpointable": reader.checkpointable,
         "metadata_inferred": reader.metadata_inferred,
-        "checkpoint_metadata": json.loads(reader.step_metadata_json() or
-                                          "null"),
+        "checkpoint_metadata": _json_loads(
+            reader.step_metadata_json() or "null",
+            f"{reader.path}/_CHECKPOINT_METADATA"),
         "leaves": [{
             "name": l["name"],
             "key_path": [list(k) for k in l["key_path"]],
@@ -240,7 +274,8 @@ def cmd_inspect(args) -> int:
             "chunk_shape": (list(l["chunk_shape"])
                             if l["chunk_shape"] is not None else None),
             "nbytes": l["nbytes"],
-            "sharding": json.loads(l["sharding"]) if l["sharding"] else None,
+            "sharding": (_json_loads(l["sharding"], f"{l['name']}: _sharding")
+                         if l["sharding"] else None),
         } for l in leaves],
     }
     print(json.dumps(out, indent=1))
@@ -253,7 +288,9 @@ def cmd_inspect(args) -> int:
            if reader.metadata_inferred else ""))
   meta = reader.step_metadata_json()
   if meta is not None:
-    m = json.loads(meta)
+    m = _json_loads(meta, f"{reader.path}/_CHECKPOINT_METADATA")
+    if not isinstance(m, dict):
+      raise ValueError(f"{reader.path}/_CHECKPOINT_METADATA: not a JSON object")
     print(f"  saved {_format_ns(m.get('init_timestamp_nsecs'))}, committed "
           f"{_format_ns(m.get('commit_timestamp_nsecs'))}")
     if m.get("custom_metadata"):

@@ -144,6 +144,10 @@ class ArrayWriteSession:
   def commit(self) -> None:
     self._writer.commit()
 
+  def close(self) -> None:
+    """Closes the open data files without committing (after a failure)."""
+    self._writer.close()
+
 
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
