@@ -240,6 +240,8 @@ def cmd_inspect(args) -> int:
             "chunk_shape": (list(l["chunk_shape"])
                             if l["chunk_shape"] is not None else None),
             "nbytes": l["nbytes"],
+            "zarr_format": l["zarr_format"],
+            "chunk_checksums": l["chunk_checksums"],
             "sharding": json.loads(l["sharding"]) if l["sharding"] else None,
         } for l in leaves],
     }
