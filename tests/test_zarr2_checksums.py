@@ -211,6 +211,7 @@ def test_checksums_on_by_default_and_read_by_orbax_and_tensorstore(
     got = _ts_read(item, use_ocdbt, k, "zarr3")
     np.testing.assert_array_equal(got, np.asarray(tree[k]), err_msg=k)
   _assert_tree_equal(orbax_v1.load(tmp_path / "c"), tree)
+  _assert_tree_equal(_orbax_v0_restore(item, tree), tree)
   _assert_tree_equal(ocp.load(tmp_path / "c"), tree)
 
 

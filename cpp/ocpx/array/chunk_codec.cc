@@ -452,8 +452,9 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
         uint32_t actual = Crc32c(payload);
         if (stored != actual) {
           return absl::DataLossError(absl::StrCat(
-              "crc32c: checksum mismatch (stored 0x", absl::Hex(stored),
-              ", computed 0x", absl::Hex(actual), ")"));
+              "crc32c: checksum mismatch, the stored data is corrupt (stored "
+              "0x", absl::Hex(stored), ", computed 0x", absl::Hex(actual),
+              ")"));
         }
         cur = payload;
         break;
