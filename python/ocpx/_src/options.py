@@ -139,7 +139,12 @@ class ArrayOptions:
         plain zarr3 that Orbax and TensorStore read.  Set False for output
         byte-identical to Orbax's.  zarr v2 has no checksum codec, so
         zarr2 arrays (`use_zarr3=False`) are written without checksums
-        whatever this says.
+        whatever this says.  For example::
+
+          with ocp.Context(array_options=ocp.options.ArrayOptions(
+              saving=ocp.options.ArrayOptions.Saving(
+                  enable_chunk_checksums=False))):
+            ocp.save(path, state)  # the bytes Orbax 0.12.8 would write
       ocdbt_target_data_file_size: Target size of OCDBT data files; None means
         2 GiB, 0 means unlimited.
       enable_pinned_host_transfer: Use `pinned_host` memory for device-to-host
