@@ -429,3 +429,23 @@ def test_sharded_zarr2_same_chunks_as_orbax(tmp_path):
   _assert_tree_equal(orbax_v1.load(tmp_path / "c"), tree)
   _assert_tree_equal(_orbax_v0_restore(tmp_path / "c" / "state", tree), tree)
   _assert_tree_equal(ocp.load(tmp_path / "o"), tree)
+
+
+def test_checksums_off_ocdbt_values_identical_to_orbax(tmp_path):
+  """In OCDBT too: every stored key and value equals Orbax's."""
+  tree = {k: v for k, v in _tree().items() if k != "name"}
+  with _context(enable_chunk_checksums=False):
+    ocp.save(tmp_path / "c", tree)
+  orbax_v1.save(tmp_path / "o", tree)
+  ours = _core.OcdbtReader(str(tmp_path / "c" / "state"))
+  theirs = _core.OcdbtReader(str(tmp_path / "o" / "state"))
+  keys = list(theirs.keys(b""))
+  assert sorted(ours.keys(b"")) == sorted(keys)
+  for k in keys:
+    assert ours.get(k) == theirs.get(k), k
+  # With checksums (the default) the zarr.json and chunks differ from
+  # Orbax's, by the crc32c codec.
+  ocp.save(tmp_path / "d", tree)
+  on = _core.OcdbtReader(str(tmp_path / "d" / "state"))
+  assert on.get(b"w/zarr.json") != theirs.get(b"w/zarr.json")
+  assert len(on.get(b"w/c/0/0")) == len(theirs.get(b"w/c/0/0")) + 4
