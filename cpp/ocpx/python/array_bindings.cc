@@ -59,18 +59,19 @@ void RegisterArray(nb::module_& m) {
   m.def(
       "zarr_make_metadata",
       [](const Shape& shape, const std::string& dtype, const Shape& chunk_shape,
-         std::optional<int> zstd_level) {
+         std::optional<int> zstd_level, bool chunk_checksums) {
         ocpx::DataType d = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-        ocpx::ArrayMetadata md =
-            ocpx::MakeOrbaxArrayMetadata(shape, d, chunk_shape, zstd_level);
+        ocpx::ArrayMetadata md = ocpx::MakeOrbaxArrayMetadata(
+            shape, d, chunk_shape, zstd_level, chunk_checksums);
         ThrowIfError(ocpx::ValidateArrayMetadata(md));
         return ocpx::SerializeArrayMetadata(md);
       },
       nb::arg("shape"), nb::arg("dtype"), nb::arg("chunk_shape"),
-      nb::arg("zstd_level").none() = 3,
+      nb::arg("zstd_level").none() = 3, nb::kw_only(),
+      nb::arg("chunk_checksums") = false,
       "zarr.json text as Orbax writes it: one sharding_indexed codec with "
       "inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless "
-      "None), zero fill.");
+      "None) (+ crc32c if chunk_checksums), zero fill.");
   m.def(
       "zarr_normalize_metadata",
       [](const std::string& json) {

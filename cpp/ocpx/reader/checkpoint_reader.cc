@@ -529,6 +529,8 @@ absl::Status CheckpointReader::LoadLeaves() {
     leaf.dtype = md->dtype;
     leaf.grid_chunk_shape = md->chunk_shape;
     leaf.chunk_shape = md->chunk_shape;
+    leaf.zarr_format = md->zarr_format;
+    leaf.chunk_checksums = HasChunkChecksums(*md);
     for (const CodecSpec& c : md->codecs) {
       if (c.kind == CodecSpec::Kind::kShardingIndexed) {
         leaf.chunk_shape = c.chunk_shape;

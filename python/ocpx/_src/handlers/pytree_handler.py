@@ -157,11 +157,6 @@ class PyTreeHandler:
     else:
       dir_path = path_lib.as_path(directory)
       wait = lambda *a: dir_path  # noqa: E731
-    if not saving.use_zarr3:
-      raise NotImplementedError(
-          f"{dir_path}: ocpx writes zarr3 arrays only "
-          "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
-          "zarr2 checkpoints load normally.")
     try:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
@@ -223,7 +218,8 @@ class PyTreeHandler:
     if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
       rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
-        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
+        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
+        use_zarr3=bool(saving.use_zarr3),
         store_array_data_equal_to_fill_value=True, custom_metadata=None,
         value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
@@ -268,7 +264,10 @@ class PyTreeHandler:
       writer = engine.ArrayWriteSession(
           dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
           target_data_file_size=target_size,
-          use_compression=saving.use_compression, limiter=write_limiter)
+          use_compression=saving.use_compression,
+          use_zarr3=bool(saving.use_zarr3),
+          chunk_checksums=bool(saving.enable_chunk_checksums),
+          limiter=write_limiter)
       try:
         write_arrays(writer)
       except BaseException:
