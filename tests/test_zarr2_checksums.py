@@ -449,3 +449,24 @@ def test_checksums_off_ocdbt_values_identical_to_orbax(tmp_path):
   on = _core.OcdbtReader(str(tmp_path / "d" / "state"))
   assert on.get(b"w/zarr.json") != theirs.get(b"w/zarr.json")
   assert len(on.get(b"w/c/0/0")) == len(theirs.get(b"w/c/0/0")) + 4
+
+
+def test_zarr2_metadata_files_match_orbax_v1(tmp_path):
+  """Orbax's v1 API with use_zarr3=False writes the same files as ocpx."""
+  tree = {"a": jnp.arange(8, dtype=jnp.int32), "s": "x", "n": 3,
+          "b": {"c": np.ones((2, 3), np.float32)}}
+  with _context(use_zarr3=False):
+    ocp.save(tmp_path / "c", tree)
+  with orbax_v1.Context(array_options=orbax_v1.options.ArrayOptions(
+      saving=orbax_v1.options.ArrayOptions.Saving(use_zarr3=False))):
+    orbax_v1.save(tmp_path / "o", tree)
+  for f in ("state/_METADATA", "state/array_metadatas/process_0",
+            "state/_sharding", "state/_strings.json"):
+    assert (tmp_path / "c" / f).read_text() == (
+        tmp_path / "o" / f).read_text(), f
+  ours = _core.OcdbtReader(str(tmp_path / "c" / "state"))
+  theirs = _core.OcdbtReader(str(tmp_path / "o" / "state"))
+  keys = list(theirs.keys(b""))
+  assert sorted(ours.keys(b"")) == sorted(keys)
+  for k in keys:
+    assert ours.get(k) == theirs.get(k), k
