@@ -24,6 +24,7 @@ def test_options_are_frozen_keyword_only_with_orbax_defaults():
   assert (s.use_ocdbt, s.use_zarr3, s.use_compression,
           s.ocdbt_target_data_file_size, s.enable_write_sharding_file,
           s.use_replica_parallel) == (True, True, True, None, True, None)
+  assert s.enable_chunk_checksums is True  # ocpx extension
   assert s.storage_options == options.ArrayOptions.Saving.StorageOptions()
   l = options.ArrayOptions.Loading()
   assert (l.enable_padding_and_truncation,

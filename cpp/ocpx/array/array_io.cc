@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
 #include "cpp/ocpx/base/status.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -189,6 +191,12 @@ absl::Status ForEachChunk(absl::string_view param_path,
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
                                 const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
+  if (metadata.zarr_format == 2) {
+    OCPX_ASSIGN_OR_RETURN(std::string text,
+                          SerializeZarr2ArrayMetadata(metadata));
+    return store.Write(JoinKey(param_path, kZarr2MetadataKey),
+                       std::move(text));
+  }
   return store.Write(JoinKey(param_path, "zarr.json"),
                      SerializeArrayMetadata(metadata));
 }
@@ -295,7 +303,13 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
           return WithKey(
               codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);
         }
-        std::unique_ptr<char[]> chunk(new char[codec.chunk_bytes() + 1]);
+        std::unique_ptr<char[]> chunk(new (std::nothrow)
+                                          char[codec.chunk_bytes() + 1]);
+        if (chunk == nullptr) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("chunk \"", key, "\": cannot allocate ",
+                           codec.chunk_bytes(), " bytes to decode it"));
+        }
         OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.get()), key));
         CopyBox(chunk.get(), metadata.chunk_shape,
                 Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,

@@ -26,8 +26,9 @@ absl::Status Prepend(const absl::Status& status, absl::string_view context) {
 
 }  // namespace internal_status
 
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
-  std::string msg = absl::StrCat(op, " \"", path, "\": ", std::strerror(err));
+namespace {
+
+absl::Status ErrnoCode(int err, std::string msg) {
   switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -45,6 +46,18 @@ absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) 
     default:
       return absl::InternalError(msg);
   }
+}
+
+}  // namespace
+
+absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
+  absl::Status s =
+      ErrnoCode(err, absl::StrCat(op, " \"", path, "\": ", std::strerror(err)));
+  // Kept by AnnotateStatus; the Python binding raises
+  // OSError(errno, message, path) from them.
+  s.SetPayload(kErrnoPayload, absl::Cord(absl::StrCat(err)));
+  if (!path.empty()) s.SetPayload(kPathPayload, absl::Cord(path));
+  return s;
 }
 
 absl::Status ErrorCodeStatus(const std::error_code& ec, absl::string_view op,

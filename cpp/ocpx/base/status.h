@@ -41,6 +41,12 @@ absl::Status AnnotateStatus(const absl::Status& status,
   return internal_status::Prepend(status, absl::StrCat(context...));
 }
 
+/// Payload type URLs `ErrnoStatus` sets: the errno (decimal) and the path.
+/// The Python binding turns a status carrying them into
+/// `OSError(errno, message, path)`.
+inline constexpr char kErrnoPayload[] = "ocpx/errno";
+inline constexpr char kPathPayload[] = "ocpx/path";
+
 /// The `absl::Status` for a failed system call: `"<op> \"<path>\": <strerror>"`
 /// with the code chosen from `err` (ENOENT/ENOTDIR -> NotFound, EEXIST ->
 /// AlreadyExists, EACCES/EPERM -> PermissionDenied, ENOSPC/EDQUOT ->

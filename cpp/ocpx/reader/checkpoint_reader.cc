@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/unique_fd.h"
@@ -80,6 +81,7 @@ absl::StatusOr<std::string> ReadFile(const fs::path& p) {
 
 absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
   OCPX_ASSIGN_OR_RETURN(std::string text, ReadFile(p));
+  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, p.string()));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError(
@@ -527,6 +529,8 @@ absl::Status CheckpointReader::LoadLeaves() {
     leaf.dtype = md->dtype;
     leaf.grid_chunk_shape = md->chunk_shape;
     leaf.chunk_shape = md->chunk_shape;
+    leaf.zarr_format = md->zarr_format;
+    leaf.chunk_checksums = HasChunkChecksums(*md);
     for (const CodecSpec& c : md->codecs) {
       if (c.kind == CodecSpec::Kind::kShardingIndexed) {
         leaf.chunk_shape = c.chunk_shape;

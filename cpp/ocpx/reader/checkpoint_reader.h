@@ -115,6 +115,11 @@ struct LeafInfo {
   std::vector<int64_t> chunk_shape;
   /// The outer zarr chunk-grid shape (one stored value per grid cell).
   std::vector<int64_t> grid_chunk_shape;
+  /// kArray / kScalar only: 3 (`zarr.json`) or 2 (`.zarray`).
+  int zarr_format = 3;
+  /// kArray / kScalar only: every stored chunk byte is covered by a CRC-32C
+  /// (see `HasChunkChecksums`), so decoding detects any corruption.
+  bool chunk_checksums = false;
   /// `write_shape` from `_METADATA` (per-shard shape at save time), if any.
   std::optional<std::vector<int64_t>> write_shape;
   /// The `_sharding` entry (a JSON text describing the saved sharding).

@@ -11,6 +11,7 @@ from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import layout
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import pytree_handler
 from ocpx._src.handlers import registration
@@ -56,6 +57,7 @@ def _load_one(ctx, root, name, abstract, step_meta):
 def _load_pytree(path, abstract_state, checkpointable_name):
   ctx = context_lib.get_context()
   root = path_lib.as_path(path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   name = layout.resolve_pytree_name(root, checkpointable_name)
   step_meta = cm.read_step_metadata(root)
   return lambda: _load_one(ctx, root, name, _unwrap_abstract(abstract_state),
@@ -80,6 +82,7 @@ def load_async(path, abstract_state=None, *,
 def _load_checkpointables_work(path, abstract_checkpointables):
   ctx = context_lib.get_context()
   root = path_lib.as_path(path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   layout.check_checkpoint_dir(root)
   abstract = _unwrap_abstract(abstract_checkpointables)
   available = layout.checkpointable_names(root)
@@ -142,6 +145,7 @@ def metadata(path, checkpointable_name="AUTO") -> cm.CheckpointMetadata:
   """The PyTree's metadata (tree of leaf metadata) and checkpoint info."""
   ctx = context_lib.get_context()
   root = path_lib.as_path(path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   name = layout.resolve_pytree_name(root, checkpointable_name)
   step_meta = cm.read_step_metadata(root)
   return _checkpoint_metadata(root, step_meta,
@@ -152,6 +156,7 @@ def checkpointables_metadata(path) -> cm.CheckpointMetadata:
   """Metadata of every checkpointable, by name."""
   ctx = context_lib.get_context()
   root = path_lib.as_path(path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   layout.check_checkpoint_dir(root)
   step_meta = cm.read_step_metadata(root)
   out = {}

@@ -129,8 +129,22 @@ class ArrayOptions:
         leaves.
       use_ocdbt: Store arrays in OCDBT databases (per process, then merged).
         With False, each array is a plain zarr directory.
-      use_zarr3: zarr v3 (True) or zarr v2 metadata.
+      use_zarr3: zarr v3 (True) or zarr v2 (False: `.zarray` and `i.j` chunk
+        keys, zstd level 1, as Orbax's v0 handlers write by default).
       use_compression: zstd-compress chunks.
+      enable_chunk_checksums: (ocpx extension) append zarr3's `crc32c` codec
+        to every chunk's codec chain, so that each chunk's data carries a
+        CRC-32C checked on load and by `ocpx verify`; corrupt data then
+        raises instead of loading silently wrong values.  The arrays stay
+        plain zarr3 that Orbax and TensorStore read.  Set False for output
+        byte-identical to Orbax's.  zarr v2 has no checksum codec, so
+        zarr2 arrays (`use_zarr3=False`) are written without checksums
+        whatever this says.  For example::
+
+          with ocp.Context(array_options=ocp.options.ArrayOptions(
+              saving=ocp.options.ArrayOptions.Saving(
+                  enable_chunk_checksums=False))):
+            ocp.save(path, state)  # the bytes Orbax 0.12.8 would write
       ocdbt_target_data_file_size: Target size of OCDBT data files; None means
         2 GiB, 0 means unlimited.
       enable_pinned_host_transfer: Use `pinned_host` memory for device-to-host
@@ -174,6 +188,7 @@ class ArrayOptions:
     use_ocdbt: bool = True
     use_zarr3: bool = True
     use_compression: bool = True
+    enable_chunk_checksums: bool = True
     ocdbt_target_data_file_size: Optional[int] = None
     enable_pinned_host_transfer: Optional[bool] = None
     enable_post_merge_validation: bool = True

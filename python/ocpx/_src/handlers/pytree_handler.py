@@ -17,6 +17,7 @@ import numpy as np
 
 from ocpx._src import context as context_lib
 from ocpx._src import engine
+from ocpx._src import json_util
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
 from ocpx._src import serialization
@@ -156,11 +157,6 @@ class PyTreeHandler:
     else:
       dir_path = path_lib.as_path(directory)
       wait = lambda *a: dir_path  # noqa: E731
-    if not saving.use_zarr3:
-      raise NotImplementedError(
-          f"{dir_path}: ocpx writes zarr3 arrays only "
-          "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
-          "zarr2 checkpoints load normally.")
     try:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
@@ -222,7 +218,8 @@ class PyTreeHandler:
     if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
       rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
-        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
+        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
+        use_zarr3=bool(saving.use_zarr3),
         store_array_data_equal_to_fill_value=True, custom_metadata=None,
         value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
@@ -230,12 +227,7 @@ class PyTreeHandler:
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
-    def run():
-      wait()
-      writer = engine.ArrayWriteSession(
-          dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
-          target_data_file_size=target_size,
-          use_compression=saving.use_compression, limiter=write_limiter)
+    def write_arrays(writer):
       writes_zarr_json = [
           p for p in plans
           if (p.kind == tree_lib.JAX_ARRAY and is_primary)
@@ -266,6 +258,24 @@ class PyTreeHandler:
                  + [p for p in plans if p.deferred])
       engine.run_parallel(write_plan, ordered)
       writer.commit()
+
+    def run():
+      wait()
+      writer = engine.ArrayWriteSession(
+          dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
+          target_data_file_size=target_size,
+          use_compression=saving.use_compression,
+          use_zarr3=bool(saving.use_zarr3),
+          chunk_checksums=bool(saving.enable_chunk_checksums),
+          limiter=write_limiter)
+      try:
+        write_arrays(writer)
+      except BaseException:
+        # Close the data files now: the exception (and with it this frame)
+        # may live on in an AsyncResponse, and open files keep their disk
+        # space until they are closed.
+        writer.close()
+        raise
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
         md_dir = dir_path / ARRAY_METADATAS_DIR
@@ -417,10 +427,10 @@ def _read_strings(dir_path: pathlib.Path) -> dict:
   f = dir_path / STRINGS_FILE
   if not f.exists():
     return {}
-  try:
-    return json.loads(f.read_text())
-  except (ValueError, UnicodeDecodeError) as e:
-    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  doc = json_util.read_json(f)
+  if not isinstance(doc, dict):
+    raise ValueError(f"{f}: expected a JSON object, got {type(doc).__name__}")
+  return doc
 
 
 def _lookup_string(doc: dict, name: str, f) -> str:
@@ -429,7 +439,11 @@ def _lookup_string(doc: dict, name: str, f) -> str:
     if not isinstance(node, dict) or p not in node:
       raise FileNotFoundError(f"{f}: string leaf {name!r} is missing")
     node = node[p]
-  return str(node)
+  if not isinstance(node, str):
+    # A value of another JSON type was not written by a save: never convert.
+    raise ValueError(f"{f}: string leaf {name!r} holds a "
+                     f"{type(node).__name__}, not a string")
+  return node
 
 
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
@@ -513,6 +527,7 @@ class _Loader:
   def load(self, abstract):
     by_names = {l.names: l for l in self.meta.leaves}
     if abstract is None:
+      self._check_stored_arrays()
       restored = self._restore_all([(l, None) for l in self.meta.leaves])
       values = {l.names: v for l, v in zip(self.meta.leaves, restored)}
       if self.meta.value_metadata_tree:
@@ -559,6 +574,37 @@ class _Loader:
     self._batch.run()
     return [t() for t in thunks]
 
+  def _check_stored_arrays(self):
+    """Without an abstract tree `_METADATA` alone decides what loads, so a
+    stored array it does not list would be dropped silently: an error."""
+    try:
+      stored = self.store.list_params()
+    except FileNotFoundError:
+      if any(l.value_type in _ARRAY_TYPES for l in self.meta.leaves):
+        raise
+      return  # no array storage at all (only strings or empty nodes)
+    listed = {l.param_name for l in self.meta.leaves}
+    unlisted = sorted(p for p in stored if p not in listed)
+    if unlisted:
+      raise ValueError(
+          f"{self.dir}: {len(unlisted)} stored arrays are missing from "
+          f"{tree_lib.METADATA_FILE} (e.g. {unlisted[:5]}); the file is "
+          "corrupt or from another checkpoint. Pass an abstract tree to load "
+          "the listed leaves only.")
+
+  def _check_stored_shape(self, l, info):
+    """The stored shape must agree with the `write_shape` in `_METADATA`."""
+    ws = l.write_shape
+    if ws is None:
+      return
+    shape = tuple(info.shape)
+    if len(ws) != len(shape) or any(
+        w > s or (s > 0 and w == 0) for w, s in zip(ws, shape)):
+      raise ValueError(
+          f"{self._where(l)}: the stored shape {shape} does not fit the "
+          f"write_shape {tuple(ws)} recorded in {tree_lib.METADATA_FILE}; "
+          "the array metadata is corrupt")
+
   def _check_complete(self, wanted):
     extra = [".".join(l.names) for l in self.meta.leaves
              if l.names not in wanted and not l.skip_deserialize]
@@ -584,6 +630,7 @@ class _Loader:
     if vt not in _ARRAY_TYPES:
       raise ValueError(f"{self._where(l)}: unknown value_type {vt!r}")
     info = self.store.info(l.param_name)
+    self._check_stored_shape(l, info)
     target = self._target(l, info, abstract)
     return self._read(l, info, target)
 
@@ -625,7 +672,8 @@ class _Loader:
     if text:
       try:
         return sharding_lib.sharding_from_json(text)
-      except (ValueError, KeyError, TypeError) as e:
+      except (ValueError, KeyError, TypeError, AttributeError,
+              IndexError) as e:
         logging.warning("%s: cannot use the saved sharding (%s); loading "
                         "onto the default device", self._where(l), e)
     return jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
@@ -731,7 +779,8 @@ class _Loader:
           text = self.shardings().get(l.param_name)
           values[l.names] = ArrayMetadata(
               shape=tuple(info.shape), dtype=info.dtype,
-              sharding_metadata=json.loads(text) if text else None,
+              sharding_metadata=(json_util.loads(text, self.dir / "_sharding")
+                                 if text else None),
               storage_metadata=storage)
         else:
           values[l.names] = NumpyMetadata(
