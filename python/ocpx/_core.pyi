@@ -91,9 +91,9 @@ def ocdbt_merge(parent_path: str, child_subdirs: Sequence[str], *, orbax: bool =
     Merges the child databases parent_path/<subdir> into parent_path (values referenced in place); returns the parent's new generation.
     """
 
-def zarr_make_metadata(shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3) -> str:
+def zarr_make_metadata(shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, chunk_checksums: bool = False) -> str:
     """
-    zarr.json text as Orbax writes it: one sharding_indexed codec with inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless None), zero fill.
+    zarr.json text as Orbax writes it: one sharding_indexed codec with inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless None) (+ crc32c if chunk_checksums), zero fill.
     """
 
 def zarr_normalize_metadata(json: str) -> str:
@@ -227,14 +227,22 @@ class CheckpointArrayWriter:
         With a ByteLimiter, every write() keeps the chunks being gathered and encoded within its limit (the input array is not counted).
         """
 
-    def write_metadata(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3) -> None: ...
+    def write_metadata(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
+        """
+        Writes the array's metadata: `zarr.json` (zarr_format 3, with a `crc32c` inner codec if chunk_checksums) or `.zarray` (zarr_format 2).
+        """
 
-    def write(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None, origin: Sequence[int], array: object) -> None:
+    def write(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None, origin: Sequence[int], array: object, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
         """
         Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is released while chunks are encoded in parallel.
         """
 
     def commit(self) -> None: ...
+
+    def close(self) -> None:
+        """
+        Closes every open file without committing (after a failed save: the disk space comes back at once, not when the writer is garbage collected).  Later calls raise ValueError.
+        """
 
 class CheckpointReader:
     """
@@ -263,7 +271,7 @@ class CheckpointReader:
 
     def leaves(self) -> list:
         """
-        Every leaf as a dict: name, key_path [(key, key_type)], value_type, kind (array/scalar/string/empty), shape, dtype, dtype_name, chunk_shape, grid_chunk_shape, nbytes, write_shape, sharding (JSON text or None).
+        Every leaf as a dict: name, key_path [(key, key_type)], value_type, kind (array/scalar/string/empty), shape, dtype, dtype_name, chunk_shape, grid_chunk_shape, nbytes, zarr_format, chunk_checksums, write_shape, sharding (JSON text or None).
         """
 
     def step_metadata_json(self) -> str | None:
