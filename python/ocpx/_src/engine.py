@@ -22,7 +22,7 @@ import numpy as np
 
 from ocpx import _core
 
-# Orbax's OCDBT configuration (orbax-layout.md §1.10).
+# Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
 ORBAX_MAX_DECODED_NODE_BYTES = 100_000_000
 DEFAULT_TARGET_DATA_FILE_SIZE = 2 ** 31
@@ -58,7 +58,7 @@ def dtype_from_name(name: str) -> np.dtype:
 
 def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
                        shard_axes, saving) -> tuple:
-  """Chunk shape, chosen by the native layout code (orbax-layout.md §3.4, §4)."""
+  """Chunk shape, chosen by the native layout code (docs/format.md, "Chunk shapes and replicas")."""
   target = chunk_byte_size
   if saving.use_ocdbt:
     size = saving.ocdbt_target_data_file_size

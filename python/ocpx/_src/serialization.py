@@ -5,7 +5,7 @@ reach host memory.
 
 Save:
   1. For each array, the C++ replica selection (`_core.replica_slices`,
-     orbax-layout.md §5) picks the boxes this process writes: replica 0 of
+     docs/format.md, "Chunk shapes and replicas") picks the boxes this process writes: replica 0 of
      each shard, or, with replica-parallel, one slice of each replicated
      shard per replica.
   2. Device-to-host: `start_transfer` starts every slice's copy
