@@ -422,17 +422,28 @@ def test_corrupt_sharding_and_metadata_name_the_path(tmp_path):
 
 
 def test_status_messages_survive_non_utf8_bytes(tmp_path):
+  """A data-file name with bytes that are not UTF-8 (here written into the
+  OCDBT manifest, with a valid checksum) reaches the error message intact,
+  and the error is an OSError naming the file."""
+  import struct  # pylint: disable=g-import-not-at-top
   from ocpx import _core  # pylint: disable=g-import-not-at-top
-  d = tmp_path / "z"
-  d.mkdir()
-  (d / "a").mkdir()
-  # Invalid UTF-8 inside zarr.json ends up quoted in the error message.
-  (d / "a" / "zarr.json").write_bytes(
-      b'{"zarr_format": 3, "node_type": "array", "shape": [1], '
-      b'"data_type": "\xff\xfe", "chunk_grid": 1}')
-  with pytest.raises(ValueError) as info:
-    _core.zarr_read(str(d), "a")
-  assert not isinstance(info.value, UnicodeDecodeError)
+  ck = tmp_path / "ck"
+  trees.save_variant(ck, "ocdbt")
+  f = ck / "state" / "manifest.ocdbt"
+  m = f.read_bytes()
+  assert m[12:14] == b"\x00\x01"  # format version 0, zstd
+  body = _core.zstd_decompress(m[14:-4])
+  name = os.listdir(ck / "state" / "d")[0].encode()
+  assert name in body
+  body = body.replace(name, b"\xff\xfe" + name[2:])
+  enc = b"\x00\x01" + _core.zstd_compress(body, 3)
+  enc = m[:4] + struct.pack("<Q", 12 + len(enc) + 4) + enc
+  f.write_bytes(enc + struct.pack("<I", _core.crc32c(enc)))
+  with pytest.raises(OSError) as info:
+    ocpx.load(ck)
+  assert info.value.errno == errno.ENOENT
+  assert "\\xff\\xfe" in str(info.value), str(info.value)
+  assert os.fsencode(info.value.filename).endswith(b"\xff\xfe" + name[2:])
 
 
 # ---------------------------------------------------------------------------
