@@ -329,6 +329,34 @@ def test_disk_full_is_enospc_and_frees_space(small_tmpfs, use_async):
   assert np.array_equal(ocpx.load(dest)["a"], small["a"])
 
 
+@pytest.mark.parametrize("room_kib", [0, 4, 8, 12, 16, 20, 24, 32, 48])
+def test_disk_full_at_any_file(small_tmpfs, room_kib):
+  """The disk fills up while writing whichever file comes next (array data,
+  _METADATA, _CHECKPOINT_METADATA, ...): always OSError(ENOSPC) naming a
+  path, nothing left behind, the old checkpoint intact."""
+  dest = small_tmpfs / "ck"
+  ocpx.save(dest, {"a": np.arange(10, dtype=np.int32)})
+  filler = small_tmpfs / "filler"
+  with open(filler, "wb") as f:
+    try:
+      while True:
+        f.write(b"\0" * (1 << 16))
+        f.flush()
+    except OSError:
+      pass
+  with open(filler, "r+b") as f:  # leave `room_kib` free
+    f.truncate(max(0, os.path.getsize(filler) - (room_kib << 10)))
+  try:
+    ocpx.save(dest, trees.make_tree(5), overwrite=True)
+  except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+    assert str(small_tmpfs) in str(e), e
+    assert np.array_equal(ocpx.load(dest)["a"], np.arange(10))
+  else:
+    assert trees.version_of(ocpx.load(dest)) == 5
+  assert kill.leftovers(small_tmpfs) == []
+
+
 # ---------------------------------------------------------------------------
 # Hostile content
 
