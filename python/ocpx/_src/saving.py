@@ -26,6 +26,7 @@ from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import layout
 from ocpx._src import multihost
+from ocpx._src import options as options_lib
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
 from ocpx._src.handlers import global_registration  # noqa: F401
@@ -151,7 +152,11 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
     raise ValueError(
         f"Process {sync.process} saves to {final}, but process {leader} "
         "saves to a different path; every process must pass the same path.")
-  exists = sync.broadcast(
+  options_lib.check_save_options(ctx)
+  # skip_sync_file_validations: an async save leaves the existence check to
+  # the commit, which still refuses to replace a checkpoint without overwrite.
+  check_exists = not (is_async and ctx.file_options.skip_sync_file_validations)
+  exists = check_exists and sync.broadcast(
       "exists", "1" if final.exists() or final.is_symlink() else "0",
       leader) == "1"
   if exists and not overwrite:

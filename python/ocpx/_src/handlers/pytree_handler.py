@@ -315,7 +315,8 @@ class PyTreeHandler:
       if storage.dtype is not None:
         arr = np.require(np.asarray(v).astype(storage.dtype),
                          requirements="C")
-      elif is_async or not v.flags.c_contiguous:
+      elif ((is_async and self.context.memory_options.deepcopy_host_arrays)
+            or not v.flags.c_contiguous):
         arr = np.array(v, copy=True, order="C")  # the caller may mutate v
       else:
         arr = v
