@@ -24,6 +24,7 @@ from typing import Any, Optional
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
+from ocpx._src import deletion
 from ocpx._src import layout
 from ocpx._src import multihost
 from ocpx._src import options as options_lib
@@ -97,7 +98,7 @@ def _enclosing_checkpoint(final) -> Optional[Any]:
 
 def _validate_checkpointables(checkpointables):
   if not isinstance(checkpointables, dict):
-    raise TypeError(
+    raise ValueError(
         f"checkpointables must be a dict of name -> object, got "
         f"{type(checkpointables).__name__}")
   if not checkpointables:
@@ -117,7 +118,7 @@ def _validate_custom_metadata(custom_metadata, final):
   try:
     json.dumps(custom_metadata)
   except (TypeError, ValueError) as e:
-    raise ValueError(
+    raise TypeError(
         f"{final}: custom_metadata must be JSON-serializable: {e}") from e
 
 
@@ -159,6 +160,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   exists = check_exists and sync.broadcast(
       "exists", "1" if final.exists() or final.is_symlink() else "0",
       leader) == "1"
+  if exists and overwrite and final.is_dir():
+    deletion.ensure_available(final)
   if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "

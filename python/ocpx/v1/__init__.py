@@ -22,6 +22,8 @@ from ocpx.v1 import tree
 from ocpx._src.async_response import AsyncResponse
 from ocpx._src.checkpoint_metadata import CheckpointMetadata
 from ocpx._src.context import Context
+from ocpx._src.deletion import delete
+from ocpx._src.deletion import delete_async
 from ocpx._src.deprecated_api import load_pytree
 from ocpx._src.deprecated_api import load_pytree_async
 from ocpx._src.deprecated_api import pytree_metadata
@@ -58,7 +60,7 @@ __all__ = [
     "CheckpointMetadata", "Checkpointable", "CheckpointableHandler",
     "Context", "CorruptionError", "InvalidLayoutError", "NumpyMetadata",
     "PLACEHOLDER", "PyTreeMetadata", "StatefulCheckpointable",
-    "StorageMetadata", "arrays", "checkpointables_metadata", "errors",
+    "StorageMetadata", "arrays", "checkpointables_metadata", "delete", "delete_async", "errors",
     "handlers", "is_orbax_checkpoint", "load", "load_async",
     "load_checkpointables", "load_checkpointables_async", "load_pytree",
     "load_pytree_async", "metadata", "multihost", "options", "path",
