@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -33,6 +34,9 @@ from ocpx._src import saving_state
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import registration
 from ocpx._src.handlers import types as handler_types
+
+
+_LOG = logging.getLogger(__name__)
 
 
 def _run_coroutine(coro):
@@ -108,7 +112,9 @@ def _validate_checkpointables(checkpointables):
     if name is None:
       raise ValueError("Checkpointable names must be strings.")
     if value is None:
-      raise ValueError(f"Checkpointable {name!r} is None.")
+      raise ValueError(
+          f"checkpointable must not be None for saving (checkpointable "
+          f"{name!r}).")
 
 
 def _validate_custom_metadata(custom_metadata, final):
@@ -309,6 +315,8 @@ def _commit(tmp, final, overwrite: bool):
     if not overwrite:
       raise FileExistsError(
           f"Destination {final} appeared during the save; not overwriting it.")
+    _LOG.info("Specified `overwrite`: removing existing path. (%s is "
+              "replaced by the new checkpoint.)", final)
     trash = final.parent / f".{final.name}.ocpx-old-{uuid.uuid4().hex[:8]}"
     os.rename(final, trash)
   os.rename(tmp, final)
