@@ -17,6 +17,7 @@ from ocpx.v1 import errors
 from ocpx.v1 import handlers
 from ocpx.v1 import multihost
 from ocpx.v1 import options
+from ocpx.v1 import partial
 from ocpx.v1 import path
 from ocpx.v1 import tree
 from ocpx._src.async_response import AsyncResponse
@@ -63,7 +64,7 @@ __all__ = [
     "StorageMetadata", "arrays", "checkpointables_metadata", "delete", "delete_async", "errors",
     "handlers", "is_orbax_checkpoint", "load", "load_async",
     "load_checkpointables", "load_checkpointables_async", "load_pytree",
-    "load_pytree_async", "metadata", "multihost", "options", "path",
+    "load_pytree_async", "metadata", "multihost", "options", "partial", "path",
     "pytree_metadata", "save", "save_async", "save_checkpointables",
     "save_checkpointables_async", "save_pytree", "save_pytree_async", "tree",
 ]
