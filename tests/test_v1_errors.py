@@ -159,3 +159,16 @@ def test_error_hierarchy_matches_orbax():
                "DeletionRecoveryError"):
     assert getattr(orbax_v1.errors, name).__mro__[1] is getattr(
         ocp.errors, name).__mro__[1]
+
+
+def test_load_checkpointables_names_the_failing_checkpointable(lib, composite):
+  shutil.rmtree(composite / "state" / "d")
+  for child in (composite / "state").glob("ocdbt.process_*"):
+    shutil.rmtree(child)
+  with pytest.raises(KeyError, match="Failed to load checkpointable: state"):
+    lib.load_checkpointables(composite)
+  if lib is ocp:  # the cause stays attached, with ocpx's message
+    with pytest.raises(ocp.handlers.NoEntryError) as info:
+      ocp.load_checkpointables(composite)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    assert "Error opening" in str(info.value)

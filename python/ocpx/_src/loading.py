@@ -35,7 +35,20 @@ def _handler_typestr(step_meta, name) -> Optional[str]:
   return None
 
 
-def _load_one(ctx, root, name, abstract, step_meta):
+def _load_failed(name, handler, error: BaseException):
+  """The error load_checkpointables raises when a checkpointable fails.
+
+  Orbax reports any failure while loading one checkpointable of
+  `load_checkpointables` as a NoEntryError naming it; the cause is chained
+  and its message kept.
+  """
+  return registration.NoEntryError(
+      f"Failed to load checkpointable: {name} due to incompatible handler: "
+      f"{type(handler).__name__} ({type(error).__name__}: {error})")
+
+
+def _load_one(ctx, root, name, abstract, step_meta, *,
+              name_errors: bool = False):
   directory = root if name is None else root / name
   typestr = _handler_typestr(step_meta, name)
   registry = ctx.checkpointables_options.registry
@@ -48,7 +61,12 @@ def _load_one(ctx, root, name, abstract, step_meta):
 
   async def run():
     background = await handler.load(directory, abstract)
-    return await background
+    if not name_errors:
+      return await background
+    try:
+      return await background
+    except Exception as e:  # pylint: disable=broad-except
+      raise _load_failed(name, handler, e) from e
 
   with ctx:
     return _run_coroutine(run())
@@ -113,7 +131,8 @@ def _load_checkpointables_work(path, abstract_checkpointables):
           f"in the checkpoint {root}. Available checkpointables: {available}")
 
   def work():
-    return {n: _load_one(ctx, root, n, abstract.get(n), step_meta)
+    return {n: _load_one(ctx, root, n, abstract.get(n), step_meta,
+                         name_errors=True)
             for n in names}
   return work
 
