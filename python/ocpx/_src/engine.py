@@ -187,16 +187,36 @@ class ArrayInfo:
   chunk_shape: tuple
 
 
+class ArrayDataMissingError(ValueError, FileNotFoundError):
+  """Array data or metadata of a checkpoint is missing.
+
+  A ValueError, as Orbax (TensorStore) raises for it, and a
+  FileNotFoundError, as the cause is a missing file; the message names the
+  array and the file.
+  """
+
+
+def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
+  return ArrayDataMissingError(
+      f"NOT_FOUND: Error opening the array driver: {error}")
+
+
 class ArrayStore:
-  """Read access to the arrays of a checkpointable directory."""
+  """Read access to the arrays of a checkpointable directory.
+
+  Missing array files raise ArrayDataMissingError.
+  """
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):
     del use_zarr3  # zarr.json or .zarray is found per array
     self._limiter = limiter
     self._dir = pathlib.Path(directory)
-    self._reader = _core.CheckpointArrayReader(str(self._dir),
-                                               use_ocdbt=use_ocdbt)
+    try:
+      self._reader = _core.CheckpointArrayReader(str(self._dir),
+                                                 use_ocdbt=use_ocdbt)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     self._info: dict[str, ArrayInfo] = {}
     self._lock = threading.Lock()
 
@@ -204,7 +224,10 @@ class ArrayStore:
     with self._lock:
       got = self._info.get(param)
     if got is None:
-      shape, dtype, chunk = self._reader.info(param)
+      try:
+        shape, dtype, chunk = self._reader.info(param)
+      except FileNotFoundError as e:
+        raise _missing_data(e) from e
       got = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
       with self._lock:
         self._info[param] = got
@@ -216,15 +239,21 @@ class ArrayStore:
       todo = [p for p in dict.fromkeys(params) if p not in self._info]
     if not todo:
       return
-    got = self._reader.info_many(todo)
+    try:
+      got = self._reader.info_many(todo)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     with self._lock:
       for p, (shape, dtype, chunk) in zip(todo, got):
         self._info[p] = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
 
   def read_many(self, requests, fail_on_missing: bool = True) -> list:
     """[(param, origin, shape)] -> arrays, read in parallel natively."""
-    return self._reader.read_many(requests, fail_on_missing,
-                                  limiter=self._limiter)
+    try:
+      return self._reader.read_many(requests, fail_on_missing,
+                                    limiter=self._limiter)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
 
   def list_params(self) -> list[str]:
     return list(self._reader.list_params())

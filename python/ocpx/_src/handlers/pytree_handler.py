@@ -161,8 +161,10 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
       raise ValueError(f"{dir_path}: {e}") from e
-    if not leaves:
-      raise ValueError(f"{dir_path}: cannot save an empty PyTree.")
+    if not leaves or (not jax.tree.leaves(tree) and not tree):
+      raise ValueError(
+          f"{dir_path}: Found empty item: cannot save an empty PyTree "
+          f"({type(tree).__name__} with no leaves).")
     tree_lib.check_param_names(leaves, dir_path)
     process = jax.process_index()
     primary = ctx.multiprocessing_options.primary_host
@@ -182,7 +184,7 @@ class PyTreeHandler:
         continue
       kind = leaf_kind(v)
       if kind is None:
-        raise TypeError(
+        raise ValueError(
             f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)} has "
             f"unsupported type {type(v).__name__}; supported leaves are "
             "jax.Array, np.ndarray, int, float, bool, numpy scalars and str.")
@@ -191,6 +193,10 @@ class PyTreeHandler:
         meta_leaves.append(tree_lib.LeafMetadata(
             leaf.names, leaf.key_types, kind))
         continue
+      if kind != tree_lib.SCALAR and getattr(v, "size", 1) == 0:
+        raise ValueError(
+            f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)}: Cannot "
+            f"save arrays with zero size (shape {tuple(v.shape)}).")
       plan = self._plan_array(leaf, kind, v, saving, primary, is_async)
       if kind == tree_lib.JAX_ARRAY:
         plan.deferred = (prioritized is not None
@@ -324,7 +330,8 @@ class PyTreeHandler:
       if storage.dtype is not None:
         arr = np.require(np.asarray(v).astype(storage.dtype),
                          requirements="C")
-      elif is_async or not v.flags.c_contiguous:
+      elif ((is_async and self.context.memory_options.deepcopy_host_arrays)
+            or not v.flags.c_contiguous):
         arr = np.array(v, copy=True, order="C")  # the caller may mutate v
       else:
         arr = v
