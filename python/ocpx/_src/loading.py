@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 from ocpx._src import async_response as async_lib
@@ -12,7 +13,6 @@ from ocpx._src import context as context_lib
 from ocpx._src import layout
 from ocpx._src import path as path_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
-from ocpx._src.handlers import pytree_handler
 from ocpx._src.handlers import registration
 from ocpx._src.saving import _run_coroutine
 
@@ -34,16 +34,41 @@ def _handler_typestr(step_meta, name) -> Optional[str]:
   return None
 
 
-def _load_one(ctx, root, name, abstract, step_meta):
-  directory = root if name is None else root / name
+def _handler_for_load(ctx, directory, name, abstract, step_meta):
+  """The handler that loads checkpointable `name` (stored in `directory`).
+
+  As in Orbax: the registry resolves it from the saved handler type, the name
+  and the abstract checkpointable.  Where that finds nothing (e.g. a step
+  written by an older Orbax that recorded no handler type), the item's
+  content decides: a directory holding a single JSON file is a JSON item, one
+  holding PyTree metadata or array data is a PyTree.  Otherwise the handler
+  registered for 'state' is used, and without one NoEntryError is raised.
+  """
   typestr = _handler_typestr(step_meta, name)
   registry = ctx.checkpointables_options.registry
+  key = name or layout.STATE_CHECKPOINTABLE_KEY
   try:
-    handler = registration.resolve_handler_for_load(
-        registry, abstract, name=name or layout.STATE_CHECKPOINTABLE_KEY,
-        handler_typestr=typestr)
-  except registration.NoEntryError:
-    handler = pytree_handler.PyTreeHandler()
+    return registration.resolve_handler_for_load(
+        registry, abstract, name=key, handler_typestr=typestr)
+  except registration.NoEntryError as e:
+    error = e
+  by_content = registration.resolve_handler_by_content(
+      registry, directory, abstract)
+  if by_content is not None:
+    return by_content
+  if registry.has(layout.STATE_CHECKPOINTABLE_KEY):
+    return registration.construct_handler(
+        key, registry.get(layout.STATE_CHECKPOINTABLE_KEY))
+  raise registration.NoEntryError(
+      f"{directory}: could not resolve a handler for checkpointable {key!r} "
+      f"and no {layout.STATE_CHECKPOINTABLE_KEY!r} handler is registered "
+      f"({error}). Pass an abstract checkpointable or register a handler for "
+      "this name.")
+
+
+def _load_one(ctx, root, name, abstract, step_meta):
+  directory = root if name is None else root / name
+  handler = _handler_for_load(ctx, directory, name, abstract, step_meta)
 
   async def run():
     background = await handler.load(directory, abstract)
@@ -126,16 +151,18 @@ def _checkpoint_metadata(root, step_meta, value):
 
 
 def _metadata_one(ctx, root, name, step_meta):
+  """The item's metadata, or None (with a warning) if its handler has none
+  to give, as Orbax does; item data is never read for it."""
   directory = root if name is None else root / name
-  typestr = _handler_typestr(step_meta, name)
+  handler = _handler_for_load(ctx, directory, name, None, step_meta)
   try:
-    handler = registration.resolve_handler_for_load(
-        ctx.checkpointables_options.registry, None,
-        name=name or layout.STATE_CHECKPOINTABLE_KEY, handler_typestr=typestr)
-  except registration.NoEntryError:
-    handler = pytree_handler.PyTreeHandler()
-  with ctx:
-    return _run_coroutine(handler.metadata(directory))
+    with ctx:
+      return _run_coroutine(handler.metadata(directory))
+  except Exception as e:  # pylint: disable=broad-except
+    logging.warning(
+        "No metadata for checkpointable %r in %s (handler %s): %s; "
+        "returning None.", name, root, type(handler).__name__, e)
+    return None
 
 
 def metadata(path, checkpointable_name="AUTO") -> cm.CheckpointMetadata:

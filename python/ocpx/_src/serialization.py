@@ -109,6 +109,13 @@ def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
 
   All device-to-host copies are started before any is awaited.
   """
+  from ocpx._src import sharding as sharding_lib  # pylint: disable=g-import-not-at-top
+  with sharding_lib.without_global_mesh():
+    _transfer(boxes, copy=copy, pinned=pinned, dtype=dtype)
+
+
+def _transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
+              dtype=None) -> None:
   staged = []
   for b in boxes:
     data = b.shard_data

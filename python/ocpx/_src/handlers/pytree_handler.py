@@ -27,6 +27,7 @@ from ocpx._src.metadata_types import ArrayMetadata, NumpyMetadata, StorageMetada
 
 STRINGS_FILE = "_strings.json"
 ARRAY_METADATAS_DIR = "array_metadatas"
+RANDOM_KEY_IMPL = "random_key_impl"
 
 _ORBAX_PYTREE_TYPESTR = (
     "orbax.checkpoint.experimental.v1._src.handlers.pytree_handler."
@@ -45,6 +46,49 @@ _SECONDARY_TYPESTRS = (
 
 def _is_jax_array(x) -> bool:
   return isinstance(x, jax.Array)
+
+
+def is_random_key_dtype(dtype) -> bool:
+  """True for the dtypes of typed PRNG keys (`jax.random.key`)."""
+  try:
+    return dtype is not None and jax.dtypes.issubdtype(
+        dtype, jax.dtypes.prng_key)
+  except TypeError:
+    return False
+
+
+def random_key_impl_name(key) -> str:
+  """The name Orbax records for a key's implementation ('threefry2x32',
+  'rbg', 'unsafe_rbg', ...)."""
+  return str(jax.random.key_impl(key))
+
+
+def read_random_key_impls(dir_path: pathlib.Path) -> dict[str, str]:
+  """param name -> PRNG implementation, from `array_metadatas/process_*`.
+
+  Orbax stores a typed PRNG key as its key data (unsigned integers with
+  trailing dimensions) and records the implementation in the array's
+  `ext_metadata` as `{"random_key_impl": name}`; loading wraps the data back
+  into a key.
+  """
+  md_dir = dir_path / ARRAY_METADATAS_DIR
+  if not md_dir.is_dir():
+    return {}
+  out = {}
+  for f in sorted(md_dir.iterdir()):
+    if not f.name.startswith("process_") or not f.is_file():
+      continue
+    try:
+      doc = json.loads(f.read_text())
+      entries = doc["array_metadatas"]
+      for e in entries:
+        am = e["array_metadata"]
+        ext = am.get("ext_metadata")
+        if isinstance(ext, dict) and ext.get(RANDOM_KEY_IMPL):
+          out[str(am["param_name"])] = str(ext[RANDOM_KEY_IMPL])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
+      raise ValueError(f"{f}: malformed array metadata file: {e}") from e
+  return out
 
 
 def _is_scalar(x) -> bool:
@@ -90,6 +134,7 @@ class _ArrayPlan:
   boxes: list  # serialization.Box this process writes
   sharding_json: Optional[str] = None
   deferred: bool = False  # transferred in the background (not prioritized)
+  random_key_impl: Optional[str] = None  # a typed PRNG key, stored as data
 
 
 class PyTreeHandler:
@@ -277,7 +322,10 @@ class PyTreeHandler:
                     "param_name": p.leaf.param_name,
                     "write_shape": list(p.write_shape),
                     "chunk_shape": list(p.chunk_shape),
-                    "ext_metadata": None}} for p in jax_plans]}))
+                    "ext_metadata": (
+                        {RANDOM_KEY_IMPL: p.random_key_impl}
+                        if p.random_key_impl else None)}}
+                for p in jax_plans]}))
       return saving_state.Finalize(finalize)
 
     def write(p, text):
@@ -325,6 +373,21 @@ class PyTreeHandler:
       return _ArrayPlan(leaf, kind, arr.shape, arr.dtype, arr.shape, chunk,
                         [serialization.host_box((0,) * arr.ndim, arr)])
     # jax.Array
+    impl = None
+    if is_random_key_dtype(v.dtype):
+      # A typed PRNG key is stored as its key data; the implementation goes
+      # to array_metadatas, which therefore must be written.
+      if saving.array_metadata_store is None:
+        raise ValueError(
+            f"leaf {jax.tree_util.keystr(leaf.keypath)} is a PRNG key "
+            f"({v.dtype}); saving it needs ArrayOptions.Saving."
+            "array_metadata_store, which records the key implementation.")
+      impl = random_key_impl_name(v)
+      v = jax.random.key_data(v)
+      if storage.dtype is not None:
+        raise ValueError(
+            f"leaf {jax.tree_util.keystr(leaf.keypath)} is a PRNG key; "
+            "StorageOptions.dtype cannot cast it.")
     dtype = np.dtype(storage.dtype if storage.dtype is not None else v.dtype)
     write_shape, boxes = serialization.plan_boxes(v, saving,
                                                   primary_host=primary)
@@ -332,7 +395,8 @@ class PyTreeHandler:
         v.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
         storage.shard_axes, saving)
     return _ArrayPlan(leaf, kind, tuple(v.shape), dtype, write_shape, chunk,
-                      boxes, sharding_lib.sharding_to_json(v.sharding))
+                      boxes, sharding_lib.sharding_to_json(v.sharding),
+                      random_key_impl=impl)
 
   # -- load -----------------------------------------------------------------
   async def load(self, directory, abstract_checkpointable=None):
@@ -436,6 +500,57 @@ def _lookup_string(doc: dict, name: str, f) -> str:
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
 
 
+@dataclasses.dataclass
+class _Target:
+  """How one saved leaf is built: as a jax.Array ('jax'), np.ndarray ('np')
+  or scalar ('scalar', of `pytype` if given)."""
+
+  kind: str
+  shape: tuple
+  dtype: np.dtype
+  sharding: Any = None
+  pytype: Optional[type] = None
+  key_impl: Optional[str] = None  # wrap the data as this PRNG key
+
+
+def _dtype_impl(dtype) -> str:
+  """The PRNG implementation name of a key dtype."""
+  return str(dtype._impl.name)  # pylint: disable=protected-access
+
+
+def _has_attribute(cls: type, name: str) -> bool:
+  return name in getattr(cls, "__annotations__", {}) or hasattr(cls, name)
+
+
+def restore_type_of_abstract(cls: type) -> Optional[str]:
+  """Orbax's rule for an abstract array leaf's class: with `shape`, `dtype`
+  and `sharding` attributes it loads as jax.Array ('jax'); with only `shape`
+  and `dtype` (np.ndarray, NumpyMetadata, ...) as np.ndarray ('np').
+
+  Example:
+    >>> restore_type_of_abstract(jax.ShapeDtypeStruct)
+    'jax'
+    >>> restore_type_of_abstract(np.ndarray)
+    'np'
+  """
+  if not (_has_attribute(cls, "shape") and _has_attribute(cls, "dtype")):
+    return None
+  return "jax" if _has_attribute(cls, "sharding") else "np"
+
+
+# Python's own scalar types, which a scalar saved from int, float or bool has.
+_PYTHON_SCALAR_DTYPES = (np.dtype(np.int64), np.dtype(np.float64),
+                         np.dtype(np.bool_))
+
+
+def _scalar_value(host: np.ndarray):
+  """A stored scalar as Python int/float/bool when it has their dtype, else
+  as the numpy scalar type it was saved from (np.float32, np.int16, ...)."""
+  if host.dtype in _PYTHON_SCALAR_DTYPES:
+    return host.item()
+  return host[()]
+
+
 class _ReadBatch:
   """Box reads collected while planning a load, then done in one call."""
 
@@ -486,6 +601,7 @@ class _Loader:
     self._store = None
     self._strings = None
     self._shardings = None
+    self._key_impls = None
 
   @property
   def store(self):
@@ -588,38 +704,86 @@ class _Loader:
     target = self._target(l, info, abstract)
     return self._read(l, info, target)
 
-  def _target(self, l, info, abstract):
-    """(kind, shape, dtype, sharding, python_type)."""
+  def random_key_impls(self) -> dict[str, str]:
+    if self._key_impls is None:
+      self._key_impls = read_random_key_impls(self.dir)
+    return self._key_impls
+
+  def _target(self, l, info, abstract) -> _Target:
+    """What to build for a saved leaf, given its abstract leaf."""
     vt = l.value_type
+    impl = (self.random_key_impls().get(l.param_name)
+            if vt == tree_lib.JAX_ARRAY else None)
     if abstract is None:
       if vt == tree_lib.JAX_ARRAY:
-        return ("jax", info.shape, info.dtype, self._saved_sharding(l), None)
+        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+                       key_impl=impl)
       if vt == tree_lib.NP_ARRAY:
-        return ("np", info.shape, info.dtype, None, None)
-      return ("scalar", (), info.dtype, None, None)
-    if isinstance(abstract, type) and abstract in (int, float, bool):
-      return ("scalar", (), info.dtype, None, abstract)
+        return _Target("np", info.shape, info.dtype)
+      return _Target("scalar", (), info.dtype)
+    if isinstance(abstract, type):
+      if abstract in (int, float, bool):
+        return _Target("scalar", (), info.dtype, pytype=abstract)
+      if issubclass(abstract, np.generic):
+        return _Target("scalar", (), info.dtype, pytype=abstract)
+      if abstract is str:
+        raise ValueError(
+            f"{self._where(l)}: saved as {vt}, requested as a string")
+      restore = restore_type_of_abstract(abstract)
+      if restore == "jax":
+        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+                       key_impl=impl)
+      if restore == "np":
+        return _Target("np", info.shape, info.dtype)
+      raise TypeError(
+          f"{self._where(l)}: unsupported abstract leaf type "
+          f"{abstract.__name__}")
     if isinstance(abstract, (bool, int, float)) and not isinstance(
         abstract, np.generic):
-      return ("scalar", (), info.dtype, None, type(abstract))
+      return _Target("scalar", (), info.dtype, pytype=type(abstract))
     if isinstance(abstract, np.generic):
-      return ("npscalar", (), abstract.dtype, None, type(abstract))
-    if isinstance(abstract, str) or abstract is str:
+      # A numpy scalar loads back as a numpy scalar of the abstract's type.
+      return _Target("scalar", (), abstract.dtype, pytype=type(abstract))
+    if isinstance(abstract, str):
       raise ValueError(
           f"{self._where(l)}: saved as {vt}, requested as a string")
     shape = getattr(abstract, "shape", None)
     dtype = getattr(abstract, "dtype", None)
-    if shape is None or dtype is None:
+    restore = restore_type_of_abstract(type(abstract))
+    if restore is None or shape is None or dtype is None:
       raise TypeError(
           f"{self._where(l)}: unsupported abstract leaf of type "
-          f"{type(abstract).__name__}")
-    if isinstance(abstract, (np.ndarray, NumpyMetadata)):
-      # NumpyMetadata (from `metadata()`) loads as np.ndarray, as in Orbax.
-      return ("np", tuple(shape), np.dtype(dtype), None, None)
-    sharding = getattr(abstract, "sharding", None)
+          f"{type(abstract).__name__} (an abstract array leaf has shape and "
+          "dtype, and a sharding attribute to load as jax.Array)")
+    shape = tuple(shape)
+    if restore == "np":
+      if is_random_key_dtype(dtype):
+        raise TypeError(
+            f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
+            "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
+      return _Target("np", shape, np.dtype(dtype))
+    sharding = sharding_lib.bind_to_devices(getattr(abstract, "sharding", None))
+    if is_random_key_dtype(dtype):
+      # The abstract key has the logical shape; the stored key data has the
+      # implementation's trailing dimensions.
+      wanted = _dtype_impl(dtype)
+      if impl is not None and impl != wanted:
+        raise ValueError(
+            f"{self._where(l)}: saved as a {impl} PRNG key, requested as "
+            f"{dtype} ({wanted}).")
+      impl = wanted
+      physical = jax.eval_shape(jax.random.key_data,
+                                jax.ShapeDtypeStruct(shape, dtype))
+      if isinstance(sharding, jax.sharding.NamedSharding):
+        trailing = (None,) * (len(physical.shape) - len(shape))
+        sharding = jax.sharding.NamedSharding(
+            sharding.mesh, jax.sharding.PartitionSpec(*sharding.spec,
+                                                      *trailing),
+            memory_kind=sharding.memory_kind)
+      shape, dtype = tuple(physical.shape), physical.dtype
     if sharding is None:
       sharding = self._saved_sharding(l)
-    return ("jax", tuple(shape), np.dtype(dtype), sharding, None)
+    return _Target("jax", shape, np.dtype(dtype), sharding, key_impl=impl)
 
   def _saved_sharding(self, l):
     text = self.shardings().get(l.param_name)
@@ -662,9 +826,11 @@ class _Loader:
       return out
     return padded
 
-  def _read(self, l, info, target):
-    kind, shape, dtype, sharding, pytype = target
-    if kind in ("scalar", "npscalar"):
+  def _read(self, l, info, target: "_Target"):
+    kind, shape, dtype, sharding, pytype = (
+        target.kind, target.shape, target.dtype, target.sharding,
+        target.pytype)
+    if kind == "scalar":
       if tuple(info.shape) != ():
         raise ValueError(
             f"{self._where(l)}: stored shape {tuple(info.shape)} is not a "
@@ -672,15 +838,32 @@ class _Loader:
       i = self._batch.add(l.param_name, (), (), fail_on_missing=True)
 
       def scalar():
-        value = self._batch.get(i).reshape(()).item()
-        return pytype(value) if pytype is not None else value
+        host = self._batch.get(i).reshape(())
+        if pytype is not None:
+          return pytype(host.item()) if pytype in (int, float, bool) else (
+              pytype(host))
+        return _scalar_value(host)
       return scalar
     self._check_shape(l, info, shape)
     if kind == "np":
       return self._read_box(l, info, (0,) * len(shape), shape, dtype)
-    return self._read_jax(l, info, shape, dtype, sharding)
+    build = self._read_jax(l, info, shape, dtype, sharding)
+    if target.key_impl is None:
+      return build
+    impl = target.key_impl
+
+    def wrapped():
+      try:
+        with sharding_lib.without_global_mesh():
+          return jax.random.wrap_key_data(build(), impl=impl)
+      except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"{self._where(l)}: stored data of shape {tuple(shape)} and dtype "
+            f"{dtype} is not a {impl} PRNG key: {e}") from e
+    return wrapped
 
   def _read_jax(self, l, info, shape, dtype, sharding):
+    sharding = sharding_lib.bind_to_devices(sharding)
     index_map = sharding.addressable_devices_indices_map(tuple(shape))
     cache = {}
     devices, keys = [], []
@@ -700,10 +883,21 @@ class _Loader:
 
     def build():
       host = {k: f() for k, f in cache.items()}
-      arrays = jax.device_put([host[k] for k in keys], devices)
-      return jax.make_array_from_single_device_arrays(
-          tuple(shape), sharding, arrays)
+      with sharding_lib.without_global_mesh():
+        arrays = jax.device_put([host[k] for k in keys], devices)
+        return jax.make_array_from_single_device_arrays(
+            tuple(shape), sharding, arrays)
     return build
+
+  def _sharding_metadata(self, l):
+    text = self.shardings().get(l.param_name)
+    if not text:
+      return None
+    try:
+      return sharding_lib.sharding_metadata_from_json(text)
+    except ValueError as e:
+      logging.warning("%s: unreadable saved sharding (%s)", self._where(l), e)
+      return None
 
   # ---------------------------------------------------------------------------
   def metadata_tree(self):
@@ -729,10 +923,9 @@ class _Loader:
             write_shape=(tuple(l.write_shape) if l.write_shape is not None
                          else None))
         if vt == tree_lib.JAX_ARRAY:
-          text = self.shardings().get(l.param_name)
           values[l.names] = ArrayMetadata(
               shape=tuple(info.shape), dtype=info.dtype,
-              sharding_metadata=json.loads(text) if text else None,
+              sharding_metadata=self._sharding_metadata(l),
               storage_metadata=storage)
         else:
           values[l.names] = NumpyMetadata(
