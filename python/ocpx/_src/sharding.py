@@ -298,22 +298,35 @@ def sharding_metadata_of(sharding: Any) -> Optional[ShardingMetadata]:
 # Target shardings given on an abstract mesh.
 
 
-def _concrete_mesh_for(abstract_mesh) -> jax.sharding.Mesh:
+def active_global_mesh() -> Optional[jax.sharding.Mesh]:
+  """The concrete mesh set by `jax.sharding.set_mesh` on this thread, if any.
+
+  Loads run on worker threads, which do not see the caller's mesh; callers
+  capture it with this function first.
+  """
+  get_mesh = getattr(jax.sharding, "get_mesh", None)
+  if get_mesh is None:
+    return None
+  try:
+    mesh = get_mesh()
+  except Exception:  # pylint: disable=broad-except
+    return None
+  if isinstance(mesh, jax.sharding.Mesh) and not mesh.empty:
+    return mesh
+  return None
+
+
+def _concrete_mesh_for(abstract_mesh, active=None) -> jax.sharding.Mesh:
   """The concrete mesh to bind an AbstractMesh to: the active global mesh
   (`jax.sharding.set_mesh`) if its shape and axes match, else one built from
   this process's devices in order."""
   shape = tuple(abstract_mesh.axis_sizes)
   names = tuple(abstract_mesh.axis_names)
-  get_concrete = getattr(jax.sharding, "get_mesh", None)
-  if get_concrete is not None:
-    try:
-      active = get_concrete()
-    except Exception:  # pylint: disable=broad-except
-      active = None
-    if (isinstance(active, jax.sharding.Mesh) and not active.empty
-        and tuple(active.axis_names) == names
-        and tuple(active.devices.shape) == shape):
-      return active
+  if active is None:
+    active = active_global_mesh()
+  if (active is not None and tuple(active.axis_names) == names
+      and tuple(active.devices.shape) == shape):
+    return active
   n = int(np.prod(shape, dtype=np.int64))
   devices = jax.devices()
   if n > len(devices):
@@ -328,12 +341,13 @@ def _concrete_mesh_for(abstract_mesh) -> jax.sharding.Mesh:
       np.asarray(devices[:n], dtype=object).reshape(shape), names, **kwargs)
 
 
-def bind_to_devices(sharding: Any) -> Any:
+def bind_to_devices(sharding: Any, global_mesh=None) -> Any:
   """Returns `sharding` with an AbstractMesh replaced by a concrete mesh.
 
   A `NamedSharding` on a `jax.sharding.AbstractMesh` names no devices; to
   place loaded data it is bound to the active global mesh when that matches
-  the abstract one, otherwise to the first devices of `jax.devices()`.
+  the abstract one (`global_mesh`, or the one active on this thread),
+  otherwise to the first devices of `jax.devices()`.
 
   Example:
     >>> amesh = jax.sharding.AbstractMesh((2,), ('x',))
@@ -346,7 +360,7 @@ def bind_to_devices(sharding: Any) -> Any:
       and isinstance(sharding, jax.sharding.NamedSharding)
       and isinstance(sharding.mesh, abstract_cls)):
     return jax.sharding.NamedSharding(
-        _concrete_mesh_for(sharding.mesh), sharding.spec,
+        _concrete_mesh_for(sharding.mesh, global_mesh), sharding.spec,
         memory_kind=sharding.memory_kind)
   return sharding
 

@@ -157,18 +157,10 @@ class PyTreeHandler:
       return False
     if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
       return False
-    kinds = set()
-    for leaf in leaves:
-      if tree_lib.is_empty_leaf(leaf.value):
-        continue
-      kind = leaf_kind(leaf.value)
-      if kind is None:
-        return False
-      kinds.add(kind)
-    # A tree of only strings is JSON: JsonHandler takes it (Orbax documents
-    # "JsonHandler before PyTreeHandler for all-string dicts").  `save()` still
-    # uses PyTreeHandler for it, being registered for the name 'state'.
-    return kinds != {tree_lib.STRING}
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
+    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+    return all(tree_lib.is_empty_leaf(leaf.value)
+               or leaf_kind(leaf.value) is not None for leaf in leaves)
 
   def is_abstract_handleable(self, abstract_checkpointable: Any) -> bool | None:
     if abstract_checkpointable is None:
@@ -411,7 +403,8 @@ class PyTreeHandler:
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
     ctx = self.context
     meta = _read_or_infer_tree_metadata(dir_path)
-    return lambda: _Loader(dir_path, meta, ctx).load(abstract)
+    mesh = sharding_lib.active_global_mesh()  # the caller's, not the worker's
+    return lambda: _Loader(dir_path, meta, ctx, mesh).load(abstract)
 
   def load_now(self, directory, abstract=None):
     return self.prepare_load(directory, abstract)()
@@ -555,7 +548,7 @@ class _ReadBatch:
   """Box reads collected while planning a load, then done in one call."""
 
   def __init__(self, store, fail_on_missing: bool):
-    self._store = store
+    self._get_store = store  # called only if there is something to read
     self._fail = fail_on_missing
     self._reqs = []
     self._strict = []
@@ -570,6 +563,7 @@ class _ReadBatch:
     if not self._reqs:
       self._results = []
       return
+    self._store = self._get_store()
     if all(s is None for s in self._strict):
       self._results = self._store.read_many(self._reqs, self._fail)
       return
@@ -594,7 +588,9 @@ class _ReadBatch:
 class _Loader:
   """Loads one PyTree checkpointable directory."""
 
-  def __init__(self, dir_path, meta: tree_lib.TreeMetadata, ctx):
+  def __init__(self, dir_path, meta: tree_lib.TreeMetadata, ctx,
+               global_mesh=None):
+    self.global_mesh = global_mesh
     self.dir = dir_path
     self.meta = meta
     self.ctx = ctx
@@ -670,7 +666,8 @@ class _Loader:
     if arrays:
       self.store.prefetch_info(arrays)
     self._batch = _ReadBatch(
-        self.store, self.ctx.array_options.loading.raise_array_data_missing_error)
+        lambda: self.store,
+        self.ctx.array_options.loading.raise_array_data_missing_error)
     thunks = [(lambda: tree_lib.PLACEHOLDER) if j is None
               else self._restore_leaf(*j) for j in jobs]
     self._batch.run()
@@ -762,7 +759,8 @@ class _Loader:
             f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
             "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
       return _Target("np", shape, np.dtype(dtype))
-    sharding = sharding_lib.bind_to_devices(getattr(abstract, "sharding", None))
+    sharding = sharding_lib.bind_to_devices(
+        getattr(abstract, "sharding", None), self.global_mesh)
     if is_random_key_dtype(dtype):
       # The abstract key has the logical shape; the stored key data has the
       # implementation's trailing dimensions.
@@ -863,7 +861,7 @@ class _Loader:
     return wrapped
 
   def _read_jax(self, l, info, shape, dtype, sharding):
-    sharding = sharding_lib.bind_to_devices(sharding)
+    sharding = sharding_lib.bind_to_devices(sharding, self.global_mesh)
     index_map = sharding.addressable_devices_indices_map(tuple(shape))
     cache = {}
     devices, keys = [], []

@@ -246,6 +246,8 @@ def resolve_handler_for_load(registry, abstract_checkpointable, *, name: str,
   by_typestr = None
   if handler_typestr:
     for t, n in reversed(registry.get_all_entries()):
+      if n is not None and n != name:
+        continue  # an entry (maybe a configured instance) for another item
       if (handler_types.typestr(t) == handler_typestr
           or handler_typestr in registry.get_secondary_typestrs(t)):
         by_typestr = _construct(n, t)
