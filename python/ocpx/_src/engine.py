@@ -28,8 +28,10 @@ ORBAX_MAX_DECODED_NODE_BYTES = 100_000_000
 DEFAULT_TARGET_DATA_FILE_SIZE = 2 ** 31
 
 
-def process_db_name(process_index: int) -> str:
-  return f"ocdbt.process_{process_index}"
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  """`ocdbt.process_<i>`, or `ocdbt.process_replica_<i>` for the replicated
+  arrays of `enable_replica_parallel_separate_folder`."""
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
 
 
 # ---------------------------------------------------------------------------
@@ -119,14 +121,15 @@ class ArrayWriteSession:
 
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
-               use_compression: bool, limiter=None):
+               use_compression: bool, limiter=None,
+               replica_folder: bool = False):
     self._dir = pathlib.Path(directory)
     self._zstd_level = 3 if use_compression else None
     self._use_ocdbt = use_ocdbt
     size = (DEFAULT_TARGET_DATA_FILE_SIZE if target_data_file_size is None
             else int(target_data_file_size))
-    target = (self._dir / process_db_name(process_index) if use_ocdbt
-              else self._dir)
+    target = (self._dir / process_db_name(process_index, replica_folder)
+              if use_ocdbt else self._dir)
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
         limiter=limiter)

@@ -10,8 +10,11 @@ from typing import Any, Optional
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
+from ocpx._src import file_options
+from ocpx._src import option_support
 from ocpx._src import layout
-from ocpx._src import path as path_lib
+from ocpx._src import safetensors_layout
+from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import registration
 from ocpx._src.saving import _run_coroutine
@@ -78,9 +81,40 @@ def _load_one(ctx, root, name, abstract, step_meta):
     return _run_coroutine(run())
 
 
+def _layout_name(ctx) -> str:
+  chosen = ctx.checkpoint_layout
+  return str(getattr(chosen, "value", chosen)).lower()
+
+
+def _is_safetensors(ctx, root) -> bool:
+  """Whether `root` is read with the safetensors layout: chosen explicitly,
+  or (AUTO) when it is no Orbax checkpoint but holds safetensors files."""
+  chosen = _layout_name(ctx)
+  if chosen == "safetensors":
+    return True
+  if chosen == "auto":
+    return (not layout.is_orbax_checkpoint(root)
+            and safetensors_layout.is_safetensors(root))
+  return False
+
+
+def _no_safetensors(ctx, root, what: str) -> None:
+  if _is_safetensors(ctx, root):
+    raise NotImplementedError(
+        f"{root}: the safetensors layout does not support `{what}`; a "
+        "safetensors checkpoint is one flat PyTree: use `load` / `metadata`.")
+
+
 def _load_pytree(path, abstract_state, checkpointable_name):
   ctx = context_lib.get_context()
-  root = path_lib.as_path(path).absolute()
+  option_support.check_pathways(ctx)
+  root = file_options.local_path(ctx, path).absolute()
+  if _is_safetensors(ctx, root):
+    safetensors_layout.validate(root)
+    mesh = sharding_lib.active_global_mesh()
+    abstract = _unwrap_abstract(abstract_state)
+    return lambda: safetensors_layout.load(root, abstract, ctx=ctx,
+                                           global_mesh=mesh)
   name = layout.resolve_pytree_name(root, checkpointable_name)
   step_meta = cm.read_step_metadata(root)
   return lambda: _load_one(ctx, root, name, _unwrap_abstract(abstract_state),
@@ -104,7 +138,9 @@ def load_async(path, abstract_state=None, *,
 
 def _load_checkpointables_work(path, abstract_checkpointables):
   ctx = context_lib.get_context()
-  root = path_lib.as_path(path).absolute()
+  option_support.check_pathways(ctx)
+  root = file_options.local_path(ctx, path).absolute()
+  _no_safetensors(ctx, root, "load_checkpointables")
   layout.check_checkpoint_dir(root)
   abstract = _unwrap_abstract(abstract_checkpointables)
   available = layout.checkpointable_names(root)
@@ -168,20 +204,25 @@ def _metadata_one(ctx, root, name, step_meta):
 def metadata(path, checkpointable_name="AUTO") -> cm.CheckpointMetadata:
   """The PyTree's metadata (tree of leaf metadata) and checkpoint info."""
   ctx = context_lib.get_context()
-  root = path_lib.as_path(path).absolute()
+  root = file_options.local_path(ctx, path).absolute()
+  if _is_safetensors(ctx, root):
+    return safetensors_layout.metadata(
+        root, reported_path=file_options.user_path(ctx, path))
   name = layout.resolve_pytree_name(root, checkpointable_name)
   step_meta = cm.read_step_metadata(root)
-  return _checkpoint_metadata(root, step_meta,
+  return _checkpoint_metadata(file_options.user_path(ctx, path), step_meta,
                               _metadata_one(ctx, root, name, step_meta))
 
 
 def checkpointables_metadata(path) -> cm.CheckpointMetadata:
   """Metadata of every checkpointable, by name."""
   ctx = context_lib.get_context()
-  root = path_lib.as_path(path).absolute()
+  root = file_options.local_path(ctx, path).absolute()
+  _no_safetensors(ctx, root, "checkpointables_metadata")
   layout.check_checkpoint_dir(root)
   step_meta = cm.read_step_metadata(root)
   out = {}
   for n in layout.checkpointable_names(root):
     out[n] = _metadata_one(ctx, root, n, step_meta)
-  return _checkpoint_metadata(root, step_meta, out)
+  return _checkpoint_metadata(file_options.user_path(ctx, path), step_meta,
+                              out)

@@ -49,6 +49,19 @@ def sharding_to_json(sharding: Any) -> Optional[str]:
   return None
 
 
+def is_replicated(sharding: Any) -> bool:
+  """Orbax's test for "holds replicated data" (replica-parallel separate
+  folders): a single device, or a NamedSharding whose spec leaves some mesh
+  axis unused or has a None entry."""
+  if isinstance(sharding, jax.sharding.SingleDeviceSharding):
+    return True
+  if isinstance(sharding, jax.sharding.NamedSharding):
+    spec = tuple(sharding.spec)
+    return (len(sharding.mesh.axis_names) > len(spec) or not spec
+            or any(p is None for p in spec))
+  return False
+
+
 def _axis_type(s: str):
   name = s.split(".")[-1]
   return getattr(jax.sharding.AxisType, name)

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from ocpx._src import broadcast as broadcast_lib
 from ocpx._src import context as context_lib
 from ocpx._src import engine
 from ocpx._src import path as path_lib
@@ -135,6 +136,7 @@ class _ArrayPlan:
   sharding_json: Optional[str] = None
   deferred: bool = False  # transferred in the background (not prioritized)
   random_key_impl: Optional[str] = None  # a typed PRNG key, stored as data
+  replicated: bool = False  # some axis of its mesh holds copies
 
 
 class PyTreeHandler:
@@ -265,21 +267,35 @@ class PyTreeHandler:
         value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
+    use_rp = saving.use_replica_parallel
+    separate_replicas = bool(
+        saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
+        and (use_rp is None or use_rp))
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
     def run():
       wait()
-      writer = engine.ArrayWriteSession(
-          dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
-          target_data_file_size=target_size,
-          use_compression=saving.use_compression, limiter=write_limiter)
+      writers = {}
+
+      def writer_for(plan):
+        # With enable_replica_parallel_separate_folder, replicated arrays go
+        # to ocdbt.process_replica_<i> (as Orbax writes them).
+        replica = separate_replicas and plan.replicated
+        if replica not in writers:
+          writers[replica] = engine.ArrayWriteSession(
+              dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
+              target_data_file_size=target_size,
+              use_compression=saving.use_compression, limiter=write_limiter,
+              replica_folder=replica)
+        return writers[replica]
       writes_zarr_json = [
           p for p in plans
           if (p.kind == tree_lib.JAX_ARRAY and is_primary)
           or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
       for plan in writes_zarr_json:
-        writer.create(plan.leaf.param_name, plan.global_shape, plan.dtype,
+        writer_for(plan).create(
+            plan.leaf.param_name, plan.global_shape, plan.dtype,
                       plan.chunk_shape)
 
       def write_plan(plan):
@@ -293,7 +309,8 @@ class PyTreeHandler:
             serialization.transfer([box], copy=False, pinned=pinned,
                                    dtype=plan.dtype)
           try:
-            writer.write(plan.leaf.param_name, box.origin, box.host,
+            writer_for(plan).write(
+                plan.leaf.param_name, box.origin, box.host,
                          plan.global_shape, plan.dtype, plan.chunk_shape)
           finally:
             box.host = None  # free host copies as soon as they are written
@@ -303,7 +320,8 @@ class PyTreeHandler:
       ordered = ([p for p in plans if not p.deferred]
                  + [p for p in plans if p.deferred])
       engine.run_parallel(write_plan, ordered)
-      writer.commit()
+      for w in writers.values():
+        w.commit()
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
         md_dir = dir_path / ARRAY_METADATAS_DIR
@@ -328,6 +346,8 @@ class PyTreeHandler:
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if saving.use_ocdbt:
         engine.merge(dir_path)
+        if saving.enable_post_merge_validation:
+          _validate_merged(dir_path, [p.leaf.param_name for p in plans])
       if saving.enable_write_sharding_file:
         sharding_lib.write_sharding_file(
             dir_path, {p.leaf.param_name: p.sharding_json
@@ -388,7 +408,8 @@ class PyTreeHandler:
         storage.shard_axes, saving)
     return _ArrayPlan(leaf, kind, tuple(v.shape), dtype, write_shape, chunk,
                       boxes, sharding_lib.sharding_to_json(v.sharding),
-                      random_key_impl=impl)
+                      random_key_impl=impl,
+                      replicated=sharding_lib.is_replicated(v.sharding))
 
   # -- load -----------------------------------------------------------------
   async def load(self, directory, abstract_checkpointable=None):
@@ -454,6 +475,22 @@ def _read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
                     "arrays", dir_path, tree_lib.METADATA_FILE, len(leaves))
     return tree_lib.TreeMetadata(leaves=leaves, use_ocdbt=use_ocdbt,
                                  use_zarr3=None)
+
+
+def _validate_merged(dir_path, params) -> None:
+  """`enable_post_merge_validation`: every array written is in the merged
+  database, with readable metadata; raises ValueError naming those that are
+  not (the save then fails and nothing is committed)."""
+  if not params:
+    return
+  store = engine.ArrayStore(dir_path, use_ocdbt=True)
+  present = set(store.list_params())
+  missing = sorted(p for p in params if p not in present)
+  if missing:
+    raise ValueError(
+        f"{dir_path}: post-merge validation failed: the merged OCDBT "
+        f"database lacks arrays {missing[:20]}.")
+  store.prefetch_info(list(params))  # each zarr.json parses
 
 
 def _strings_json(strings: dict[str, str], dir_path) -> str:
@@ -862,6 +899,9 @@ class _Loader:
 
   def _read_jax(self, l, info, shape, dtype, sharding):
     sharding = sharding_lib.bind_to_devices(sharding, self.global_mesh)
+    loading = self.ctx.array_options.loading
+    if loading.use_load_and_broadcast:
+      return self._read_jax_broadcast(l, info, shape, dtype, sharding)
     index_map = sharding.addressable_devices_indices_map(tuple(shape))
     cache = {}
     devices, keys = [], []
@@ -885,6 +925,38 @@ class _Loader:
         arrays = jax.device_put([host[k] for k in keys], devices)
         return jax.make_array_from_single_device_arrays(
             tuple(shape), sharding, arrays)
+    return build
+
+  def _read_jax_broadcast(self, l, info, shape, dtype, sharding):
+    """Reads only the primary replica's shards, then broadcasts them."""
+    loading = self.ctx.array_options.loading
+    plan = broadcast_lib.plan(sharding, loading, self._where(l))
+    index_map = sharding.addressable_devices_indices_map(tuple(shape))
+    block = sharding.shard_shape(tuple(shape))
+    boxes, reads = {}, {}
+    for device, index in index_map.items():
+      if device not in plan.primary_devices:
+        continue
+      box = []
+      for dim, sl in zip(shape, index):
+        start, stop, step = sl.indices(dim)
+        if step != 1:
+          raise ValueError(f"{self._where(l)}: strided shards unsupported")
+        box.append((start, stop - start))
+      key = tuple(box)
+      boxes[device] = key
+      if key not in reads:  # devices sharing an index read it once
+        reads[key] = self._read_box(l, info, tuple(b[0] for b in key),
+                                    tuple(b[1] for b in key), dtype)
+    devices = list(index_map)
+
+    def build():
+      host = {k: f() for k, f in reads.items()}
+      data = {d: (host[boxes[d]] if d in boxes else np.zeros(block, dtype))
+              for d in devices}
+      with sharding_lib.without_global_mesh():
+        return broadcast_lib.broadcast(plan, tuple(shape), dtype, data,
+                                       loading, self._where(l))
     return build
 
   def _sharding_metadata(self, l):
