@@ -93,9 +93,20 @@ def _is_safetensors(ctx, root) -> bool:
   if chosen == "safetensors":
     return True
   if chosen == "auto":
-    return (not layout.is_orbax_checkpoint(root)
-            and safetensors_layout.is_safetensors(root))
+    # As Orbax: Orbax markers first, then safetensors files.
+    return (safetensors_layout.is_safetensors(root)
+            and not _has_orbax_markers(root))
   return False
+
+
+def _has_orbax_markers(root) -> bool:
+  if not root.is_dir():
+    return False
+  markers = (cm.CHECKPOINT_METADATA_FILE, layout.INDICATOR_FILE,
+             layout.PYTREE_METADATA_FILE, "manifest.ocdbt")
+  return any((root / m).exists() for m in markers) or any(
+      (c / layout.PYTREE_METADATA_FILE).exists() for c in root.iterdir()
+      if c.is_dir())
 
 
 def _no_safetensors(ctx, root, what: str) -> None:

@@ -276,9 +276,18 @@ class MemoryOptions:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SafetensorsOptions:
-  """Safetensors layout options (accepted for API compatibility)."""
+  """Loading checkpoints in the safetensors layout.
 
-  max_shard_size_bytes: Optional[int] = None
+  Attributes:
+    max_over_read_ratio: Largest tolerated (bytes read) / (bytes needed) when
+      neighbouring byte runs of one file are merged into one read; 1.0 reads
+      only needed bytes.  None: chosen per file from the planned reads.
+    read_chunk_bytes: Size of one ranged read (and of the bytes of a file
+      staged in memory at once).  None: 128 MiB.
+  """
+
+  max_over_read_ratio: Optional[float] = None
+  read_chunk_bytes: Optional[int] = None
 
 
 class CheckpointLayout(enum.Enum):
