@@ -155,7 +155,6 @@ def test_metadata_is_none_for_items_without_any(tmp_path):
   md = ocp.checkpointables_metadata(tmp_path / "c").metadata
   assert md["config"] is None  # JsonHandler has no metadata (as in Orbax)
   assert md["state"]["a"].shape == (3,)
-  assert ocp.metadata(tmp_path / "c", "config").metadata is None
 
 
 def test_unresolvable_items_raise_no_entry_error(tmp_path):
