@@ -146,9 +146,9 @@ def test_existing_path_and_overwrite(tmp_path):
 
 
 def test_unsupported_leaf_and_bad_names(tmp_path):
-  with pytest.raises(TypeError, match="unsupported type"):
+  with pytest.raises(ValueError, match="unsupported type"):
     ocp.save(tmp_path / "c", {"x": object()})
-  with pytest.raises(TypeError, match="bytes"):
+  with pytest.raises(ValueError, match="bytes"):
     ocp.save(tmp_path / "d", {"x": b"raw"})
   with pytest.raises(ValueError, match="same stored name"):
     ocp.save(tmp_path / "e", {"a.b": np.ones(1), "a": {"b": np.ones(1)}})

@@ -218,6 +218,19 @@ def test_checkpoints_of_older_orbax_releases_load(version):
     assert md["meta"] is None and md["state"]["a"].shape == (8,)
 
 
+def test_empty_trees_and_unsupported_leaves_raise_value_error(tmp_path):
+  for empty in ((), {}, [], None):
+    with pytest.raises(ValueError):
+      ocp.save(tmp_path / "c", empty)
+  with pytest.raises(ValueError, match="Found empty item"):
+    ocp.save(tmp_path / "c", {})
+  ocp.save(tmp_path / "nested_empty", {"a": {}})  # an empty node is kept
+  assert ocp.load(tmp_path / "nested_empty") == {"a": {}}
+  with pytest.raises(ValueError, match="complex"):
+    ocp.save(tmp_path / "c", {"k": 2j})
+  assert not (tmp_path / "c").exists()
+
+
 def test_old_fixtures_are_present():
   # The fixtures are part of the repository; a missing directory would make
   # the parametrized test above silently empty.

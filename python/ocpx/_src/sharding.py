@@ -227,12 +227,14 @@ class NamedShardingMetadata(ShardingMetadata):
     return json.dumps(d)
 
   def __eq__(self, other):
-    return (isinstance(other, NamedShardingMetadata)
-            and np.array_equal(self.shape, other.shape)
+    # Also equal to Orbax's NamedShardingMetadata for the same sharding.
+    if type(other).__name__ != "NamedShardingMetadata":
+      return NotImplemented
+    return (np.array_equal(self.shape, other.shape)
             and list(self.axis_names) == list(other.axis_names)
             and tuple(self.axis_types or ()) == tuple(other.axis_types or ())
             and tuple(self.partition_spec) == tuple(other.partition_spec)
-            and self.device_mesh == other.device_mesh)
+            and _mesh_ids(self.device_mesh) == _mesh_ids(other.device_mesh))
 
   def __repr__(self):
     return (f"NamedShardingMetadata(shape={self.shape}, axis_names="
@@ -259,12 +261,20 @@ class SingleDeviceShardingMetadata(ShardingMetadata):
                        "device_str": self.device_str})
 
   def __eq__(self, other):
-    return (isinstance(other, SingleDeviceShardingMetadata)
-            and _norm_device(self.device_str) == _norm_device(
-                other.device_str))
+    if type(other).__name__ != "SingleDeviceShardingMetadata":
+      return NotImplemented
+    return _norm_device(self.device_str) == _norm_device(other.device_str)
 
   def __repr__(self):
     return f"SingleDeviceShardingMetadata(device_str={self.device_str})"
+
+
+def _mesh_ids(device_mesh) -> Any:
+  if device_mesh is None:
+    return None
+  return jax.tree_util.tree_map(
+      lambda m: int(m.id), list(device_mesh.mesh),
+      is_leaf=lambda x: hasattr(x, "id") and not isinstance(x, (list, dict)))
 
 
 def _norm_device(s: str) -> str:

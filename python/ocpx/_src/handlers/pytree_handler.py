@@ -204,8 +204,15 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
       raise ValueError(f"{dir_path}: {e}") from e
+    # As Orbax: a tree with no leaves that is itself empty ((), {}, [],
+    # an empty NamedTuple) is refused; {'a': {}} is a tree holding an empty
+    # node and is saved.
+    if not jax.tree_util.tree_leaves(tree) and not tree:
+      raise ValueError(f"{dir_path}: Found empty item: cannot save an empty "
+                       f"PyTree ({tree!r}).")
     if not leaves:
-      raise ValueError(f"{dir_path}: cannot save an empty PyTree.")
+      raise ValueError(f"{dir_path}: Found empty item: cannot save an empty "
+                       "PyTree.")
     tree_lib.check_param_names(leaves, dir_path)
     process = jax.process_index()
     primary = ctx.multiprocessing_options.primary_host
@@ -225,7 +232,7 @@ class PyTreeHandler:
         continue
       kind = leaf_kind(v)
       if kind is None:
-        raise TypeError(
+        raise ValueError(  # Orbax's UnregisteredTypeError is a ValueError
             f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)} has "
             f"unsupported type {type(v).__name__}; supported leaves are "
             "jax.Array, np.ndarray, int, float, bool, numpy scalars and str.")
@@ -435,8 +442,11 @@ class PyTreeHandler:
     return self.metadata_now(directory)
 
   def metadata_now(self, directory):
+    """The tree of leaf metadata, from `_METADATA` (FileNotFoundError if it
+    is missing: as in Orbax, metadata never comes from opening the arrays;
+    `checkpointables_metadata` then reports None for the item)."""
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
-    meta = _read_or_infer_tree_metadata(dir_path)
+    meta = tree_lib.read_tree_metadata(dir_path)
     return _Loader(dir_path, meta, self.context).metadata_tree()
 
 
