@@ -129,7 +129,7 @@ def test_second_save_to_a_path_in_progress_is_refused(tmp_path):
     np.testing.assert_array_equal(out[k], v)
   # Once finished (even after a failure), the path can be saved to again.
   ocp.save(tmp_path / "c", {"x": np.ones(2)}, overwrite=True)
-  with pytest.raises(ValueError, match="unsupported type"):
+  with pytest.raises(ValueError):
     ocp.save(tmp_path / "d", {"x": object()})
   ocp.save(tmp_path / "d", {"x": np.ones(2)})
 

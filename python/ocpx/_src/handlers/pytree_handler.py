@@ -204,15 +204,10 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
       raise ValueError(f"{dir_path}: {e}") from e
-    # As Orbax: a tree with no leaves that is itself empty ((), {}, [],
-    # an empty NamedTuple) is refused; {'a': {}} is a tree holding an empty
-    # node and is saved.
-    if not jax.tree_util.tree_leaves(tree) and not tree:
-      raise ValueError(f"{dir_path}: Found empty item: cannot save an empty "
-                       f"PyTree ({tree!r}).")
-    if not leaves:
-      raise ValueError(f"{dir_path}: Found empty item: cannot save an empty "
-                       "PyTree.")
+    if not leaves or (not jax.tree.leaves(tree) and not tree):
+      raise ValueError(
+          f"{dir_path}: Found empty item: cannot save an empty PyTree "
+          f"({type(tree).__name__} with no leaves).")
     tree_lib.check_param_names(leaves, dir_path)
     process = jax.process_index()
     primary = ctx.multiprocessing_options.primary_host
@@ -232,7 +227,7 @@ class PyTreeHandler:
         continue
       kind = leaf_kind(v)
       if kind is None:
-        raise ValueError(  # Orbax's UnregisteredTypeError is a ValueError
+        raise ValueError(
             f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)} has "
             f"unsupported type {type(v).__name__}; supported leaves are "
             "jax.Array, np.ndarray, int, float, bool, numpy scalars and str.")
