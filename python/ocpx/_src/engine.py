@@ -28,8 +28,10 @@ ORBAX_MAX_DECODED_NODE_BYTES = 100_000_000
 DEFAULT_TARGET_DATA_FILE_SIZE = 2 ** 31
 
 
-def process_db_name(process_index: int) -> str:
-  return f"ocdbt.process_{process_index}"
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  """`ocdbt.process_<i>`, or `ocdbt.process_replica_<i>` for the replicated
+  arrays of `enable_replica_parallel_separate_folder`."""
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +132,8 @@ class ArrayWriteSession:
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
                use_compression: bool, use_zarr3: bool = True,
-               chunk_checksums: bool = False, limiter=None):
+               chunk_checksums: bool = False, limiter=None,
+               replica_folder: bool = False):
     self._dir = pathlib.Path(directory)
     level = ZARR3_ZSTD_LEVEL if use_zarr3 else ZARR2_ZSTD_LEVEL
     self._zstd_level = level if use_compression else None
@@ -139,8 +142,8 @@ class ArrayWriteSession:
     self._use_ocdbt = use_ocdbt
     size = (DEFAULT_TARGET_DATA_FILE_SIZE if target_data_file_size is None
             else int(target_data_file_size))
-    target = (self._dir / process_db_name(process_index) if use_ocdbt
-              else self._dir)
+    target = (self._dir / process_db_name(process_index, replica_folder)
+              if use_ocdbt else self._dir)
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
         limiter=limiter)

@@ -288,9 +288,9 @@ class ArrayOptions(_ActiveContextGuard):
         the stored one (zero padding / truncation) instead of raising.
       raise_array_data_missing_error: Raise if array chunks are missing;
         otherwise missing regions read as zeros (the fill value).
-      use_load_and_broadcast: Read on one replica and broadcast.  ocpx reads
-        each distinct shard once per process already; the option is accepted
-        and loads the same values.
+      use_load_and_broadcast: Read only the primary replica's shards (see
+        LoadAndBroadcastOptions) and broadcast them over the replica axis,
+        instead of every replica reading its own copy.
       load_and_broadcast_options: See LoadAndBroadcastOptions.
     """
 
@@ -402,14 +402,14 @@ class MemoryOptions(_ActiveContextGuard):
 
 @dataclasses.dataclass(kw_only=True)
 class SafetensorsOptions(_ActiveContextGuard):
-  """Reading checkpoints in the safetensors layout.
+  """Loading checkpoints in the safetensors layout.
 
   Attributes:
-    max_over_read_ratio: Largest tolerated ratio of bytes read to bytes
-      needed when neighbouring reads from one file are merged.  None: chosen
-      per file.
-    read_chunk_bytes: Target size of one ranged read.  None: implementation
-      default.
+    max_over_read_ratio: Largest tolerated (bytes read) / (bytes needed) when
+      neighbouring byte runs of one file are merged into one read; 1.0 reads
+      only needed bytes.  None: chosen per file from the planned reads.
+    read_chunk_bytes: Size of one ranged read (and of the bytes of a file
+      staged in memory at once).  None: 128 MiB.
   """
 
   max_over_read_ratio: Optional[float] = None

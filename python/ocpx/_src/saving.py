@@ -16,7 +16,6 @@ import concurrent.futures
 import contextvars
 import hashlib
 import logging
-import os
 import threading
 import time
 from typing import Any, Optional
@@ -25,6 +24,8 @@ from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import deletion
+from ocpx._src import file_options
+from ocpx._src import option_support
 from ocpx._src import layout
 from ocpx._src import multihost
 from ocpx._src import options as options_lib
@@ -140,7 +141,17 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   """
   ctx = context_lib.get_context()
   init_ns = int(time.time() * 1e9)
-  final = path_lib.as_path(path).absolute()
+  final = file_options.local_path(ctx, path).absolute()
+  file_options.check_temporary_path_class(ctx)
+  option_support.check_pathways(ctx)
+  if overwrite:
+    option_support.check_deletion(ctx)  # replacing deletes the old one
+  layout_name = str(getattr(ctx.checkpoint_layout, "value",
+                            ctx.checkpoint_layout)).lower()
+  if layout_name == "safetensors":
+    raise NotImplementedError(
+        f"{final}: saving in the safetensors layout is not supported (as in "
+        "Orbax); save with CheckpointLayout.ORBAX.")
   _validate_checkpointables(checkpointables)
   _validate_custom_metadata(custom_metadata, final)
   mp = ctx.multiprocessing_options

@@ -118,6 +118,13 @@ def start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
       staged = start_transfer(boxes_a + boxes_b, pinned=False)
       finish_transfer(boxes_a + boxes_b, staged, copy=True, pinned=False)
   """
+  from ocpx._src import sharding as sharding_lib  # pylint: disable=g-import-not-at-top
+  with sharding_lib.without_global_mesh():
+    _transfer(boxes, copy=copy, pinned=pinned, dtype=dtype)
+
+
+def _transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
+              dtype=None) -> None:
   staged = []
   for b in boxes:
     data = b.shard_data
