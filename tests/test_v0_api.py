@@ -395,7 +395,11 @@ def test_composite_with_registry_and_items(tmp_path):
     assert (tmp_path / "c" / "cfg" / "cfg.json").exists()
     with pytest.raises(ValueError, match="registered handler"):
       c.save(tmp_path / "c2", args=ocp.args.Composite(
-          other=ocp.args.StandardSave({"a": np.ones(1)})))
+          cfg=ocp.args.StandardSave({"a": np.ones(1)})))
+    # Items the registry does not name use the globally registered handler.
+    c.save(tmp_path / "c4", args=ocp.args.Composite(
+        other=ocp.args.StandardSave({"a": np.ones(1)})))
+    assert (tmp_path / "c4" / "other" / "_METADATA").exists()
   reg = ocp.handlers.create_default_handler_registry(
       cfg=ocp.JsonCheckpointHandler("cfg.json"))
   with ocp.Checkpointer(ocp.CompositeCheckpointHandler(

@@ -265,9 +265,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                  use_zarr3=None) -> future_lib.Future:
     """The blocking phase of a save; returns the future of the rest."""
     directory = _path_of(directory)
-    if args.item is None:
-      raise ValueError(f"{_key(directory)}: no PyTree given to save "
-                       "(PyTreeSave.item is None).")
+    if args.item is None or not jax.tree_util.tree_leaves(
+        args.item, is_leaf=tree_lib.is_empty_leaf) or _is_empty_root(
+            args.item):
+      raise ValueError(f"{_key(directory)}: Found empty item: {args.item!r}; "
+                       "there is nothing to save.")
     _validate_custom_metadata(args.custom_metadata, directory)
     saving = self._saving_options(args.save_args,
                                   args.ocdbt_target_data_file_size,
@@ -397,6 +399,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         jobs.append(None)
         continue
       l = by_names[names]
+      if (l.value_type in tree_lib.EMPTY_TYPES and value is not None
+          and tree_lib.is_empty_leaf(value)):
+        post[i] = _Keep(value)  # e.g. optax.EmptyState(): keep its type
+        jobs.append((l, None))
+        continue
       ra = _lookup_prefix(ra_map, names) if ra_map else None
       abstract, fmt = self._abstract_for(
           dir_path, loader, l, value, ra, use_item_types=use_item_types,
@@ -407,7 +414,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       jobs.append((l, abstract))
     values = loader._restore_all(jobs)  # pylint: disable=protected-access
     for i, fmt in post.items():
-      values[i] = jax.device_put(values[i], fmt)
+      values[i] = (fmt.value if isinstance(fmt, _Keep)
+                   else jax.device_put(values[i], fmt))
     if treedef is not None:
       return jax.tree_util.tree_unflatten(treedef, values)
     by = {names: v for (names, _), v in zip(wanted, values)}
@@ -430,6 +438,13 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
           rtype is None or rtype is jax.Array or _is_jax_array_type(rtype)):
         shape = ra.global_shape if ra.global_shape is not None else ra.shape
+        if shape is None and ra.strict and getattr(value, "shape", None) is not None:
+          if tuple(value.shape) != stored_shape:
+            raise ValueError(
+                f"{where}: the requested shape {tuple(value.shape)} (from "
+                f"`item`) is not compatible with the saved shape "
+                f"{stored_shape}; set ArrayRestoreArgs(global_shape=..., "
+                "strict=False) to pad or truncate.")
         shape = tuple(shape) if shape is not None else stored_shape
         if ra.strict and shape != stored_shape:
           raise ValueError(
@@ -557,6 +572,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       self._pending.clear()
 
 
+def _is_empty_root(item) -> bool:
+  return tree_lib.is_empty_leaf(item) and not isinstance(item, (
+      jax.Array, np.ndarray, np.generic, int, float, bool, str))
+
+
 def resolve_pytree_dir(path):
   """`path`, or the PyTree subdirectory of a v1-layout checkpoint there.
 
@@ -571,6 +591,11 @@ def resolve_pytree_dir(path):
   except (ValueError, FileNotFoundError, OSError):
     return path
   return path if name is None else path / name
+
+
+@dataclasses.dataclass
+class _Keep:
+  value: Any
 
 
 def _is_jax_array_type(t) -> bool:
