@@ -28,45 +28,65 @@ from ocpx.v1 import load_async
 from ocpx.v1 import save
 from ocpx.v1 import save_async
 
-# The v0 API (mirrors orbax.checkpoint's top level).
-from ocpx import args
-from ocpx import checkpoint_args
-from ocpx import checkpointers
-from ocpx import future
-from ocpx import handlers
-from ocpx import metadata
-from ocpx import options
-from ocpx import test_utils
-from ocpx import transform_utils
-from ocpx import type_handlers
-from ocpx._src.v0.checkpointers.async_checkpointer import AsyncCheckpointer
-from ocpx._src.v0.checkpointers.checkpointer import AbstractCheckpointer
-from ocpx._src.v0.checkpointers.checkpointer import Checkpointer
-from ocpx._src.v0.checkpointers.pytree_checkpointer import PyTreeCheckpointer
-from ocpx._src.v0.checkpointers.standard_checkpointer import StandardCheckpointer
-from ocpx._src.v0.future import Future
-from ocpx._src.v0.handlers.array_checkpoint_handler import ArrayCheckpointHandler
-from ocpx._src.v0.handlers.checkpoint_handler import AsyncCheckpointHandler
-from ocpx._src.v0.handlers.checkpoint_handler import CheckpointHandler
-from ocpx._src.v0.handlers.composite_checkpoint_handler import CompositeCheckpointHandler
-from ocpx._src.v0.handlers.composite_checkpoint_handler import CompositeOptions
-from ocpx._src.v0.handlers.handler_registration import CheckpointHandlerRegistry
-from ocpx._src.v0.handlers.handler_registration import DefaultCheckpointHandlerRegistry
-from ocpx._src.v0.handlers.json_checkpoint_handler import JsonCheckpointHandler
-from ocpx._src.v0.handlers.proto_checkpoint_handler import ProtoCheckpointHandler
-from ocpx._src.v0.handlers.pytree_checkpoint_handler import PyTreeCheckpointHandler
-from ocpx._src.v0.handlers.random_key_checkpoint_handler import JaxRandomKeyCheckpointHandler
-from ocpx._src.v0.handlers.random_key_checkpoint_handler import NumpyRandomKeyCheckpointHandler
-from ocpx._src.v0.handlers.standard_checkpoint_handler import StandardCheckpointHandler
-from ocpx._src.v0.options import AsyncOptions
-from ocpx._src.v0.transform_utils import RestoreTransform
-from ocpx._src.v0.transform_utils import Transform
-from ocpx._src.v0.transform_utils import apply_transformations
-from ocpx._src.v0.transform_utils import merge_trees
-from ocpx._src.v0.type_handlers import PLACEHOLDER
-from ocpx._src.v0.type_handlers import ArrayRestoreArgs
-from ocpx._src.v0.type_handlers import RestoreArgs
-from ocpx._src.v0.type_handlers import SaveArgs
+# The v0 API (mirrors orbax.checkpoint's top level), imported on first use
+# so that `import ocpx` stays cheap for code that only uses `ocpx.v1`.
+_V0_MODULES = ("args", "checkpoint_args", "checkpointers", "future",
+               "handlers", "metadata", "options", "test_utils",
+               "transform_utils", "type_handlers")
+_V0_NAMES = {
+    "AsyncCheckpointer": "ocpx._src.v0.checkpointers.async_checkpointer",
+    "AbstractCheckpointer": "ocpx._src.v0.checkpointers.checkpointer",
+    "Checkpointer": "ocpx._src.v0.checkpointers.checkpointer",
+    "PyTreeCheckpointer": "ocpx._src.v0.checkpointers.pytree_checkpointer",
+    "StandardCheckpointer": "ocpx._src.v0.checkpointers.standard_checkpointer",
+    "Future": "ocpx._src.v0.future",
+    "ArrayCheckpointHandler": "ocpx._src.v0.handlers.array_checkpoint_handler",
+    "AsyncCheckpointHandler": "ocpx._src.v0.handlers.checkpoint_handler",
+    "CheckpointHandler": "ocpx._src.v0.handlers.checkpoint_handler",
+    "CompositeCheckpointHandler":
+        "ocpx._src.v0.handlers.composite_checkpoint_handler",
+    "CompositeOptions": "ocpx._src.v0.handlers.composite_checkpoint_handler",
+    "CheckpointHandlerRegistry": "ocpx._src.v0.handlers.handler_registration",
+    "DefaultCheckpointHandlerRegistry":
+        "ocpx._src.v0.handlers.handler_registration",
+    "JsonCheckpointHandler": "ocpx._src.v0.handlers.json_checkpoint_handler",
+    "ProtoCheckpointHandler": "ocpx._src.v0.handlers.proto_checkpoint_handler",
+    "PyTreeCheckpointHandler":
+        "ocpx._src.v0.handlers.pytree_checkpoint_handler",
+    "JaxRandomKeyCheckpointHandler":
+        "ocpx._src.v0.handlers.random_key_checkpoint_handler",
+    "NumpyRandomKeyCheckpointHandler":
+        "ocpx._src.v0.handlers.random_key_checkpoint_handler",
+    "StandardCheckpointHandler":
+        "ocpx._src.v0.handlers.standard_checkpoint_handler",
+    "AsyncOptions": "ocpx._src.v0.options",
+    "RestoreTransform": "ocpx._src.v0.transform_utils",
+    "Transform": "ocpx._src.v0.transform_utils",
+    "apply_transformations": "ocpx._src.v0.transform_utils",
+    "merge_trees": "ocpx._src.v0.transform_utils",
+    "PLACEHOLDER": "ocpx._src.v0.type_handlers",
+    "ArrayRestoreArgs": "ocpx._src.v0.type_handlers",
+    "RestoreArgs": "ocpx._src.v0.type_handlers",
+    "SaveArgs": "ocpx._src.v0.type_handlers",
+}
+
+
+def __getattr__(name):
+  import importlib  # pylint: disable=g-import-not-at-top
+  if name in _V0_MODULES:
+    module = importlib.import_module(f"ocpx.{name}")
+  elif name in _V0_NAMES:
+    importlib.import_module("ocpx._src.v0.handlers_all")
+    module = getattr(importlib.import_module(_V0_NAMES[name]), name)
+  else:
+    raise AttributeError(f"module 'ocpx' has no attribute {name!r}")
+  globals()[name] = module
+  return module
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_V0_MODULES) | set(_V0_NAMES))
+
 
 __version__ = "0.1.0"
 
