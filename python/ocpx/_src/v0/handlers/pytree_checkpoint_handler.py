@@ -24,6 +24,7 @@ from ocpx._src import layout
 from ocpx._src import options as v1_options
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
+from ocpx._src import sharding as sharding_lib
 from ocpx._src import tree as tree_lib
 from ocpx._src.handlers import pytree_handler as v1_pytree
 from ocpx._src.metadata_types import NumpyMetadata
@@ -199,6 +200,10 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._is_prioritized_key_fn = is_prioritized_key_fn
     self._pending: dict[str, Any] = {}
     self._lock = threading.Lock()
+    # Orbax configures these through its TypeHandlerRegistry's ArrayHandler;
+    # here they are plain attributes (engine options of the v1 API).
+    self._write_array_metadata = True
+    self._write_sharding_file = True
 
   # -- configuration ------------------------------------------------------------
   def _memory_options(self) -> v1_options.MemoryOptions:
@@ -250,6 +255,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         use_compression=self._use_compression,
         ocdbt_target_data_file_size=target_size,
         enable_pinned_host_transfer=self._enable_pinned_host_transfer,
+        enable_write_sharding_file=self._write_sharding_file,
+        array_metadata_store=True if self._write_array_metadata else None,
         scoped_storage_options_creator=creator)
 
   # -- save -----------------------------------------------------------------
@@ -271,6 +278,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       raise ValueError(f"{_key(directory)}: Found empty item: {args.item!r}; "
                        "there is nothing to save.")
     _validate_custom_metadata(args.custom_metadata, directory)
+    _check_leaf_types(args.item, directory)
     saving = self._saving_options(args.save_args,
                                   args.ocdbt_target_data_file_size,
                                   use_ocdbt=use_ocdbt, use_zarr3=use_zarr3)
@@ -380,13 +388,6 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               f"{missing[:20]}, not in checkpoint: {extra[:20]}. If this "
               "mismatch is intentional, pass `partial_restore=True` to only "
               "restore parameters found in `item`.")
-      else:
-        extra = [".".join(n) for n, v in wanted
-                 if n not in by_names and v is not type_handlers.PLACEHOLDER]
-        if extra:
-          raise ValueError(
-              f"{dir_path}: partial_restore: the item has leaves that are not "
-              f"in the checkpoint: {extra[:20]}")
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
                                   tree_lib.SCALAR)
@@ -398,7 +399,14 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if value is type_handlers.PLACEHOLDER:
         jobs.append(None)
         continue
-      l = by_names[names]
+      l = by_names.get(names)
+      if item is not None and (l is None or (
+          value is None and l.value_type not in tree_lib.EMPTY_TYPES)):
+        # partial_restore: a key the checkpoint lacks keeps the item's value;
+        # None in the item masks a saved leaf (it is not read).
+        post[i] = _Keep(value)
+        jobs.append(None)
+        continue
       if (l.value_type in tree_lib.EMPTY_TYPES and value is not None
           and tree_lib.is_empty_leaf(value)):
         post[i] = _Keep(value)  # e.g. optax.EmptyState(): keep its type
@@ -474,7 +482,9 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         raise ValueError(f"{where}: saved as {vt}, requested as a string")
       raise TypeError(f"{where}: unsupported restore_type {rtype!r}")
     if use_item_types and value is not None and not tree_lib.is_empty_leaf(
-        value):
+        value) and not (vt == tree_lib.NP_ARRAY and isinstance(
+            value, jax.ShapeDtypeStruct) and value.sharding is None
+                        and fallback_sharding is None):
       if isinstance(value, (bool, int, float)) and not isinstance(
           value, np.generic):
         return type(value), None
@@ -493,8 +503,14 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         sharding, fmt = _sharding_of(raw, support_layout=support_layout)
         if sharding is None:
           sharding = fallback_sharding
+        if sharding is None and vt == tree_lib.JAX_ARRAY:
+          _check_saved_sharding(where, loader, l)
         return jax.ShapeDtypeStruct(tuple(shape), dtype,
                                     sharding=sharding), fmt
+    if vt == tree_lib.NP_ARRAY and isinstance(value, jax.ShapeDtypeStruct):
+      return NumpyMetadata(tuple(value.shape), value.dtype), None
+    if vt == tree_lib.JAX_ARRAY:
+      _check_saved_sharding(where, loader, l)
     return None, None
 
   def _restore_transformed(self, dir_path, args):
@@ -605,6 +621,22 @@ def _is_jax_array_type(t) -> bool:
     return False
 
 
+def _check_saved_sharding(where, loader, l) -> None:
+  """Raises unless the saved sharding of a jax.Array leaf exists here."""
+  text = loader.shardings().get(l.param_name)
+  if not text:
+    raise ValueError(
+        f"{where}: Sharding of jax.Array cannot be None: the checkpoint has "
+        "no saved sharding for it. Provide `mesh` and `mesh_axes` OR "
+        "`sharding` (ArrayRestoreArgs), or a target with a sharding.")
+  try:
+    sharding_lib.sharding_from_json(text)
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError(
+        f"{where}: Topology mismatch detected: the saved sharding cannot be "
+        f"rebuilt on this topology ({e}). Pass a target sharding.") from e
+
+
 def _check_strict(where, shape, stored, strict):
   if strict and tuple(shape) != tuple(stored):
     raise ValueError(
@@ -667,6 +699,23 @@ def _apply_restore_args(tree, restore_args):
       v = ra.restore_type(np.asarray(v).item())
     out.append(v)
   return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _check_leaf_types(item, directory) -> None:
+  leaves, _ = tree_lib.flatten(item)
+  for leaf in leaves:
+    v = leaf.value
+    if tree_lib.is_empty_leaf(v) or v_pytree_kind(v) is not None:
+      continue
+    raise ValueError(
+        f"{_key(directory)}: leaf {jax.tree_util.keystr(leaf.keypath)}: "
+        f"Unsupported type: {type(v)} (TypeHandler lookup failed: ocpx "
+        "saves jax.Array, np.ndarray, int, float, bool, numpy scalars and "
+        "str leaves).")
+
+
+def v_pytree_kind(v):
+  return v1_pytree.leaf_kind(v)
 
 
 def _validate_custom_metadata(custom_metadata, directory):
