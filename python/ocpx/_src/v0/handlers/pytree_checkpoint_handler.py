@@ -33,6 +33,7 @@ from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
 from ocpx._src.v0 import options as options_lib
+from ocpx._src.v0 import random_keys
 from ocpx._src.v0 import transform_utils
 from ocpx._src.v0 import type_handlers
 from ocpx._src.v0.handlers import checkpoint_handler
@@ -285,14 +286,22 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     key = _key(directory)
+    item, key_impls = random_keys.split_keys(args.item)
+    if key_impls and not self._write_array_metadata:
+      raise ValueError(f"{key}: typed PRNG keys need the array metadata "
+                       "file, which is disabled for this handler.")
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
-      run = engine_handler.prepare_save(directory,
-                                        args.item,
+      run = engine_handler.prepare_save(directory, item,
                                         custom_metadata=args.custom_metadata)
+    dir_path = (directory.path
+                if isinstance(directory, path_lib.PathAwaitingCreation)
+                else directory)
 
     def background():
       with ctx:
         finalize = run()
+      if key_impls:
+        random_keys.record_impls(dir_path, jax.process_index(), key_impls)
       with self._lock:
         self._pending[key] = finalize
     return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
@@ -394,6 +403,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
+    key_impls = random_keys.read_impls(dir_path)
     jobs = []
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
@@ -413,17 +423,33 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         jobs.append((l, None))
         continue
       ra = _lookup_prefix(ra_map, names) if ra_map else None
+      impl = key_impls.get(l.param_name)
+      if impl is not None and random_keys.is_key_abstract(value):
+        # The target is a key array; read its key data (trailing dims).
+        info = loader.store.info(l.param_name)
+        value = jax.ShapeDtypeStruct(
+            tuple(info.shape), info.dtype,
+            sharding=getattr(value, "sharding", None))
       abstract, fmt = self._abstract_for(
           dir_path, loader, l, value, ra, use_item_types=use_item_types,
           fallback_sharding=fallback_sharding, support_layout=support_layout,
           strict=strict)
-      if fmt is not None:
+      if impl is not None:
+        post[i] = _WrapKey(impl, fmt)
+      elif fmt is not None:
         post[i] = fmt
       jobs.append((l, abstract))
     values = loader._restore_all(jobs)  # pylint: disable=protected-access
     for i, fmt in post.items():
-      values[i] = (fmt.value if isinstance(fmt, _Keep)
-                   else jax.device_put(values[i], fmt))
+      if isinstance(fmt, _Keep):
+        values[i] = fmt.value
+      elif isinstance(fmt, _WrapKey):
+        v = values[i]
+        if fmt.format is not None:
+          v = jax.device_put(v, fmt.format)
+        values[i] = random_keys.wrap(v, fmt.impl)
+      else:
+        values[i] = jax.device_put(values[i], fmt)
     if treedef is not None:
       return jax.tree_util.tree_unflatten(treedef, values)
     by = {names: v for (names, _), v in zip(wanted, values)}
@@ -612,6 +638,12 @@ def resolve_pytree_dir(path):
 @dataclasses.dataclass
 class _Keep:
   value: Any
+
+
+@dataclasses.dataclass
+class _WrapKey:
+  impl: str
+  format: Any = None
 
 
 def _is_jax_array_type(t) -> bool:
