@@ -227,10 +227,11 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         if handler is None:
           if name in self._handlers or not recorded:
             raise ValueError(
-                f"{directory}: item {name!r} has an undetermined "
-                "`CheckpointHandler` when restoring without args: no handler "
-                "was given for it and _CHECKPOINT_METADATA records none. Pass "
-                "args=ocp.args.Composite(...) or a handler registry.")
+                f"{directory}: item {name!r} could not be restored: "
+                "undetermined `CheckpointHandler` when restoring without "
+                "args (no handler was given for it and _CHECKPOINT_METADATA "
+                "records none). Pass args=ocp.args.Composite(...) or a "
+                "handler registry.")
           logging.warning(
               'Item "%s" was found in the checkpoint, but could not be '
               "restored. Please provide a `CheckpointHandlerRegistry`, or "
@@ -270,6 +271,7 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         except FileNotFoundError:
           items[name] = None
       else:
+        recorded.setdefault(name, None)
         items[name] = None
     return metadata_lib.StepMetadata(
         item_handlers=recorded,

@@ -564,7 +564,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def metadata(self, directory) -> metadata_lib.TreeMetadata:
     """The saved tree, with ArrayMetadata/ScalarMetadata/StringMetadata."""
     dir_path = resolve_pytree_dir(path_lib.as_path(directory))
-    meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
+    # As Orbax: no `_METADATA`, no metadata (restore can still use `item`).
+    meta = tree_lib.read_tree_metadata(dir_path)
     loader = v1_pytree._Loader(dir_path, meta, self._context())  # pylint: disable=protected-access
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
