@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import dataclasses
 import json
+import re
 import threading
 from typing import Any, Callable, List, Optional
 
@@ -97,10 +98,16 @@ def _key(directory) -> str:
   return str(path_lib.as_path(p).absolute())
 
 
+class _NamesTree(dict):
+  """Restore args already keyed by name tuples."""
+
+
 def _names_map(tree, leaf_cls) -> dict:
   """{names: leaf} of a tree whose leaves are `leaf_cls` instances."""
   if tree is None:
     return {}
+  if isinstance(tree, _NamesTree):
+    return dict(tree)
   pairs, _ = jax.tree_util.tree_flatten_with_path(
       tree, is_leaf=lambda x: isinstance(x, leaf_cls))
   out = {}
@@ -540,9 +547,46 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     return None, None
 
   def _restore_transformed(self, dir_path, args):
+    """Restores the saved leaves each rule needs, then applies the rules.
+
+    A saved leaf is read with the RestoreArgs of the new key it becomes
+    (`Transform(original_key=...)`, or the same key), or with the
+    `multi_value_fn_input_args` of a RestoreTransform that consumes it.
+    """
     if args.item is None:
       raise ValueError(f"{dir_path}: `transforms` require `item`.")
-    original = self.restore_tree(dir_path, None, None)
+    meta = v1_pytree._read_or_infer_tree_metadata(  # pylint: disable=protected-access
+        resolve_pytree_dir(dir_path))
+    saved_keys = ["/".join(l.names) for l in meta.leaves]
+    new_args = (transform_utils.to_flat_dict(args.restore_args)
+                if args.restore_args is not None else {})
+    new_keys = list(transform_utils.to_flat_dict(args.item))
+    rules = transform_utils.flat_rules(args.transforms)
+    chosen: dict[str, Any] = {}
+    for key in new_keys:
+      for pattern, rule in rules:
+        m = re.fullmatch(pattern, key)
+        if not m:
+          continue
+        if rule.multi_value_fn is None and not rule.use_fallback:
+          src = key if rule.original_key is None else m.expand(
+              rule.original_key)
+          if key in new_args:
+            chosen.setdefault(src, new_args[key])
+        break
+      else:
+        if args.transforms_default_to_original and key in new_args:
+          chosen.setdefault(key, new_args[key])
+    for _, rule in rules:
+      inputs = getattr(rule, "multi_value_fn_input_args", None) or {}
+      for pattern, ra in inputs.items():
+        for k in saved_keys:
+          if re.fullmatch(pattern, k):
+            chosen[k] = ra
+    saved_args = ({tuple(k.split("/")): v for k, v in chosen.items()
+                   if isinstance(v, type_handlers.RestoreArgs)})
+    original = self.restore_tree(dir_path, None, _NamesTree(saved_args),
+                                 strict=False)
     new = transform_utils.apply_transformations(
         original, args.transforms, args.item,
         default_to_original=args.transforms_default_to_original,
@@ -719,7 +763,13 @@ def _apply_restore_args(tree, restore_args):
     if ra.dtype is not None:
       v = (v.astype(ra.dtype) if hasattr(v, "astype")
            else np.asarray(v, dtype=ra.dtype))
-    if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
+    if isinstance(v, jax.Array) and not isinstance(
+        ra, type_handlers.ArrayRestoreArgs) and ra.restore_type is None:
+      pass
+    elif isinstance(ra, type_handlers.ArrayRestoreArgs) and isinstance(
+        v, jax.Array):
+      pass  # placed when it was read, or by the transform that made it
+    elif isinstance(ra, type_handlers.ArrayRestoreArgs) and (
         ra.restore_type is None or ra.restore_type is jax.Array):
       sharding, _ = _sharding_of(ra.sharding, support_layout=False)
       if sharding is None and ra.mesh is not None and ra.mesh_axes is not None:
