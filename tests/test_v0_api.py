@@ -620,3 +620,15 @@ def test_v1_load_reads_v0_and_v0_reads_v1(tmp_path):
   got = ocp.v1.load_checkpointables(tmp_path / "comp")
   _assert_equal(got["state"], state)
   assert got["extra"] == {"a": 1}
+
+
+def test_restore_into_pinned_host_memory(tmp_path):
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("x",))
+  pinned = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("x")).with_memory_kind("pinned_host")
+  ckptr = ocp.PyTreeCheckpointer()
+  ckptr.save(tmp_path / "p", {"a": np.arange(8.0)})
+  got = ckptr.restore(tmp_path / "p", args=ocp.args.PyTreeRestore(
+      restore_args={"a": ocp.ArrayRestoreArgs(sharding=pinned)}))
+  assert got["a"].sharding == pinned
+  np.testing.assert_array_equal(got["a"], np.arange(8.0))

@@ -703,7 +703,11 @@ class _Loader:
 
     def build():
       host = {k: f() for k, f in cache.items()}
-      arrays = jax.device_put([host[k] for k in keys], devices)
+      kind = getattr(sharding, "memory_kind", None)
+      targets = devices if kind is None else [
+          jax.sharding.SingleDeviceSharding(d, memory_kind=kind)
+          for d in devices]  # e.g. restoring into pinned_host memory
+      arrays = jax.device_put([host[k] for k in keys], targets)
       return jax.make_array_from_single_device_arrays(
           tuple(shape), sharding, arrays)
     return build
