@@ -14,6 +14,7 @@ library loads the other's.
 from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
 from ocpx.v1 import handlers
 from ocpx.v1 import options
+from ocpx.v1 import training
 from ocpx._src.async_response import AsyncResponse
 from ocpx._src.checkpoint_metadata import CheckpointMetadata
 from ocpx._src.context import Context
