@@ -18,6 +18,9 @@ shortcuts to their v1 versions (`orbax.checkpoint` has no such names):
 """
 
 from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
+from ocpx import checkpoint_managers
+from ocpx import path
+from ocpx import step
 from ocpx import v1
 from ocpx.v1 import load
 from ocpx.v1 import load_async
@@ -26,4 +29,4 @@ from ocpx.v1 import save_async
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "load_async", "save", "save_async", "v1"]
+__all__ = ["checkpoint_managers", "path", "step", "load", "load_async", "save", "save_async", "v1"]

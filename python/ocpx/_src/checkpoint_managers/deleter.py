@@ -75,8 +75,7 @@ class StepDeleter:
     self._queue.put((step, path))
     self._start_worker()
 
-  def delete(self, step: int, step_path: pathlib.Path,
-             background: bool = True) -> None:
+  def delete(self, step: int, step_path: pathlib.Path) -> None:
     """Takes `step_path` out of the listing now; removes it (maybe later)."""
     if self._todelete_subdir:
       dest_dir = self._root / self._todelete_subdir
@@ -86,10 +85,7 @@ class StepDeleter:
     self.trash.mkdir(exist_ok=True)
     dest = self.trash / f"{step_path.name}.{uuid.uuid4().hex[:12]}"
     os.rename(step_path, dest)
-    if background:
-      self._enqueue(step, dest)
-    else:
-      _remove_tree(dest)
+    self._enqueue(step, dest)
 
   def resume(self) -> None:
     """Finishes deletions a crashed process left in the trash."""

@@ -260,6 +260,11 @@ class StepEngine:
     err.__cause__ = e
     self._record(err)
 
+  def forget_error(self, error: BaseException) -> None:
+    """Drops `error` from the unreported list (it was reported elsewhere)."""
+    with self._lock:
+      self._errors = [e for e in self._errors if e is not error]
+
   def raise_errors(self) -> None:
     """Raises (once) the oldest unreported background error."""
     with self._lock:
@@ -387,7 +392,7 @@ class StepEngine:
         raise self._step_exists_error(
             f"Checkpoint for step {step} already exists under "
             f"{self.directory}.")
-      self.delete(step, background=False)
+      self.delete(step, wait=True)
     final = self.write_path(step)
     if final.exists() and self.is_primary:
       # A directory for this step that is not a committed step of ours (for
@@ -446,12 +451,17 @@ class StepEngine:
       flags[-1] = True
     for info, keep in zip(infos, flags):
       if not keep:
-        self.delete(info.step)
+        self.delete(info.step, wait=False)
 
   # ----------------------------------------------------------- deletion
 
-  def delete(self, step: int, *, background: Optional[bool] = None) -> None:
-    """Removes committed `step` from the list and the disk."""
+  def delete(self, step: int, *, wait: Optional[bool] = None) -> None:
+    """Removes committed `step` from the list at once and from disk soon.
+
+    The step is renamed away immediately and its data removed by the
+    deleter's worker.  `wait` (default: not `background_delete`) blocks
+    until the removal is done.
+    """
     if self.read_only:
       return
     with self._lock:
@@ -464,11 +474,12 @@ class StepEngine:
       del self._steps[i]
       del self._infos[i]
     if self.is_primary:
-      bg = self._background_delete if background is None else background
       try:
-        self._deleter.delete(step, info.path, background=bg)
+        self._deleter.delete(step, info.path)
       except FileNotFoundError:
         pass  # Deleted by someone else meanwhile.
+      if wait if wait is not None else not self._background_delete:
+        self._deleter.wait()
 
   def wait_for_deletions(self, timeout: Optional[float] = None) -> bool:
     return self._deleter.wait(timeout)

@@ -116,16 +116,37 @@ def _resolve_integer_step(step) -> int:
 
 
 class _SaveResponse(async_lib.AsyncResponse):
-  """Resolves to True when the step commits; raises its error otherwise."""
+  """Resolves to True when the step commits; raises its error otherwise.
 
-  def __init__(self, engine: step_engine.StepEngine, pending):
-    def wait():
-      pending.done.wait()
-      if pending.error is not None:
-        engine.raise_errors()  # consume it: reported here, once
-        raise pending.error
-      return True
-    super().__init__(wait, name=f"ocpx-training-save:{pending.step}")
+  An error reported through `result()` is not raised again by the next
+  `save`/`wait`/`close`.
+  """
+
+  def __init__(self, engine: step_engine.StepEngine, pending):  # pylint: disable=super-init-not-called
+    self._engine = engine
+    self._pending = pending
+    self._deadline = None
+
+  def done(self) -> bool:
+    return self._pending.done.is_set()
+
+  def result(self, timeout: Optional[float] = None) -> bool:
+    if not self._pending.done.wait(timeout):
+      raise TimeoutError(
+          f"Saving step {self._pending.step} did not finish within "
+          f"{timeout} s")
+    err = self._pending.error
+    if err is not None:
+      self._engine.forget_error(err)
+      raise err
+    return True
+
+  def on_complete(self, callback) -> None:
+    def run():
+      self._pending.done.wait()
+      if self._pending.error is None:
+        callback()
+    threading.Thread(target=run, daemon=True).start()
 
 
 class Checkpointer:
@@ -179,7 +200,7 @@ class Checkpointer:
         save_decision_policy=self._save_policy,
         preservation_policy=self._preservation_policy,
         create=True,
-        background_delete=True,
+        background_delete=False,  # wait() and delete() finish deletions
         cleanup_tmp_directories=cleanup_tmp_directories,
         multiprocessing_options=_v0_mp(mp),
         path_permission_mode=self._context.file_options.path_permission_mode,
