@@ -146,8 +146,11 @@ class PyTreeHandler:
 
     return _background()
 
-  def prepare_save(self, directory, tree) -> Any:
-    """Does the device-to-host copies now; returns a callable doing the I/O."""
+  def prepare_save(self, directory, tree, *, custom_metadata=None) -> Any:
+    """Does the device-to-host copies now; returns a callable doing the I/O.
+
+    `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
+    """
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -224,8 +227,8 @@ class PyTreeHandler:
       rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
         leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
-        store_array_data_equal_to_fill_value=True, custom_metadata=None,
-        value_metadata_tree=rich)
+        store_array_data_equal_to_fill_value=True,
+        custom_metadata=custom_metadata, value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
