@@ -22,7 +22,9 @@ shortcuts to their v1 versions (`orbax.checkpoint` has no such names):
 """
 
 from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
+from ocpx import checkpoint_manager
 from ocpx import checkpoint_managers
+from ocpx import checkpoint_utils
 from ocpx import path
 from ocpx import step
 from ocpx import v1
@@ -42,6 +44,8 @@ from ocpx import options
 from ocpx import test_utils
 from ocpx import transform_utils
 from ocpx import type_handlers
+from ocpx._src.checkpoint_managers.checkpoint_manager import CheckpointManager
+from ocpx._src.checkpoint_managers.checkpoint_manager import CheckpointManagerOptions
 from ocpx._src.v0.checkpointers.async_checkpointer import AsyncCheckpointer
 from ocpx._src.v0.checkpointers.checkpointer import AbstractCheckpointer
 from ocpx._src.v0.checkpointers.checkpointer import Checkpointer
@@ -76,7 +80,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AbstractCheckpointer", "ArrayCheckpointHandler", "ArrayRestoreArgs",
     "AsyncCheckpointHandler", "AsyncCheckpointer", "AsyncOptions",
-    "CheckpointHandler", "CheckpointHandlerRegistry", "Checkpointer",
+    "CheckpointHandler", "CheckpointHandlerRegistry", "CheckpointManager",
+    "CheckpointManagerOptions", "Checkpointer",
     "CompositeCheckpointHandler", "CompositeOptions",
     "DefaultCheckpointHandlerRegistry", "Future",
     "JaxRandomKeyCheckpointHandler", "JsonCheckpointHandler",
@@ -84,7 +89,8 @@ __all__ = [
     "PyTreeCheckpointHandler", "PyTreeCheckpointer", "RestoreArgs",
     "RestoreTransform", "SaveArgs", "StandardCheckpointHandler",
     "StandardCheckpointer", "Transform", "apply_transformations", "args",
-    "checkpoint_args", "checkpoint_managers", "checkpointers", "future", "handlers", "load",
+    "checkpoint_args", "checkpoint_manager", "checkpoint_managers",
+    "checkpoint_utils", "checkpointers", "future", "handlers", "load",
     "load_async", "merge_trees", "metadata", "options", "path", "save", "save_async", "step",
     "test_utils", "transform_utils", "type_handlers", "v1",
 ]

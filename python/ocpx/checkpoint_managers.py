@@ -36,3 +36,5 @@ from ocpx._src.checkpoint_managers.save_decision_policy import SpecificStepsPoli
 from ocpx._src.checkpoint_managers.step_engine import disable_preemption_signal_handler
 from ocpx._src.checkpoint_managers.step_engine import enable_preemption_signal_handler
 from ocpx._src.checkpoint_managers.step_engine import preemption_signal_received
+from ocpx._src.checkpoint_managers.checkpoint_manager import CheckpointManager
+from ocpx._src.checkpoint_managers.checkpoint_manager import CheckpointManagerOptions
