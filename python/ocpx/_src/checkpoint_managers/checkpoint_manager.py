@@ -98,8 +98,7 @@ class CheckpointManagerOptions:
       raise ValueError(
           "`preservation_policy` cannot be set together with `max_to_keep`, "
           "`keep_time_interval` or `keep_period`.")
-    if self.save_on_steps is not None:
-      self.save_on_steps = frozenset(self.save_on_steps)
+    self.save_on_steps = frozenset(self.save_on_steps or ())
     if self.todelete_subdir is not None and self.todelete_full_path is not None:
       raise ValueError(
           "`todelete_subdir` and `todelete_full_path` are mutually exclusive.")
@@ -119,7 +118,8 @@ class CheckpointManagerOptions:
                             ("keep_time_interval", None),
                             ("keep_period", None), ("create", False),
                             ("cleanup_tmp_directories", False),
-                            ("save_on_steps", None), ("todelete_subdir", None),
+                            ("save_on_steps", frozenset()),
+                            ("todelete_subdir", None),
                             ("todelete_full_path", None),
                             ("should_save_fn", None)):
         if getattr(self, name) != neutral:

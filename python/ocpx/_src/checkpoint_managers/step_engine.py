@@ -184,6 +184,7 @@ def reached_preemption(step: int) -> bool:
 class _PendingSave:
   def __init__(self, step: int):
     self.step = step
+    self.started = info_lib.utc_now()
     self.done = threading.Event()
     self.thread: Optional[threading.Thread] = None
     self.error: Optional[BaseException] = None
@@ -347,8 +348,15 @@ class StepEngine:
         reached_preemption=reached_preemption(step),
         multiprocessing_options=self.multiprocessing_options)
     current = info_lib.CheckpointInfo(step, info_lib.utc_now(), None)
+    previous: list = self.infos()
+    p = self._pending
+    if p is not None and not p.done.is_set():
+      # The policies see the in-flight step (e.g. it is not the "initial"
+      # save any more), though listings never show it.
+      previous = previous + [info_lib.CheckpointInfo(
+          p.step, p.started, None)]
     return bool(self.save_decision_policy.should_save(
-        current, self.infos(), context=ctx))
+        current, previous, context=ctx))
 
   # ----------------------------------------------------------- saving
 
