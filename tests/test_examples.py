@@ -26,8 +26,11 @@ def test_quickstart(tmp_path):
 def test_train_loop_checkpoints_and_resumes(tmp_path):
   r = _run(EXAMPLES / "train_loop.py", "--dir", tmp_path, "--steps", "20")
   assert r.returncode == 0, r.stderr[-3000:]
-  assert sorted(p.name for p in tmp_path.iterdir()) == ["10", "20"]
+  # Orbax's default policies also save the first step (InitialSavePolicy).
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "10", "20"]
   r = _run(EXAMPLES / "train_loop.py", "--dir", tmp_path, "--steps", "10")
   assert r.returncode == 0, r.stderr[-3000:]
   assert "resumed from" in r.stdout and "at step 20" in r.stdout
   assert (tmp_path / "30").is_dir()
+  # max_to_keep=3, applied once step 30 committed.
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["10", "20", "30"]
