@@ -145,7 +145,7 @@ class _SaveResponse(async_lib.AsyncResponse):
     def run():
       self._pending.done.wait()
       if self._pending.error is None:
-        callback()
+        callback(True)
     threading.Thread(target=run, daemon=True).start()
 
 
@@ -508,19 +508,30 @@ class Checkpointer:
 
   # Deprecated aliases kept by Orbax.
   def save_pytree(self, *args, **kwargs):
+    _deprecated("save_pytree", "save")
     return self.save(*args, **kwargs)
 
   def save_pytree_async(self, *args, **kwargs):
+    _deprecated("save_pytree_async", "save_async")
     return self.save_async(*args, **kwargs)
 
   def load_pytree(self, *args, **kwargs):
+    _deprecated("load_pytree", "load")
     return self.load(*args, **kwargs)
 
   def load_pytree_async(self, *args, **kwargs):
+    _deprecated("load_pytree_async", "load_async")
     return self.load_async(*args, **kwargs)
 
   def pytree_metadata(self, *args, **kwargs):
+    _deprecated("pytree_metadata", "metadata")
     return self.metadata(*args, **kwargs)
+
+
+def _deprecated(old: str, new: str) -> None:
+  import warnings  # pylint: disable=g-import-not-at-top
+  warnings.warn(f"Checkpointer.{old} is deprecated. Use `{new}` instead.",
+                DeprecationWarning, stacklevel=3)
 
 
 def _delete_checkpointable(step_path, name: str, missing_ok: bool) -> bool:
