@@ -257,3 +257,28 @@ def test_checkpoints_iterator_hands_out_protected_steps(tmp_path):
   with ocpx.checkpoint_utils.wait_for_new_checkpoint(
       tmp_path, until_step=5, timeout=0, seconds_to_sleep=0) as s:
     assert s == -1
+
+
+def _rss_mib() -> float:
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith("VmRSS:"):
+        return int(line.split()[1]) / 1024
+  return float("nan")
+
+
+def test_host_memory_stays_flat_over_many_async_saves(tmp_path):
+  tree = {f"l{i}": np.random.default_rng(i).standard_normal(
+      (512, 256)).astype(np.float32) for i in range(8)}  # 4 MiB
+  o = ocpx.CheckpointManagerOptions(max_to_keep=2)
+  with ocpx.CheckpointManager(tmp_path, options=o) as m:
+    for s in range(60):
+      m.save(s, args=ocpx.args.StandardSave(tree))
+      if s == 15:
+        m.wait_until_finished()
+        warm = _rss_mib()
+    m.wait_until_finished()
+    after = _rss_mib()
+    assert m.all_steps() == [58, 59]
+  # 44 more saves of 4 MiB each: no per-save residue (well under 1 MiB/save).
+  assert after - warm < 40, (warm, after)
