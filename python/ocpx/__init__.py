@@ -36,8 +36,9 @@ __version__ = "0.1.0"
 
 # Public submodules, imported on first attribute access.
 _LAZY_MODULES = (
-    "args", "checkpoint_args", "checkpointers", "experimental", "future",
-    "handlers", "metadata", "options", "test_utils", "transform_utils",
+    "args", "checkpoint_args", "checkpoint_manager", "checkpoint_managers",
+    "checkpoint_utils", "checkpointers", "experimental", "future", "handlers",
+    "metadata", "options", "path", "step", "test_utils", "transform_utils",
     "type_handlers", "v1",
 )
 
@@ -50,6 +51,10 @@ _LAZY_NAMES: dict[str, str] = {
     "save": "ocpx.v1",
     "save_async": "ocpx.v1",
     # The v0 API.
+    "CheckpointManager":
+        "ocpx._src.checkpoint_managers.checkpoint_manager",
+    "CheckpointManagerOptions":
+        "ocpx._src.checkpoint_managers.checkpoint_manager",
     "AsyncCheckpointer": "ocpx._src.v0.checkpointers.async_checkpointer",
     "AbstractCheckpointer": "ocpx._src.v0.checkpointers.checkpointer",
     "Checkpointer": "ocpx._src.v0.checkpointers.checkpointer",
