@@ -24,6 +24,7 @@ import jax
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src import saving as v1_saving
 from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import metadata as metadata_lib
@@ -114,6 +115,8 @@ class _SaveOperation:
     self.barrier_sync_fn = barrier_sync_fn
     self.timeout = timeout_secs
     self.cancelled = threading.Event()
+    self.tmp_lock = None
+    self.created_tmp = False  # only a tmp dir this save made is removed
     mp = ckptr._multiprocessing_options  # pylint: disable=protected-access
     self.sync = multihost.Sync(
         f"v0-save:{self.final}", timeout_secs=timeout_secs,
@@ -129,6 +132,9 @@ class _SaveOperation:
       raise ValueError(
           f"Process {self.sync.process} saves to {self.final}, but process "
           f"{leader} saves elsewhere; every process must pass the same path.")
+    if self.primary:
+      # Finish or roll back an interrupted earlier save of this path first.
+      recovery.recover_path(self.final)
     exists = self.sync.broadcast(
         "exists", "1" if (self.final.exists() or self.final.is_symlink())
         else "0", leader) == "1"
@@ -139,6 +145,7 @@ class _SaveOperation:
     try:
       self._start(ckpt_args, raw_args, raw_kwargs, is_async)
     except BaseException:
+      self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
       raise
 
@@ -146,10 +153,12 @@ class _SaveOperation:
     mode = self.ckptr._file_options.path_permission_mode  # pylint: disable=protected-access
     try:
       if self.primary:
-        path_lib.rmtree(self.tmp)  # a leftover of a crashed save
         if not self.final.parent.exists():
           path_lib.mkdir(self.final.parent, parents=True)
-        path_lib.mkdir(self.tmp, mode)
+        # Recovers leftovers of dead saves of this path first; the lock marks
+        # the tmp dir as live for other processes' recovery.
+        self.tmp_lock = recovery.create_locked_tmp(self.tmp, self.final, mode)
+        self.created_tmp = True
       self.sync.barrier("directories")
       if ckpt_args is not None:
         call_args, call_kwargs = (), {"args": ckpt_args}
@@ -165,7 +174,7 @@ class _SaveOperation:
           self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
+      if self.primary and self.created_tmp:
         path_lib.rmtree(self.tmp)
       raise
 
@@ -199,15 +208,21 @@ class _SaveOperation:
         path_lib.fsync_tree(self.tmp)
         if self.cancelled.is_set():
           raise _Cancelled(f"{self.final}: save cancelled")
-        v1_saving._commit(self.tmp, self.final, self.force)  # pylint: disable=protected-access
+        recovery.commit(self.tmp, self.final, self.force)
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
+      if self.primary and self.created_tmp:
         path_lib.rmtree(self.tmp)
       raise
     finally:
+      self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
+
+  def _unlock(self):
+    if self.tmp_lock is not None:
+      recovery.unlock(self.tmp_lock)
+      self.tmp_lock = None
 
   def _write_step_metadata(self):
     if isinstance(self.handler, composite_lib.CompositeCheckpointHandler):
