@@ -209,7 +209,8 @@ def test_result_may_be_called_from_completion_callbacks(tmp_path):
   seen = []
   done = _threading.Event()
 
-  def callback():
+  def callback(value):
+    assert value is None  # a save's result
     seen.append(r.result())  # runs on the background thread
     done.set()
 

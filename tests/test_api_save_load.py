@@ -292,14 +292,6 @@ def test_without_ocdbt_plain_zarr_directories(tmp_path):
   assert got["s"] == 3
 
 
-def test_unsupported_saving_options_raise(tmp_path):
-  with ocp.Context(array_options=options.ArrayOptions(
-      saving=options.ArrayOptions.Saving(use_zarr3=False))):
-    with pytest.raises(NotImplementedError, match="zarr3"):
-      ocp.save(tmp_path / "c", {"a": np.ones(2)})
-  assert not (tmp_path / "c").exists()
-
-
 def test_rich_types_keep_tuples_and_namedtuples(tmp_path):
   orbax_v1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
   tree = {"pt": Point(x=np.ones(2), y=3), "t": (np.arange(3), "s", None),

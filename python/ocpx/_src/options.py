@@ -203,8 +203,22 @@ class ArrayOptions(_ActiveContextGuard):
         leaves.
       use_ocdbt: Store arrays in OCDBT databases (per process, then merged).
         With False, each array is a plain zarr directory.
-      use_zarr3: zarr v3 (True) or zarr v2 metadata.
+      use_zarr3: zarr v3 (True) or zarr v2 (False: `.zarray` and `i.j` chunk
+        keys, zstd level 1, as Orbax's v0 handlers write by default).
       use_compression: zstd-compress chunks.
+      enable_chunk_checksums: (ocpx extension) append zarr3's `crc32c` codec
+        to every chunk's codec chain, so that each chunk's data carries a
+        CRC-32C checked on load and by `ocpx verify`; corrupt data then
+        raises instead of loading silently wrong values.  The arrays stay
+        plain zarr3 that Orbax and TensorStore read.  Set False for output
+        byte-identical to Orbax's.  zarr v2 has no checksum codec, so
+        zarr2 arrays (`use_zarr3=False`) are written without checksums
+        whatever this says.  For example::
+
+          with ocp.Context(array_options=ocp.options.ArrayOptions(
+              saving=ocp.options.ArrayOptions.Saving(
+                  enable_chunk_checksums=False))):
+            ocp.save(path, state)  # the bytes Orbax 0.12.8 would write
       ocdbt_target_data_file_size: Target size of OCDBT data files; None means
         2 GiB, 0 means unlimited.
       enable_pinned_host_transfer: Use `pinned_host` memory for device-to-host
@@ -248,6 +262,7 @@ class ArrayOptions(_ActiveContextGuard):
     use_ocdbt: bool = True
     use_zarr3: bool = True
     use_compression: bool = True
+    enable_chunk_checksums: bool = True
     ocdbt_target_data_file_size: Optional[int] = None
     enable_pinned_host_transfer: Optional[bool] = None
     enable_post_merge_validation: bool = True
@@ -281,9 +296,9 @@ class ArrayOptions(_ActiveContextGuard):
         the stored one (zero padding / truncation) instead of raising.
       raise_array_data_missing_error: Raise if array chunks are missing;
         otherwise missing regions read as zeros (the fill value).
-      use_load_and_broadcast: Read on one replica and broadcast.  ocpx reads
-        each distinct shard once per process already; the option is accepted
-        and loads the same values.
+      use_load_and_broadcast: Read only the primary replica's shards (see
+        LoadAndBroadcastOptions) and broadcast them over the replica axis,
+        instead of every replica reading its own copy.
       load_and_broadcast_options: See LoadAndBroadcastOptions.
     """
 
@@ -399,14 +414,14 @@ class MemoryOptions(_ActiveContextGuard):
 
 @dataclasses.dataclass(kw_only=True)
 class SafetensorsOptions(_ActiveContextGuard):
-  """Reading checkpoints in the safetensors layout.
+  """Loading checkpoints in the safetensors layout.
 
   Attributes:
-    max_over_read_ratio: Largest tolerated ratio of bytes read to bytes
-      needed when neighbouring reads from one file are merged.  None: chosen
-      per file.
-    read_chunk_bytes: Target size of one ranged read.  None: implementation
-      default.
+    max_over_read_ratio: Largest tolerated (bytes read) / (bytes needed) when
+      neighbouring byte runs of one file are merged into one read; 1.0 reads
+      only needed bytes.  None: chosen per file from the planned reads.
+    read_chunk_bytes: Size of one ranged read (and of the bytes of a file
+      staged in memory at once).  None: 128 MiB.
   """
 
   max_over_read_ratio: Optional[float] = None
