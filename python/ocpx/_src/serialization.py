@@ -120,11 +120,10 @@ def start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
   """
   from ocpx._src import sharding as sharding_lib  # pylint: disable=g-import-not-at-top
   with sharding_lib.without_global_mesh():
-    _transfer(boxes, copy=copy, pinned=pinned, dtype=dtype)
+    return _start_transfer(boxes, pinned=pinned)
 
 
-def _transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
-              dtype=None) -> None:
+def _start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
   staged = []
   for b in boxes:
     data = b.shard_data
