@@ -77,10 +77,10 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
     return registration.construct_handler(
         key, registry.get(layout.STATE_CHECKPOINTABLE_KEY))
   raise registration.NoEntryError(
-      f"{directory}: could not resolve a handler for checkpointable {key!r} "
-      f"and no {layout.STATE_CHECKPOINTABLE_KEY!r} handler is registered "
-      f"({error}). Pass an abstract checkpointable or register a handler for "
-      "this name.")
+      f"Could not resolve a handler for {key!r} and no "
+      f"{layout.STATE_CHECKPOINTABLE_KEY!r} handler found in the registry "
+      f"(checkpointable directory {directory}: {error}). Pass an abstract "
+      "checkpointable or register a handler for this name.")
 
 
 def _load_one(ctx, root, name, abstract, step_meta, *,
