@@ -76,10 +76,13 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
   if registry.has(layout.STATE_CHECKPOINTABLE_KEY):
     return registration.construct_handler(
         key, registry.get(layout.STATE_CHECKPOINTABLE_KEY))
+  # KeyError's str() is the repr of the message: keep double quotes out of
+  # it so the message reads (and matches) as Orbax's does.
+  cause = (error.args[0] if error.args else str(error)).replace('"', "")
   raise registration.NoEntryError(
       f"Could not resolve a handler for {key!r} and no "
       f"{layout.STATE_CHECKPOINTABLE_KEY!r} handler found in the registry "
-      f"(checkpointable directory {directory}: {error}). Pass an abstract "
+      f"(checkpointable directory {directory}: {cause}). Pass an abstract "
       "checkpointable or register a handler for this name.")
 
 
