@@ -172,3 +172,11 @@ def test_load_checkpointables_names_the_failing_checkpointable(lib, composite):
       ocp.load_checkpointables(composite)
     assert isinstance(info.value.__cause__, FileNotFoundError)
     assert "Error opening" in str(info.value)
+
+
+def test_corrupt_pytree_metadata_in_load_checkpointables(lib, composite):
+  (composite / "state" / "_METADATA").write_text("{not json")
+  with pytest.raises(KeyError, match="Failed to load checkpointable: state"):
+    lib.load_checkpointables(composite)
+  with pytest.raises(ValueError):  # `load` keeps the underlying error
+    lib.load(composite, checkpointable_name="state")

@@ -92,10 +92,13 @@ def _load_one(ctx, root, name, abstract, step_meta, *,
   handler = _handler_for_load(ctx, directory, name, abstract, step_meta)
 
   async def run():
-    background = await handler.load(directory, abstract)
     if not name_errors:
+      background = await handler.load(directory, abstract)
       return await background
+    # Both phases: which one reads the data (and meets a missing or corrupt
+    # file) differs between handlers and between ocpx and Orbax.
     try:
+      background = await handler.load(directory, abstract)
       return await background
     except Exception as e:  # pylint: disable=broad-except
       raise _load_failed(name, handler, e) from e
