@@ -180,3 +180,13 @@ def test_corrupt_pytree_metadata_in_load_checkpointables(lib, composite):
     lib.load_checkpointables(composite)
   with pytest.raises(ValueError):  # `load` keeps the underlying error
     lib.load(composite, checkpointable_name="state")
+
+
+def test_pytree_without_metadata_only_recovered_by_auto_load(lib, composite):
+  (composite / "state" / "_METADATA").unlink()
+  with pytest.raises(KeyError, match="Failed to load checkpointable: state"):
+    lib.load_checkpointables(composite, {"state": None})
+  with pytest.raises(_invalid_layout(lib)):
+    lib.load(composite, checkpointable_name="state")
+  if lib is ocp:  # ocpx's recovery: the default name rebuilds the tree
+    np.testing.assert_array_equal(ocp.load(composite)["a"], np.arange(4))

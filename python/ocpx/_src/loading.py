@@ -18,6 +18,7 @@ from ocpx._src import recovery
 from ocpx._src import safetensors_layout
 from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
+from ocpx._src.handlers import pytree_handler
 from ocpx._src.handlers import registration
 from ocpx._src.saving import _run_coroutine
 
@@ -90,6 +91,14 @@ def _load_one(ctx, root, name, abstract, step_meta, *,
               name_errors: bool = False):
   directory = root if name is None else root / name
   handler = _handler_for_load(ctx, directory, name, abstract, step_meta)
+  if (name_errors and isinstance(handler, pytree_handler.PyTreeHandler)
+      and not (directory / layout.PYTREE_METADATA_FILE).exists()):
+    # Only `load` with the default (AUTO) name recovers a PyTree whose
+    # _METADATA was lost; named loads fail as in Orbax.
+    raise _load_failed(name, handler, FileNotFoundError(
+        f"{directory / layout.PYTREE_METADATA_FILE}: PyTree metadata file "
+        "not found (load the PyTree with ocpx.load(path) to rebuild it from "
+        "its stored arrays)"))
 
   async def run():
     if not name_errors:
