@@ -104,10 +104,17 @@ def _load_one(ctx, root, name, abstract, step_meta, *,
     if not name_errors:
       background = await handler.load(directory, abstract)
       return await background
-    # Both phases: which one reads the data (and meets a missing or corrupt
-    # file) differs between handlers and between ocpx and Orbax.
+    # Orbax names failures of the background phase only.  ocpx's
+    # PyTreeHandler reads the PyTree metadata in its blocking phase, which
+    # Orbax's does in the background: its failures are named too.
+    eager = isinstance(handler, pytree_handler.PyTreeHandler)
     try:
       background = await handler.load(directory, abstract)
+    except Exception as e:  # pylint: disable=broad-except
+      if not eager:
+        raise
+      raise _load_failed(name, handler, e) from e
+    try:
       return await background
     except Exception as e:  # pylint: disable=broad-except
       raise _load_failed(name, handler, e) from e

@@ -158,10 +158,11 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(checkpointable)
     except Exception:  # pylint: disable=broad-except
       return False
-    if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
+    if checkpointable is None:
       return False
-    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
-    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones and a
+    # bare string too) is a PyTree; registered after JsonHandler,
+    # PyTreeHandler wins for it.
     return all(tree_lib.is_empty_leaf(leaf.value)
                or leaf_kind(leaf.value) is not None for leaf in leaves)
 
