@@ -191,3 +191,14 @@ def test_pytree_without_metadata_only_recovered_by_auto_load(lib, composite):
   if lib is ocp:  # ocpx's recovery: the default name rebuilds the tree
     shutil.rmtree(composite / "extra")  # AUTO prefers PyTrees with metadata
     np.testing.assert_array_equal(ocp.load(composite)["a"], np.arange(4))
+
+
+def test_abstract_tree_mismatch_and_unsupported_leaf_wording(lib, tmp_path):
+  lib.save(tmp_path / "c", {"a": np.arange(2), "b": np.arange(3)})
+  for abstract in ({"a": np.zeros(2, np.int64)},
+                   {"a": np.zeros(2, np.int64), "b": np.zeros(3, np.int64),
+                    "z": np.zeros(1)}):
+    with pytest.raises(ValueError, match="User-provided restore item"):
+      lib.load(tmp_path / "c", abstract)
+  with pytest.raises(ValueError, match="Unsupported leaf type for saving"):
+    lib.save(tmp_path / "d", {"k": object()})

@@ -140,6 +140,11 @@ class _ArrayPlan:
   replicated: bool = False  # some axis of its mesh holds copies
 
 
+# Orbax's wording for an abstract tree that does not fit the checkpoint.
+_STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
+                       "tree structures do not match")
+
+
 class PyTreeHandler:
   """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
 
@@ -708,7 +713,7 @@ class _Loader:
       l = by_names.get(a.names)
       if l is None:
         raise ValueError(
-            f"{self.dir}: the abstract tree has leaf "
+            f"{self.dir}: {_STRUCTURE_MISMATCH}: the abstract tree has leaf "
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
@@ -771,7 +776,8 @@ class _Loader:
              if l.names not in wanted and not l.skip_deserialize]
     if extra:
       raise ValueError(
-          f"{self.dir}: the checkpoint has leaves missing from the abstract "
+          f"{self.dir}: {_STRUCTURE_MISMATCH}: the checkpoint has leaves "
+          "missing from the abstract "
           f"tree: {extra[:20]}. Pass them, or load with "
           "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 
