@@ -200,8 +200,16 @@ class ArrayDataMissingError(ValueError, FileNotFoundError):
 
 
 def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
-  return ArrayDataMissingError(
-      f"NOT_FOUND: Error opening the array driver: {error}")
+  prefix = "NOT_FOUND: Error opening the array driver"
+  missing = ArrayDataMissingError(f"{prefix}: {error}")
+  if error.errno is None:
+    return missing
+  # Keep the OSError fields (errno, message, file) of the cause.
+  missing.errno = error.errno
+  missing.strerror = (f"{prefix}: {error.strerror}"
+                      if error.strerror is not None else None)
+  missing.filename = error.filename
+  return missing
 
 
 class ArrayStore:

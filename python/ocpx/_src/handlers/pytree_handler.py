@@ -140,6 +140,11 @@ class _ArrayPlan:
   replicated: bool = False  # some axis of its mesh holds copies
 
 
+# Orbax's wording for an abstract tree that does not fit the checkpoint.
+_STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
+                       "tree structures do not match")
+
+
 class PyTreeHandler:
   """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
 
@@ -158,10 +163,11 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(checkpointable)
     except Exception:  # pylint: disable=broad-except
       return False
-    if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
+    if checkpointable is None:
       return False
-    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
-    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones and a
+    # bare string too) is a PyTree; registered after JsonHandler,
+    # PyTreeHandler wins for it.
     return all(tree_lib.is_empty_leaf(leaf.value)
                or leaf_kind(leaf.value) is not None for leaf in leaves)
 
@@ -710,7 +716,7 @@ class _Loader:
       l = by_names.get(a.names)
       if l is None:
         raise ValueError(
-            f"{self.dir}: the abstract tree has leaf "
+            f"{self.dir}: {_STRUCTURE_MISMATCH}: the abstract tree has leaf "
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
@@ -773,7 +779,8 @@ class _Loader:
              if l.names not in wanted and not l.skip_deserialize]
     if extra:
       raise ValueError(
-          f"{self.dir}: the checkpoint has leaves missing from the abstract "
+          f"{self.dir}: {_STRUCTURE_MISMATCH}: the checkpoint has leaves "
+          "missing from the abstract "
           f"tree: {extra[:20]}. Pass them, or load with "
           "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 

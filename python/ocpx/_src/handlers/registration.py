@@ -228,8 +228,8 @@ def resolve_handler_for_save(registry, checkpointable: Any, *, name: str):
   if last is not None:
     return last
   raise NoEntryError(
-      f"Could not find a handler for checkpointable {name!r} of type "
-      f"{type(checkpointable).__name__}. Register one with "
+      f"Could not identify a valid handler for the checkpointable: "
+      f"\"{name}\" of type {type(checkpointable).__name__}. Register one with "
       "ocpx.handlers.register_handler or CheckpointablesOptions. Registered: "
       f"{[_type_of(t).__name__ for t, _ in registry.get_all_entries()]}")
 
