@@ -157,8 +157,8 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(checkpointable)
     except Exception:  # pylint: disable=broad-except
       return False
-    if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
-      return False
+    if checkpointable is None:
+      return True  # an empty tree, as Orbax answers (saving refuses it)
     # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
     # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
     return all(tree_lib.is_empty_leaf(leaf.value)
@@ -533,6 +533,9 @@ def _lookup_string(doc: dict, name: str, f) -> str:
 
 
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
+# Orbax's wording, which code written for Orbax may match on.
+_MISMATCH = ("User-provided restore item and on-disk value metadata tree "
+             "structures do not match")
 
 
 @dataclasses.dataclass
@@ -688,7 +691,7 @@ class _Loader:
       l = by_names.get(a.names)
       if l is None:
         raise ValueError(
-            f"{self.dir}: the abstract tree has leaf "
+            f"{self.dir}: {_MISMATCH}: the abstract tree has leaf "
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
@@ -720,8 +723,8 @@ class _Loader:
              if l.names not in wanted and not l.skip_deserialize]
     if extra:
       raise ValueError(
-          f"{self.dir}: the checkpoint has leaves missing from the abstract "
-          f"tree: {extra[:20]}. Pass them, or load with "
+          f"{self.dir}: {_MISMATCH}: the checkpoint has leaves missing from "
+          f"the abstract tree: {extra[:20]}. Pass them, or load with "
           "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 
   def _restore_leaf(self, l: tree_lib.LeafMetadata, abstract):
@@ -755,7 +758,7 @@ class _Loader:
             if vt == tree_lib.JAX_ARRAY else None)
     if abstract is None:
       if vt == tree_lib.JAX_ARRAY:
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if vt == tree_lib.NP_ARRAY:
         return _Target("np", info.shape, info.dtype)
@@ -770,7 +773,7 @@ class _Loader:
             f"{self._where(l)}: saved as {vt}, requested as a string")
       restore = restore_type_of_abstract(abstract)
       if restore == "jax":
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if restore == "np":
         return _Target("np", info.shape, info.dtype)
@@ -800,6 +803,11 @@ class _Loader:
         raise TypeError(
             f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
             "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
+      # As Orbax: a numpy leaf takes only its dtype from the abstract leaf
+      # and its shape from the checkpoint, unless padding/truncation to
+      # the abstract shape is enabled.
+      if not self.ctx.array_options.loading.enable_padding_and_truncation:
+        shape = tuple(info.shape)
       return _Target("np", shape, np.dtype(dtype))
     sharding = sharding_lib.bind_to_devices(
         getattr(abstract, "sharding", None), self.global_mesh)
@@ -822,8 +830,18 @@ class _Loader:
             memory_kind=sharding.memory_kind)
       shape, dtype = tuple(physical.shape), physical.dtype
     if sharding is None:
-      sharding = self._saved_sharding(l)
+      sharding = self._default_sharding(l)
     return _Target("jax", shape, np.dtype(dtype), sharding, key_impl=impl)
+
+  def _default_sharding(self, l):
+    """The saved sharding, for a jax.Array leaf given no target sharding."""
+    if self.ctx.array_options.loading.use_load_and_broadcast:
+      # As Orbax: broadcasting needs the target (replicated) sharding.
+      raise ValueError(
+          f"{self._where(l)}: use_load_and_broadcast needs a target "
+          "sharding: pass an abstract tree whose jax.Array leaves have a "
+          "NamedSharding.")
+    return self._saved_sharding(l)
 
   def _saved_sharding(self, l):
     text = self.shardings().get(l.param_name)
