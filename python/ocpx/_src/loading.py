@@ -10,9 +10,11 @@ from typing import Any, Optional
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
+from ocpx._src import errors
 from ocpx._src import file_options
-from ocpx._src import option_support
 from ocpx._src import layout
+from ocpx._src import option_support
+from ocpx._src import recovery
 from ocpx._src import safetensors_layout
 from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
@@ -35,6 +37,18 @@ def _handler_typestr(step_meta, name) -> Optional[str]:
   if isinstance(ih, str) and name is None:
     return ih
   return None
+
+
+def _load_failed(name, handler, error: BaseException):
+  """The error load_checkpointables raises when a checkpointable fails.
+
+  Orbax reports any failure while loading one checkpointable of
+  `load_checkpointables` as a NoEntryError naming it; the cause is chained
+  and its message kept.
+  """
+  return registration.NoEntryError(
+      f"Failed to load checkpointable: {name} due to incompatible handler: "
+      f"{type(handler).__name__} ({type(error).__name__}: {error})")
 
 
 def _handler_for_load(ctx, directory, name, abstract, step_meta):
@@ -69,13 +83,19 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
       "this name.")
 
 
-def _load_one(ctx, root, name, abstract, step_meta):
+def _load_one(ctx, root, name, abstract, step_meta, *,
+              name_errors: bool = False):
   directory = root if name is None else root / name
   handler = _handler_for_load(ctx, directory, name, abstract, step_meta)
 
   async def run():
     background = await handler.load(directory, abstract)
-    return await background
+    if not name_errors:
+      return await background
+    try:
+      return await background
+    except Exception as e:  # pylint: disable=broad-except
+      raise _load_failed(name, handler, e) from e
 
   with ctx:
     return _run_coroutine(run())
@@ -120,6 +140,7 @@ def _load_pytree(path, abstract_state, checkpointable_name):
   ctx = context_lib.get_context()
   option_support.check_pathways(ctx)
   root = file_options.local_path(ctx, path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   if _is_safetensors(ctx, root):
     safetensors_layout.validate(root)
     mesh = sharding_lib.active_global_mesh()
@@ -151,26 +172,43 @@ def _load_checkpointables_work(path, abstract_checkpointables):
   ctx = context_lib.get_context()
   option_support.check_pathways(ctx)
   root = file_options.local_path(ctx, path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   _no_safetensors(ctx, root, "load_checkpointables")
   layout.check_checkpoint_dir(root)
   abstract = _unwrap_abstract(abstract_checkpointables)
+  if abstract is not None and not isinstance(abstract, dict):
+    raise ValueError(
+        "abstract_checkpointables must be a dict of checkpointable names to "
+        f"abstract checkpointables, got {type(abstract).__name__}")
+  if abstract:
+    layout.validate_load_names(abstract)
+  layout.check_checkpoint_dir(root)
+  step_meta = cm.read_step_metadata(root)
+  if layout.is_direct_checkpoint(root, step_meta):
+    raise layout.InvalidLayoutError(
+        f"Checkpoint at {root} is a flat (direct) checkpoint with no named "
+        "checkpointables: load it with load() / metadata() instead.")
   available = layout.checkpointable_names(root)
-  if abstract is None:
+  if not abstract:
     names = available
     abstract = {}
   else:
-    if not isinstance(abstract, dict):
-      raise TypeError("abstract_checkpointables must be a dict by name")
     names = list(abstract)
+    deleting = layout.deleting_checkpointable(root)
+    if deleting in names:
+      raise errors.DeletionInProgressError(
+          f"Checkpointable {deleting!r} at {root} is pending deletion and "
+          "cannot be read. Call delete() with the same arguments again to "
+          "finish it.")
     missing = [n for n in names if n not in available]
     if missing:
       raise KeyError(
-          f"{root}: checkpointables {missing} not found; available: "
-          f"{available}")
-  step_meta = cm.read_step_metadata(root)
+          f"Requested checkpointables: {missing} for loading were not found "
+          f"in the checkpoint {root}. Available checkpointables: {available}")
 
   def work():
-    return {n: _load_one(ctx, root, n, abstract.get(n), step_meta)
+    return {n: _load_one(ctx, root, n, abstract.get(n), step_meta,
+                         name_errors=True)
             for n in names}
   return work
 
@@ -216,6 +254,7 @@ def metadata(path, checkpointable_name="AUTO") -> cm.CheckpointMetadata:
   """The PyTree's metadata (tree of leaf metadata) and checkpoint info."""
   ctx = context_lib.get_context()
   root = file_options.local_path(ctx, path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   if _is_safetensors(ctx, root):
     return safetensors_layout.metadata(
         root, reported_path=file_options.user_path(ctx, path))
@@ -229,9 +268,14 @@ def checkpointables_metadata(path) -> cm.CheckpointMetadata:
   """Metadata of every checkpointable, by name."""
   ctx = context_lib.get_context()
   root = file_options.local_path(ctx, path).absolute()
+  recovery.recover_path(root)  # an interrupted overwrite of `root`
   _no_safetensors(ctx, root, "checkpointables_metadata")
   layout.check_checkpoint_dir(root)
   step_meta = cm.read_step_metadata(root)
+  if layout.is_direct_checkpoint(root, step_meta):
+    raise layout.InvalidLayoutError(
+        f"Checkpoint at {root} is a flat (direct) checkpoint with no named "
+        "checkpointables: use metadata() / load() instead.")
   out = {}
   for n in layout.checkpointable_names(root):
     out[n] = _metadata_one(ctx, root, n, step_meta)

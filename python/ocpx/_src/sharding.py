@@ -15,6 +15,8 @@ from typing import Any, Optional, Sequence
 import jax
 import numpy as np
 
+from ocpx._src import json_util
+
 SHARDING_FILE = "_sharding"
 
 
@@ -69,7 +71,9 @@ def _axis_type(s: str):
 
 def sharding_from_json(text: str) -> jax.sharding.Sharding:
   """Rebuilds a sharding; raises ValueError if its devices are not here."""
-  d = json.loads(text)
+  d = json_util.loads(text, "sharding")
+  if not isinstance(d, dict):
+    raise ValueError(f"sharding: expected a JSON object, got {d!r:.80}")
   kind = d.get("sharding_type")
   if kind == "NamedSharding":
     by_id = {dv.id: dv for dv in jax.devices()}
@@ -126,12 +130,18 @@ def read_sharding_file(directory: pathlib.Path) -> dict[str, str]:
   if not f.exists():
     return {}
   try:
-    doc = json.loads(f.read_text())
-  except (ValueError, UnicodeDecodeError) as e:
-    logging.warning("%s: unreadable sharding file (%s); ignoring it", f, e)
+    doc = json_util.read_json(f)
+  except ValueError as e:
+    logging.warning("%s; ignoring the sharding file", e)
     return {}
+  if not isinstance(doc, dict):
+    raise ValueError(f"{f}: expected a JSON object of param -> sharding, got "
+                     f"{type(doc).__name__}")
   out = {}
   for k, v in doc.items():
+    if not isinstance(v, str):
+      raise ValueError(f"{f}: the sharding of {k!r} is a "
+                       f"{type(v).__name__}, not a JSON string")
     try:
       out[base64.urlsafe_b64decode(k.encode()).decode("utf-8")] = v
     except ValueError:

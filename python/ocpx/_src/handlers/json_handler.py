@@ -12,6 +12,7 @@ from typing import Any, Optional
 from ocpx._src import context as context_lib
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import json_util
 
 _ORBAX_JSON_TYPESTR = (
     "orbax.checkpoint.experimental.v1._src.handlers.json_handler.JsonHandler")
@@ -97,10 +98,7 @@ class JsonHandler:
   def load_now(self, directory, abstract_checkpointable=None):
     del abstract_checkpointable
     f = self._find(directory)
-    try:
-      return json.loads(f.read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-      raise ValueError(f"{f}: not valid JSON: {e}") from e
+    return json_util.read_json(f)
 
   async def load(self, directory, abstract_checkpointable=None):
     f = self._find(directory)

@@ -18,6 +18,7 @@ import numpy as np
 from ocpx._src import broadcast as broadcast_lib
 from ocpx._src import context as context_lib
 from ocpx._src import engine
+from ocpx._src import json_util
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
 from ocpx._src import serialization
@@ -195,11 +196,6 @@ class PyTreeHandler:
     else:
       dir_path = path_lib.as_path(directory)
       wait = lambda *a: dir_path  # noqa: E731
-    if not saving.use_zarr3:
-      raise NotImplementedError(
-          f"{dir_path}: ocpx writes zarr3 arrays only "
-          "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
-          "zarr2 checkpoints load normally.")
     try:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
@@ -236,6 +232,10 @@ class PyTreeHandler:
         meta_leaves.append(tree_lib.LeafMetadata(
             leaf.names, leaf.key_types, kind))
         continue
+      if kind != tree_lib.SCALAR and getattr(v, "size", 1) == 0:
+        raise ValueError(
+            f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)}: Cannot "
+            f"save arrays with zero size (shape {tuple(v.shape)}).")
       plan = self._plan_array(leaf, kind, v, saving, primary, is_async)
       if kind == tree_lib.JAX_ARRAY:
         plan.deferred = (prioritized is not None
@@ -252,19 +252,19 @@ class PyTreeHandler:
     # donate the arrays once save_async returns); blocking saves use
     # zero-copy views where the backend allows.
     pinned = serialization.use_pinned_host(saving)
-    now = [b for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred
-           for b in p.boxes]
-    for p in plans:
-      if p.kind == tree_lib.JAX_ARRAY and not p.deferred:
-        serialization.transfer(p.boxes, copy=is_async, pinned=pinned,
-                               dtype=p.dtype)
-    del now
+    now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred]
+    staged = [serialization.start_transfer(p.boxes, pinned=pinned) for p in now]
+    for p, srcs in zip(now, staged):
+      serialization.finish_transfer(p.boxes, srcs, copy=is_async,
+                                    pinned=pinned, dtype=p.dtype)
+    del now, staged
 
     rich = None
     if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
       rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
-        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
+        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
+        use_zarr3=bool(saving.use_zarr3),
         store_array_data_equal_to_fill_value=True, custom_metadata=None,
         value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
@@ -276,29 +276,14 @@ class PyTreeHandler:
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
-    def run():
-      wait()
-      writers = {}
-
-      def writer_for(plan):
-        # With enable_replica_parallel_separate_folder, replicated arrays go
-        # to ocdbt.process_replica_<i> (as Orbax writes them).
-        replica = separate_replicas and plan.replicated
-        if replica not in writers:
-          writers[replica] = engine.ArrayWriteSession(
-              dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
-              target_data_file_size=target_size,
-              use_compression=saving.use_compression, limiter=write_limiter,
-              replica_folder=replica)
-        return writers[replica]
+    def write_arrays(writer_for):
       writes_zarr_json = [
           p for p in plans
           if (p.kind == tree_lib.JAX_ARRAY and is_primary)
           or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
       for plan in writes_zarr_json:
-        writer_for(plan).create(
-            plan.leaf.param_name, plan.global_shape, plan.dtype,
-                      plan.chunk_shape)
+        writer_for(plan).create(plan.leaf.param_name, plan.global_shape,
+                                plan.dtype, plan.chunk_shape)
 
       def write_plan(plan):
         if plan.kind != tree_lib.JAX_ARRAY and process != 0:
@@ -313,7 +298,7 @@ class PyTreeHandler:
           try:
             writer_for(plan).write(
                 plan.leaf.param_name, box.origin, box.host,
-                         plan.global_shape, plan.dtype, plan.chunk_shape)
+                plan.global_shape, plan.dtype, plan.chunk_shape)
           finally:
             box.host = None  # free host copies as soon as they are written
             if reserved:
@@ -322,8 +307,36 @@ class PyTreeHandler:
       ordered = ([p for p in plans if not p.deferred]
                  + [p for p in plans if p.deferred])
       engine.run_parallel(write_plan, ordered)
-      for w in writers.values():
-        w.commit()
+
+    def run():
+      wait()
+      writers = {}
+
+      def writer_for(plan):
+        # With enable_replica_parallel_separate_folder, replicated arrays go
+        # to ocdbt.process_replica_<i> (as Orbax writes them).
+        replica = separate_replicas and plan.replicated
+        if replica not in writers:
+          writers[replica] = engine.ArrayWriteSession(
+              dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
+              target_data_file_size=target_size,
+              use_compression=saving.use_compression,
+              use_zarr3=bool(saving.use_zarr3),
+              chunk_checksums=bool(saving.enable_chunk_checksums),
+              limiter=write_limiter, replica_folder=replica)
+        return writers[replica]
+
+      try:
+        write_arrays(writer_for)
+        for w in writers.values():
+          w.commit()
+      except BaseException:
+        # Close the data files now: the exception (and with it this frame)
+        # may live on in an AsyncResponse, and open files keep their disk
+        # space until they are closed.
+        for w in writers.values():
+          w.close()
+        raise
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
         md_dir = dir_path / ARRAY_METADATAS_DIR
@@ -377,7 +390,8 @@ class PyTreeHandler:
       if storage.dtype is not None:
         arr = np.require(np.asarray(v).astype(storage.dtype),
                          requirements="C")
-      elif is_async or not v.flags.c_contiguous:
+      elif ((is_async and self.context.memory_options.deepcopy_host_arrays)
+            or not v.flags.c_contiguous):
         arr = np.array(v, copy=True, order="C")  # the caller may mutate v
       else:
         arr = v
@@ -517,10 +531,10 @@ def _read_strings(dir_path: pathlib.Path) -> dict:
   f = dir_path / STRINGS_FILE
   if not f.exists():
     return {}
-  try:
-    return json.loads(f.read_text())
-  except (ValueError, UnicodeDecodeError) as e:
-    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  doc = json_util.read_json(f)
+  if not isinstance(doc, dict):
+    raise ValueError(f"{f}: expected a JSON object, got {type(doc).__name__}")
+  return doc
 
 
 def _lookup_string(doc: dict, name: str, f) -> str:
@@ -529,7 +543,11 @@ def _lookup_string(doc: dict, name: str, f) -> str:
     if not isinstance(node, dict) or p not in node:
       raise FileNotFoundError(f"{f}: string leaf {name!r} is missing")
     node = node[p]
-  return str(node)
+  if not isinstance(node, str):
+    # A value of another JSON type was not written by a save: never convert.
+    raise ValueError(f"{f}: string leaf {name!r} holds a "
+                     f"{type(node).__name__}, not a string")
+  return node
 
 
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
@@ -671,6 +689,7 @@ class _Loader:
   def load(self, abstract):
     by_names = {l.names: l for l in self.meta.leaves}
     if abstract is None:
+      self._check_stored_arrays()
       restored = self._restore_all([(l, None) for l in self.meta.leaves])
       values = {l.names: v for l, v in zip(self.meta.leaves, restored)}
       if self.meta.value_metadata_tree:
@@ -718,6 +737,37 @@ class _Loader:
     self._batch.run()
     return [t() for t in thunks]
 
+  def _check_stored_arrays(self):
+    """Without an abstract tree `_METADATA` alone decides what loads, so a
+    stored array it does not list would be dropped silently: an error."""
+    try:
+      stored = self.store.list_params()
+    except FileNotFoundError:
+      if any(l.value_type in _ARRAY_TYPES for l in self.meta.leaves):
+        raise
+      return  # no array storage at all (only strings or empty nodes)
+    listed = {l.param_name for l in self.meta.leaves}
+    unlisted = sorted(p for p in stored if p not in listed)
+    if unlisted:
+      raise ValueError(
+          f"{self.dir}: {len(unlisted)} stored arrays are missing from "
+          f"{tree_lib.METADATA_FILE} (e.g. {unlisted[:5]}); the file is "
+          "corrupt or from another checkpoint. Pass an abstract tree to load "
+          "the listed leaves only.")
+
+  def _check_stored_shape(self, l, info):
+    """The stored shape must agree with the `write_shape` in `_METADATA`."""
+    ws = l.write_shape
+    if ws is None:
+      return
+    shape = tuple(info.shape)
+    if len(ws) != len(shape) or any(
+        w > s or (s > 0 and w == 0) for w, s in zip(ws, shape)):
+      raise ValueError(
+          f"{self._where(l)}: the stored shape {shape} does not fit the "
+          f"write_shape {tuple(ws)} recorded in {tree_lib.METADATA_FILE}; "
+          "the array metadata is corrupt")
+
   def _check_complete(self, wanted):
     extra = [".".join(l.names) for l in self.meta.leaves
              if l.names not in wanted and not l.skip_deserialize]
@@ -743,6 +793,7 @@ class _Loader:
     if vt not in _ARRAY_TYPES:
       raise ValueError(f"{self._where(l)}: unknown value_type {vt!r}")
     info = self.store.info(l.param_name)
+    self._check_stored_shape(l, info)
     target = self._target(l, info, abstract)
     return self._read(l, info, target)
 
@@ -848,7 +899,8 @@ class _Loader:
     if text:
       try:
         return sharding_lib.sharding_from_json(text)
-      except (ValueError, KeyError, TypeError) as e:
+      except (ValueError, KeyError, TypeError, AttributeError,
+              IndexError) as e:
         logging.warning("%s: cannot use the saved sharding (%s); loading "
                         "onto the default device", self._where(l), e)
     return jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
