@@ -198,10 +198,19 @@ class ArrayDataMissingError(ValueError, FileNotFoundError):
   array and the file.
   """
 
+  def __str__(self):
+    # The message as given (errno and filename are kept as attributes).
+    return str(self.args[0]) if self.args else ""
+
 
 def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
-  return ArrayDataMissingError(
+  missing = ArrayDataMissingError(
       f"NOT_FOUND: Error opening the array driver: {error}")
+  # Keep the OSError's errno and (possibly non-UTF-8) file name.
+  missing.errno = error.errno
+  missing.strerror = error.strerror
+  missing.filename = error.filename
+  return missing
 
 
 class ArrayStore:
@@ -259,4 +268,7 @@ class ArrayStore:
       raise _missing_data(e) from e
 
   def list_params(self) -> list[str]:
-    return list(self._reader.list_params())
+    try:
+      return list(self._reader.list_params())
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
