@@ -140,6 +140,11 @@ class _ArrayPlan:
   replicated: bool = False  # some axis of its mesh holds copies
 
 
+# Orbax's wording for an abstract tree that does not fit the checkpoint.
+_STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
+                       "tree structures do not match")
+
+
 class PyTreeHandler:
   """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
 
@@ -159,9 +164,10 @@ class PyTreeHandler:
     except Exception:  # pylint: disable=broad-except
       return False
     if checkpointable is None:
-      return True  # an empty tree, as Orbax answers (saving refuses it)
-    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
-    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+      return False
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones and a
+    # bare string too) is a PyTree; registered after JsonHandler,
+    # PyTreeHandler wins for it.
     return all(tree_lib.is_empty_leaf(leaf.value)
                or leaf_kind(leaf.value) is not None for leaf in leaves)
 
@@ -551,9 +557,6 @@ def _lookup_string(doc: dict, name: str, f) -> str:
 
 
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
-# Orbax's wording, which code written for Orbax may match on.
-_MISMATCH = ("User-provided restore item and on-disk value metadata tree "
-             "structures do not match")
 
 
 @dataclasses.dataclass
@@ -710,7 +713,7 @@ class _Loader:
       l = by_names.get(a.names)
       if l is None:
         raise ValueError(
-            f"{self.dir}: {_MISMATCH}: the abstract tree has leaf "
+            f"{self.dir}: {_STRUCTURE_MISMATCH}: the abstract tree has leaf "
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
@@ -773,8 +776,9 @@ class _Loader:
              if l.names not in wanted and not l.skip_deserialize]
     if extra:
       raise ValueError(
-          f"{self.dir}: {_MISMATCH}: the checkpoint has leaves missing from "
-          f"the abstract tree: {extra[:20]}. Pass them, or load with "
+          f"{self.dir}: {_STRUCTURE_MISMATCH}: the checkpoint has leaves "
+          "missing from the abstract "
+          f"tree: {extra[:20]}. Pass them, or load with "
           "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 
   def _restore_leaf(self, l: tree_lib.LeafMetadata, abstract):
@@ -889,9 +893,10 @@ class _Loader:
     if self.ctx.array_options.loading.use_load_and_broadcast:
       # As Orbax: broadcasting needs the target (replicated) sharding.
       raise ValueError(
-          f"{self._where(l)}: use_load_and_broadcast needs a target "
-          "sharding: pass an abstract tree whose jax.Array leaves have a "
-          "NamedSharding.")
+          f"{self._where(l)}: Must provide `sharding` to restore with "
+          "`SingleReplicaArrayHandler` (Orbax's wording): "
+          "use_load_and_broadcast needs a target sharding; pass an abstract "
+          "tree whose jax.Array leaves have a NamedSharding.")
     return self._saved_sharding(l)
 
   def _saved_sharding(self, l):
