@@ -198,6 +198,10 @@ class ArrayDataMissingError(ValueError, FileNotFoundError):
   array and the file.
   """
 
+  def __str__(self):
+    # The message as given (errno and filename are kept as attributes).
+    return str(self.args[0]) if self.args else ""
+
 
 def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
   prefix = "NOT_FOUND: Error opening the array driver"

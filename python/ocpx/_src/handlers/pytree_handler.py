@@ -816,7 +816,7 @@ class _Loader:
             if vt == tree_lib.JAX_ARRAY else None)
     if abstract is None:
       if vt == tree_lib.JAX_ARRAY:
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if vt == tree_lib.NP_ARRAY:
         return _Target("np", info.shape, info.dtype)
@@ -831,7 +831,7 @@ class _Loader:
             f"{self._where(l)}: saved as {vt}, requested as a string")
       restore = restore_type_of_abstract(abstract)
       if restore == "jax":
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if restore == "np":
         return _Target("np", info.shape, info.dtype)
@@ -861,6 +861,11 @@ class _Loader:
         raise TypeError(
             f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
             "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
+      # As Orbax: a numpy leaf takes only its dtype from the abstract leaf
+      # and its shape from the checkpoint, unless padding/truncation to
+      # the abstract shape is enabled.
+      if not self.ctx.array_options.loading.enable_padding_and_truncation:
+        shape = tuple(info.shape)
       return _Target("np", shape, np.dtype(dtype))
     sharding = sharding_lib.bind_to_devices(
         getattr(abstract, "sharding", None), self.global_mesh)
@@ -883,8 +888,19 @@ class _Loader:
             memory_kind=sharding.memory_kind)
       shape, dtype = tuple(physical.shape), physical.dtype
     if sharding is None:
-      sharding = self._saved_sharding(l)
+      sharding = self._default_sharding(l)
     return _Target("jax", shape, np.dtype(dtype), sharding, key_impl=impl)
+
+  def _default_sharding(self, l):
+    """The saved sharding, for a jax.Array leaf given no target sharding."""
+    if self.ctx.array_options.loading.use_load_and_broadcast:
+      # As Orbax: broadcasting needs the target (replicated) sharding.
+      raise ValueError(
+          f"{self._where(l)}: Must provide `sharding` to restore with "
+          "`SingleReplicaArrayHandler` (Orbax's wording): "
+          "use_load_and_broadcast needs a target sharding; pass an abstract "
+          "tree whose jax.Array leaves have a NamedSharding.")
+    return self._saved_sharding(l)
 
   def _saved_sharding(self, l):
     text = self.shardings().get(l.param_name)
