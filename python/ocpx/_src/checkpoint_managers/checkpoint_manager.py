@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ocpx._src.checkpoint_managers import preservation_policy as pp
@@ -173,6 +174,33 @@ def _default_preservation_policy(o: CheckpointManagerOptions):
   return pp.AnyPreservationPolicy(policies)
 
 
+def _log_entry(logger, entry: dict) -> None:
+  """Sends step statistics to `logger` (Orbax's `log_entry`), else INFO."""
+  if logger is not None:
+    logger.log_entry(entry)
+  else:
+    logging.info("%s", entry)
+
+
+class _Ref:
+  """A mutable cell (`get`/`set`/`set_if_none`), as Orbax keeps the mode."""
+
+  def __init__(self, value=None):
+    self._value = value
+
+  def get(self):
+    return self._value
+
+  def set(self, value):
+    self._value = value
+    return self
+
+  def set_if_none(self, value):
+    if self._value is None:
+      self._value = value
+    return self._value
+
+
 class _Handle:
   def __init__(self, wait: Callable[[], None]):
     self._wait = wait
@@ -242,24 +270,24 @@ class CheckpointManager:
           "directory beforehand and pass create=False.")
 
     # Item handlers and the default-item mode.
-    self._default_item: Optional[bool] = None
+    self._default_item = _Ref()
     handlers: dict = {}
     if checkpointers is not None:
       if isinstance(checkpointers, Mapping):
-        self._default_item = False
+        self._default_item.set(False)
         handlers = {k: c.handler for k, c in checkpointers.items()}
       else:
-        self._default_item = True
+        self._default_item.set(True)
         handlers = {DEFAULT_ITEM_NAME: checkpointers.handler}
     elif item_handlers is not None:
       if isinstance(item_handlers, Mapping):
-        self._default_item = False
+        self._default_item.set(False)
         handlers = dict(item_handlers)
       else:
-        self._default_item = True
+        self._default_item.set(True)
         handlers = {DEFAULT_ITEM_NAME: item_handlers}
     elif item_names is not None:
-      self._default_item = False
+      self._default_item.set(False)
       handlers = {n: None for n in item_names}
     if METRIC_ITEM_NAME in handlers:
       raise ValueError(
@@ -320,6 +348,7 @@ class CheckpointManager:
         path_permission_mode=o.file_options.path_permission_mode,
         step_exists_error=StepAlreadyExistsError,
         step_not_found_error=FileNotFoundError)
+    self._given_metadata = dict(metadata) if metadata is not None else None
     if (metadata is not None and o.save_root_metadata and not o.read_only
         and self._engine.is_primary):
       step_engine.write_root_metadata(self._engine.directory, metadata,
@@ -373,22 +402,23 @@ class CheckpointManager:
 
   def _lock_mode(self, args) -> bool:
     is_composite = isinstance(args, composite.CompositeArgs)
-    if self._default_item is None:
-      self._default_item = not is_composite
-    elif self._default_item and is_composite:
+    mode = self._default_item.get()
+    if mode is None:
+      self._default_item.set(not is_composite)
+    elif mode and is_composite:
       raise ValueError(
           "Cannot provide `args` of type `Composite` when dealing with a "
           "single, unnamed (default) checkpointable object.")
-    elif not self._default_item and not is_composite:
+    elif not mode and not is_composite:
       raise ValueError(
           "Must provide `args` of type `Composite` when dealing with "
           "multiple checkpointable objects.")
-    return self._default_item
+    return self._default_item.get()
 
   def _legacy_args(self, items, kwargs, for_save: bool):
-    if self._default_item is None:
-      self._default_item = not isinstance(items, Mapping) or not all(
-          k in self._handlers for k in items)
+    if self._default_item.get() is None:
+      self._default_item.set(not isinstance(items, Mapping) or not all(
+          k in self._handlers for k in items))
     def make(name, item, kw):
       h = self._handlers.get(name)
       if h is None:
@@ -397,7 +427,7 @@ class CheckpointManager:
             "ocp.args.StandardSave) or `item_handlers`.")
       return checkpointer_lib.construct_checkpoint_args(
           h, for_save, item, **(kw or {}))
-    if self._default_item:
+    if self._default_item.get():
       return make(DEFAULT_ITEM_NAME, items, kwargs)
     return composite.CompositeArgs(**{
         k: make(k, v, (kwargs or {}).get(k)) for k, v in items.items()})
@@ -413,6 +443,7 @@ class CheckpointManager:
     """
     if items is None and args is None:
       raise ValueError("Must provide `args` for `save`.")
+    start = time.time()
     if self._options.read_only:
       logging.warning("%s is read-only; not saving step %d.",
                       self.directory, step)
@@ -439,12 +470,28 @@ class CheckpointManager:
     composite_args = composite.CompositeArgs(**items_args)
     ckptr = self._checkpointer
     is_async = isinstance(ckptr, async_checkpointer.AsyncCheckpointer)
+    stats = {"step": step, "event_type": "save",
+             "directory": str(self.directory),
+             "reached_preemption": self.reached_preemption(step),
+             "preemption_received_at": None, "synchronous": not is_async,
+             "checkpoint_manager_blocking_start_time": start}
+    wait_start = time.time()
+    self._engine.wait_for_save()
+    stats["wait_for_prev_start_time"] = wait_start
+    stats["wait_for_prev_duration_secs"] = time.time() - wait_start
 
     def write(final):
+      t = time.time()
       ckptr.save(final, args=composite_args, custom_metadata=custom_metadata)
+      stats["checkpointer_blocking_start_time"] = t
+      stats["checkpointer_blocking_duration_secs"] = time.time() - t
       return _Handle(ckptr.wait_until_finished if is_async else lambda: None)
 
     pending = self._engine.start_save(step, write, metrics=metrics)
+    stats["get_old_steps_start_time"] = time.time()
+    stats["get_old_steps_duration_secs"] = 0.0  # retention runs after commit
+    stats["checkpoint_manager_blocking_duration_secs"] = time.time() - start
+    _log_entry(self._logger, stats)
     if not is_async:
       self._engine.wait_for_save()
       if pending.error is not None:
@@ -473,9 +520,8 @@ class CheckpointManager:
     return self._engine.step_path(step)
 
   def _detect_mode(self, path) -> bool:
-    if self._default_item is None:
-      self._default_item = (path / DEFAULT_ITEM_NAME).is_dir()
-    return self._default_item
+    return self._default_item.set_if_none(
+        (path / DEFAULT_ITEM_NAME).is_dir())
 
   def restore(self, step: Optional[int], items: Any = None,
               restore_kwargs: Any = None, directory=None,
@@ -485,8 +531,22 @@ class CheckpointManager:
     Without `args`, every item whose handler is known (registered or
     recorded in `_CHECKPOINT_METADATA`) is restored.
     """
+    start = time.time()
+    self._engine.wait_for_save()  # as Orbax: restore follows the save
     self._engine.raise_errors()
     path = self._step_dir(step, directory)
+    result = self._restore(path, items, restore_kwargs, args)
+    end = time.time()
+    _log_entry(self._logger, {
+        "step": int(step) if step is not None else self.latest_step(),
+        "event_type": "restore", "directory": str(self.directory),
+        "checkpointer_start_time": start,
+        "checkpointer_duration_secs": end - start,
+        "checkpoint_manager_start_time": start,
+        "checkpoint_manager_duration_secs": end - start})
+    return result
+
+  def _restore(self, path, items, restore_kwargs, args):
     default = self._detect_mode(path)
     if args is None and items is not None:
       args = self._legacy_args(items, restore_kwargs, False)
@@ -519,9 +579,16 @@ class CheckpointManager:
   def metadata(self, step: Optional[int] = None):
     """Root metadata (step None) or the `StepMetadata` of `step`."""
     if step is None:
-      data = step_engine.read_root_metadata(self.directory) or {}
-      return metadata_lib.RootMetadata(
-          custom_metadata=data.get("custom_metadata") or {})
+      data = step_engine.read_root_metadata(self.directory)
+      if data is None:
+        custom = dict(self._given_metadata or {})
+      else:
+        custom = dict(data.get("custom_metadata") or {})
+        # Keys of a legacy `metadata/metadata` file are custom metadata.
+        custom.update({k: v for k, v in data.items()
+                       if k not in ("custom_metadata", "internal_metadata")})
+      return metadata_lib.RootMetadata(custom_metadata=custom)
+    self._engine.wait_for_save()
     path = self._step_dir(step)
     default = self._detect_mode(path)
     m = self._checkpointer.metadata(path)
@@ -536,11 +603,18 @@ class CheckpointManager:
         m, item_metadata=item,
         metrics=metrics if metrics is not None else m.metrics)
 
+  def _root_metadata_file_path(self, legacy: bool = False):
+    d = self.directory / step_engine.ROOT_METADATA_DIR
+    if not d.exists():
+      raise ValueError(f"Root Metadata directory is not initialized: {d}")
+    return step_engine.root_metadata_path(self.directory, legacy)
+
   def item_metadata(self, step: int) -> Any:
     return self.metadata(step).item_metadata
 
   def metrics(self, step: int) -> Optional[PyTree]:
     """The metrics saved with `step`, or None."""
+    self._engine.wait_for_save()
     try:
       return step_engine.read_metrics(self._step_dir(step))
     except FileNotFoundError:

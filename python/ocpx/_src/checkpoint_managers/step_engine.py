@@ -169,13 +169,12 @@ def reached_preemption(step: int) -> bool:
   """Whether `step` is a preemption step (signal handler or JAX sync point)."""
   if _PREEMPTED.is_set():
     return True
-  if multihost.process_count() <= 1:
-    return False
   try:
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    # False when jax.distributed is not initialized (single process).
     return bool(multihost_utils.reached_preemption_sync_point(step))
   except (RuntimeError, ImportError):
-    return False
+    return False  # e.g. the preemption service is disabled
 
 
 # ------------------------------------------------------------------- engine
