@@ -165,6 +165,10 @@ def test_matrix_v1_writers_read_by_ocpx_v0(tmp_path):
       got = m.restore(0, args=ocpx.args.Composite(
           state=ocpx.args.PyTreeRestore()))
       _eq(got.state, _tree(s))
+      # Without args too (Orbax 0.12.8's manager cannot: v1 typestrs).
+      got = m.restore(0)
+      _eq(got.state, _tree(s))
+      assert got.metrics == {"l": loss}
 
 
 def test_alternating_writers_with_max_to_keep(tmp_path):
