@@ -313,8 +313,15 @@ class CheckpointManager:
           **{n: h for n, h in handlers.items() if h is not None},
           **{METRIC_ITEM_NAME: metrics_handler})
     self._composite = handler
+    self._registry = handler_registry
     async_options = o.async_options or options_lib.AsyncOptions()
-    if o.enable_async_checkpointing:
+    use_async = o.enable_async_checkpointing
+    if checkpointers is not None:
+      given = (checkpointers.values() if isinstance(checkpointers, Mapping)
+               else [checkpointers])
+      use_async = any(isinstance(c, async_checkpointer.AsyncCheckpointer)
+                      for c in given)
+    if use_async:
       async_options = dataclasses.replace(async_options)
       self._checkpointer = async_checkpointer.AsyncCheckpointer(
           handler, async_options=async_options,
@@ -348,7 +355,8 @@ class CheckpointManager:
         path_permission_mode=o.file_options.path_permission_mode,
         step_exists_error=StepAlreadyExistsError,
         step_not_found_error=FileNotFoundError)
-    self._given_metadata = dict(metadata) if metadata is not None else None
+    self._given_metadata = (dict(metadata) if metadata is not None
+                            and o.save_root_metadata else None)
     if (metadata is not None and o.save_root_metadata and not o.read_only
         and self._engine.is_primary):
       step_engine.write_root_metadata(self._engine.directory, metadata,
@@ -425,8 +433,19 @@ class CheckpointManager:
         raise ValueError(
             f"Item {name!r} has no handler; pass `args=` (e.g. "
             "ocp.args.StandardSave) or `item_handlers`.")
-      return checkpointer_lib.construct_checkpoint_args(
+      built = checkpointer_lib.construct_checkpoint_args(
           h, for_save, item, **(kw or {}))
+      if built is None:
+        # A subclass of a built-in handler: use its base class's args.
+        for base in type(h).__mro__[1:]:
+          if checkpoint_args.has_registered_args(base):
+            save_cls, restore_cls = checkpoint_args.get_registered_args_cls(
+                base)
+            return (save_cls if for_save else restore_cls)(item, **(kw or {}))
+        raise ValueError(
+            f"Item {name!r}: handler {type(h).__name__} has no registered "
+            "CheckpointArgs; pass `args=`.")
+      return built
     if self._default_item.get():
       return make(DEFAULT_ITEM_NAME, items, kwargs)
     return composite.CompositeArgs(**{
@@ -465,6 +484,13 @@ class CheckpointManager:
     if METRIC_ITEM_NAME in items_args:
       raise ValueError(
           f"Item name {METRIC_ITEM_NAME!r} is reserved for metrics.")
+    if self._handlers and not default:
+      for name, item_args in items_args.items():
+        if name not in self._handlers:
+          raise ValueError(
+              f"Item {name!r} with args {type(item_args).__name__} does not "
+              "match with any registered handler (the manager was built "
+              f"for items {sorted(self._handlers)}).")
     if metrics is not None and not self._options.prevent_write_metrics:
       items_args[METRIC_ITEM_NAME] = json_h.JsonSaveArgs(metrics)
     composite_args = composite.CompositeArgs(**items_args)
@@ -572,6 +598,13 @@ class CheckpointManager:
       raise ValueError(
           "Must provide `args` of type `Composite` when dealing with "
           "multiple checkpointable objects.")
+    known = getattr(self._composite, "_handlers", {})
+    for name, item_args in args.items():
+      if item_args is None and known.get(name) is None and (
+          self._registry is None):
+        raise ValueError(
+            f"Provided `None` for `CheckpointArgs`, and the "
+            f"`CheckpointHandler` for item \"{name}\" was not configured.")
     return self._checkpointer.restore(path, args=args)
 
   # ------------------------------------------------------------ metadata
