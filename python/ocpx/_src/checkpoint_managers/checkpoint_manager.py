@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import os
 import time
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
@@ -260,6 +261,10 @@ class CheckpointManager:
       raise NotImplementedError(
           "todelete_full_path is only supported on gs:// paths; ocpx writes "
           "to local filesystems. Use todelete_subdir.")
+    if o.enable_per_process_directory_creation:
+      raise NotImplementedError(
+          "enable_per_process_directory_creation: ocpx saves each step "
+          "into one directory shared by all processes.")
     if o.temporary_path_class is not None:
       raise NotImplementedError(
           "temporary_path_class: ocpx commits by atomic rename; use "
@@ -354,7 +359,9 @@ class CheckpointManager:
         multiprocessing_options=o.multiprocessing_options,
         path_permission_mode=o.file_options.path_permission_mode,
         step_exists_error=StepAlreadyExistsError,
-        step_not_found_error=FileNotFoundError)
+        step_not_found_error=FileNotFoundError,
+        num_deletion_threads=(o.num_deletion_threads or min(
+            16, max(1, (os.cpu_count() or 2) // 2))))
     self._given_metadata = (dict(metadata) if metadata is not None
                             and o.save_root_metadata else None)
     if (metadata is not None and o.save_root_metadata and not o.read_only

@@ -209,6 +209,7 @@ class StepEngine:
       path_permission_mode: Optional[int] = None,
       step_exists_error: Callable[[str], BaseException] = ValueError,
       step_not_found_error: Callable[[str], BaseException] = FileNotFoundError,
+      num_deletion_threads: int = 1,
   ):
     from ocpx._src import options as options_lib  # pylint: disable=g-import-not-at-top
     self.directory = path_lib.as_path(directory).absolute()
@@ -236,7 +237,8 @@ class StepEngine:
       path_lib.mkdir(self.directory, path_permission_mode, parents=True)
     self._deleter = deleter_lib.StepDeleter(
         self.directory, todelete_subdir=todelete_subdir,
-        on_error=self._record_deletion_error)
+        on_error=self._record_deletion_error,
+        num_threads=num_deletion_threads)
     self.reload()
     if not read_only and self.is_primary:
       self._deleter.resume()
