@@ -175,6 +175,20 @@ def _default_preservation_policy(o: CheckpointManagerOptions):
   return pp.AnyPreservationPolicy(policies)
 
 
+def _contains_continuous(policy) -> bool:
+  if isinstance(policy, sdp.ContinuousCheckpointingPolicy):
+    return True
+  return any(_contains_continuous(p)
+             for p in getattr(policy, "policies", None) or ())
+
+
+def _record_continuous_telemetry(policy) -> None:
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.monitoring.record_scalar(
+      "/jax/orbax/checkpoint_manager/continuous_checkpointing_enabled",
+      int(_contains_continuous(policy)))
+
+
 def _log_entry(logger, entry: dict) -> None:
   """Sends step statistics to `logger` (Orbax's `log_entry`), else INFO."""
   if logger is not None:
@@ -303,6 +317,7 @@ class CheckpointManager:
         multiprocessing_options=o.multiprocessing_options,
         file_options=o.file_options, atomicity_options=o.atomicity_options,
         async_options=o.async_options)
+    self._registry_copy = None
     if handler_registry is not None:
       registry = handler_registration.DefaultCheckpointHandlerRegistry(
           handler_registry)
@@ -311,6 +326,7 @@ class CheckpointManager:
           registry.add(METRIC_ITEM_NAME, args_cls, metrics_handler)
       handler = composite.CompositeCheckpointHandler(
           composite_options=composite_options, handler_registry=registry)
+      self._registry_copy = registry
     else:
       handler = composite.CompositeCheckpointHandler(
           *[n for n, h in handlers.items() if h is None],
@@ -362,6 +378,7 @@ class CheckpointManager:
         step_not_found_error=FileNotFoundError,
         num_deletion_threads=(o.num_deletion_threads or min(
             16, max(1, (os.cpu_count() or 2) // 2))))
+    _record_continuous_telemetry(self._engine.save_decision_policy)
     self._given_metadata = (dict(metadata) if metadata is not None
                             and o.save_root_metadata else None)
     if (metadata is not None and o.save_root_metadata and not o.read_only
@@ -458,6 +475,30 @@ class CheckpointManager:
     return composite.CompositeArgs(**{
         k: make(k, v, (kwargs or {}).get(k)) for k, v in items.items()})
 
+  def _check_item_args(self, items_args: dict) -> None:
+    """Refuses args that the item's handler cannot take; lets a handler
+    registry fall back to the handler registered for the args type."""
+    for name, item_args in items_args.items():
+      if item_args is None:
+        continue
+      try:
+        cls = checkpoint_args.get_registered_handler_cls(item_args)
+      except (ValueError, TypeError):
+        continue
+      h = self._handlers.get(name)
+      if h is not None and not isinstance(h, cls):
+        raise ValueError(
+            f"Item {name!r} with args {type(item_args).__name__} does not "
+            f"match with any registered handler (its handler is "
+            f"{type(h).__name__}, the args belong to {cls.__name__}).")
+      reg = self._registry_copy
+      if reg is not None and not reg.has(name, item_args) and not reg.has(
+          None, item_args):
+        try:
+          reg.add(name, type(item_args), cls())
+        except TypeError:
+          pass  # not default-constructible: the composite reports it
+
   def save(self, step: int, items: Any = None, save_kwargs: Any = None,
            metrics: Optional[PyTree] = None, force: Optional[bool] = False,
            args: Any = None,
@@ -491,6 +532,7 @@ class CheckpointManager:
     if METRIC_ITEM_NAME in items_args:
       raise ValueError(
           f"Item name {METRIC_ITEM_NAME!r} is reserved for metrics.")
+    self._check_item_args(items_args)
     if self._handlers and not default:
       for name, item_args in items_args.items():
         if name not in self._handlers:
@@ -605,6 +647,7 @@ class CheckpointManager:
       raise ValueError(
           "Must provide `args` of type `Composite` when dealing with "
           "multiple checkpointable objects.")
+    self._check_item_args(dict(args.items()))
     known = getattr(self._composite, "_handlers", {})
     for name, item_args in args.items():
       if item_args is None and known.get(name) is None and (
