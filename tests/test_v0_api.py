@@ -395,7 +395,11 @@ def test_composite_with_registry_and_items(tmp_path):
     assert (tmp_path / "c" / "cfg" / "cfg.json").exists()
     with pytest.raises(ValueError, match="registered handler"):
       c.save(tmp_path / "c2", args=ocp.args.Composite(
-          other=ocp.args.StandardSave({"a": np.ones(1)})))
+          cfg=ocp.args.StandardSave({"a": np.ones(1)})))
+    # Items the registry does not name use the globally registered handler.
+    c.save(tmp_path / "c4", args=ocp.args.Composite(
+        other=ocp.args.StandardSave({"a": np.ones(1)})))
+    assert (tmp_path / "c4" / "other" / "_METADATA").exists()
   reg = ocp.handlers.create_default_handler_registry(
       cfg=ocp.JsonCheckpointHandler("cfg.json"))
   with ocp.Checkpointer(ocp.CompositeCheckpointHandler(
@@ -616,3 +620,15 @@ def test_v1_load_reads_v0_and_v0_reads_v1(tmp_path):
   got = ocp.v1.load_checkpointables(tmp_path / "comp")
   _assert_equal(got["state"], state)
   assert got["extra"] == {"a": 1}
+
+
+def test_restore_into_pinned_host_memory(tmp_path):
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("x",))
+  pinned = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("x")).with_memory_kind("pinned_host")
+  ckptr = ocp.PyTreeCheckpointer()
+  ckptr.save(tmp_path / "p", {"a": np.arange(8.0)})
+  got = ckptr.restore(tmp_path / "p", args=ocp.args.PyTreeRestore(
+      restore_args={"a": ocp.ArrayRestoreArgs(sharding=pinned)}))
+  assert got["a"].sharding == pinned
+  np.testing.assert_array_equal(got["a"], np.arange(8.0))

@@ -242,3 +242,21 @@ def test_zarr2_array_handler_layout_matches_orbax(tmp_path):
   assert zarray["zarr_format"] == 2 and zarray["shape"] == [4]
   with orbax.Checkpointer(orbax.ArrayCheckpointHandler()) as c:
     np.testing.assert_array_equal(c.restore(tmp_path / "a"), np.arange(4))
+
+
+@pytest.mark.parametrize("writer,reader", [("orbax", "ocpx"),
+                                           ("ocpx", "orbax")])
+def test_typed_prng_keys_inside_a_pytree(tmp_path, writer, reader):
+  tree = {"rng": jax.random.key(7), "rbg": jax.random.key(8, impl="rbg"),
+          "w": jnp.ones(3)}
+  with LIBS[writer].StandardCheckpointer() as c:
+    c.save(tmp_path / "k", tree)
+  with LIBS[reader].StandardCheckpointer() as c:
+    without_target = c.restore(tmp_path / "k")
+    with_target = c.restore(tmp_path / "k", jax.eval_shape(lambda: tree))
+  for got in (without_target, with_target):
+    for name in ("rng", "rbg"):
+      _key_equal(got[name], tree[name])
+      assert str(jax.random.key_impl(got[name])) == str(
+          jax.random.key_impl(tree[name]))
+    np.testing.assert_array_equal(got["w"], np.ones(3))

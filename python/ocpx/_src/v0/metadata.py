@@ -82,15 +82,22 @@ class StorageMetadata:
   zarr_metadata: Any = None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Metadata:
-  """Metadata of one saved leaf."""
+  """Metadata of one saved leaf.
+
+  Equality compares what was saved (shape, dtype, sharding, storage), not
+  where it was read from (`name`, `directory`).
+  """
 
   name: str
   directory: Optional[pathlib.Path]
 
+  def __eq__(self, other) -> bool:
+    return isinstance(other, Metadata)
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(eq=False)
 class ArrayMetadata(Metadata):
   """A saved array leaf (jax.Array or np.ndarray)."""
 
@@ -99,8 +106,15 @@ class ArrayMetadata(Metadata):
   dtype: Any
   storage: Optional[StorageMetadata] = None
 
+  def __eq__(self, other) -> bool:
+    return (isinstance(other, ArrayMetadata)
+            and tuple(self.shape) == tuple(other.shape)
+            and self.sharding == other.sharding
+            and self.dtype == other.dtype
+            and self.storage == other.storage)
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(eq=False)
 class ScalarMetadata(ArrayMetadata):
   """A saved Python or numpy scalar."""
 
@@ -109,10 +123,16 @@ class ScalarMetadata(ArrayMetadata):
   dtype: Any = None
   storage: Optional[StorageMetadata] = None
 
+  def __eq__(self, other) -> bool:
+    return isinstance(other, ScalarMetadata) and self.dtype == other.dtype
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(eq=False)
 class StringMetadata(Metadata):
   """A saved string leaf."""
+
+  def __eq__(self, other) -> bool:
+    return isinstance(other, StringMetadata)
 
 
 # ---------------------------------------------------------------------------

@@ -71,9 +71,11 @@ class RestoreTransform(Transform):
 
 
 def to_flat_dict(tree: PyTree, sep: str = "/") -> dict:
-  """{'a/b': leaf} of a tree (empty nodes are leaves)."""
+  """{'a/b': leaf} of a tree's leaves (empty nodes such as {} or
+  optax.EmptyState() have no values and are left out)."""
   leaves, _ = tree_lib.flatten(tree)
-  return {sep.join(l.names): l.value for l in leaves}
+  return {sep.join(l.names): l.value for l in leaves
+          if not (tree_lib.is_empty_leaf(l.value) and l.value is not None)}
 
 
 def from_flat_dict(flat: dict, target: Optional[PyTree] = None,
@@ -155,6 +157,11 @@ def apply_transformations(original_tree: PyTree, transformations: PyTree,
     logging.info("Keys not loaded from the original tree: %s",
                  ", ".join(not_loaded))
   return from_flat_dict(new, target=new_tree)
+
+
+def flat_rules(transformations) -> list:
+  """[(regex over '/'-joined keys, Transform)] in the tree's order."""
+  return _flat_rules(transformations)
 
 
 def _flat_rules(transformations) -> list:

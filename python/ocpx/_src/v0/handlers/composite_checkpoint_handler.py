@@ -109,16 +109,19 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         _check_args_fit(name, handler, args)
       return handler
     if self._registry is not None and args is not None:
+      handler = None
       if self._registry.has(name, args):
         handler = self._registry.get(name, args)
+      elif any(item == name for item, _ in self._registry.get_all_entries()):
+        raise ValueError(
+            f"Item {name!r} and args {type(args).__name__} does not match "
+            "with any registered handler in the handler registry "
+            f"(entries: {list(self._registry.get_all_entries())}).")
       elif self._registry.has(None, args):
         handler = self._registry.get(None, args)
-      else:
-        raise ValueError(
-            f"Item {name!r} with args {type(args).__name__} does not match "
-            "with any registered handler in the handler registry.")
-      self._handlers[name] = handler
-      return handler
+      if handler is not None:
+        self._handlers[name] = handler
+        return handler
     if args is None:
       raise ValueError(f"No handler known for item {name!r}.")
     cls = checkpoint_args.get_registered_handler_cls(args)
@@ -222,6 +225,13 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       for name in _existing_items(directory):
         handler = self._handler_from_typestr(name, recorded.get(name))
         if handler is None:
+          if name in self._handlers or not recorded:
+            raise ValueError(
+                f"{directory}: item {name!r} could not be restored: "
+                "undetermined `CheckpointHandler` when restoring without "
+                "args (no handler was given for it and _CHECKPOINT_METADATA "
+                "records none). Pass args=ocp.args.Composite(...) or a "
+                "handler registry.")
           logging.warning(
               'Item "%s" was found in the checkpoint, but could not be '
               "restored. Please provide a `CheckpointHandlerRegistry`, or "
@@ -243,16 +253,28 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def metadata(self, directory) -> metadata_lib.StepMetadata:
     """Step metadata with each item's handler metadata (None if unknown)."""
     directory = path_lib.as_path(directory)
-    step = cm.read_step_metadata(directory)
-    recorded = (step.item_handlers if step is not None
-                and isinstance(step.item_handlers, dict) else {})
+    step = cm.read_step_metadata(directory) if directory.exists() else None
+    recorded = step.item_handlers if step is not None else None
+    if recorded is not None and not isinstance(recorded, dict):
+      raise ValueError(
+          f"{directory}: StepMetadata.item_handlers must be a dict for a "
+          f"composite checkpoint, got {recorded!r}")
+    recorded = dict(recorded or {})
     items = {}
-    for name in _existing_items(directory):
+    names = _existing_items(directory) if directory.exists() else []
+    for name in names:
       handler = self._handler_from_typestr(name, recorded.get(name))
-      items[name] = (handler.metadata(directory / name)
-                     if handler is not None else None)
+      if handler is not None:
+        recorded.setdefault(name, handler.typestr())
+        try:
+          items[name] = handler.metadata(directory / name)
+        except FileNotFoundError:
+          items[name] = None
+      else:
+        recorded.setdefault(name, None)
+        items[name] = None
     return metadata_lib.StepMetadata(
-        item_handlers=recorded or None,
+        item_handlers=recorded,
         item_metadata=CompositeResults(**items),
         metrics=step.metrics if step else {},
         performance_metrics=step.performance_metrics if step else {},
@@ -285,9 +307,9 @@ def _check_args_fit(name, handler, args) -> None:
     return  # unregistered args: the handler decides
   if not isinstance(handler, cls):
     raise ValueError(
-        f"Item {name!r}: args {type(args).__name__} belong to "
-        f"{cls.__name__}, but the item's handler is "
-        f"{type(handler).__name__}.")
+        f"Item {name!r} with args {type(args).__name__} does not match with "
+        f"any registered handler: the args belong to {cls.__name__}, but the "
+        f"item's handler is {type(handler).__name__}.")
 
 
 checkpoint_args.register_with_handler(

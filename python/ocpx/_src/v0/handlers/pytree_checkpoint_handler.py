@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import dataclasses
 import json
+import re
 import threading
 from typing import Any, Callable, List, Optional
 
@@ -24,6 +25,7 @@ from ocpx._src import layout
 from ocpx._src import options as v1_options
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
+from ocpx._src import sharding as sharding_lib
 from ocpx._src import tree as tree_lib
 from ocpx._src.handlers import pytree_handler as v1_pytree
 from ocpx._src.metadata_types import NumpyMetadata
@@ -32,6 +34,7 @@ from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
 from ocpx._src.v0 import options as options_lib
+from ocpx._src.v0 import random_keys
 from ocpx._src.v0 import transform_utils
 from ocpx._src.v0 import type_handlers
 from ocpx._src.v0.handlers import checkpoint_handler
@@ -95,10 +98,16 @@ def _key(directory) -> str:
   return str(path_lib.as_path(p).absolute())
 
 
+class _NamesTree(dict):
+  """Restore args already keyed by name tuples."""
+
+
 def _names_map(tree, leaf_cls) -> dict:
   """{names: leaf} of a tree whose leaves are `leaf_cls` instances."""
   if tree is None:
     return {}
+  if isinstance(tree, _NamesTree):
+    return dict(tree)
   pairs, _ = jax.tree_util.tree_flatten_with_path(
       tree, is_leaf=lambda x: isinstance(x, leaf_cls))
   out = {}
@@ -199,6 +208,10 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._is_prioritized_key_fn = is_prioritized_key_fn
     self._pending: dict[str, Any] = {}
     self._lock = threading.Lock()
+    # Orbax configures these through its TypeHandlerRegistry's ArrayHandler;
+    # here they are plain attributes (engine options of the v1 API).
+    self._write_array_metadata = True
+    self._write_sharding_file = True
 
   # -- configuration ------------------------------------------------------------
   def _memory_options(self) -> v1_options.MemoryOptions:
@@ -250,6 +263,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         use_compression=self._use_compression,
         ocdbt_target_data_file_size=target_size,
         enable_pinned_host_transfer=self._enable_pinned_host_transfer,
+        enable_write_sharding_file=self._write_sharding_file,
+        array_metadata_store=True if self._write_array_metadata else None,
         scoped_storage_options_creator=creator)
 
   # -- save -----------------------------------------------------------------
@@ -265,24 +280,35 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                  use_zarr3=None) -> future_lib.Future:
     """The blocking phase of a save; returns the future of the rest."""
     directory = _path_of(directory)
-    if args.item is None:
-      raise ValueError(f"{_key(directory)}: no PyTree given to save "
-                       "(PyTreeSave.item is None).")
+    if args.item is None or not jax.tree_util.tree_leaves(
+        args.item, is_leaf=tree_lib.is_empty_leaf) or _is_empty_root(
+            args.item):
+      raise ValueError(f"{_key(directory)}: Found empty item: {args.item!r}; "
+                       "there is nothing to save.")
     _validate_custom_metadata(args.custom_metadata, directory)
+    _check_leaf_types(args.item, directory)
     saving = self._saving_options(args.save_args,
                                   args.ocdbt_target_data_file_size,
                                   use_ocdbt=use_ocdbt, use_zarr3=use_zarr3)
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     key = _key(directory)
+    item, key_impls = random_keys.split_keys(args.item)
+    if key_impls and not self._write_array_metadata:
+      raise ValueError(f"{key}: typed PRNG keys need the array metadata "
+                       "file, which is disabled for this handler.")
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
-      run = engine_handler.prepare_save(directory,
-                                        args.item,
+      run = engine_handler.prepare_save(directory, item,
                                         custom_metadata=args.custom_metadata)
+    dir_path = (directory.path
+                if isinstance(directory, path_lib.PathAwaitingCreation)
+                else directory)
 
     def background():
       with ctx:
         finalize = run()
+      if key_impls:
+        random_keys.record_impls(dir_path, jax.process_index(), key_impls)
       with self._lock:
         self._pending[key] = finalize
     return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
@@ -378,36 +404,59 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               f"{missing[:20]}, not in checkpoint: {extra[:20]}. If this "
               "mismatch is intentional, pass `partial_restore=True` to only "
               "restore parameters found in `item`.")
-      else:
-        extra = [".".join(n) for n, v in wanted
-                 if n not in by_names and v is not type_handlers.PLACEHOLDER]
-        if extra:
-          raise ValueError(
-              f"{dir_path}: partial_restore: the item has leaves that are not "
-              f"in the checkpoint: {extra[:20]}")
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
                                   tree_lib.SCALAR)
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
+    key_impls = random_keys.read_impls(dir_path)
     jobs = []
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
         jobs.append(None)
         continue
-      l = by_names[names]
+      l = by_names.get(names)
+      if item is not None and (l is None or (
+          value is None and l.value_type not in tree_lib.EMPTY_TYPES)):
+        # partial_restore: a key the checkpoint lacks keeps the item's value;
+        # None in the item masks a saved leaf (it is not read).
+        post[i] = _Keep(value)
+        jobs.append(None)
+        continue
+      if (l.value_type in tree_lib.EMPTY_TYPES and value is not None
+          and tree_lib.is_empty_leaf(value)):
+        post[i] = _Keep(value)  # e.g. optax.EmptyState(): keep its type
+        jobs.append((l, None))
+        continue
       ra = _lookup_prefix(ra_map, names) if ra_map else None
+      impl = key_impls.get(l.param_name)
+      if impl is not None and random_keys.is_key_abstract(value):
+        # The target is a key array; read its key data (trailing dims).
+        info = loader.store.info(l.param_name)
+        value = jax.ShapeDtypeStruct(
+            tuple(info.shape), info.dtype,
+            sharding=getattr(value, "sharding", None))
       abstract, fmt = self._abstract_for(
           dir_path, loader, l, value, ra, use_item_types=use_item_types,
           fallback_sharding=fallback_sharding, support_layout=support_layout,
           strict=strict)
-      if fmt is not None:
+      if impl is not None:
+        post[i] = _WrapKey(impl, fmt)
+      elif fmt is not None:
         post[i] = fmt
       jobs.append((l, abstract))
     values = loader._restore_all(jobs)  # pylint: disable=protected-access
     for i, fmt in post.items():
-      values[i] = jax.device_put(values[i], fmt)
+      if isinstance(fmt, _Keep):
+        values[i] = fmt.value
+      elif isinstance(fmt, _WrapKey):
+        v = values[i]
+        if fmt.format is not None:
+          v = jax.device_put(v, fmt.format)
+        values[i] = random_keys.wrap(v, fmt.impl)
+      else:
+        values[i] = jax.device_put(values[i], fmt)
     if treedef is not None:
       return jax.tree_util.tree_unflatten(treedef, values)
     by = {names: v for (names, _), v in zip(wanted, values)}
@@ -430,6 +479,13 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
           rtype is None or rtype is jax.Array or _is_jax_array_type(rtype)):
         shape = ra.global_shape if ra.global_shape is not None else ra.shape
+        if shape is None and ra.strict and getattr(value, "shape", None) is not None:
+          if tuple(value.shape) != stored_shape:
+            raise ValueError(
+                f"{where}: the requested shape {tuple(value.shape)} (from "
+                f"`item`) is not compatible with the saved shape "
+                f"{stored_shape}; set ArrayRestoreArgs(global_shape=..., "
+                "strict=False) to pad or truncate.")
         shape = tuple(shape) if shape is not None else stored_shape
         if ra.strict and shape != stored_shape:
           raise ValueError(
@@ -459,7 +515,9 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         raise ValueError(f"{where}: saved as {vt}, requested as a string")
       raise TypeError(f"{where}: unsupported restore_type {rtype!r}")
     if use_item_types and value is not None and not tree_lib.is_empty_leaf(
-        value):
+        value) and not (vt == tree_lib.NP_ARRAY and isinstance(
+            value, jax.ShapeDtypeStruct) and value.sharding is None
+                        and fallback_sharding is None):
       if isinstance(value, (bool, int, float)) and not isinstance(
           value, np.generic):
         return type(value), None
@@ -478,14 +536,57 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         sharding, fmt = _sharding_of(raw, support_layout=support_layout)
         if sharding is None:
           sharding = fallback_sharding
+        if sharding is None and vt == tree_lib.JAX_ARRAY:
+          _check_saved_sharding(where, loader, l)
         return jax.ShapeDtypeStruct(tuple(shape), dtype,
                                     sharding=sharding), fmt
+    if vt == tree_lib.NP_ARRAY and isinstance(value, jax.ShapeDtypeStruct):
+      return NumpyMetadata(tuple(value.shape), value.dtype), None
+    if vt == tree_lib.JAX_ARRAY:
+      _check_saved_sharding(where, loader, l)
     return None, None
 
   def _restore_transformed(self, dir_path, args):
+    """Restores the saved leaves each rule needs, then applies the rules.
+
+    A saved leaf is read with the RestoreArgs of the new key it becomes
+    (`Transform(original_key=...)`, or the same key), or with the
+    `multi_value_fn_input_args` of a RestoreTransform that consumes it.
+    """
     if args.item is None:
       raise ValueError(f"{dir_path}: `transforms` require `item`.")
-    original = self.restore_tree(dir_path, None, None)
+    meta = v1_pytree._read_or_infer_tree_metadata(  # pylint: disable=protected-access
+        resolve_pytree_dir(dir_path))
+    saved_keys = ["/".join(l.names) for l in meta.leaves]
+    new_args = (transform_utils.to_flat_dict(args.restore_args)
+                if args.restore_args is not None else {})
+    new_keys = list(transform_utils.to_flat_dict(args.item))
+    rules = transform_utils.flat_rules(args.transforms)
+    chosen: dict[str, Any] = {}
+    for key in new_keys:
+      for pattern, rule in rules:
+        m = re.fullmatch(pattern, key)
+        if not m:
+          continue
+        if rule.multi_value_fn is None and not rule.use_fallback:
+          src = key if rule.original_key is None else m.expand(
+              rule.original_key)
+          if key in new_args:
+            chosen.setdefault(src, new_args[key])
+        break
+      else:
+        if args.transforms_default_to_original and key in new_args:
+          chosen.setdefault(key, new_args[key])
+    for _, rule in rules:
+      inputs = getattr(rule, "multi_value_fn_input_args", None) or {}
+      for pattern, ra in inputs.items():
+        for k in saved_keys:
+          if re.fullmatch(pattern, k):
+            chosen[k] = ra
+    saved_args = ({tuple(k.split("/")): v for k, v in chosen.items()
+                   if isinstance(v, type_handlers.RestoreArgs)})
+    original = self.restore_tree(dir_path, None, _NamesTree(saved_args),
+                                 strict=False)
     new = transform_utils.apply_transformations(
         original, args.transforms, args.item,
         default_to_original=args.transforms_default_to_original,
@@ -507,7 +608,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def metadata(self, directory) -> metadata_lib.TreeMetadata:
     """The saved tree, with ArrayMetadata/ScalarMetadata/StringMetadata."""
     dir_path = resolve_pytree_dir(path_lib.as_path(directory))
-    meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
+    # As Orbax: no `_METADATA`, no metadata (restore can still use `item`).
+    meta = tree_lib.read_tree_metadata(dir_path)
     loader = v1_pytree._Loader(dir_path, meta, self._context())  # pylint: disable=protected-access
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
@@ -557,6 +659,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       self._pending.clear()
 
 
+def _is_empty_root(item) -> bool:
+  return tree_lib.is_empty_leaf(item) and not isinstance(item, (
+      jax.Array, np.ndarray, np.generic, int, float, bool, str))
+
+
 def resolve_pytree_dir(path):
   """`path`, or the PyTree subdirectory of a v1-layout checkpoint there.
 
@@ -573,11 +680,38 @@ def resolve_pytree_dir(path):
   return path if name is None else path / name
 
 
+@dataclasses.dataclass
+class _Keep:
+  value: Any
+
+
+@dataclasses.dataclass
+class _WrapKey:
+  impl: str
+  format: Any = None
+
+
 def _is_jax_array_type(t) -> bool:
   try:
     return isinstance(t, type) and issubclass(t, jax.Array)
   except TypeError:
     return False
+
+
+def _check_saved_sharding(where, loader, l) -> None:
+  """Raises unless the saved sharding of a jax.Array leaf exists here."""
+  text = loader.shardings().get(l.param_name)
+  if not text:
+    raise ValueError(
+        f"{where}: Sharding of jax.Array cannot be None: the checkpoint has "
+        "no saved sharding for it. Provide `mesh` and `mesh_axes` OR "
+        "`sharding` (ArrayRestoreArgs), or a target with a sharding.")
+  try:
+    sharding_lib.sharding_from_json(text)
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError(
+        f"{where}: Topology mismatch detected: the saved sharding cannot be "
+        f"rebuilt on this topology ({e}). Pass a target sharding.") from e
 
 
 def _check_strict(where, shape, stored, strict):
@@ -629,7 +763,13 @@ def _apply_restore_args(tree, restore_args):
     if ra.dtype is not None:
       v = (v.astype(ra.dtype) if hasattr(v, "astype")
            else np.asarray(v, dtype=ra.dtype))
-    if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
+    if isinstance(v, jax.Array) and not isinstance(
+        ra, type_handlers.ArrayRestoreArgs) and ra.restore_type is None:
+      pass
+    elif isinstance(ra, type_handlers.ArrayRestoreArgs) and isinstance(
+        v, jax.Array):
+      pass  # placed when it was read, or by the transform that made it
+    elif isinstance(ra, type_handlers.ArrayRestoreArgs) and (
         ra.restore_type is None or ra.restore_type is jax.Array):
       sharding, _ = _sharding_of(ra.sharding, support_layout=False)
       if sharding is None and ra.mesh is not None and ra.mesh_axes is not None:
@@ -642,6 +782,23 @@ def _apply_restore_args(tree, restore_args):
       v = ra.restore_type(np.asarray(v).item())
     out.append(v)
   return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _check_leaf_types(item, directory) -> None:
+  leaves, _ = tree_lib.flatten(item)
+  for leaf in leaves:
+    v = leaf.value
+    if tree_lib.is_empty_leaf(v) or v_pytree_kind(v) is not None:
+      continue
+    raise ValueError(
+        f"{_key(directory)}: leaf {jax.tree_util.keystr(leaf.keypath)}: "
+        f"Unsupported type: {type(v)} (TypeHandler lookup failed: ocpx "
+        "saves jax.Array, np.ndarray, int, float, bool, numpy scalars and "
+        "str leaves).")
+
+
+def v_pytree_kind(v):
+  return v1_pytree.leaf_kind(v)
 
 
 def _validate_custom_metadata(custom_metadata, directory):
