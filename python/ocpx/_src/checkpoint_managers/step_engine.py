@@ -514,12 +514,21 @@ class StepEngine:
     return out
 
   def _cleanup_tmp(self) -> None:
+    from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
     from ocpx._src import saving  # pylint: disable=g-import-not-at-top
     for p in self._own_tmp_dirs():
       final = p.parent / p.name[:p.name.find(step_names.TMP_DIR_SUFFIX)]
       with saving._IN_FLIGHT_LOCK:  # pylint: disable=protected-access
         live = final in saving._IN_FLIGHT  # pylint: disable=protected-access
       if live:
+        continue
+      # A save in flight in another process (e.g. the trainer, when this is
+      # an evaluator) holds a flock on its tmp dir: never touch it.
+      try:
+        fd = recovery.try_lock(p)
+      except OSError:
+        continue  # vanished meanwhile
+      if fd is None:
         continue
       try:
         path_lib.rmtree(p)
@@ -529,6 +538,8 @@ class StepEngine:
         err = BackgroundError(f"Removing leftover {p} failed: {e}")
         err.__cause__ = e
         self._record(err)
+      finally:
+        recovery.unlock(fd)
 
   # ----------------------------------------------------------- lifecycle
 

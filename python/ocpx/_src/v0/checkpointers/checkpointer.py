@@ -24,6 +24,7 @@ import jax
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src import saving as v1_saving
 from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import metadata as metadata_lib
@@ -199,7 +200,7 @@ class _SaveOperation:
         path_lib.fsync_tree(self.tmp)
         if self.cancelled.is_set():
           raise _Cancelled(f"{self.final}: save cancelled")
-        v1_saving._commit(self.tmp, self.final, self.force)  # pylint: disable=protected-access
+        recovery.commit(self.tmp, self.final, self.force)
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
