@@ -554,6 +554,11 @@ class CheckpointManager:
     self._engine.wait_for_save()
     stats["wait_for_prev_start_time"] = wait_start
     stats["wait_for_prev_duration_secs"] = time.time() - wait_start
+    if stats["wait_for_prev_duration_secs"] > 1:
+      logging.warning(
+          "Waiting for previous save to complete took %.2f seconds before "
+          "saving step %d; consider saving less often.",
+          stats["wait_for_prev_duration_secs"], step)
 
     def write(final):
       t = time.time()
