@@ -32,7 +32,8 @@ class StepDeleter:
   """
 
   def __init__(self, root: pathlib.Path, *, todelete_subdir: Optional[str],
-               on_error: Callable[[Optional[int], BaseException], None]):
+               on_error: Callable[[Optional[int], BaseException], None],
+               num_threads: int = 1):
     self._root = root
     self._todelete_subdir = todelete_subdir
     self._on_error = on_error
@@ -40,17 +41,20 @@ class StepDeleter:
         queue.Queue())
     self._pending = 0
     self._idle = threading.Condition()
-    self._thread: Optional[threading.Thread] = None
+    self._threads: list[threading.Thread] = []
+    self._num_threads = max(1, int(num_threads))
 
   @property
   def trash(self) -> pathlib.Path:
     return self._root / TRASH_DIR
 
   def _start_worker(self):
-    if self._thread is None or not self._thread.is_alive():
-      self._thread = threading.Thread(target=self._work, daemon=True,
-                                      name="ocpx-step-deleter")
-      self._thread.start()
+    self._threads = [t for t in self._threads if t.is_alive()]
+    while len(self._threads) < min(self._num_threads, self._pending):
+      t = threading.Thread(target=self._work, daemon=True,
+                           name="ocpx-step-deleter")
+      t.start()
+      self._threads.append(t)
 
   def _work(self):
     while True:
