@@ -54,6 +54,14 @@ class CheckpointArrayReader {
                     bool fail_on_missing_chunks,
                     ByteLimiter* limiter = nullptr);
 
+  /// Reads several boxes of `param` at once (each into its `out`): every
+  /// chunk is read and decoded once, however many boxes need it (see
+  /// `ReadRegions`).  Otherwise as `Read`.
+  absl::Status ReadBoxes(const std::string& param,
+                         absl::Span<const ReadBox> boxes,
+                         bool fail_on_missing_chunks,
+                         ByteLimiter* limiter = nullptr);
+
   /// The param names of every stored array, sorted.
   absl::StatusOr<std::vector<std::string>> ListParams();
 
