@@ -311,6 +311,7 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
   // Each chunk's reservation covers the stored value (at most about the
   // decoded size) plus the decoded chunk if it is staged rather than decoded
   // into a box.
+  const bool ranged = store.SupportsValueRanges();
   return ParallelFor(
       options.pool ? options.pool : ThreadPool::Default(), chunks.size(),
       [&](size_t c) -> absl::Status {
@@ -341,9 +342,16 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
         auto out_lo = [&](size_t h) {
           return Sub(hits[h].second.isect_lo, boxes[hits[h].first].origin);
         };
-        OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                              store.Read(key));
-        if (!value) {
+        // Stores with ranged reads stream the value through the decoder, so
+        // it is never held whole; others read it whole.
+        std::optional<std::string> value;
+        std::optional<ChunkStore::ValueRange> range;
+        if (ranged) {
+          OCPX_ASSIGN_OR_RETURN(range, store.OpenValue(key));
+        } else {
+          OCPX_ASSIGN_OR_RETURN(value, store.Read(key));
+        }
+        if (!value && !range) {
           if (options.fail_on_missing_chunks) {
             return absl::NotFoundError(
                 absl::StrCat("chunk \"", key, "\" is missing"));
@@ -355,6 +363,17 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
           }
           return absl::OkStatus();
         }
+        auto decode = [&](char* dst) -> absl::Status {
+          if (range) {
+            OCPX_ASSIGN_OR_RETURN(
+                bool streamed,
+                codec.DecodeStreamed(range->size, range->read_at, dst));
+            if (streamed) return absl::OkStatus();
+            value.emplace(range->size, '\0');
+            OCPX_RETURN_IF_ERROR(range->read_at(0, absl::MakeSpan(*value)));
+          }
+          return codec.Decode(*value, dst);
+        };
         // The decoded chunk: inside a box (direct) or in a staging buffer.
         const char* decoded = nullptr;
         std::unique_ptr<char[]> staging;
@@ -362,7 +381,7 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
           char* dst = out_of(direct) +
                       ByteOffset(boxes[hits[direct].first].shape,
                                  out_lo(direct), item);
-          OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, dst), key));
+          OCPX_RETURN_IF_ERROR(WithKey(decode(dst), key));
           decoded = dst;
         } else {
           staging.reset(new (std::nothrow) char[codec.chunk_bytes() + 1]);
@@ -371,11 +390,10 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
                 absl::StrCat("chunk \"", key, "\": cannot allocate ",
                              codec.chunk_bytes(), " bytes to decode it"));
           }
-          OCPX_RETURN_IF_ERROR(
-              WithKey(codec.Decode(*value, staging.get()), key));
+          OCPX_RETURN_IF_ERROR(WithKey(decode(staging.get()), key));
           decoded = staging.get();
         }
-        std::string().swap(*value);  // the stored value is no longer needed
+        value.reset();  // the stored value is no longer needed
         for (size_t h = 0; h < hits.size(); ++h) {
           if (static_cast<int>(h) == direct) continue;
           const ChunkGeometry& geo = hits[h].second;

@@ -224,9 +224,24 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
         " extends beyond the end of the file (", file->size, " bytes)"));
   }
   std::string out(length, '\0');
+  OCPX_RETURN_IF_ERROR(ReadInto(path, offset, absl::MakeSpan(out), what));
+  return out;
+}
+
+absl::Status ReadFileCache::ReadInto(const std::string& path, uint64_t offset,
+                                     absl::Span<char> out,
+                                     absl::string_view what) {
+  OCPX_ASSIGN_OR_RETURN(std::shared_ptr<File> file, Get(path));
+  const uint64_t length = out.size();
+  if (offset > file->size || length > file->size - offset) {
+    return absl::DataLossError(absl::StrCat(
+        "\"", path, "\": ", what, " at offset ", offset, " length ", length,
+        " extends beyond the end of the file (", file->size, " bytes)"));
+  }
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(file->fd.get(), &out[done], length - done, offset + done);
+    ssize_t n = ::pread(file->fd.get(), out.data() + done, length - done,
+                        offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0) {
@@ -238,7 +253,7 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
     }
     done += n;
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<WritableFile>> WritableFile::Create(

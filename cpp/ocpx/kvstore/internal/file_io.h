@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/unique_fd.h"
@@ -92,6 +93,11 @@ class ReadFileCache {
   /// range is beyond its end.
   absl::StatusOr<std::string> Read(const std::string& path, uint64_t offset,
                                    uint64_t length, absl::string_view what);
+
+  /// Reads `out.size()` bytes at `offset` of `path` into `out` (errors as
+  /// `Read`).
+  absl::Status ReadInto(const std::string& path, uint64_t offset,
+                        absl::Span<char> out, absl::string_view what);
 
  private:
   struct File {
