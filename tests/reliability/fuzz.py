@@ -24,7 +24,6 @@ import pathlib
 import random
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -249,19 +248,18 @@ class Worker:
   def __init__(self, as_limit: Optional[int] = None):
     script = WORKER.format(python=str(REPO / "python"),
                            tests=str(REPO / "tests"))
-
-    def limit():
-      if as_limit:
-        import resource  # pylint: disable=g-import-not-at-top
-        resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
+    if as_limit:
+      # A ceiling on address space, so that a runaway allocation fails in
+      # the worker rather than taking the machine down.
+      script = (f"import resource\nresource.setrlimit(resource.RLIMIT_AS, "
+                f"({int(as_limit)}, {int(as_limit)}))\n" + script)
 
     env = dict(os.environ)
     env["JAX_PLATFORMS"] = "cpu"
     env.pop("XLA_FLAGS", None)
     self.proc = subprocess.Popen(
         [sys.executable, "-c", script], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        preexec_fn=limit)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     ready = self._read(120)
     if ready is None or not ready.get("ready"):
       err = self.proc.stderr.read() if self.proc.poll() is not None else ""
@@ -357,11 +355,18 @@ def judge(r: dict, ckpt: str, rel: str, mutation: str, requested: int,
   return "ok"
 
 
-def run_cases(tmp: pathlib.Path, variants: list[str], seeds: list[int], *,
+def run_cases(tmp: pathlib.Path, variants: list[str], seeds: list[int],
+              **kwargs) -> list[Result]:
+  """Runs every (variant, seed) case; returns one Result per case."""
+  return run_pairs(tmp, [(v, s) for v in variants for s in seeds], **kwargs)
+
+
+def run_pairs(tmp: pathlib.Path, pairs: list[tuple[str, int]], *,
               ops=("load", "load_abstract", "verify"), timeout: float = 60.0,
               mem_slack: int = 64 << 20,
               as_limit: Optional[int] = 16 << 30) -> list[Result]:
-  """Runs every (variant, seed) case; returns one Result per case."""
+  """Runs the (variant, seed) cases `pairs` in one worker."""
+  variants = sorted({v for v, _ in pairs})
   from reliability import trees  # pylint: disable=g-import-not-at-top
   pristine = {}
   for v in variants:
@@ -373,23 +378,22 @@ def run_cases(tmp: pathlib.Path, variants: list[str], seeds: list[int], *,
   worker = Worker(as_limit)
   results = []
   try:
-    for variant in variants:
-      for seed in seeds:
-        rng = random.Random(f"{variant}:{seed}")
-        case = tmp / f"case-{variant}-{seed}"
-        shutil.copytree(pristine[variant], case)
-        rel, desc = mutate(rng, case)
-        op = ops[seed % len(ops)]
-        if not worker.alive:
-          worker = Worker(as_limit)
-        r = worker.run(f"{variant}:{seed}", str(case), op, timeout)
-        verdict = judge(r, str(case), rel, desc, requested, mem_slack)
-        results.append(Result(variant, seed, op, rel, desc, r["outcome"],
-                              verdict, r))
-        if r["outcome"] in ("crash", "hang"):
-          worker.close()
-          worker = Worker(as_limit)
-        shutil.rmtree(case, ignore_errors=True)
+    for variant, seed in pairs:
+      rng = random.Random(f"{variant}:{seed}")
+      case = tmp / f"case-{variant}-{seed}"
+      shutil.copytree(pristine[variant], case)
+      rel, desc = mutate(rng, case)
+      op = ops[seed % len(ops)]
+      if not worker.alive:
+        worker = Worker(as_limit)
+      r = worker.run(f"{variant}:{seed}", str(case), op, timeout)
+      verdict = judge(r, str(case), rel, desc, requested, mem_slack)
+      results.append(Result(variant, seed, op, rel, desc, r["outcome"],
+                            verdict, r))
+      if r["outcome"] in ("crash", "hang"):
+        worker.close()
+        worker = Worker(as_limit)
+      shutil.rmtree(case, ignore_errors=True)
   finally:
     worker.close()
   return results

@@ -33,7 +33,7 @@ std::vector<uint16_t> Iota16(size_t n) {
   return v;
 }
 
-// §12.5 verified example: uint16 shard [4,8], inner [2,4], end index, only
+// A shard verified against TensorStore (docs/format.md, "Zarr v3 arrays"): uint16 shard [4,8], inner [2,4], end index, only
 // inner chunks 0 and 3 non-fill.
 TEST(ChunkCodecTest, ShardMatchesVerifiedLayout) {
   ArrayMetadata m = Plain({4, 8}, DataType::kUint16,

@@ -6,7 +6,7 @@
 
 /// \file
 /// zarr v3 array metadata (`zarr.json`) exactly as TensorStore 0.1.86 reads
-/// and writes it (ocdbt-zarr3-format.md §12.1-§12.3).
+/// and writes it (docs/format.md, "Zarr v3 arrays").
 
 #include <cstdint>
 #include <optional>
@@ -119,7 +119,7 @@ std::string SerializeArrayMetadata(const ArrayMetadata& metadata);
 absl::StatusOr<std::string> FillValueFromJson(DataType dtype,
                                               const nlohmann::json& j);
 
-/// TensorStore's JSON for the fill value bytes (§12.2).
+/// TensorStore's JSON for the fill value bytes (docs/format.md, "Zarr v3 arrays").
 nlohmann::json FillValueToJson(DataType dtype, absl::string_view fill_value);
 
 /// The all-zero fill value for `dtype` (TensorStore's and Orbax's default).
@@ -130,7 +130,7 @@ std::string ZeroFillValue(DataType dtype);
 std::string ChunkKey(const ChunkKeyEncoding& encoding,
                      absl::Span<const int64_t> grid_index);
 
-/// Metadata as Orbax writes it (orbax-layout.md §1.11): a regular grid of
+/// Metadata as Orbax writes it (docs/format.md, "Zarr v3 arrays"): a regular grid of
 /// `chunk_shape`, the default key encoding, zero fill, and one
 /// `sharding_indexed` codec whose inner chunk is `chunk_shape` with inner
 /// codecs `bytes` little (+ `zstd` `zstd_level` if `zstd_level` is set) and

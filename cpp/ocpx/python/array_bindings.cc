@@ -230,7 +230,7 @@ void RegisterArray(nb::module_& m) {
       nb::arg("global_shape"), nb::arg("write_shape"), nb::arg("itemsize"),
       nb::arg("target_byte_size").none() = nb::none(),
       nb::arg("shard_axes") = std::vector<int>{},
-      "Orbax's subchunking.choose_chunk_shape (orbax-layout.md sec. 4).");
+      "Orbax's subchunking.choose_chunk_shape (docs/format.md, 'Chunk shapes and replicas').");
   m.def(
       "clamp_chunk_byte_size_for_ocdbt",
       [](std::optional<int64_t> chunk_byte_size, int64_t target_data_file_size,
@@ -240,7 +240,7 @@ void RegisterArray(nb::module_& m) {
       },
       nb::arg("chunk_byte_size").none(), nb::arg("target_data_file_size"),
       nb::arg("write_shape"), nb::arg("itemsize"),
-      "The chunk_byte_size to use with OCDBT (orbax-layout.md sec. 3.4).");
+      "The chunk_byte_size to use with OCDBT (docs/format.md, 'Chunk shapes and replicas').");
 }
 
 }  // namespace ocpx_python

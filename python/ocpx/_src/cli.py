@@ -330,7 +330,7 @@ def cmd_verify(args) -> int:
   for n in names:
     try:
       readers.append(first if n == first.checkpointable else _open(args.path, n))
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:
       bad.append((n, str(e)))
   total = sum(l["nbytes"] for r in readers for l in r.leaves())
   show = args.progress if args.progress is not None else sys.stderr.isatty()
@@ -355,7 +355,7 @@ def cmd_verify(args) -> int:
             chunks += 1
             progress.update(math.prod(box) * itemsize, key)
         checked += 1
-      except (OSError, ValueError, RuntimeError) as e:
+      except (OSError, ValueError, RuntimeError, MemoryError) as e:
         bad.append((key, str(e)))
         progress.update(0, key)
   progress.close()
@@ -537,7 +537,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   args = build_parser().parse_args(argv)
   try:
     return args.func(args)
-  except (OSError, ValueError, RuntimeError) as e:
+  except (OSError, ValueError, RuntimeError, MemoryError) as e:
     print(f"ocpx {args.command}: error: {e}", file=sys.stderr)
     return 1
   except KeyboardInterrupt:

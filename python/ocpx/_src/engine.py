@@ -22,14 +22,16 @@ import numpy as np
 
 from ocpx import _core
 
-# Orbax's OCDBT configuration (orbax-layout.md §1.10).
+# Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
 ORBAX_MAX_DECODED_NODE_BYTES = 100_000_000
 DEFAULT_TARGET_DATA_FILE_SIZE = 2 ** 31
 
 
-def process_db_name(process_index: int) -> str:
-  return f"ocdbt.process_{process_index}"
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  """`ocdbt.process_<i>`, or `ocdbt.process_replica_<i>` for the replicated
+  arrays of `enable_replica_parallel_separate_folder`."""
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +60,7 @@ def dtype_from_name(name: str) -> np.dtype:
 
 def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
                        shard_axes, saving) -> tuple:
-  """Chunk shape, chosen by the native layout code (orbax-layout.md §3.4, §4)."""
+  """Chunk shape, chosen by the native layout code (docs/format.md, "Chunk shapes and replicas")."""
   target = chunk_byte_size
   if saving.use_ocdbt:
     size = saving.ocdbt_target_data_file_size
@@ -130,7 +132,8 @@ class ArrayWriteSession:
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
                use_compression: bool, use_zarr3: bool = True,
-               chunk_checksums: bool = False, limiter=None):
+               chunk_checksums: bool = False, limiter=None,
+               replica_folder: bool = False):
     self._dir = pathlib.Path(directory)
     level = ZARR3_ZSTD_LEVEL if use_zarr3 else ZARR2_ZSTD_LEVEL
     self._zstd_level = level if use_compression else None
@@ -139,8 +142,8 @@ class ArrayWriteSession:
     self._use_ocdbt = use_ocdbt
     size = (DEFAULT_TARGET_DATA_FILE_SIZE if target_data_file_size is None
             else int(target_data_file_size))
-    target = (self._dir / process_db_name(process_index) if use_ocdbt
-              else self._dir)
+    target = (self._dir / process_db_name(process_index, replica_folder)
+              if use_ocdbt else self._dir)
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
         limiter=limiter)
@@ -187,16 +190,36 @@ class ArrayInfo:
   chunk_shape: tuple
 
 
+class ArrayDataMissingError(ValueError, FileNotFoundError):
+  """Array data or metadata of a checkpoint is missing.
+
+  A ValueError, as Orbax (TensorStore) raises for it, and a
+  FileNotFoundError, as the cause is a missing file; the message names the
+  array and the file.
+  """
+
+
+def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
+  return ArrayDataMissingError(
+      f"NOT_FOUND: Error opening the array driver: {error}")
+
+
 class ArrayStore:
-  """Read access to the arrays of a checkpointable directory."""
+  """Read access to the arrays of a checkpointable directory.
+
+  Missing array files raise ArrayDataMissingError.
+  """
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):
     del use_zarr3  # zarr.json or .zarray is found per array
     self._limiter = limiter
     self._dir = pathlib.Path(directory)
-    self._reader = _core.CheckpointArrayReader(str(self._dir),
-                                               use_ocdbt=use_ocdbt)
+    try:
+      self._reader = _core.CheckpointArrayReader(str(self._dir),
+                                                 use_ocdbt=use_ocdbt)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     self._info: dict[str, ArrayInfo] = {}
     self._lock = threading.Lock()
 
@@ -204,7 +227,10 @@ class ArrayStore:
     with self._lock:
       got = self._info.get(param)
     if got is None:
-      shape, dtype, chunk = self._reader.info(param)
+      try:
+        shape, dtype, chunk = self._reader.info(param)
+      except FileNotFoundError as e:
+        raise _missing_data(e) from e
       got = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
       with self._lock:
         self._info[param] = got
@@ -216,15 +242,24 @@ class ArrayStore:
       todo = [p for p in dict.fromkeys(params) if p not in self._info]
     if not todo:
       return
-    got = self._reader.info_many(todo)
+    try:
+      got = self._reader.info_many(todo)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     with self._lock:
       for p, (shape, dtype, chunk) in zip(todo, got):
         self._info[p] = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
 
   def read_many(self, requests, fail_on_missing: bool = True) -> list:
     """[(param, origin, shape)] -> arrays, read in parallel natively."""
-    return self._reader.read_many(requests, fail_on_missing,
-                                  limiter=self._limiter)
+    try:
+      return self._reader.read_many(requests, fail_on_missing,
+                                    limiter=self._limiter)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
 
   def list_params(self) -> list[str]:
-    return list(self._reader.list_params())
+    try:
+      return list(self._reader.list_params())
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e

@@ -166,6 +166,12 @@ def check_param_names(leaves: Sequence[FlatLeaf], directory) -> None:
         raise ValueError(
             f"{directory}: PyTree key {leaf.names!r} has a component {n!r} "
             "that cannot be stored.")
+      try:
+        n.encode("utf-8")
+      except UnicodeEncodeError as e:
+        raise ValueError(
+            f"{directory}: PyTree key {leaf.names!r} has a component {n!r} "
+            f"that is not valid Unicode and cannot be stored: {e}") from e
     p = leaf.param_name
     if p in seen and not is_empty_leaf(leaf.value):
       raise ValueError(
