@@ -158,6 +158,7 @@ CheckpointArrayWriter::Open(std::string directory,
   if (options.use_ocdbt) {
     OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
     wo.target_data_file_size = options.target_data_file_size;
+    wo.sync = options.sync;
     auto txn = OcdbtTransaction::Begin(directory, wo);
     if (!txn.ok()) return AnnotateStatus(txn.status(), directory);
     w->txn_ = *std::move(txn);

@@ -88,6 +88,8 @@ struct CheckpointArrayWriterOptions {
   /// decoded size until the store has their encoded value (see
   /// `WriteRegionOptions::limiter`).  Null: unlimited.
   std::shared_ptr<ByteLimiter> limiter;
+  /// `Commit` fsyncs what it wrote (see `OcdbtWriteOptions::sync`).
+  bool sync = true;
 };
 
 /// Writes arrays into one process's database (e.g. `<dir>/ocdbt.process_0`)

@@ -292,9 +292,10 @@ void RegisterCheckpoint(nb::module_& m) {
           "__init__",
           [](PyArrayWriter* self, std::string directory, bool use_ocdbt,
              uint64_t target_data_file_size,
-             std::shared_ptr<ocpx::ByteLimiter> limiter) {
+             std::shared_ptr<ocpx::ByteLimiter> limiter, bool sync) {
             ocpx::CheckpointArrayWriterOptions o;
             o.use_ocdbt = use_ocdbt;
+            o.sync = sync;
             o.target_data_file_size = target_data_file_size;
             o.limiter = std::move(limiter);
             absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayWriter>> w;
@@ -306,9 +307,11 @@ void RegisterCheckpoint(nb::module_& m) {
           },
           nb::arg("directory"), nb::arg("use_ocdbt") = true,
           nb::arg("target_data_file_size") = uint64_t{1} << 31, nb::kw_only(),
-          nb::arg("limiter").none() = nb::none(),
+          nb::arg("limiter").none() = nb::none(), nb::arg("sync") = true,
           "With a ByteLimiter, every write() keeps the chunks being gathered "
-          "and encoded within its limit (the input array is not counted).")
+          "and encoded within its limit (the input array is not counted).  "
+          "With sync=False, commit() publishes the OCDBT manifest atomically "
+          "but fsyncs nothing (the caller syncs the whole tree).")
       .def(
           "write_metadata",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,

@@ -106,14 +106,16 @@ absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir) {
 }
 
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
-                             absl::string_view contents) {
+                             absl::string_view contents, bool sync) {
   OCPX_ASSIGN_OR_RETURN(std::string suffix, RandomHex(8));
   const std::string tmp = JoinPath(dir, absl::StrCat(name, ".__ocpx_tmp_", suffix));
   const std::string dst = JoinPath(dir, name);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
   absl::Status s = WriteAll(fd.get(), contents, 0, tmp);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", tmp);
+  if (s.ok() && sync && ::fsync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, "fsync", tmp);
+  }
   if (fd.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", tmp);
   if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
     s = ErrnoStatus(errno, "rename", dst);
@@ -122,7 +124,7 @@ absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
     ::unlink(tmp.c_str());
     return s;
   }
-  return SyncDir(dir);
+  return sync ? SyncDir(dir) : absl::OkStatus();
 }
 
 absl::Status CreateFileExclusive(const std::string& dir,
@@ -269,10 +271,10 @@ absl::Status WritableFile::Pwrite(uint64_t offset, absl::string_view data) {
   return WriteAll(fd_.get(), data, offset, path_);
 }
 
-absl::Status WritableFile::SyncAndClose() {
+absl::Status WritableFile::SyncAndClose(bool sync) {
   if (!fd_.valid()) return absl::OkStatus();
   absl::Status s;
-  if (::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
+  if (sync && ::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
   if (fd_.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", path_);
   return s;
 }

@@ -56,9 +56,10 @@ absl::Status SyncDir(const std::string& dir);
 /// writers of other libraries.
 absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir);
 
-/// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir.
+/// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir
+/// (without `sync`: temp file and rename only, atomic but not durable).
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
-                             absl::string_view contents);
+                             absl::string_view contents, bool sync = true);
 
 /// Creates `dir/name` with O_EXCL (AlreadyExists if present), writes, fsyncs
 /// it and the directory.
@@ -123,8 +124,8 @@ class WritableFile {
       const std::string& path);
   ~WritableFile();
   absl::Status Pwrite(uint64_t offset, absl::string_view data);
-  /// fsync + close.
-  absl::Status SyncAndClose();
+  /// fsync (if `sync`) + close.
+  absl::Status SyncAndClose(bool sync = true);
   const std::string& path() const { return path_; }
 
  private:
