@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import stat
 import threading
 from typing import Optional, Union
 
@@ -156,7 +157,10 @@ def rmtree(path: pathlib.Path) -> None:
 
 
 def _fsync_path(path: str) -> None:
-  fd = os.open(path, os.O_RDONLY)
+  try:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+  except PermissionError:
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # e.g. a mode-0o200 file
   try:
     os.fsync(fd)
   finally:
@@ -179,8 +183,11 @@ def fsync_tree(root: pathlib.Path) -> None:
     paths.append(dirpath)
     for f in filenames:
       p = os.path.join(dirpath, f)
-      if not os.path.islink(p):
-        paths.append(p)
+      try:
+        if stat.S_ISREG(os.lstat(p).st_mode):  # not symlinks, FIFOs, ...
+          paths.append(p)
+      except FileNotFoundError:
+        pass
   if len(paths) <= 1:
     for p in paths:
       _fsync_path(p)
