@@ -489,8 +489,10 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   {
     absl::MutexLock lock(&mu_);
     done_ = true;
-    for (auto& f : files_) OCPX_RETURN_IF_ERROR(f->file->SyncAndClose());
-    if (!files_.empty()) {
+    for (auto& f : files_) {
+      OCPX_RETURN_IF_ERROR(f->file->SyncAndClose(options_.sync));
+    }
+    if (!files_.empty() && options_.sync) {
       OCPX_RETURN_IF_ERROR(internal_kvstore::SyncDir(JoinPath(path_, "d")));
     }
   }
@@ -523,7 +525,8 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   OCPX_ASSIGN_OR_RETURN(std::string encoded, EncodeManifest(manifest));
   if (config_.manifest_kind == ManifestKind::kSingle) {
     OCPX_RETURN_IF_ERROR(
-        internal_kvstore::WriteFileAtomic(path_, "manifest.ocdbt", encoded));
+        internal_kvstore::WriteFileAtomic(path_, "manifest.ocdbt", encoded,
+                                          options_.sync));
   } else {
     if (new_database_) {
       OCPX_ASSIGN_OR_RETURN(std::string config_only,

@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from ocpx import _core
+from ocpx._src import path as path_lib
 
 # Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
@@ -144,9 +145,12 @@ class ArrayWriteSession:
             else int(target_data_file_size))
     target = (self._dir / process_db_name(process_index, replica_folder)
               if use_ocdbt else self._dir)
+    # Inside a save's temporary directory the OCDBT commit syncs nothing: the
+    # save fsyncs the whole tree at once before renaming it into place.
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
-        limiter=limiter)
+        limiter=limiter,
+        sync=not path_lib.inside_tmp_checkpoint(target))
 
   def create(self, param: str, shape, dtype, chunk_shape) -> None:
     self._writer.write_metadata(param, list(shape), dtype_name(dtype),
@@ -177,7 +181,9 @@ def merge(directory: pathlib.Path) -> None:
                     if c.is_dir() and c.name.startswith("ocdbt.process_"))
   if not children:
     return
-  _core.ocdbt_merge(str(directory), children)
+  # Synced by the save's final fsync of its temporary directory, if inside one.
+  _core.ocdbt_merge(str(directory), children,
+                    sync=not path_lib.inside_tmp_checkpoint(directory))
 
 
 # ---------------------------------------------------------------------------
