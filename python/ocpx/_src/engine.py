@@ -259,4 +259,7 @@ class ArrayStore:
       raise _missing_data(e) from e
 
   def list_params(self) -> list[str]:
-    return list(self._reader.list_params())
+    try:
+      return list(self._reader.list_params())
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e

@@ -130,7 +130,8 @@ def _validate_custom_metadata(custom_metadata, final):
 
 
 def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
-                              custom_metadata, is_async: bool):
+                              custom_metadata, is_async: bool,
+                              reserved_checkpointables: Optional[dict] = None):
   """Starts a save; returns an AsyncResponse that commits it.
 
   Every process calls this.  The primary host creates the temporary
@@ -138,6 +139,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   (merge, metadata) and commits with an atomic rename.  Barriers go through
   the jax.distributed coordination service and time out after
   `AsyncOptions.timeout_secs`; a failure anywhere makes every process raise.
+  `reserved_checkpointables` (for the step managers) may use reserved names
+  such as `metrics`.
   """
   ctx = context_lib.get_context()
   init_ns = int(time.time() * 1e9)
@@ -153,6 +156,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
         f"{final}: saving in the safetensors layout is not supported (as in "
         "Orbax); save with CheckpointLayout.ORBAX.")
   _validate_checkpointables(checkpointables)
+  if reserved_checkpointables:
+    checkpointables = {**checkpointables, **reserved_checkpointables}
   _validate_custom_metadata(custom_metadata, final)
   mp = ctx.multiprocessing_options
   timeout = ctx.async_options.timeout_secs

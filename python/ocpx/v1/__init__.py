@@ -20,6 +20,7 @@ from ocpx.v1 import options
 from ocpx.v1 import partial
 from ocpx.v1 import path
 from ocpx.v1 import tree
+from ocpx.v1 import training
 from ocpx._src.async_response import AsyncResponse
 from ocpx._src.checkpoint_metadata import CheckpointMetadata
 from ocpx._src.context import Context

@@ -186,8 +186,11 @@ class PyTreeHandler:
 
     return _background()
 
-  def prepare_save(self, directory, tree) -> Any:
-    """Does the device-to-host copies now; returns a callable doing the I/O."""
+  def prepare_save(self, directory, tree, *, custom_metadata=None) -> Any:
+    """Does the device-to-host copies now; returns a callable doing the I/O.
+
+    `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
+    """
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -265,8 +268,8 @@ class PyTreeHandler:
     tree_meta = tree_lib.TreeMetadata(
         leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
         use_zarr3=bool(saving.use_zarr3),
-        store_array_data_equal_to_fill_value=True, custom_metadata=None,
-        value_metadata_tree=rich)
+        store_array_data_equal_to_fill_value=True,
+        custom_metadata=custom_metadata, value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
     use_rp = saving.use_replica_parallel
@@ -978,8 +981,12 @@ class _Loader:
 
     def build():
       host = {k: f() for k, f in cache.items()}
+      kind = getattr(sharding, "memory_kind", None)
+      targets = devices if kind is None else [
+          jax.sharding.SingleDeviceSharding(d, memory_kind=kind)
+          for d in devices]  # e.g. restoring into pinned_host memory
       with sharding_lib.without_global_mesh():
-        arrays = jax.device_put([host[k] for k in keys], devices)
+        arrays = jax.device_put([host[k] for k in keys], targets)
         return jax.make_array_from_single_device_arrays(
             tuple(shape), sharding, arrays)
     return build
