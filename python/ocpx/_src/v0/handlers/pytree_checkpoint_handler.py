@@ -374,6 +374,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     sharding when no RestoreArgs is given.
     """
     dir_path = resolve_pytree_dir(dir_path)
+    self._refuse_aggregate_only(dir_path)
     meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
     loading = v1_options.ArrayOptions.Loading(
         enable_padding_and_truncation=True,
@@ -463,6 +464,17 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     if meta.value_metadata_tree:
       return tree_lib.build_rich_tree(meta.value_metadata_tree, by)
     return tree_lib.build_tree(meta.leaves, by)
+
+  def _refuse_aggregate_only(self, dir_path) -> None:
+    """Legacy checkpoints kept the whole tree in one msgpack file."""
+    legacy = dir_path / self._aggregate_filename
+    if (not (dir_path / PYTREE_METADATA_FILE).exists() and legacy.is_file()
+        and not (dir_path / "manifest.ocdbt").exists()):
+      raise NotImplementedError(
+          f"{dir_path}: this is a legacy aggregated checkpoint (the tree is "
+          f"in the msgpack file {legacy.name!r}, aggregate_filename); ocpx "
+          "does not read that format. Restore it with orbax-checkpoint and "
+          "save it again.")
 
   def _abstract_for(self, dir_path, loader, l, value, ra, *, use_item_types,
                     fallback_sharding, support_layout, strict):
