@@ -19,46 +19,64 @@ shortcuts to their v1 versions (`orbax.checkpoint` has no such names):
 
     ocp.save(path, state)
     restored = ocp.load(path, abstract_state)
+
+The public names are imported on first use (PEP 562), so that importing
+`ocpx` - and the `ocpx` command-line tool, which reads checkpoints through
+the C++ reader alone - does not import JAX.  To add a public name, add it to
+`_LAZY_MODULES` or `_LAZY_NAMES` (and to `__all__`); do not import
+JAX-dependent modules eagerly here (tests/test_reader_cli.py checks this).
 """
 
-from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
-from ocpx import v1
-from ocpx.v1 import load
-from ocpx.v1 import load_async
-from ocpx.v1 import save
-from ocpx.v1 import save_async
+import importlib
+import typing
 
-# The v0 API (mirrors orbax.checkpoint's top level), imported on first use
-# so that `import ocpx` stays cheap for code that only uses `ocpx.v1`.
-_V0_MODULES = ("args", "checkpoint_args", "checkpointers", "future",
-               "handlers", "metadata", "options", "test_utils",
-               "transform_utils", "type_handlers")
-_V0_NAMES = {
+from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
+
+__version__ = "0.1.0"
+
+# Public submodules, imported on first attribute access.
+_LAZY_MODULES = (
+    "args", "checkpoint_args", "checkpoint_manager", "checkpoint_managers",
+    "checkpoint_utils", "checkpointers", "experimental", "future", "handlers",
+    "metadata", "options", "path", "step", "test_utils", "transform_utils",
+    "type_handlers", "v1",
+)
+
+# Public name -> the module that defines it.
+_V0_HANDLERS = "ocpx._src.v0.handlers"
+_LAZY_NAMES: dict[str, str] = {
+    # v1 shortcuts.
+    "load": "ocpx.v1",
+    "load_async": "ocpx.v1",
+    "save": "ocpx.v1",
+    "save_async": "ocpx.v1",
+    # The v0 API.
+    "CheckpointManager":
+        "ocpx._src.checkpoint_managers.checkpoint_manager",
+    "CheckpointManagerOptions":
+        "ocpx._src.checkpoint_managers.checkpoint_manager",
     "AsyncCheckpointer": "ocpx._src.v0.checkpointers.async_checkpointer",
     "AbstractCheckpointer": "ocpx._src.v0.checkpointers.checkpointer",
     "Checkpointer": "ocpx._src.v0.checkpointers.checkpointer",
     "PyTreeCheckpointer": "ocpx._src.v0.checkpointers.pytree_checkpointer",
     "StandardCheckpointer": "ocpx._src.v0.checkpointers.standard_checkpointer",
     "Future": "ocpx._src.v0.future",
-    "ArrayCheckpointHandler": "ocpx._src.v0.handlers.array_checkpoint_handler",
-    "AsyncCheckpointHandler": "ocpx._src.v0.handlers.checkpoint_handler",
-    "CheckpointHandler": "ocpx._src.v0.handlers.checkpoint_handler",
+    "ArrayCheckpointHandler": f"{_V0_HANDLERS}.array_checkpoint_handler",
+    "AsyncCheckpointHandler": f"{_V0_HANDLERS}.checkpoint_handler",
+    "CheckpointHandler": f"{_V0_HANDLERS}.checkpoint_handler",
     "CompositeCheckpointHandler":
-        "ocpx._src.v0.handlers.composite_checkpoint_handler",
-    "CompositeOptions": "ocpx._src.v0.handlers.composite_checkpoint_handler",
-    "CheckpointHandlerRegistry": "ocpx._src.v0.handlers.handler_registration",
-    "DefaultCheckpointHandlerRegistry":
-        "ocpx._src.v0.handlers.handler_registration",
-    "JsonCheckpointHandler": "ocpx._src.v0.handlers.json_checkpoint_handler",
-    "ProtoCheckpointHandler": "ocpx._src.v0.handlers.proto_checkpoint_handler",
-    "PyTreeCheckpointHandler":
-        "ocpx._src.v0.handlers.pytree_checkpoint_handler",
+        f"{_V0_HANDLERS}.composite_checkpoint_handler",
+    "CompositeOptions": f"{_V0_HANDLERS}.composite_checkpoint_handler",
+    "CheckpointHandlerRegistry": f"{_V0_HANDLERS}.handler_registration",
+    "DefaultCheckpointHandlerRegistry": f"{_V0_HANDLERS}.handler_registration",
+    "JsonCheckpointHandler": f"{_V0_HANDLERS}.json_checkpoint_handler",
+    "ProtoCheckpointHandler": f"{_V0_HANDLERS}.proto_checkpoint_handler",
+    "PyTreeCheckpointHandler": f"{_V0_HANDLERS}.pytree_checkpoint_handler",
     "JaxRandomKeyCheckpointHandler":
-        "ocpx._src.v0.handlers.random_key_checkpoint_handler",
+        f"{_V0_HANDLERS}.random_key_checkpoint_handler",
     "NumpyRandomKeyCheckpointHandler":
-        "ocpx._src.v0.handlers.random_key_checkpoint_handler",
-    "StandardCheckpointHandler":
-        "ocpx._src.v0.handlers.standard_checkpoint_handler",
+        f"{_V0_HANDLERS}.random_key_checkpoint_handler",
+    "StandardCheckpointHandler": f"{_V0_HANDLERS}.standard_checkpoint_handler",
     "AsyncOptions": "ocpx._src.v0.options",
     "RestoreTransform": "ocpx._src.v0.transform_utils",
     "Transform": "ocpx._src.v0.transform_utils",
@@ -70,38 +88,28 @@ _V0_NAMES = {
     "SaveArgs": "ocpx._src.v0.type_handlers",
 }
 
+__all__ = sorted(set(_LAZY_MODULES) | set(_LAZY_NAMES))
 
-def __getattr__(name):
-  import importlib  # pylint: disable=g-import-not-at-top
-  if name in _V0_MODULES:
-    module = importlib.import_module(f"ocpx.{name}")
-  elif name in _V0_NAMES:
-    importlib.import_module("ocpx._src.v0.handlers_all")
-    module = getattr(importlib.import_module(_V0_NAMES[name]), name)
+if typing.TYPE_CHECKING:
+  from ocpx import experimental  # noqa: F401
+  from ocpx import v1  # noqa: F401
+  from ocpx.v1 import load, load_async, save, save_async  # noqa: F401
+
+
+def __getattr__(name: str) -> typing.Any:
+  if name in _LAZY_MODULES:
+    value = importlib.import_module(f"ocpx.{name}")
+  elif name in _LAZY_NAMES:
+    module_name = _LAZY_NAMES[name]
+    if module_name.startswith("ocpx._src.v0"):
+      # Registers every v0 handler with its args classes first.
+      importlib.import_module("ocpx._src.v0.handlers_all")
+    value = getattr(importlib.import_module(module_name), name)
   else:
     raise AttributeError(f"module 'ocpx' has no attribute {name!r}")
-  globals()[name] = module
-  return module
+  globals()[name] = value  # later lookups skip __getattr__
+  return value
 
 
-def __dir__():
-  return sorted(set(globals()) | set(_V0_MODULES) | set(_V0_NAMES))
-
-
-__version__ = "0.1.0"
-
-__all__ = [
-    "AbstractCheckpointer", "ArrayCheckpointHandler", "ArrayRestoreArgs",
-    "AsyncCheckpointHandler", "AsyncCheckpointer", "AsyncOptions",
-    "CheckpointHandler", "CheckpointHandlerRegistry", "Checkpointer",
-    "CompositeCheckpointHandler", "CompositeOptions",
-    "DefaultCheckpointHandlerRegistry", "Future",
-    "JaxRandomKeyCheckpointHandler", "JsonCheckpointHandler",
-    "NumpyRandomKeyCheckpointHandler", "PLACEHOLDER", "ProtoCheckpointHandler",
-    "PyTreeCheckpointHandler", "PyTreeCheckpointer", "RestoreArgs",
-    "RestoreTransform", "SaveArgs", "StandardCheckpointHandler",
-    "StandardCheckpointer", "Transform", "apply_transformations", "args",
-    "checkpoint_args", "checkpointers", "future", "handlers", "load",
-    "load_async", "merge_trees", "metadata", "options", "save", "save_async",
-    "test_utils", "transform_utils", "type_handlers", "v1",
-]
+def __dir__() -> list[str]:
+  return sorted(set(globals()) | set(__all__))
