@@ -208,14 +208,14 @@ def test_metrics_without_best_fn_and_newest_kept_with_best_fn(tmp_path):
 
 
 def test_background_error_named_and_not_lost(tmp_path, monkeypatch):
-  from ocpx._src import saving  # pylint: disable=g-import-not-at-top
-  real = saving._commit
+  from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
+  real = recovery.commit
 
   def fail_one(tmp, final, overwrite):
     if final.name == "1":
       raise OSError("disk full")
     return real(tmp, final, overwrite)
-  monkeypatch.setattr(saving, "_commit", fail_one)
+  monkeypatch.setattr(recovery, "commit", fail_one)
   o = ocpx.CheckpointManagerOptions(max_to_keep=1)
   m = ocpx.CheckpointManager(tmp_path, options=o)
   m.save(0, args=ocpx.args.StandardSave(_tree(0)))

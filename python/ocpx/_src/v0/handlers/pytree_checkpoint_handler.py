@@ -34,7 +34,6 @@ from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
 from ocpx._src.v0 import options as options_lib
-from ocpx._src.v0 import random_keys
 from ocpx._src.v0 import transform_utils
 from ocpx._src.v0 import type_handlers
 from ocpx._src.v0.handlers import checkpoint_handler
@@ -293,22 +292,15 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     key = _key(directory)
-    item, key_impls = random_keys.split_keys(args.item)
-    if key_impls and not self._write_array_metadata:
-      raise ValueError(f"{key}: typed PRNG keys need the array metadata "
-                       "file, which is disabled for this handler.")
+    # Typed PRNG keys are stored by the engine (key data + implementation
+    # name in array_metadatas), as Orbax stores them.
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
-      run = engine_handler.prepare_save(directory, item,
+      run = engine_handler.prepare_save(directory, args.item,
                                         custom_metadata=args.custom_metadata)
-    dir_path = (directory.path
-                if isinstance(directory, path_lib.PathAwaitingCreation)
-                else directory)
 
     def background():
       with ctx:
         finalize = run()
-      if key_impls:
-        random_keys.record_impls(dir_path, jax.process_index(), key_impls)
       with self._lock:
         self._pending[key] = finalize
     return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
@@ -411,7 +403,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
-    key_impls = random_keys.read_impls(dir_path)
+    key_impls = v1_pytree.read_random_key_impls(dir_path)
     jobs = []
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
@@ -432,12 +424,6 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         continue
       ra = _lookup_prefix(ra_map, names) if ra_map else None
       impl = key_impls.get(l.param_name)
-      if impl is not None and random_keys.is_key_abstract(value):
-        # The target is a key array; read its key data (trailing dims).
-        info = loader.store.info(l.param_name)
-        value = jax.ShapeDtypeStruct(
-            tuple(info.shape), info.dtype,
-            sharding=getattr(value, "sharding", None))
       abstract, fmt = self._abstract_for(
           dir_path, loader, l, value, ra, use_item_types=use_item_types,
           fallback_sharding=fallback_sharding, support_layout=support_layout,
@@ -452,10 +438,13 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(fmt, _Keep):
         values[i] = fmt.value
       elif isinstance(fmt, _WrapKey):
+        # Restore args that asked for the key's data type still get a key.
         v = values[i]
         if fmt.format is not None:
           v = jax.device_put(v, fmt.format)
-        values[i] = random_keys.wrap(v, fmt.impl)
+        if not v1_pytree.is_random_key_dtype(v.dtype):
+          v = jax.random.wrap_key_data(v, impl=fmt.impl)
+        values[i] = v
       else:
         values[i] = jax.device_put(values[i], fmt)
     if treedef is not None:
@@ -541,7 +530,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       shape = getattr(value, "shape", None)
       dtype = getattr(value, "dtype", None)
       if shape is not None and dtype is not None:
-        _check_strict(where, tuple(shape), stored_shape, strict)
+        if not v1_pytree.is_random_key_dtype(dtype):  # keys: data has more dims
+          _check_strict(where, tuple(shape), stored_shape, strict)
         raw = getattr(value, "sharding", None)
         if support_layout:
           raw = getattr(value, "format", None) or raw
