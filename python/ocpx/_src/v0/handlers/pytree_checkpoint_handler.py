@@ -480,7 +480,10 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
           rtype is None or rtype is jax.Array or _is_jax_array_type(rtype)):
         shape = ra.global_shape if ra.global_shape is not None else ra.shape
-        if shape is None and ra.strict and getattr(value, "shape", None) is not None:
+        if (shape is None and ra.strict
+            and getattr(value, "shape", None) is not None
+            and not v1_pytree.is_random_key_dtype(
+                getattr(value, "dtype", None))):  # key data has more dims
           if tuple(value.shape) != stored_shape:
             raise ValueError(
                 f"{where}: the requested shape {tuple(value.shape)} (from "
