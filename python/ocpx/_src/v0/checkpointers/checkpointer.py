@@ -12,6 +12,7 @@ replaced only after the new one is complete.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -115,8 +116,6 @@ class _SaveOperation:
     self.barrier_sync_fn = barrier_sync_fn
     self.timeout = timeout_secs
     self.cancelled = threading.Event()
-    self.tmp_lock = None
-    self.created_tmp = False  # only a tmp dir this save made is removed
     mp = ckptr._multiprocessing_options  # pylint: disable=protected-access
     self.sync = multihost.Sync(
         f"v0-save:{self.final}", timeout_secs=timeout_secs,
@@ -127,14 +126,15 @@ class _SaveOperation:
               else mp.primary_host)
     if custom_metadata is not None:
       v1_saving._validate_custom_metadata(custom_metadata, self.final)  # pylint: disable=protected-access
+    self.tmp_lock: list = []  # the flock on `tmp` while this save runs
+    if self.primary:
+      # Finish or roll back an interrupted earlier save of this path first.
+      recovery.recover_path(self.final)
     digest = hashlib.sha256(str(self.final).encode()).hexdigest()
     if self.sync.broadcast("path", digest, leader) != digest:
       raise ValueError(
           f"Process {self.sync.process} saves to {self.final}, but process "
           f"{leader} saves elsewhere; every process must pass the same path.")
-    if self.primary:
-      # Finish or roll back an interrupted earlier save of this path first.
-      recovery.recover_path(self.final)
     exists = self.sync.broadcast(
         "exists", "1" if (self.final.exists() or self.final.is_symlink())
         else "0", leader) == "1"
@@ -145,7 +145,6 @@ class _SaveOperation:
     try:
       self._start(ckpt_args, raw_args, raw_kwargs, is_async)
     except BaseException:
-      self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
       raise
 
@@ -155,28 +154,32 @@ class _SaveOperation:
       if self.primary:
         if not self.final.parent.exists():
           path_lib.mkdir(self.final.parent, parents=True)
-        # Recovers leftovers of dead saves of this path first; the lock marks
-        # the tmp dir as live for other processes' recovery.
-        self.tmp_lock = recovery.create_locked_tmp(self.tmp, self.final, mode)
-        self.created_tmp = True
+        self.tmp_lock.append(
+            recovery.create_locked_tmp(self.tmp, self.final, mode))
       self.sync.barrier("directories")
       if ckpt_args is not None:
         call_args, call_kwargs = (), {"args": ckpt_args}
       else:
         call_args, call_kwargs = raw_args, raw_kwargs
       self.futures = []
-      if is_async and isinstance(self.handler,
-                                 checkpoint_handler.AsyncCheckpointHandler):
-        self.futures = checkpoint_handler.run_async(
-            self.handler.async_save(self.tmp, *call_args, **call_kwargs)) or []
+      if isinstance(self.handler, checkpoint_handler.AsyncCheckpointHandler):
+        # finalize() runs in commit(), after every process has written.
+        with (contextlib.nullcontext() if is_async
+              else pytree_lib.synchronous_save()):
+          self.futures = checkpoint_handler.run_async(self.handler.async_save(
+              self.tmp, *call_args, **call_kwargs)) or []
       else:
-        with pytree_lib.synchronous_save():
-          self.handler.save(self.tmp, *call_args, **call_kwargs)
+        self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary and self.created_tmp:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:  # only a tmp dir this save made
+        recovery.remove_tree(self.tmp)
+      self._unlock()
       raise
+
+  def _unlock(self):
+    while self.tmp_lock:
+      recovery.unlock(self.tmp_lock.pop())
 
   def _barrier(self, name: str):
     if self.barrier_sync_fn is not None:
@@ -200,6 +203,8 @@ class _SaveOperation:
         raise _Cancelled(f"{self.final}: save cancelled")
       self._barrier("written")
       if self.primary:
+        # (The engine's OCDBT commit takes no lock of its own on a save's tmp
+        # directory, so our lock stays held through the merge.)
         self.handler.finalize(self.tmp)
         self._write_step_metadata()
         path_lib.write_file_durably(
@@ -212,17 +217,12 @@ class _SaveOperation:
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary and self.created_tmp:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:
+        recovery.remove_tree(self.tmp)
       raise
     finally:
       self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
-
-  def _unlock(self):
-    if self.tmp_lock is not None:
-      recovery.unlock(self.tmp_lock)
-      self.tmp_lock = None
 
   def _write_step_metadata(self):
     if isinstance(self.handler, composite_lib.CompositeCheckpointHandler):
