@@ -21,6 +21,8 @@ import jax
 import numpy as np
 
 from ocpx import _core
+from ocpx._src.remote import arrays as _remote_arrays
+from ocpx._src.remote import hooks as _remote
 
 # Orbax's OCDBT configuration (orbax-layout.md §1.10).
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
@@ -117,6 +119,11 @@ def run_parallel(fn, items: Sequence[Any]) -> list:
 class ArrayWriteSession:
   """One process's array writes into a checkpointable directory."""
 
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayWriteSession(directory, **kwargs)
+    return super().__new__(cls)
+
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
                use_compression: bool, limiter=None):
@@ -147,6 +154,9 @@ class ArrayWriteSession:
 
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
+  if _remote.is_remote_path(directory):
+    _remote_arrays.merge(directory)
+    return
   directory = pathlib.Path(directory)
   children = sorted(c.name for c in directory.iterdir()
                     if c.is_dir() and c.name.startswith("ocdbt.process_"))
@@ -167,6 +177,11 @@ class ArrayInfo:
 
 class ArrayStore:
   """Read access to the arrays of a checkpointable directory."""
+
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayStore(directory, **kwargs)
+    return super().__new__(cls)
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):

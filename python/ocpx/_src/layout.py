@@ -65,7 +65,7 @@ def is_orbax_checkpoint(path) -> bool:
   p = path_lib.as_path(path)
   if not p.is_dir() or path_lib.is_tmp(p):
     return False
-  return _is_v1(p) or _is_v0(p)
+  return (_is_v1(p) or _is_v0(p)) and is_committed(p)
 
 
 def check_checkpoint_dir(path: pathlib.Path) -> None:
@@ -80,6 +80,20 @@ def check_checkpoint_dir(path: pathlib.Path) -> None:
         "never committed.")
   if not (_is_v1(path) or _is_v0(path)):
     raise InvalidLayoutError(f"{path} is not an Orbax checkpoint.")
+  if path_lib.uses_commit_file(path) and not is_committed(path):
+    raise InvalidLayoutError(
+        f"{path} was never committed (no {path_lib.COMMIT_SUCCESS_FILE}): "
+        "its save was interrupted or is still running.")
+
+
+def is_committed(path) -> bool:
+  """On object stores a checkpoint is committed once `commit_success.txt`
+  exists in it (or, for an item directory of a v0 checkpoint, in its
+  parent); elsewhere the atomic rename committed whatever exists."""
+  if not path_lib.uses_commit_file(path):
+    return True
+  return ((path / path_lib.COMMIT_SUCCESS_FILE).is_file()
+          or (path.parent / path_lib.COMMIT_SUCCESS_FILE).is_file())
 
 
 def checkpointable_names(path: pathlib.Path) -> list[str]:

@@ -296,6 +296,8 @@ def _arm_timeout(response, cancelled: threading.Event, timeout: float):
 
 def _commit(tmp, final, overwrite: bool):
   """Renames `tmp` to `final`; an old `final` is removed only afterwards."""
+  if path_lib.uses_commit_file(final):
+    return  # object store: commit_success.txt, written last, committed it
   trash = None
   if final.exists() or final.is_symlink():
     if not overwrite:

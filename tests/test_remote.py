@@ -1,0 +1,416 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""gs:// and s3:// checkpoints against local servers (127.0.0.1 only).
+
+The servers (moto for S3, gcp-storage-emulator for GCS) run in this process
+for the whole module, each behind a `FaultProxy` that counts requests and
+injects HTTP errors on demand.  See object_store_servers.py.
+"""
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+import pytest
+
+import ocpx.v1 as ocp
+from ocpx import remote
+from ocpx._src import layout
+from ocpx._src.remote import rpath as rpath_lib
+from ocpx._src.remote import store as store_lib
+
+import object_store_servers as servers
+
+_names = itertools.count()
+
+# Short backoff so that injected errors cost milliseconds.
+FAST_RETRIES = remote.ObjectStoreOptions(initial_retry_delay_secs=0.01,
+                                         max_retry_delay_secs=0.05)
+
+
+class Remote:
+  """One store type: its server, the proxy in front, fresh buckets."""
+
+  def __init__(self, scheme, server, proxy):
+    self.scheme = scheme
+    self.server = server
+    self.proxy = proxy
+
+  def bucket(self) -> str:
+    name = f"ocpx-test-{os.getpid()}-{next(_names)}"
+    self.server.create_bucket(name)
+    return f"{self.scheme}://{name}"
+
+
+def _skip_missing(package, error):
+  if os.environ.get("CI"):
+    pytest.fail(f"{package} is required in CI: {error}")
+  pytest.skip(f"{package} is not installed ({error}); "
+              "pip install -r requirements-dev.txt to run the remote tests")
+
+
+@pytest.fixture(scope="module")
+def s3():
+  try:
+    server = servers.S3Server()
+  except ImportError as e:
+    _skip_missing("moto[server]", e)
+  proxy = servers.FaultProxy(server.endpoint)
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_REGION", "us-east-1")
+    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    mp.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+    yield Remote("s3", server, proxy)
+  proxy.stop()
+  server.stop()
+
+
+@pytest.fixture(scope="module")
+def gcs():
+  try:
+    server = servers.GcsServer()
+  except ImportError as e:
+    _skip_missing("gcp-storage-emulator", e)
+  proxy = servers.FaultProxy(server.endpoint)
+  with pytest.MonkeyPatch.context() as mp:
+    # TensorStore's documented endpoint setting, and a fixed token so that
+    # it never looks for real credentials.
+    mp.setenv("TENSORSTORE_GCS_HTTP_URL", proxy.endpoint)
+    mp.setenv("GOOGLE_AUTH_TOKEN_FOR_TESTING", "test-token")
+    # For gcsfs (Orbax's etils.epath backend for gs://).
+    mp.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint)
+    yield Remote("gs", server, proxy)
+  proxy.stop()
+  server.stop()
+
+
+@pytest.fixture(params=["s3", "gs"])
+def store(request):
+  return request.getfixturevalue({"s3": "s3", "gs": "gcs"}[request.param])
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries():
+  with remote.object_store_options(FAST_RETRIES):
+    yield
+
+
+def _every_leaf_type():
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]).reshape(2, 2),
+                           ("x", "y"))
+  sharded = jax.device_put(
+      jnp.arange(64, dtype=jnp.float32).reshape(8, 8),
+      jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x", "y")))
+  replicated = jax.device_put(
+      jnp.arange(6, dtype=jnp.int32),
+      jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+  dtypes = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+            np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+            np.float64, np.complex64, ml_dtypes.bfloat16,
+            ml_dtypes.float8_e4m3fn]
+  return {
+      "np": {np.dtype(d).name: (np.arange(12) % 3).astype(d).reshape(3, 4)
+             for d in dtypes},
+      "jax": {"sharded": sharded, "replicated": replicated,
+              "bf16": jnp.ones((3, 5), jnp.bfloat16),
+              "zero_d": jnp.asarray(1.5)},
+      "scalars": {"int": 7, "float": 2.5, "bool": True,
+                  "np_i32": np.int32(-3), "np_f64": np.float64(0.25)},
+      "strings": {"s": "hello", "empty": ""},
+      "list": [np.zeros((2,), np.float32), "x"],
+      "empty_dict": {}, "empty_list": [], "none": None,
+      "big": np.arange(300_000, dtype=np.float32),  # > inline values
+  }
+
+
+def _assert_same(got, want):
+  flat_g = jax.tree_util.tree_flatten_with_path(got)[0]
+  flat_w = jax.tree_util.tree_flatten_with_path(want)[0]
+  assert [p for p, _ in flat_g] == [p for p, _ in flat_w]
+  for (path, g), (_, w) in zip(flat_g, flat_w):
+    key = jax.tree_util.keystr(path)
+    if isinstance(w, (jax.Array, np.ndarray)):
+      assert type(g) is type(w) or isinstance(g, type(w)), key
+      assert g.dtype == w.dtype and g.shape == w.shape, key
+      np.testing.assert_array_equal(np.asarray(g), np.asarray(w), key)
+    else:
+      assert g == w and type(g) is type(w), (key, g, w)
+
+
+def test_round_trip_every_leaf_type(store, tmp_path):
+  """Remote loads give what local-disk loads give, value for value."""
+  url = store.bucket() + "/run/ckpt_1"
+  tree = _every_leaf_type()
+  ocp.save(url, tree)
+  ocp.save(tmp_path / "c", tree)
+  want = ocp.load(tmp_path / "c")
+  got = ocp.load(url)
+  _assert_same(got, want)
+  for (_, g), (_, w) in zip(jax.tree_util.tree_flatten_with_path(got)[0],
+                            jax.tree_util.tree_flatten_with_path(tree)[0]):
+    np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+  abstract = jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
+      if isinstance(x, jax.Array) else x, tree)
+  got = ocp.load(url, abstract)
+  assert got["jax"]["sharded"].sharding == tree["jax"]["sharded"].sharding
+  _assert_same(got, ocp.load(tmp_path / "c", abstract))
+
+
+def test_layout_matches_local_disk(store, tmp_path):
+  """The same files, and byte-identical zarr.json and _METADATA, as the
+  native engine writes on local disk."""
+  tree = _every_leaf_type()
+  url = store.bucket() + "/c"
+  ocp.save(url, tree)
+  ocp.save(tmp_path / "c", tree)
+  remote_root = rpath_lib.RemotePath(url)
+  remote_keys = remote_root.store.list(remote_root.key + "/")
+  rel = sorted(k[len(remote_root.key) + 1:] for k in remote_keys)
+  local = sorted(str(p.relative_to(tmp_path / "c"))
+                 for p in (tmp_path / "c").rglob("*") if p.is_file())
+  strip = lambda names: sorted(  # noqa: E731
+      n.split("/d/")[0] + "/d/" if "/d/" in n else n for n in names)
+  assert strip(rel) == strip(local)
+  assert ((remote_root / "state" / "_METADATA").read_text()
+          == (tmp_path / "c" / "state" / "_METADATA").read_text())
+  import tensorstore as ts  # pylint: disable=g-import-not-at-top
+  r = ts.KvStore.open({"driver": "ocdbt",
+                       "base": (remote_root / "state").kvstore_spec()},
+                      context=remote_root.store.context).result()
+  l = ts.KvStore.open({"driver": "ocdbt", "base":
+                       f"file://{tmp_path}/c/state/"}).result()
+  keys = [k for k in l.list().result() if k.endswith(b"zarr.json")]
+  assert keys and keys == [k for k in r.list().result()
+                           if k.endswith(b"zarr.json")]
+  for k in keys:
+    assert r.read(k).result().value == l.read(k).result().value, k
+
+
+def test_async_metadata_and_checkpointables(store):
+  base = store.bucket()
+  tree = {"w": jnp.arange(12.0).reshape(3, 4), "step": 3}
+  r = ocp.save_async(base + "/a", tree, custom_metadata={"note": "x"})
+  r.result()
+  meta = ocp.metadata(base + "/a")
+  assert meta.custom_metadata == {"note": "x"}
+  assert meta.metadata["w"].shape == (3, 4)
+  assert meta.commit_timestamp_nsecs is not None
+  got = ocp.load_async(base + "/a").result()
+  _assert_same(got, tree)
+  ocp.save_checkpointables(base + "/b", {"state": tree, "extra": {"k": 1}})
+  both = ocp.load_checkpointables(base + "/b")
+  assert set(both) == {"state", "extra"}
+  _assert_same(both["state"], tree)
+
+
+def test_exists_and_overwrite(store):
+  url = store.bucket() + "/x"
+  ocp.save(url, {"a": np.arange(3)})
+  with pytest.raises(ValueError, match="already exists"):
+    ocp.save(url, {"a": np.arange(4)})
+  ocp.save(url, {"b": np.ones(2)}, overwrite=True)
+  assert set(ocp.load(url)) == {"b"}  # nothing of the old one is left
+
+
+def test_uncommitted_checkpoint_never_loads(store):
+  url = store.bucket() + "/u"
+  ocp.save(url, {"a": np.arange(3)})
+  root = rpath_lib.RemotePath(url)
+  (root / "commit_success.txt").unlink()
+  assert not ocp.is_orbax_checkpoint(url) if hasattr(
+      ocp, "is_orbax_checkpoint") else True
+  assert not layout.is_orbax_checkpoint(url)
+  with pytest.raises(layout.InvalidLayoutError, match="never committed"):
+    ocp.load(url)
+  with pytest.raises(layout.InvalidLayoutError, match="never committed"):
+    ocp.metadata(url)
+
+
+def test_listing_many_steps_is_one_paginated_listing(store):
+  base = store.bucket()
+  root = rpath_lib.RemotePath(base + "/steps")
+  for step in range(120):
+    root.store.write(f"steps/{step}/commit_success.txt", b"ok")
+    root.store.write(f"steps/{step}/_CHECKPOINT_METADATA", b"{}")
+  bucket = base.split("://")[1]
+  before = store.proxy.count("GET", f"/{bucket}")
+  names = sorted(int(p.name) for p in root.iterdir())
+  lists = store.proxy.count("GET", f"/{bucket}") - before
+  assert names == list(range(120))
+  # 240 objects: one listing, paged by the server (GCS here: 50 a page;
+  # moto: 1000), never one request per step.
+  pages = 5 if store.scheme == "gs" else 1
+  assert lists == pages
+
+
+def test_prefix_deletion_stops_at_the_prefix(store):
+  base = store.bucket()
+  ocp.save(base + "/run/1", {"a": np.arange(3)})
+  ocp.save(base + "/run/10", {"a": np.arange(3)})
+  ocp.save(base + "/run/1x", {"a": np.arange(3)})
+  rpath_lib.RemotePath(base + "/run/1").rmtree()
+  root = rpath_lib.RemotePath(base + "/run")
+  assert sorted(p.name for p in root.iterdir()) == ["10", "1x"]
+  np.testing.assert_array_equal(ocp.load(base + "/run/10")["a"], np.arange(3))
+
+
+def test_prefix_deletion_retries(store):
+  base = store.bucket()
+  ocp.save(base + "/d", {"a": np.arange(3), "b": np.ones(4)})
+  no_retries = remote.ObjectStoreOptions(
+      max_retries=0, initial_retry_delay_secs=0.01,
+      max_retry_delay_secs=0.02, delete_attempts=4)
+  with remote.object_store_options(no_retries):
+    p = rpath_lib.RemotePath(base + "/d")
+  store.proxy.faults.append(servers.Fault("DELETE", "", 503, 2))
+  p.rmtree()
+  assert store.proxy.faults[-1].count == 0
+  assert not p.exists()
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_errors_are_retried(store, status):
+  base = store.bucket()
+  bucket = base.split("://")[1]
+  tree = {"w": jnp.arange(1000.0), "n": np.arange(5), "s": "t"}
+  faults = [servers.Fault("PUT", bucket, status, 2),
+            servers.Fault("POST", bucket, status, 2),
+            servers.Fault("GET", bucket, status, 3)]
+  store.proxy.faults.extend(faults)
+  try:
+    ocp.save(base + "/t", tree)
+    _assert_same(ocp.load(base + "/t"), tree)
+  finally:
+    for f in faults:
+      store.proxy.faults.remove(f)
+  injected = sum(2 if f.method != "GET" else 3 for f in faults) - sum(
+      f.count for f in faults)
+  assert injected >= 4
+  assert store.proxy.count("GET", bucket, status) >= 3
+
+
+def test_other_errors_name_the_url_and_key(store):
+  base = store.bucket()
+  bucket = base.split("://")[1]
+  ocp.save(base + "/e", {"a": np.arange(3)})
+  fault = servers.Fault("GET", r"state(/|%2F)_METADATA(\?|$)", 403, 1000)
+  store.proxy.faults.append(fault)
+  try:
+    with pytest.raises(OSError) as e:
+      ocp.load(base + "/e")
+  finally:
+    store.proxy.faults.remove(fault)
+  assert f"{base}/e/state/_METADATA" in str(e.value)
+  assert 1000 - fault.count <= 3  # not retried like a transient error
+
+
+def test_missing_bucket_and_bad_urls(store):
+  with pytest.raises(OSError, match="no-such-bucket-ocpx"):
+    ocp.load(f"{store.scheme}://no-such-bucket-ocpx/x")
+  with pytest.raises(ValueError, match="no bucket"):
+    ocp.load(f"{store.scheme}:///x")
+
+
+def test_memory_limit_holds_when_reading(store):
+  from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+  base = store.bucket()
+  tree = {f"a{i}": np.full((64, 64), i, np.float32) for i in range(12)}
+  ocp.save(base + "/m", tree)
+  limiter = engine.make_limiter(3 * 64 * 64 * 4)
+  st = engine.ArrayStore(rpath_lib.RemotePath(base + "/m/state"),
+                         use_ocdbt=True, limiter=limiter)
+  got = st.read_many([(k, [0, 0], [64, 64]) for k in tree])
+  for k, g in zip(tree, got):
+    np.testing.assert_array_equal(g, tree[k])
+  assert 0 < limiter.peak <= 3 * 64 * 64 * 4
+  assert limiter.in_use == 0
+
+
+def test_memory_options_bound_remote_saves(store):
+  base = store.bucket()
+  tree = {f"a{i}": jnp.full((128, 128), i, jnp.float32) for i in range(8)}
+  with ocp.Context(memory_options=ocp.options.MemoryOptions(
+      write_concurrent_bytes=128 * 128 * 4 * 2,
+      read_concurrent_bytes=128 * 128 * 4)):
+    ocp.save(base + "/m", tree)
+    _assert_same(ocp.load(base + "/m"), tree)
+
+
+def test_etils_epath_paths_and_path_class(store):
+  epath = pytest.importorskip("etils.epath")
+  url = store.bucket() + "/p"
+  with ocp.Context(file_options=ocp.options.FileOptions(
+      path_class=epath.Path)):
+    ocp.save(url, {"a": np.arange(3)})
+  np.testing.assert_array_equal(ocp.load(url)["a"], np.arange(3))
+  local_cls = epath.Path
+  assert local_cls  # epath.Path('s3://...') needs no backend to be named
+
+
+_KILL_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import ocpx.v1 as ocp
+    from ocpx._src import path as path_lib
+    url, when = sys.argv[1], sys.argv[2]
+    write = path_lib.write_file_durably
+    def write_then_die(p, data, mode=None):
+      if p.name == when:
+        os.kill(os.getpid(), signal.SIGKILL)
+      return write(p, data, mode)
+    path_lib.write_file_durably = write_then_die
+    tree = {f"a{i}": np.full((256, 256), i, np.float32) for i in range(8)}
+    print("saving", flush=True)
+    ocp.save(url, tree)
+    print("saved", flush=True)
+""")
+
+
+@pytest.mark.parametrize("when", ["_METADATA", "_CHECKPOINT_METADATA",
+                                  "commit_success.txt"])
+def test_killed_save_never_looks_committed(store, when, tmp_path):
+  url = store.bucket() + "/k"
+  script = tmp_path / "child.py"
+  script.write_text(_KILL_CHILD)
+  env = dict(os.environ)
+  env["PYTHONPATH"] = os.pathsep.join(
+      [str(p) for p in sys.path if p] + [env.get("PYTHONPATH", "")])
+  env["JAX_PLATFORMS"] = "cpu"
+  proc = subprocess.run([sys.executable, str(script), url, when], env=env,
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+  root = rpath_lib.RemotePath(url)
+  assert root.exists()  # it did write things before dying
+  assert not (root / "commit_success.txt").exists()
+  assert not layout.is_orbax_checkpoint(url)
+  with pytest.raises(layout.InvalidLayoutError, match="never committed"):
+    ocp.load(url)
+  # An overwriting save replaces the remains and commits.
+  ocp.save(url, {"x": np.arange(2)}, overwrite=True)
+  assert set(ocp.load(url)) == {"x"}
+
+
+def test_store_errors_are_os_errors():
+  assert issubclass(store_lib.RemoteStorageError, OSError)
+  with pytest.raises(ValueError, match="not a gs:// or s3:// URL"):
+    rpath_lib.RemotePath("http://x/y")
+  with pytest.raises(ValueError, match="'.' and '..'"):
+    rpath_lib.RemotePath("s3://bucket/a/../b")
+  p = rpath_lib.RemotePath("s3://bucket/run/1")
+  assert str(p / "state" / "_METADATA") == "s3://bucket/run/1/state/_METADATA"
+  assert str(p.parent) == "s3://bucket/run" and p.name == "1"
+  assert [str(q) for q in p.parents] == ["s3://bucket/run", "s3://bucket"]
+  assert not hasattr(p, "__fspath__")
+  with pytest.raises(ValueError, match="whole bucket"):
+    rpath_lib.RemotePath("s3://bucket").rmtree()
