@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 from typing import Optional
 
-GCS_PAGE_SIZE = 50
+GCS_PAGE_SIZE = 20
 
 
 def free_port() -> int:

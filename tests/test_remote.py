@@ -99,6 +99,13 @@ def store(request):
   return request.getfixturevalue({"s3": "s3", "gs": "gcs"}[request.param])
 
 
+@pytest.fixture
+def s3_store(s3):
+  """For tests of ocpx logic that does not depend on the store type: run on
+  S3 only (moto is the faster server) to keep the suite short."""
+  return s3
+
+
 @pytest.fixture(autouse=True)
 def _fast_retries():
   with remote.object_store_options(FAST_RETRIES):
@@ -129,7 +136,7 @@ def _every_leaf_type():
       "strings": {"s": "hello", "empty": ""},
       "list": [np.zeros((2,), np.float32), "x"],
       "empty_dict": {}, "empty_list": [], "none": None,
-      "big": np.arange(300_000, dtype=np.float32),  # > inline values
+      "big": np.arange(100_000, dtype=np.float32),  # > inline values
   }
 
 
@@ -214,8 +221,8 @@ def test_async_metadata_and_checkpointables(store):
   _assert_same(both["state"], tree)
 
 
-def test_exists_and_overwrite(store):
-  url = store.bucket() + "/x"
+def test_exists_and_overwrite(s3_store):
+  url = s3_store.bucket() + "/x"
   ocp.save(url, {"a": np.arange(3)})
   with pytest.raises(ValueError, match="already exists"):
     ocp.save(url, {"a": np.arange(4)})
@@ -228,8 +235,6 @@ def test_uncommitted_checkpoint_never_loads(store):
   ocp.save(url, {"a": np.arange(3)})
   root = rpath_lib.RemotePath(url)
   (root / "commit_success.txt").unlink()
-  assert not ocp.is_orbax_checkpoint(url) if hasattr(
-      ocp, "is_orbax_checkpoint") else True
   assert not layout.is_orbax_checkpoint(url)
   with pytest.raises(layout.InvalidLayoutError, match="never committed"):
     ocp.load(url)
@@ -240,22 +245,21 @@ def test_uncommitted_checkpoint_never_loads(store):
 def test_listing_many_steps_is_one_paginated_listing(store):
   base = store.bucket()
   root = rpath_lib.RemotePath(base + "/steps")
-  for step in range(120):
+  for step in range(60):
     root.store.write(f"steps/{step}/commit_success.txt", b"ok")
-    root.store.write(f"steps/{step}/_CHECKPOINT_METADATA", b"{}")
   bucket = base.split("://")[1]
   before = store.proxy.count("GET", f"/{bucket}")
   names = sorted(int(p.name) for p in root.iterdir())
   lists = store.proxy.count("GET", f"/{bucket}") - before
-  assert names == list(range(120))
-  # 240 objects: one listing, paged by the server (GCS here: 50 a page;
+  assert names == list(range(60))
+  # One listing, paged by the server (the GCS emulator here: 20 a page;
   # moto: 1000), never one request per step.
-  pages = 5 if store.scheme == "gs" else 1
+  pages = 3 if store.scheme == "gs" else 1
   assert lists == pages
 
 
-def test_prefix_deletion_stops_at_the_prefix(store):
-  base = store.bucket()
+def test_prefix_deletion_stops_at_the_prefix(s3_store):
+  base = s3_store.bucket()
   ocp.save(base + "/run/1", {"a": np.arange(3)})
   ocp.save(base + "/run/10", {"a": np.arange(3)})
   ocp.save(base + "/run/1x", {"a": np.arange(3)})
@@ -279,7 +283,7 @@ def test_prefix_deletion_retries(store):
   assert not p.exists()
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
+@pytest.mark.parametrize("status", [429, 500])
 def test_transient_errors_are_retried(store, status):
   base = store.bucket()
   bucket = base.split("://")[1]
@@ -322,9 +326,9 @@ def test_missing_bucket_and_bad_urls(store):
     ocp.load(f"{store.scheme}:///x")
 
 
-def test_memory_limit_holds_when_reading(store):
+def test_memory_limit_holds_when_reading(s3_store):
   from ocpx._src import engine  # pylint: disable=g-import-not-at-top
-  base = store.bucket()
+  base = s3_store.bucket()
   tree = {f"a{i}": np.full((64, 64), i, np.float32) for i in range(12)}
   ocp.save(base + "/m", tree)
   limiter = engine.make_limiter(3 * 64 * 64 * 4)
@@ -337,8 +341,8 @@ def test_memory_limit_holds_when_reading(store):
   assert limiter.in_use == 0
 
 
-def test_memory_options_bound_remote_saves(store):
-  base = store.bucket()
+def test_memory_options_bound_remote_saves(s3_store):
+  base = s3_store.bucket()
   tree = {f"a{i}": jnp.full((128, 128), i, jnp.float32) for i in range(8)}
   with ocp.Context(memory_options=ocp.options.MemoryOptions(
       write_concurrent_bytes=128 * 128 * 4 * 2,
@@ -347,15 +351,17 @@ def test_memory_options_bound_remote_saves(store):
     _assert_same(ocp.load(base + "/m"), tree)
 
 
-def test_etils_epath_paths_and_path_class(store):
+def test_etils_epath_paths_and_path_class(s3_store):
+  """Orbax's default path_class, etils.epath.Path, is accepted, and so are
+  epath.Path objects naming gs:// or s3:// locations."""
   epath = pytest.importorskip("etils.epath")
-  url = store.bucket() + "/p"
+  url = s3_store.bucket() + "/p"
   with ocp.Context(file_options=ocp.options.FileOptions(
       path_class=epath.Path)):
-    ocp.save(url, {"a": np.arange(3)})
-  np.testing.assert_array_equal(ocp.load(url)["a"], np.arange(3))
-  local_cls = epath.Path
-  assert local_cls  # epath.Path('s3://...') needs no backend to be named
+    ocp.save(epath.Path(url), {"a": np.arange(3)})
+    got = ocp.load(epath.Path(url))
+  np.testing.assert_array_equal(got["a"], np.arange(3))
+  assert str(ocp.metadata(epath.Path(url)).path) == url
 
 
 _KILL_CHILD = textwrap.dedent("""
@@ -377,9 +383,13 @@ _KILL_CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("when", ["_METADATA", "_CHECKPOINT_METADATA",
-                                  "commit_success.txt"])
-def test_killed_save_never_looks_committed(store, when, tmp_path):
+@pytest.mark.parametrize("server,when", [("s3", "_METADATA"),
+                                         ("s3", "commit_success.txt"),
+                                         ("gcs", "commit_success.txt")])
+def test_killed_save_never_looks_committed(request, server, when, tmp_path):
+  """The child dies just before writing `when`: after the arrays (and, for
+  commit_success.txt, after everything else) are on the server."""
+  store = request.getfixturevalue(server)
   url = store.bucket() + "/k"
   script = tmp_path / "child.py"
   script.write_text(_KILL_CHILD)
@@ -414,3 +424,68 @@ def test_store_errors_are_os_errors():
   assert not hasattr(p, "__fspath__")
   with pytest.raises(ValueError, match="whole bucket"):
     rpath_lib.RemotePath("s3://bucket").rmtree()
+
+
+# ---------------------------------------------------------------------------
+# Orbax 0.12.8 on the same servers
+
+def _orbax_v1():
+  ov1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
+  return ov1
+
+
+def _need_gcsfs():
+  try:
+    import gcsfs  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    _skip_missing("gcsfs (etils.epath's gs:// backend, used by Orbax)", e)
+
+
+def test_orbax_loads_what_ocpx_wrote_to_gcs(gcs):
+  _need_gcsfs()
+  ov1 = _orbax_v1()
+  url = gcs.bucket() + "/from_ocpx"
+  tree = {"w": jnp.arange(24.0).reshape(4, 6), "n": np.arange(5, dtype=np.int16),
+          "bf": jnp.ones((3,), jnp.bfloat16), "step": 7, "name": "run"}
+  ocp.save(url, tree, custom_metadata={"k": 1})
+  import warnings  # pylint: disable=g-import-not-at-top
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    got = ov1.load_pytree(url)
+  for k in tree:
+    np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(tree[k]))
+  assert got["name"] == "run"
+  assert ov1.pytree_metadata(url).custom_metadata == {"k": 1}
+
+
+def test_ocpx_loads_what_orbax_wrote_to_gcs(gcs):
+  _need_gcsfs()
+  ov1 = _orbax_v1()
+  url = gcs.bucket() + "/from_orbax"
+  tree = {"w": jnp.arange(24.0).reshape(4, 6), "n": np.arange(5, dtype=np.int16),
+          "step": 7, "name": "run"}
+  ov1.save_pytree(url, tree)
+  root = rpath_lib.RemotePath(url)
+  # Orbax commits gs:// checkpoints with the marker file, as ocpx does.
+  assert (root / "commit_success.txt").is_file()
+  got = ocp.load(url)
+  for k in tree:
+    np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(tree[k]))
+  assert got["name"] == "run"
+
+
+def test_orbax_0128_cannot_address_s3_arrays():
+  """Why there is no Orbax <-> ocpx test on S3: orbax-checkpoint 0.12.8
+  cannot save or load arrays at s3:// at all.  Its TensorStore spec builder
+  normalises the path with os.path.normpath, which turns 's3://b/x' into
+  's3:/b/x' (only 'gs:/' is repaired), and then rejects it as not absolute
+  (OCDBT) or builds a local 'file' kvstore for it (no OCDBT).  etils.epath
+  also needs s3fs for s3:// paths.  If a later Orbax fixes this, this test
+  fails and the interop tests should be extended to S3."""
+  tu = pytest.importorskip(
+      "orbax.checkpoint._src.serialization.tensorstore_utils")
+  with pytest.raises(ValueError, match="should be absolute"):
+    tu.build_kvstore_tspec("s3://bkt/run/1/state", name="a", use_ocdbt=True)
+  spec = tu.build_kvstore_tspec("s3://bkt/run/1/state", name="a",
+                                use_ocdbt=False)
+  assert spec == {"driver": "file", "path": "s3:/bkt/run/1/state/a"}
