@@ -489,3 +489,37 @@ def test_orbax_0128_cannot_address_s3_arrays():
   spec = tu.build_kvstore_tspec("s3://bkt/run/1/state", name="a",
                                 use_ocdbt=False)
   assert spec == {"driver": "file", "path": "s3:/bkt/run/1/state/a"}
+
+
+# ---------------------------------------------------------------------------
+# The ocpx command-line tool
+
+def test_cli_inspect_verify_export_on_a_bucket(store, tmp_path, capsys):
+  from ocpx._src import cli  # pylint: disable=g-import-not-at-top
+  url = store.bucket() + "/cli"
+  tree = {"w": jnp.arange(24.0).reshape(4, 6), "n": np.arange(5, dtype=np.int16),
+          "step": 7, "name": "run", "empty": {}}
+  ocp.save(url, tree, custom_metadata={"k": 1})
+  ocp.save(tmp_path / "cli", tree, custom_metadata={"k": 1})
+
+  def inspect(path):
+    assert cli.main(["inspect", "--json", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    doc.pop("path")
+    for k in ("init_timestamp_nsecs", "commit_timestamp_nsecs"):
+      doc["checkpoint_metadata"].pop(k)
+    return doc
+
+  assert inspect(url) == inspect(tmp_path / "cli")
+  assert cli.main(["verify", "--no-progress", url]) == 0
+  assert "verify: OK: 5 leaves" in capsys.readouterr().out
+  out_remote, out_local = tmp_path / "r.safetensors", tmp_path / "l.safetensors"
+  assert cli.main(["export", url, "--to", "safetensors", str(out_remote)]) == 0
+  assert cli.main(["export", str(tmp_path / "cli"), "--to", "safetensors",
+                   str(out_local)]) == 0
+  from safetensors import numpy as st_np  # pylint: disable=g-import-not-at-top
+  got, want = st_np.load_file(out_remote), st_np.load_file(out_local)
+  assert sorted(got) == sorted(want) and got
+  for k in want:
+    np.testing.assert_array_equal(got[k], want[k])
+

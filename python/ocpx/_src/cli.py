@@ -35,6 +35,11 @@ def _core():
 
 
 def _open(path: str, checkpointable: Optional[str]):
+  from ocpx._src.remote import hooks  # pylint: disable=g-import-not-at-top
+  if hooks.is_remote(path):  # gs://, s3://: TensorStore, not the C++ reader
+    from ocpx._src.remote import reader  # pylint: disable=g-import-not-at-top
+    return reader.RemoteCheckpointReader(
+        path, "AUTO" if checkpointable is None else checkpointable)
   return _core().CheckpointReader(
       path, "AUTO" if checkpointable is None else checkpointable)
 
@@ -266,6 +271,11 @@ def cmd_inspect(args) -> int:
 # verify
 
 
+def _as_path(path: str):
+  from ocpx._src import path as path_lib  # pylint: disable=g-import-not-at-top
+  return path_lib.as_path(path)
+
+
 def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
   """The resolved checkpointable plus every other PyTree checkpointable."""
   names = [first]
@@ -283,7 +293,7 @@ def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
 def cmd_verify(args) -> int:
   first = _open(args.path, args.checkpointable)
   names = ([first.checkpointable] if args.checkpointable is not None else
-           _pytree_names(pathlib.Path(args.path), first.checkpointable))
+           _pytree_names(_as_path(args.path), first.checkpointable))
   readers = []
   bad: list[tuple[str, str]] = []
   for n in names:
