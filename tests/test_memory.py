@@ -115,14 +115,14 @@ def test_save_async_returns_before_io_and_copies(tmp_path, monkeypatch):
 
 def test_prioritized_keys_transfer_before_return(tmp_path, monkeypatch):
   calls = []
-  real = serialization.transfer
+  real = serialization.start_transfer
 
   def record(boxes, **k):
     calls.append((threading.current_thread() is threading.main_thread(),
                   [b.shape for b in boxes]))
     return real(boxes, **k)
 
-  monkeypatch.setattr(serialization, "transfer", record)
+  monkeypatch.setattr(serialization, "start_transfer", record)
   tree = {"a": jnp.ones(3), "b": jnp.zeros(5)}
   with ocp.Context(memory_options=options.MemoryOptions(
       transfer_concurrent_bytes=64,

@@ -167,6 +167,9 @@ def test_inspect(checkpoints, which, capsys):
   assert leaves["params.w"]["shape"] == [64, 16]
   assert leaves["params.w"]["sharding"]["sharding_type"] == "NamedSharding"
   assert leaves["name"]["kind"] == "string"
+  # ocpx's zarr3 chunks carry checksums (on by default); Orbax's do not.
+  assert leaves["params.w"]["zarr_format"] == 3
+  assert leaves["params.w"]["chunk_checksums"] is (which == "ocpx")
   assert leaves["layers.1.k"]["key_path"] == [["layers", 2], ["1", 1],
                                               ["k", 2]]
   assert doc["checkpoint_metadata"]["commit_timestamp_nsecs"] > 0
@@ -243,3 +246,36 @@ def test_verify_names_the_corrupt_key(tmp_path):
   assert "bad/c/0/0" in r.stderr
   assert "CORRUPT good" not in r.stderr
   assert "verify: FAILED: 1 bad leaves: bad" in r.stderr
+
+
+_NO_JAX_PROBE = r"""
+import sys
+from ocpx import cli
+codes = []
+for argv in (["--help"], ["inspect", CKPT], ["verify", "--no-progress", CKPT],
+             ["export", CKPT, "--to", "safetensors", OUT, "--no-progress"]):
+  try:
+    codes.append(cli.main(argv))
+  except SystemExit as e:  # argparse's --help
+    codes.append(e.code)
+api = sorted(m for m in sys.modules
+             if m == "jax" or m.startswith(("jax.", "jaxlib", "ocpx.v1",
+                                            "ocpx.experimental"))
+             or (m.startswith("ocpx._src.") and m != "ocpx._src.cli"))
+print(codes, api, file=sys.stderr)
+sys.exit(0 if codes == [0, 0, 0, 0] and not api else 1)
+"""
+
+
+def test_cli_imports_neither_jax_nor_the_api_layer(checkpoints, tmp_path):
+  paths, _ = checkpoints
+  env = dict(os.environ)
+  env["PYTHONPATH"] = os.pathsep.join(
+      [str(pathlib.Path(ocpx.__file__).parent.parent)] +
+      [p for p in [env.get("PYTHONPATH")] if p])
+  probe = (f"CKPT = {str(paths['ocpx'])!r}\n"
+           f"OUT = {str(tmp_path / 'out.safetensors')!r}\n" + _NO_JAX_PROBE)
+  r = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                     text=True, env=env)
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert (tmp_path / "out.safetensors").stat().st_size > 0

@@ -523,3 +523,47 @@ def test_cli_inspect_verify_export_on_a_bucket(store, tmp_path, capsys):
   for k in want:
     np.testing.assert_array_equal(got[k], want[k])
 
+
+
+# ---------------------------------------------------------------------------
+# The v0 API (Checkpointers) on buckets
+
+def test_v0_standard_checkpointer_matches_local_disk(store, tmp_path):
+  import ocpx  # pylint: disable=g-import-not-at-top
+  import tensorstore as ts  # pylint: disable=g-import-not-at-top
+  tree = {"w": jnp.arange(12.0).reshape(3, 4), "n": np.ones((2, 3), np.int32),
+          "bf": jnp.ones((2,), jnp.bfloat16), "s": 3}
+  url = store.bucket() + "/v0/state"
+  with ocpx.StandardCheckpointer() as c:
+    c.save(url, tree)
+    c.save(tmp_path / "state", tree)
+    c.wait_until_finished()
+    got = c.restore(url)
+  want = ocp.load(tmp_path / "state")
+  for k in tree:
+    np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(want[k]))
+  root = rpath_lib.RemotePath(url)
+  r = ts.KvStore.open({"driver": "ocdbt", "base": root.kvstore_spec()},
+                      context=root.store.context).result()
+  l = ts.KvStore.open({"driver": "ocdbt",
+                       "base": f"file://{tmp_path}/state/"}).result()
+  keys = [k for k in l.list().result() if k.endswith((b".zarray",
+                                                      b"zarr.json"))]
+  assert keys and keys == [k for k in r.list().result()
+                           if k.endswith((b".zarray", b"zarr.json"))]
+  for k in keys:
+    assert r.read(k).result().value == l.read(k).result().value, k
+
+
+def test_orbax_v0_restores_ocpx_v0_save_on_gcs(gcs):
+  _need_gcsfs()
+  import ocpx  # pylint: disable=g-import-not-at-top
+  orbax = pytest.importorskip("orbax.checkpoint")
+  url = gcs.bucket() + "/v0/state"
+  tree = {"w": np.arange(6.0).reshape(2, 3), "s": 3}
+  with ocpx.StandardCheckpointer() as c:
+    c.save(url, tree)
+  with orbax.StandardCheckpointer() as c:
+    got = c.restore(url)
+  np.testing.assert_array_equal(np.asarray(got["w"]), tree["w"])
+  assert int(got["s"]) == 3

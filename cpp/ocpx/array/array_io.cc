@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
+#include "cpp/ocpx/base/status.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -24,9 +27,7 @@ using internal_array::NumElements;
 namespace {
 
 absl::Status WithKey(const absl::Status& s, absl::string_view key) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(),
-                      absl::StrCat("chunk \"", key, "\": ", s.message()));
+  return AnnotateStatus(s, "chunk \"", key, "\"");
 }
 
 absl::Status CheckBox(const ArrayMetadata& m, absl::Span<const int64_t> origin,
@@ -190,6 +191,12 @@ absl::Status ForEachChunk(absl::string_view param_path,
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
                                 const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
+  if (metadata.zarr_format == 2) {
+    OCPX_ASSIGN_OR_RETURN(std::string text,
+                          SerializeZarr2ArrayMetadata(metadata));
+    return store.Write(JoinKey(param_path, kZarr2MetadataKey),
+                       std::move(text));
+  }
   return store.Write(JoinKey(param_path, "zarr.json"),
                      SerializeArrayMetadata(metadata));
 }
@@ -202,10 +209,7 @@ absl::StatusOr<ArrayMetadata> ReadArrayMetadata(ChunkStore& store,
     return absl::NotFoundError(absl::StrCat("\"", key, "\" does not exist"));
   }
   absl::StatusOr<ArrayMetadata> m = ParseArrayMetadata(*value);
-  if (!m.ok()) {
-    return absl::Status(m.status().code(),
-                        absl::StrCat("\"", key, "\": ", m.status().message()));
-  }
+  if (!m.ok()) return AnnotateStatus(m.status(), "\"", key, "\"");
   return m;
 }
 
@@ -299,7 +303,13 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
           return WithKey(
               codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);
         }
-        std::unique_ptr<char[]> chunk(new char[codec.chunk_bytes() + 1]);
+        std::unique_ptr<char[]> chunk(new (std::nothrow)
+                                          char[codec.chunk_bytes() + 1]);
+        if (chunk == nullptr) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("chunk \"", key, "\": cannot allocate ",
+                           codec.chunk_bytes(), " bytes to decode it"));
+        }
         OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.get()), key));
         CopyBox(chunk.get(), metadata.chunk_shape,
                 Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,

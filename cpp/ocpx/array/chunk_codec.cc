@@ -16,6 +16,7 @@
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/internal/strided.h"
 #include "cpp/ocpx/base/crc32c.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/zstd.h"
 
@@ -327,11 +328,18 @@ absl::StatusOr<bool> EncodeChain(const Chain& c, const char* data,
       }
       case CodecSpec::Kind::kCrc32c: {
         uint32_t crc = Crc32c(bytes);
-        next.reserve(bytes.size() + 4);
-        next.assign(bytes.data(), bytes.size());
         char le[4] = {static_cast<char>(crc), static_cast<char>(crc >> 8),
                       static_cast<char>(crc >> 16),
                       static_cast<char>(crc >> 24)};
+        if (bytes.data() == cur.data() && bytes.size() == cur.size()) {
+          // Append in place: a compressor's buffer has spare capacity, so
+          // the checksum costs no copy of the chunk.
+          cur.append(le, 4);
+          bytes = cur;
+          continue;
+        }
+        next.reserve(bytes.size() + 4);
+        next.assign(bytes.data(), bytes.size());
         next.append(le, 4);
         break;
       }
@@ -364,10 +372,7 @@ absl::Status DecodeShard(const Chain& c, absl::string_view shard,
   std::vector<uint64_t> index(2 * static_cast<size_t>(c.num_inner));
   absl::Status s =
       DecodeChain(*c.index, idx_view, reinterpret_cast<char*>(index.data()));
-  if (!s.ok()) {
-    return absl::Status(s.code(),
-                        absl::StrCat("sharding_indexed index: ", s.message()));
-  }
+  OCPX_RETURN_IF_ERROR(AnnotateStatus(s, "sharding_indexed index"));
   const size_t rank = c.enc_shape.size();
   const Chain& in = *c.inner;
   const bool single = c.num_inner == 1;
@@ -390,9 +395,8 @@ absl::Status DecodeShard(const Chain& c, absl::string_view shard,
       char* dst = single ? target : inner_buf.data();
       s = DecodeChain(in, shard.substr(off, nb), dst);
       if (!s.ok()) {
-        return absl::Status(
-            s.code(), absl::StrCat("sharding_indexed: inner chunk [",
-                                   absl::StrJoin(g, ","), "]: ", s.message()));
+        return AnnotateStatus(s, "sharding_indexed: inner chunk [",
+                              absl::StrJoin(g, ","), "]");
       }
       if (!single) {
         CopyBox(inner_buf.data(), c.inner_shape, zeros, target, c.enc_shape,
@@ -445,8 +449,9 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
         uint32_t actual = Crc32c(payload);
         if (stored != actual) {
           return absl::DataLossError(absl::StrCat(
-              "crc32c: checksum mismatch (stored 0x", absl::Hex(stored),
-              ", computed 0x", absl::Hex(actual), ")"));
+              "crc32c: checksum mismatch, the stored data is corrupt (stored "
+              "0x", absl::Hex(stored), ", computed 0x", absl::Hex(actual),
+              ")"));
         }
         cur = payload;
         break;

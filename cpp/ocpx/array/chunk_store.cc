@@ -14,22 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/unique_fd.h"
 
 namespace ocpx {
 namespace {
-
-absl::Status ErrnoError(int err, absl::string_view what,
-                        const std::string& path) {
-  std::string msg = absl::StrCat(what, " \"", path, "\": ", std::strerror(err));
-  switch (err) {
-    case ENOENT: return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    case ENOSPC: return absl::ResourceExhaustedError(msg);
-    default: return absl::UnknownError(msg);
-  }
-}
 
 absl::Status ValidateKey(const std::string& key) {
   if (key.empty() || key.front() == '/') {
@@ -45,7 +35,22 @@ absl::Status ValidateKey(const std::string& key) {
   return absl::OkStatus();
 }
 
-absl::Status MakeDirs(const std::string& dir) {
+absl::Status SyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open directory", dir);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "fsync", dir);
+  return absl::OkStatus();
+}
+
+std::string Parent(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// mkdir -p; each directory it creates is made durable by fsyncing its parent.
+absl::Status MakeDirs(const std::string& dir, bool sync) {
   if (dir.empty()) return absl::OkStatus();
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
@@ -55,17 +60,19 @@ absl::Status MakeDirs(const std::string& dir) {
   }
   size_t slash = dir.rfind('/');
   if (slash != std::string::npos && slash > 0) {
-    OCPX_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
+    OCPX_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash), sync));
   }
-  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
-    return ErrnoError(errno, "cannot create directory", dir);
+  if (::mkdir(dir.c_str(), 0777) != 0) {
+    if (errno == EEXIST) return absl::OkStatus();  // a concurrent writer
+    return ErrnoStatus(errno, "create directory", dir);
   }
-  return absl::OkStatus();
+  return sync ? SyncDir(Parent(dir)) : absl::OkStatus();
 }
 
 }  // namespace
 
-FileChunkStore::FileChunkStore(std::string root) : root_(std::move(root)) {
+FileChunkStore::FileChunkStore(std::string root, bool sync)
+    : root_(std::move(root)), sync_(sync) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
@@ -73,35 +80,25 @@ absl::StatusOr<std::optional<std::string>> FileChunkStore::Read(
     const std::string& key) {
   OCPX_RETURN_IF_ERROR(ValidateKey(key));
   const std::string path = absl::StrCat(root_, "/", key);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
-    return ErrnoError(errno, "cannot open", path);
+    return ErrnoStatus(errno, "open", path);
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoError(err, "cannot stat", path);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return std::nullopt;
-  }
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (S_ISDIR(st.st_mode)) return std::nullopt;
   std::string value(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   while (done < value.size()) {
-    ssize_t n = ::read(fd, value.data() + done, value.size() - done);
+    ssize_t n = ::read(fd.get(), value.data() + done, value.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoError(err, "cannot read", path);
+      return ErrnoStatus(errno, "read", path);
     }
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
   value.resize(done);
   return value;
 }
@@ -109,42 +106,43 @@ absl::StatusOr<std::optional<std::string>> FileChunkStore::Read(
 absl::Status FileChunkStore::Write(const std::string& key, std::string value) {
   OCPX_RETURN_IF_ERROR(ValidateKey(key));
   const std::string path = absl::StrCat(root_, "/", key);
-  OCPX_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/'))));
+  OCPX_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/')), sync_));
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = absl::StrCat(path, ".__ocpx_tmp_", ::getpid(), "_",
                                        counter.fetch_add(1));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return ErrnoError(errno, "cannot create", tmp);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
+  absl::Status s;
   size_t done = 0;
-  while (done < value.size()) {
-    ssize_t n = ::write(fd, value.data() + done, value.size() - done);
+  while (s.ok() && done < value.size()) {
+    ssize_t n = ::write(fd.get(), value.data() + done, value.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoError(err, "cannot write", tmp);
+      s = ErrnoStatus(errno, "write", tmp);
+    } else {
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) {
-    int err = errno;
+  // Durable before it is visible: data, then the rename, then the directory.
+  if (s.ok() && sync_ && ::fsync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, "fsync", tmp);
+  }
+  if (fd.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", tmp);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoStatus(errno, "rename to", path);
+  }
+  if (!s.ok()) {
     ::unlink(tmp.c_str());
-    return ErrnoError(err, "cannot close", tmp);
+    return s;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(err, "cannot rename to", path);
-  }
-  return absl::OkStatus();
+  return sync_ ? SyncDir(Parent(path)) : absl::OkStatus();
 }
 
 absl::Status FileChunkStore::Delete(const std::string& key) {
   OCPX_RETURN_IF_ERROR(ValidateKey(key));
   const std::string path = absl::StrCat(root_, "/", key);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
-    return ErrnoError(errno, "cannot delete", path);
+    return ErrnoStatus(errno, "delete", path);
   }
   return absl::OkStatus();
 }

@@ -39,11 +39,15 @@ class ChunkStore {
 
 /// Stores key `a/c/0/1` as the file `root/a/c/0/1` (TensorStore's `file`
 /// kvstore layout).  Writes go to a temporary file in the same directory that
-/// is then renamed over the key, so readers never see partial values.
+/// is then renamed over the key, so readers never see partial values.  With
+/// `sync` (the default, as TensorStore's `file_io_sync`), the temporary file
+/// is fsynced before the rename and its directory after it, and every
+/// directory `Write` creates is made durable by fsyncing its parent: a value
+/// is on disk when `Write` returns.
 /// Keys must be relative and must not contain empty, "." or ".." components.
 class FileChunkStore : public ChunkStore {
  public:
-  explicit FileChunkStore(std::string root);
+  explicit FileChunkStore(std::string root, bool sync = true);
 
   absl::StatusOr<std::optional<std::string>> Read(
       const std::string& key) override;
@@ -54,6 +58,7 @@ class FileChunkStore : public ChunkStore {
 
  private:
   std::string root_;
+  bool sync_;
 };
 
 /// An in-memory store (tests, staging).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -577,7 +579,78 @@ std::string ChunkKey(const ChunkKeyEncoding& encoding,
   return key;
 }
 
+namespace {
+
+// Bounds on what a zarr.json may claim, checked before anything is sized
+// from it.  Extents follow TensorStore's finite index range; byte counts must
+// fit in int64 with room for the products computed from them.
+constexpr size_t kMaxRank = 32;
+constexpr int64_t kMaxExtent = (int64_t{1} << 62) - 2;
+constexpr int64_t kMaxBytes = int64_t{1} << 62;
+
+// `a * b` if it is at most `limit` (a, b >= 0), else nullopt.
+std::optional<int64_t> CheckedMul(int64_t a, int64_t b, int64_t limit) {
+  if (a == 0 || b == 0) return 0;
+  if (a > limit / b) return std::nullopt;
+  return a * b;
+}
+
+// Product of `dims` times `item_size`, if it stays below kMaxBytes.
+std::optional<int64_t> CheckedBytes(const std::vector<int64_t>& dims,
+                                    int64_t item_size) {
+  std::optional<int64_t> n = item_size;
+  for (int64_t d : dims) {
+    if (!n) return std::nullopt;
+    n = CheckedMul(*n, d, kMaxBytes);
+  }
+  return n;
+}
+
+// Checks the claimed sizes of a codec chain's sharding levels: the number of
+// inner chunks (and so the shard index) must fit.
+absl::Status CheckShardSizes(const std::vector<CodecSpec>& chain,
+                             std::vector<int64_t> shape,
+                             absl::string_view field) {
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const CodecSpec& c = chain[i];
+    if (c.kind != CodecSpec::Kind::kShardingIndexed) continue;
+    std::string f = absl::StrCat(field, "[", i, "].configuration.chunk_shape");
+    if (c.chunk_shape.size() != shape.size()) return absl::OkStatus();
+    std::vector<int64_t> grid;
+    for (size_t k = 0; k < shape.size(); ++k) {
+      if (c.chunk_shape[k] < 1 || c.chunk_shape[k] > kMaxExtent) {
+        return FieldError(f, absl::StrCat("extent ", c.chunk_shape[k],
+                                          " is out of range"));
+      }
+      grid.push_back(shape[k] / c.chunk_shape[k]);
+    }
+    // The shard index holds 16 bytes per inner chunk.
+    if (!CheckedBytes(grid, 16)) {
+      return FieldError(f, "too many inner chunks per shard");
+    }
+    return CheckShardSizes(c.codecs, c.chunk_shape,
+                           absl::StrCat(field, "[", i, "].configuration.codecs"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
+  if (m.shape.size() > kMaxRank) {
+    return FieldError("shape", absl::StrCat("rank ", m.shape.size(),
+                                            " exceeds the maximum of ",
+                                            kMaxRank));
+  }
+  if (m.zarr_format != 2 && m.zarr_format != 3) {
+    return FieldError("zarr_format", absl::StrCat("expected 2 or 3, got ",
+                                                  m.zarr_format));
+  }
+  if (m.zarr_format == 2 &&
+      m.chunk_key_encoding.kind != ChunkKeyEncoding::Kind::kV2) {
+    return FieldError("chunk_key_encoding",
+                      "zarr v2 arrays use the v2 chunk key encoding");
+  }
   if (m.chunk_shape.size() != m.shape.size()) {
     return FieldError("chunk_grid.configuration.chunk_shape",
                       absl::StrCat("rank ", m.chunk_shape.size(),
@@ -586,13 +659,32 @@ absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
   }
   for (int64_t d : m.shape) {
     if (d < 0) return FieldError("shape", "negative extent");
+    if (d > kMaxExtent) {
+      return FieldError("shape", absl::StrCat("extent ", d, " is too large"));
+    }
   }
   for (int64_t d : m.chunk_shape) {
     if (d < 1) {
       return FieldError("chunk_grid.configuration.chunk_shape",
                         "extents must be >= 1");
     }
+    if (d > kMaxExtent) {
+      return FieldError("chunk_grid.configuration.chunk_shape",
+                        absl::StrCat("extent ", d, " is too large"));
+    }
   }
+  const int64_t item = static_cast<int64_t>(ItemSize(m.dtype));
+  if (!CheckedBytes(m.shape, item)) {
+    return FieldError("shape",
+                      absl::StrCat("[", absl::StrJoin(m.shape, ","),
+                                   "] holds more than 2^62 bytes"));
+  }
+  if (!CheckedBytes(m.chunk_shape, item)) {
+    return FieldError("chunk_grid.configuration.chunk_shape",
+                      absl::StrCat("[", absl::StrJoin(m.chunk_shape, ","),
+                                   "] holds more than 2^62 bytes"));
+  }
+  OCPX_RETURN_IF_ERROR(CheckShardSizes(m.codecs, m.chunk_shape, "codecs"));
   if (!m.dimension_names.empty() &&
       m.dimension_names.size() != m.shape.size()) {
     return FieldError("dimension_names",
@@ -757,6 +849,7 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
 }
 
 absl::StatusOr<ArrayMetadata> ParseArrayMetadata(absl::string_view text) {
+  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, "zarr.json"));
   json j = json::parse(text.begin(), text.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (j.is_discarded()) {
@@ -804,7 +897,8 @@ std::string SerializeArrayMetadata(const ArrayMetadata& m) {
 ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
                                      DataType dtype,
                                      std::vector<int64_t> chunk_shape,
-                                     std::optional<int> zstd_level) {
+                                     std::optional<int> zstd_level,
+                                     bool chunk_checksums) {
   ArrayMetadata m;
   m.shape = std::move(shape);
   m.dtype = dtype;
@@ -814,8 +908,28 @@ ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
       ItemSize(dtype) > 1 ? std::optional<Endian>(Endian::kLittle)
                           : std::nullopt)};
   if (zstd_level) inner.push_back(CodecSpec::Zstd(*zstd_level));
+  if (chunk_checksums) inner.push_back(CodecSpec::Crc32c());
   m.codecs = {CodecSpec::ShardingIndexed(m.chunk_shape, std::move(inner))};
   return m;
+}
+
+namespace {
+
+bool ChainEndsWithCrc32c(const std::vector<CodecSpec>& chain) {
+  if (chain.empty()) return false;
+  const CodecSpec& last = chain.back();
+  if (last.kind == CodecSpec::Kind::kCrc32c) return true;
+  if (last.kind == CodecSpec::Kind::kShardingIndexed) {
+    return ChainEndsWithCrc32c(last.index_codecs) &&
+           ChainEndsWithCrc32c(last.codecs);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool HasChunkChecksums(const ArrayMetadata& metadata) {
+  return ChainEndsWithCrc32c(metadata.codecs);
 }
 
 }  // namespace ocpx

@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <memory>
+#include <new>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 #include "cpp/ocpx/base/status_macros.h"
 
@@ -47,7 +51,13 @@ void ThreadPool::WorkerLoop() {
       fn = std::move(queue_.front());
       queue_.pop_front();
     }
-    fn();
+    // A task must not take the process down: tasks report errors through
+    // their own channel (ParallelFor converts exceptions to a Status), so an
+    // exception reaching this point has nowhere to go and is dropped.
+    try {
+      fn();
+    } catch (...) {
+    }
   }
 }
 
@@ -59,33 +69,64 @@ ThreadPool* ThreadPool::Default() {
 
 namespace {
 
+// Runs `fn(i)`, turning any C++ exception into a Status so that none crosses
+// a thread or Status boundary.
+absl::Status CallCatching(const std::function<absl::Status(size_t)>& fn,
+                          size_t i) {
+  try {
+    return fn(i);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory in parallel task ", i));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("parallel task ", i, " threw: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(
+        absl::StrCat("parallel task ", i, " threw a non-standard exception"));
+  }
+}
+
 // Shared by the caller and its helper tasks.  Helpers may start after the
 // caller has returned (the pool may be busy), so they hold the state by
 // shared_ptr and it owns a copy of the callable.
 struct ParallelForState {
   ParallelForState(size_t n, std::function<absl::Status(size_t)> f)
-      : n(n), fn(std::move(f)), statuses(n) {}
+      : n(n), fn(std::move(f)) {}
   const size_t n;
   const std::function<absl::Status(size_t)> fn;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  std::vector<absl::Status> statuses;
   absl::Mutex mu;
   size_t done ABSL_GUARDED_BY(mu) = 0;
+  // The error with the lowest index (memory does not grow with `n`).
+  size_t error_index ABSL_GUARDED_BY(mu) = 0;
+  absl::Status error ABSL_GUARDED_BY(mu);
 
   void Work() {
     while (true) {
       size_t i = next.fetch_add(1);
       if (i >= n) return;
+      size_t finished = 1;
       if (!failed.load(std::memory_order_relaxed)) {
-        absl::Status s = fn(i);
+        absl::Status s = CallCatching(fn, i);
         if (!s.ok()) {
-          statuses[i] = std::move(s);
+          absl::MutexLock lock(&mu);
+          if (error.ok() || i < error_index) {
+            error = std::move(s);
+            error_index = i;
+          }
           failed.store(true);
         }
       }
+      if (failed.load(std::memory_order_relaxed)) {
+        // Claim every index not started yet at once: after an error they are
+        // skipped, and a huge `n` must not be walked one by one.
+        const size_t rest = next.exchange(n);
+        if (rest < n) finished += n - rest;
+      }
       absl::MutexLock lock(&mu);
-      ++done;
+      done += finished;
     }
   }
 };
@@ -97,15 +138,26 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
                          size_t max_parallelism) {
   if (n == 0) return absl::OkStatus();
   if (n == 1 || pool == nullptr || max_parallelism == 1) {
-    for (size_t i = 0; i < n; ++i) OCPX_RETURN_IF_ERROR(fn(i));
+    for (size_t i = 0; i < n; ++i) OCPX_RETURN_IF_ERROR(CallCatching(fn, i));
     return absl::OkStatus();
   }
-  auto state = std::make_shared<ParallelForState>(n, fn);
+  std::shared_ptr<ParallelForState> state;
+  try {
+    state = std::make_shared<ParallelForState>(n, fn);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory starting ", n, " parallel tasks"));
+  }
   size_t par =
       max_parallelism == 0 ? pool->num_threads() + 1 : max_parallelism;
   size_t helpers = std::min(n - 1, par - 1);
-  for (size_t h = 0; h < helpers; ++h) {
-    pool->Schedule([state] { state->Work(); });
+  try {
+    for (size_t h = 0; h < helpers; ++h) {
+      pool->Schedule([state] { state->Work(); });
+    }
+  } catch (...) {
+    // Fewer helpers (e.g. out of memory for the queue): the caller and the
+    // helpers already queued still do all the work.
   }
   state->Work();
   {
@@ -118,10 +170,8 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
         },
         state.get()));
   }
-  for (auto& s : state->statuses) {
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
+  absl::MutexLock lock(&state->mu);
+  return state->error;
 }
 
 }  // namespace ocpx

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
 
@@ -18,11 +19,6 @@ namespace {
 
 constexpr absl::string_view kZarr3Suffix = "/zarr.json";
 constexpr absl::string_view kZarr2Suffix = "/.zarray";
-
-absl::Status WithPrefix(const absl::Status& s, absl::string_view prefix) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(prefix, ": ", s.message()));
-}
 
 }  // namespace
 
@@ -33,13 +29,17 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
   if (use_ocdbt) {
     auto reader = OcdbtReader::Open(directory);
     if (!reader.ok()) {
-      return WithPrefix(reader.status(),
+      return AnnotateStatus(reader.status(),
                         absl::StrCat(directory, " (OCDBT database)"));
     }
     r->ocdbt_ = *reader;
     r->store_ = std::make_unique<OcdbtReadChunkStore>(r->ocdbt_);
   } else {
-    if (!std::filesystem::is_directory(directory)) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(directory, ec)) {
+      if (ec && ec != std::errc::no_such_file_or_directory) {
+        return ErrorCodeStatus(ec, "open array directory", directory);
+      }
       return absl::NotFoundError(
           absl::StrCat(directory, ": directory does not exist"));
     }
@@ -50,9 +50,7 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
 
 absl::Status CheckpointArrayReader::Annotate(const absl::Status& s,
                                              const std::string& param) const {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(directory_, ": array '", param,
-                                             "': ", s.message()));
+  return AnnotateStatus(s, directory_, ": array '", param, "'");
 }
 
 absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
@@ -62,10 +60,8 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
     auto it = metadata_.find(param);
     if (it != metadata_.end()) return it->second;
   }
-  if (param.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(directory_, ": empty array name"));
-  }
+  // An empty name is the array stored at the root of the directory: a
+  // PyTree that is a single leaf (Orbax writes `zarr.json`, `c/0`, ...).
   ArrayMetadata md;
   auto v3 = store_->Read(JoinKey(param, "zarr.json"));
   if (!v3.ok()) return Annotate(v3.status(), param);
@@ -110,6 +106,8 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
     for (absl::string_view suffix : {kZarr3Suffix, kZarr2Suffix}) {
       if (absl::EndsWith(key, suffix)) {
         out.emplace_back(key.substr(0, key.size() - suffix.size()));
+      } else if (key == suffix.substr(1)) {
+        out.emplace_back();  // the root array of a single-leaf PyTree
       }
     }
   };
@@ -119,22 +117,21 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
           add(key);
           return absl::OkStatus();
         });
-    if (!s.ok()) return WithPrefix(s, directory_);
+    if (!s.ok()) return AnnotateStatus(s, directory_);
   } else {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(directory_,
                                                                  ec);
          !ec && it != std::filesystem::recursive_directory_iterator();
          it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
-      std::string rel =
-          std::filesystem::relative(it->path(), directory_).generic_string();
+      std::error_code type_ec;
+      if (!it->is_regular_file(type_ec)) continue;
+      std::string rel = it->path()
+                            .lexically_relative(directory_)
+                            .generic_string();
       add(absl::StrCat("/", rel).substr(1));
     }
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat(directory_, ": listing failed: ", ec.message()));
-    }
+    if (ec) return ErrorCodeStatus(ec, "list", directory_);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -151,16 +148,13 @@ CheckpointArrayWriter::Open(std::string directory,
     OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
     wo.target_data_file_size = options.target_data_file_size;
     auto txn = OcdbtTransaction::Begin(directory, wo);
-    if (!txn.ok()) return WithPrefix(txn.status(), directory);
+    if (!txn.ok()) return AnnotateStatus(txn.status(), directory);
     w->txn_ = *std::move(txn);
     w->store_ = std::make_unique<OcdbtWriteChunkStore>(w->txn_.get());
   } else {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat(directory, ": cannot create: ", ec.message()));
-    }
+    if (ec) return ErrorCodeStatus(ec, "create directory", directory);
     w->store_ = std::make_unique<FileChunkStore>(directory);
   }
   return w;
@@ -170,7 +164,7 @@ CheckpointArrayWriter::~CheckpointArrayWriter() = default;
 
 absl::Status CheckpointArrayWriter::WriteMetadata(
     const std::string& param, const ArrayMetadata& metadata) {
-  return WithPrefix(WriteArrayMetadata(*store_, param, metadata),
+  return AnnotateStatus(WriteArrayMetadata(*store_, param, metadata),
                     absl::StrCat(directory_, ": array '", param, "'"));
 }
 
@@ -182,7 +176,7 @@ absl::Status CheckpointArrayWriter::Write(const std::string& param,
   WriteRegionOptions options;
   options.store_fill_value_chunks = true;
   options.limiter = limiter_.get();
-  return WithPrefix(
+  return AnnotateStatus(
       WriteRegion(*store_, param, metadata, origin, shape, data, options),
       absl::StrCat(directory_, ": array '", param, "'"));
 }
@@ -195,7 +189,7 @@ absl::Status CheckpointArrayWriter::Commit() {
   committed_ = true;
   if (txn_ == nullptr) return absl::OkStatus();
   auto gen = txn_->Commit();
-  return WithPrefix(gen.status(), directory_);
+  return AnnotateStatus(gen.status(), directory_);
 }
 
 }  // namespace ocpx

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/format/manifest.h"
 #include "cpp/ocpx/format/version_tree.h"
 
@@ -42,7 +43,7 @@ absl::Status CheckKey(absl::string_view key) {
   return absl::OkStatus();
 }
 
-// Splits entries with estimated `sizes` into consecutive groups (spec §5.4);
+// Splits entries with estimated `sizes` into consecutive groups (docs/format.md, "B+tree nodes");
 // returns the end index of each group.
 std::vector<size_t> SplitGroups(const std::vector<uint64_t>& sizes,
                                 uint64_t max_bytes, size_t min_arity) {
@@ -395,7 +396,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   if (base_ != nullptr) prev_time = base_->manifest().latest().commit_time;
   version.commit_time = std::max(NowNanos(), prev_time + 1);
 
-  // 3. The version tree (spec §4.5).
+  // 3. The version tree (docs/format.md, "Version tree").
   Manifest manifest;
   manifest.config = config_;
   const uint8_t a = config_.version_tree_arity_log2;
@@ -488,14 +489,22 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
       OCPX_RETURN_IF_ERROR(internal_kvstore::SyncDir(JoinPath(path_, "d")));
     }
   }
+  // Check-and-publish is atomic among writers that take the directory lock
+  // (every OcdbtTransaction does): a commit that lost the race to another
+  // transaction based on the same generation is reported as Aborted instead
+  // of overwriting it.
+  OCPX_ASSIGN_OR_RETURN(UniqueFd lock, internal_kvstore::LockDirectory(path_));
   if (base_ != nullptr) {
-    // Single writer: detect (rather than lose) a concurrent commit.
     OCPX_ASSIGN_OR_RETURN(Manifest current, OcdbtReader::ReadLatestManifest(path_));
     if (current.latest().generation != base_generation_) {
       return absl::AbortedError(absl::StrCat(
           "OCDBT database \"", path_, "\" was modified concurrently (generation ",
           current.latest().generation, ", expected ", base_generation_, ")"));
     }
+  } else if (internal_kvstore::PathExists(JoinPath(path_, "manifest.ocdbt"))) {
+    return absl::AbortedError(absl::StrCat(
+        "OCDBT database \"", path_,
+        "\" was created concurrently by another writer"));
   }
   OCPX_ASSIGN_OR_RETURN(std::string encoded, EncodeManifest(manifest));
   if (config_.manifest_kind == ManifestKind::kSingle) {

@@ -44,8 +44,8 @@ struct OcdbtWriteOptions {
   std::optional<std::array<uint8_t, 16>> uuid;
   /// Roll to a new data file once this many bytes are written (0 = never).
   uint64_t target_data_file_size = uint64_t{1} << 31;
-  /// Keep every generation reachable through version-tree nodes (spec §4.5);
-  /// if false, only the current leaf block of versions is kept (§4.4).
+  /// Keep every generation reachable through version-tree nodes (docs/format.md, "Version tree");
+  /// if false, only the current leaf block of versions is kept (docs/format.md, "Version tree").
   bool keep_version_history = true;
 
   /// The config Orbax uses for its databases: inline <= 1024 bytes, 100 MB
@@ -58,8 +58,13 @@ struct OcdbtWriteOptions {
 /// `max_inline_value_bytes` are written to a data file immediately, so only
 /// keys, inline values and references stay in memory.  `Commit` (not
 /// concurrently with mutations) writes the new B+tree, the version tree and
-/// finally the manifest (atomically).  Single-writer: a concurrent commit by
-/// another writer is detected and reported as `Aborted`.
+/// finally the manifest (atomically).  Optimistic concurrency: the manifest
+/// is published under an exclusive `flock` on the database directory after
+/// checking that the latest generation is still the one the transaction
+/// started from, so of several transactions on one base generation the first
+/// to commit wins and the others fail with `Aborted` (nothing of theirs
+/// becomes visible; their data files are left unreferenced).  Writers that
+/// do not take the lock (other libraries) are not coordinated.
 class OcdbtTransaction {
  public:
   /// Starts a transaction on the database in `path` (created, with its

@@ -174,6 +174,55 @@ TEST(OcdbtWriterTest, ReadYourWrites) {
   EXPECT_EQ(ReadAll(dir).size(), 3u);
 }
 
+// Transactions racing on one base generation: exactly one commit wins, the
+// others are Aborted, and the winner's contents are what the database holds.
+void RaceCommits(const std::string& db, int writers, int round = 0) {
+  std::vector<std::unique_ptr<OcdbtTransaction>> txns;
+  for (int i = 0; i < writers; ++i) {
+    auto t = OcdbtTransaction::Begin(db);
+    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_TRUE((*t)->Put("who", absl::StrCat("writer", i)).ok());
+    ASSERT_TRUE((*t)->Put(absl::StrCat("only", round, ".", i),
+                          std::string(3000, 'a' + i)).ok());
+    txns.push_back(*std::move(t));
+  }
+  const uint64_t base = txns[0]->base_generation();
+  std::vector<absl::StatusOr<uint64_t>> results(writers, absl::UnknownError(""));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < writers; ++i) {
+    threads.emplace_back([&, i] { results[i] = txns[i]->Commit(); });
+  }
+  for (auto& t : threads) t.join();
+  int winner = -1;
+  for (int i = 0; i < writers; ++i) {
+    if (results[i].ok()) {
+      EXPECT_EQ(winner, -1) << "two commits on generation " << base << " won";
+      winner = i;
+      EXPECT_EQ(*results[i], base + 1);
+    } else {
+      EXPECT_TRUE(absl::IsAborted(results[i].status())) << results[i].status();
+    }
+  }
+  ASSERT_NE(winner, -1);
+  auto contents = ReadAll(db);
+  EXPECT_EQ(contents["who"], absl::StrCat("writer", winner));
+  for (int i = 0; i < writers; ++i) {
+    EXPECT_EQ(contents.count(absl::StrCat("only", round, ".", i)),
+              i == winner ? 1u : 0u);
+  }
+}
+
+TEST(OcdbtWriterTest, ConcurrentCommitsOnNewDatabaseOneWins) {
+  RaceCommits(TempDir() + "/db", 8);
+}
+
+TEST(OcdbtWriterTest, ConcurrentCommitsOnExistingDatabaseOneWins) {
+  const std::string db = TempDir() + "/db";
+  ASSERT_TRUE(OcdbtCommit(db, {{"base", "1"}}, {}).ok());
+  for (int round = 0; round < 5; ++round) RaceCommits(db, 6, round);
+  EXPECT_EQ(ReadAll(db)["base"], "1");
+}
+
 TEST(OcdbtReaderTest, MissingDatabase) {
   auto r = OcdbtReader::Open(TempDir() + "/none");
   EXPECT_TRUE(absl::IsNotFound(r.status()));

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
@@ -38,14 +39,39 @@ struct PyArrayReader {
 
 struct PyArrayWriter {
   std::unique_ptr<ocpx::CheckpointArrayWriter> writer;
+
+  ocpx::CheckpointArrayWriter& Get() {
+    if (writer == nullptr) {
+      ThrowStatus(absl::FailedPreconditionError(
+          "CheckpointArrayWriter is closed"));
+    }
+    return *writer;
+  }
 };
 
+// The metadata Orbax writes: zarr3 (sharding_indexed, optionally with
+// chunk checksums) or zarr2 (which has no checksum codec).
 ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
                                   const Shape& chunk_shape,
-                                  std::optional<int> zstd_level) {
+                                  std::optional<int> zstd_level,
+                                  int zarr_format, bool chunk_checksums) {
   auto dt = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-  ocpx::ArrayMetadata md =
-      ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level);
+  ocpx::ArrayMetadata md;
+  if (zarr_format == 2) {
+    if (chunk_checksums) {
+      ThrowStatus(absl::InvalidArgumentError(
+          "chunk_checksums: zarr v2 arrays have no checksum codec (use "
+          "zarr_format=3)"));
+    }
+    md = ocpx::MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape,
+                                           zstd_level);
+  } else if (zarr_format == 3) {
+    md = ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level,
+                                      chunk_checksums);
+  } else {
+    ThrowStatus(absl::InvalidArgumentError(
+        absl::StrCat("zarr_format: expected 2 or 3, got ", zarr_format)));
+  }
   ThrowIfError(ocpx::ValidateArrayMetadata(md));
   return md;
 }
@@ -103,9 +129,11 @@ void RegisterCheckpoint(nb::module_& m) {
                   r.reader->directory(), ": array '", param, "' has rank ",
                   v.rank(), ", box has rank ", shape.size())));
             }
-            const size_t nbytes =
-                static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(v.dtype);
-            std::unique_ptr<char[]> buf(new char[nbytes > 0 ? nbytes : 1]);
+            size_t nbytes = 0;
+            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+                shape, v.dtype,
+                absl::StrCat(r.reader->directory(), ": array '", param, "'"),
+                &nbytes);
             absl::Status s;
             {
               nb::gil_scoped_release release;
@@ -167,7 +195,7 @@ void RegisterCheckpoint(nb::module_& m) {
                 auto md = r.reader->Metadata(std::get<0>(reqs[i]));
                 if (!md.ok()) {
                   status[i] = md.status();
-                  continue;
+                  break;
                 }
                 mds[i] = *std::move(md);
                 const Shape& shape = std::get<2>(reqs[i]);
@@ -177,14 +205,32 @@ void RegisterCheckpoint(nb::module_& m) {
                       r.reader->directory(), ": array '", std::get<0>(reqs[i]),
                       "' has rank ", mds[i].rank(), ", box has rank ",
                       shape.size()));
-                  continue;
+                  break;
                 }
-                sizes[i] = static_cast<size_t>(NumElements(shape)) *
-                           ocpx::ItemSize(mds[i].dtype);
-                bufs[i].reset(new char[sizes[i] > 0 ? sizes[i] : 1]);
+                absl::StatusOr<size_t> nbytes =
+                    BoxBytes(shape, mds[i].dtype);
+                absl::StatusOr<std::unique_ptr<char[]>> buf =
+                    nbytes.ok() ? AllocateBuffer(*nbytes)
+                                : absl::StatusOr<std::unique_ptr<char[]>>(
+                                      nbytes.status());
+                if (!buf.ok()) {
+                  status[i] = absl::Status(
+                      buf.status().code(),
+                      absl::StrCat(r.reader->directory(), ": array '",
+                                   std::get<0>(reqs[i]), "': ",
+                                   buf.status().message()));
+                  break;
+                }
+                sizes[i] = *nbytes;
+                bufs[i] = *std::move(buf);
               }
+              // Nothing is read (and every buffer is freed) if any request
+              // is invalid: that error is raised first.
+              bool valid = true;
+              for (const auto& st : status) valid = valid && st.ok();
+              if (!valid) bufs.clear();
               (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), n, [&](size_t i) {
+                  ocpx::ThreadPool::Default(), valid ? n : 0, [&](size_t i) {
                     if (!status[i].ok()) return absl::OkStatus();
                     status[i] = r.reader->Read(
                         std::get<0>(reqs[i]), std::get<1>(reqs[i]),
@@ -247,51 +293,74 @@ void RegisterCheckpoint(nb::module_& m) {
           "write_metadata",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,
              const std::string& dtype, const Shape& chunk_shape,
-             std::optional<int> zstd_level) {
-            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+             std::optional<int> zstd_level, int zarr_format,
+             bool chunk_checksums) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                    zarr_format, chunk_checksums);
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->WriteMetadata(param, md);
+              s = writer.WriteMetadata(param, md);
             }
             ThrowIfError(s);
           },
           nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
-          nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3)
+          nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3,
+          nb::kw_only(), nb::arg("zarr_format") = 3,
+          nb::arg("chunk_checksums") = false,
+          "Writes the array's metadata: `zarr.json` (zarr_format 3, with a "
+          "`crc32c` inner codec if chunk_checksums) or `.zarray` "
+          "(zarr_format 2).")
       .def(
           "write",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,
              const std::string& dtype, const Shape& chunk_shape,
              std::optional<int> zstd_level, const Shape& origin,
-             nb::handle array) {
-            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+             nb::handle array, int zarr_format, bool chunk_checksums) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                    zarr_format, chunk_checksums);
             Shape box;
             for (nb::handle d : array.attr("shape")) {
               box.push_back(nb::cast<int64_t>(d));
             }
             ByteArray bytes = AsBytes(array, md.dtype, box, param.c_str());
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Write(param, md, origin, box, bytes.data());
+              s = writer.Write(param, md, origin, box, bytes.data());
             }
             ThrowIfError(s);
           },
           nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
           nb::arg("chunk_shape"), nb::arg("zstd_level").none(),
-          nb::arg("origin"), nb::arg("array"),
+          nb::arg("origin"), nb::arg("array"), nb::kw_only(),
+          nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
           "Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is "
           "released while chunks are encoded in parallel.")
       .def(
           "commit",
           [](PyArrayWriter& w) {
+            ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = w.writer->Commit();
+              s = writer.Commit();
             }
             ThrowIfError(s);
-          });
+          })
+      .def(
+          "close",
+          [](PyArrayWriter& w) {
+            std::unique_ptr<ocpx::CheckpointArrayWriter> writer =
+                std::move(w.writer);
+            nb::gil_scoped_release release;
+            writer.reset();
+          },
+          "Closes every open file without committing (after a failed save: "
+          "the disk space comes back at once, not when the writer is "
+          "garbage collected).  Later calls raise ValueError.");
 }
 
 }  // namespace ocpx_python

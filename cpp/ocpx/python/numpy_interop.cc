@@ -6,10 +6,15 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <unistd.h>
+
+#include <limits>
+#include <new>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cpp/ocpx/python/status.h"
 
 namespace nb = nanobind;
@@ -20,6 +25,63 @@ int64_t NumElements(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   return n;
+}
+
+absl::StatusOr<size_t> BoxBytes(const Shape& shape, ocpx::DataType dtype) {
+  constexpr uint64_t kLimit = uint64_t{1} << 62;
+  uint64_t n = ocpx::ItemSize(dtype);
+  for (int64_t d : shape) {
+    if (d < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("box extent ", d, " is negative"));
+    }
+    if (d != 0 && n > kLimit / static_cast<uint64_t>(d)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("box of shape [", absl::StrJoin(shape, ","),
+                       "] holds more than 2^62 bytes"));
+    }
+    n *= static_cast<uint64_t>(d);
+  }
+  return static_cast<size_t>(n);
+}
+
+absl::StatusOr<std::unique_ptr<char[]>> AllocateBuffer(size_t nbytes) {
+  static const uint64_t physical = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0
+               ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+               : std::numeric_limits<uint64_t>::max();
+  }();
+  if (nbytes > physical) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "reading ", nbytes, " bytes needs more than this machine's ",
+        physical, " bytes of memory (is the stored shape corrupt?)"));
+  }
+  std::unique_ptr<char[]> buf(new (std::nothrow) char[nbytes > 0 ? nbytes : 1]);
+  if (buf == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", nbytes, " bytes"));
+  }
+  return buf;
+}
+
+std::unique_ptr<char[]> AllocateBoxOrThrow(const Shape& shape,
+                                           ocpx::DataType dtype,
+                                           absl::string_view what,
+                                           size_t* nbytes) {
+  absl::StatusOr<size_t> n = BoxBytes(shape, dtype);
+  if (!n.ok()) {
+    ThrowStatus(absl::Status(n.status().code(),
+                             absl::StrCat(what, ": ", n.status().message())));
+  }
+  absl::StatusOr<std::unique_ptr<char[]>> buf = AllocateBuffer(*n);
+  if (!buf.ok()) {
+    ThrowStatus(absl::Status(buf.status().code(),
+                             absl::StrCat(what, ": ", buf.status().message())));
+  }
+  *nbytes = *n;
+  return *std::move(buf);
 }
 
 // numpy dtype object for a zarr data type name (ml_dtypes for the exotic ones).
@@ -65,8 +127,12 @@ ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
   }
   nb::object flat = array.attr("reshape")(-1).attr("view")("uint8");
   ByteArray bytes = nb::cast<ByteArray>(flat, /*convert=*/false);
-  const size_t expected =
-      static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(dtype);
+  absl::StatusOr<size_t> box = BoxBytes(shape, dtype);
+  if (!box.ok()) {
+    ThrowStatus(absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", box.status().message())));
+  }
+  const size_t expected = *box;
   if (bytes.nbytes() != expected) {
     ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
         what, ": array has ", bytes.nbytes(), " bytes, expected ", expected)));

@@ -15,6 +15,9 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
 #include "cpp/ocpx/array/dtype.h"
 
 namespace ocpx_python {
@@ -26,6 +29,22 @@ using MutableByteArray =
 using Shape = std::vector<int64_t>;
 
 int64_t NumElements(const Shape& s);
+
+/// Bytes of a box of `shape` and `dtype`: InvalidArgument for a negative
+/// extent, or if the product overflows (checked before any allocation).
+absl::StatusOr<size_t> BoxBytes(const Shape& shape, ocpx::DataType dtype);
+
+/// A buffer of `nbytes` (at least 1) for data read from a checkpoint.
+/// ResourceExhausted (naming the size) if it exceeds the machine's physical
+/// memory or cannot be allocated, never std::bad_alloc.
+absl::StatusOr<std::unique_ptr<char[]>> AllocateBuffer(size_t nbytes);
+
+/// `BoxBytes` then `AllocateBuffer`, raising a Python exception prefixed with
+/// `what` (the checkpoint path and array) on error.  Sets `*nbytes`.
+std::unique_ptr<char[]> AllocateBoxOrThrow(const Shape& shape,
+                                           ocpx::DataType dtype,
+                                           absl::string_view what,
+                                           size_t* nbytes);
 
 /// The numpy dtype object of a zarr data type (ml_dtypes for bfloat16, ...).
 nanobind::object NumpyDtype(ocpx::DataType d);

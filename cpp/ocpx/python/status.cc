@@ -5,7 +5,12 @@
 
 #include <nanobind/nanobind.h>
 
+#include <cstdlib>
+#include <optional>
 #include <string>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 
 #include "cpp/ocpx/python/bindings.h"
 
@@ -27,8 +32,52 @@ void RegisterStatus(nb::module_& m) {
   m.attr("CorruptionError") = nb::handle(g_corruption_error);
 }
 
+namespace {
+
+// A Python str of `bytes`; bytes that are not UTF-8 become \xNN escapes, so
+// a path or key with odd bytes never hides the error behind a
+// UnicodeDecodeError.
+PyObject* DecodeLossless(absl::string_view bytes) {
+  return PyUnicode_DecodeUTF8(bytes.data(),
+                              static_cast<Py_ssize_t>(bytes.size()),
+                              "backslashreplace");
+}
+
+std::optional<std::string> Payload(const absl::Status& status,
+                                   absl::string_view url) {
+  auto c = status.GetPayload(url);
+  if (!c) return std::nullopt;
+  return std::string(*c);
+}
+
+// Raises OSError(errno, message, path) if the status came from a failed
+// system call; Python picks the subclass (FileNotFoundError, ...).
+bool SetOSError(const absl::Status& status) {
+  std::optional<std::string> e = Payload(status, kErrnoPayload);
+  int err = 0;
+  if (!e || !absl::SimpleAtoi(*e, &err) || err <= 0) return false;
+  PyObject* msg = DecodeLossless(status.message());
+  std::optional<std::string> path = Payload(status, kPathPayload);
+  PyObject* fname = path ? PyUnicode_DecodeFSDefaultAndSize(
+                               path->data(),
+                               static_cast<Py_ssize_t>(path->size()))
+                         : nullptr;
+  if (msg == nullptr || (path && fname == nullptr)) {
+    Py_XDECREF(msg);
+    Py_XDECREF(fname);
+    return false;
+  }
+  PyObject* args = fname ? Py_BuildValue("(iNN)", err, msg, fname)
+                         : Py_BuildValue("(iN)", err, msg);
+  if (args == nullptr) return false;
+  PyErr_SetObject(PyExc_OSError, args);
+  Py_DECREF(args);
+  return true;
+}
+
+}  // namespace
+
 void ThrowStatus(const absl::Status& status) {
-  const std::string msg(status.message());
   PyObject* type = PyExc_RuntimeError;
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
@@ -61,7 +110,15 @@ void ThrowStatus(const absl::Status& status) {
       break;
   }
   nb::gil_scoped_acquire gil;
-  PyErr_SetString(type, msg.c_str());
+  if (SetOSError(status)) throw nb::python_error();
+  PyErr_Clear();
+  PyObject* msg = DecodeLossless(status.message());
+  if (msg == nullptr) {
+    PyErr_Clear();
+    msg = PyUnicode_FromString("(undecodable error message)");
+  }
+  PyErr_SetObject(type, msg);
+  Py_XDECREF(msg);
   throw nb::python_error();
 }
 

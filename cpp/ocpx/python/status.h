@@ -11,15 +11,24 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cpp/ocpx/base/status.h"
 
 namespace ocpx_python {
+
+/// Status payloads set by `ocpx::ErrnoStatus` (base/status.h).  A status
+/// carrying them becomes `OSError(errno, message, path)` (or the matching
+/// subclass).
+using ::ocpx::kErrnoPayload;
+using ::ocpx::kPathPayload;
 
 /// Raises the Python exception matching `status` (which must not be OK):
 ///   NotFound -> FileNotFoundError, AlreadyExists -> FileExistsError,
 ///   InvalidArgument/OutOfRange/FailedPrecondition -> ValueError,
 ///   DataLoss -> ocpx._core.CorruptionError (a ValueError),
 ///   Unimplemented -> NotImplementedError, DeadlineExceeded -> TimeoutError,
-///   Cancelled -> KeyboardInterrupt-free RuntimeError, others -> RuntimeError.
+///   Cancelled -> KeyboardInterrupt-free RuntimeError, others -> RuntimeError;
+/// except that a status with an errno payload (see above) becomes OSError.
+/// Non-UTF-8 bytes in the message are kept as backslash escapes.
 [[noreturn]] void ThrowStatus(const absl::Status& status);
 
 /// Returns `s`'s value or raises its error.

@@ -3,11 +3,14 @@
 
 #include "cpp/ocpx/reader/checkpoint_reader.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -18,7 +21,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/json_depth.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/unique_fd.h"
 
 namespace ocpx {
 namespace {
@@ -52,20 +58,30 @@ bool IsReserved(absl::string_view name) {
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(p.string(), ": cannot open"));
+  const std::string path = p.string();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file"));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat(p.string(), ": read failed"));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "read", path);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
   }
-  return ss.str();
+  return out;
 }
 
 absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
   OCPX_ASSIGN_OR_RETURN(std::string text, ReadFile(p));
+  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, p.string()));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     return absl::InvalidArgumentError(
@@ -84,7 +100,8 @@ bool HasArrayData(const fs::path& p) {
   std::error_code ec;
   for (fs::directory_iterator it(p, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (it->is_directory() &&
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) &&
         absl::StartsWith(it->path().filename().string(), "ocdbt.process_")) {
       return true;
     }
@@ -92,7 +109,7 @@ bool HasArrayData(const fs::path& p) {
   return false;
 }
 
-// Checks that `p` is a finalized Orbax checkpoint directory (§2.3, §2.4).
+// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md, "Checkpoint layout").
 absl::Status CheckCheckpointDir(const fs::path& p) {
   if (!Exists(p)) {
     return absl::NotFoundError(
@@ -123,7 +140,8 @@ absl::Status CheckCheckpointDir(const fs::path& p) {
   std::error_code ec;
   for (fs::directory_iterator it(p, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (it->is_directory() &&
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) &&
         Exists(it->path() / std::string(kCheckpointMetadataFile))) {
       return absl::InvalidArgumentError(absl::StrCat(
           p.string(),
@@ -190,7 +208,7 @@ absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
   return out;
 }
 
-// Parses `_METADATA` (§1.4) into sorted leaves, dropping entries whose key
+// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping entries whose key
 // path is a strict prefix of another's.
 absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
                                std::vector<LeafInfo>* leaves) {
@@ -228,7 +246,14 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
           absl::StrCat(where, ": missing value_metadata.value_type"));
     }
     leaf.value_type = vm["value_type"].get<std::string>();
-    const bool skip = vm.value("skip_deserialize", false);
+    bool skip = false;
+    if (auto it = vm.find("skip_deserialize"); it != vm.end()) {
+      if (!it->is_boolean() && !it->is_null()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": value_metadata.skip_deserialize is not a boolean"));
+      }
+      skip = it->is_boolean() && it->get<bool>();
+    }
     leaf.kind = KindOf(leaf.value_type, skip);
     if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
       OCPX_ASSIGN_OR_RETURN(leaf.write_shape,
@@ -267,7 +292,7 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
   return absl::OkStatus();
 }
 
-// `_sharding` (§1.7): base64url(param name) -> JSON text.  Unreadable files
+// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON text.  Unreadable files
 // and entries are ignored, as Orbax does.
 absl::flat_hash_map<std::string, std::string> ReadShardings(
     const fs::path& dir) {
@@ -360,15 +385,13 @@ absl::StatusOr<std::vector<std::string>> ListCheckpointables(
   std::error_code ec;
   for (fs::directory_iterator it(checkpoint_dir, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (!it->is_directory()) continue;
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
     std::string n = it->path().filename().string();
     if (IsReserved(n) || IsTmp(it->path())) continue;
     names.push_back(std::move(n));
   }
-  if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat(checkpoint_dir, ": cannot list: ", ec.message()));
-  }
+  if (ec) return ErrorCodeStatus(ec, "list checkpoint", checkpoint_dir);
   std::sort(names.begin(), names.end());
   auto state = std::find(names.begin(), names.end(), "state");
   if (state != names.end()) std::rotate(names.begin(), state, state + 1);
@@ -470,10 +493,7 @@ absl::Status CheckpointReader::LoadLeaves() {
   }
   use_ocdbt_ = use_ocdbt;
   auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt);
-  if (!arrays.ok()) {
-    return absl::Status(arrays.status().code(),
-                        absl::StrCat(path_, ": ", arrays.status().message()));
-  }
+  if (!arrays.ok()) return AnnotateStatus(arrays.status(), path_);
   arrays_ = *std::move(arrays);
   const auto shardings = ReadShardings(dir);
   if (metadata_inferred_) {
@@ -504,15 +524,13 @@ absl::Status CheckpointReader::LoadLeaves() {
       continue;
     }
     auto md = arrays_->Metadata(leaf.name);
-    if (!md.ok()) {
-      return absl::Status(md.status().code(),
-                          absl::StrCat(path_, ": leaf '", leaf.name,
-                                       "': ", md.status().message()));
-    }
+    if (!md.ok()) return Annotate(md.status(), leaf.name);
     leaf.shape = md->shape;
     leaf.dtype = md->dtype;
     leaf.grid_chunk_shape = md->chunk_shape;
     leaf.chunk_shape = md->chunk_shape;
+    leaf.zarr_format = md->zarr_format;
+    leaf.chunk_checksums = HasChunkChecksums(*md);
     for (const CodecSpec& c : md->codecs) {
       if (c.kind == CodecSpec::Kind::kShardingIndexed) {
         leaf.chunk_shape = c.chunk_shape;
@@ -534,9 +552,7 @@ absl::Status CheckpointReader::LoadLeaves() {
 
 absl::Status CheckpointReader::Annotate(const absl::Status& s,
                                         absl::string_view name) const {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(path_, ": leaf '", name, "': ",
-                                             s.message()));
+  return AnnotateStatus(s, path_, ": leaf '", name, "'");
 }
 
 absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(

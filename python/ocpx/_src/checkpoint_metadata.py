@@ -9,6 +9,8 @@ import json
 import pathlib
 from typing import Any, Generic, Optional, TypeVar
 
+from ocpx._src import json_util
+
 CHECKPOINT_METADATA_FILE = "_CHECKPOINT_METADATA"
 
 T = TypeVar("T")
@@ -70,10 +72,7 @@ def read_step_metadata(directory: pathlib.Path) -> Optional[StepMetadata]:
   f = directory / CHECKPOINT_METADATA_FILE
   if not f.exists():
     return None
-  try:
-    data = json.loads(f.read_text())
-  except (ValueError, UnicodeDecodeError) as e:
-    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  data = json_util.read_json(f)
   if not isinstance(data, dict):
     raise ValueError(f"{f}: expected a JSON object, got "
                      f"{type(data).__name__}")

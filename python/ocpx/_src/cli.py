@@ -3,10 +3,13 @@
 """The `ocpx` command-line tool: inspect, verify and export checkpoints.
 
 Everything is read through the C++ reader (`ocpx._core.CheckpointReader`),
-so no JAX arrays or Orbax code are involved in reading:
+so no JAX arrays or Orbax code are involved in reading, and this module
+imports neither JAX nor the Python API layer (numpy only where arrays are
+handled), which keeps `ocpx --help` instant:
 
   ocpx inspect PATH                 the tree: shapes, dtypes, bytes, sharding
   ocpx verify PATH                  decode every chunk, checking every CRC
+                                    (and saying which arrays have none)
   ocpx export PATH --to safetensors OUT.safetensors
 """
 
@@ -21,12 +24,22 @@ import sys
 import time
 from typing import Iterator, Optional, Sequence
 
-import numpy as np
-
 # Bytes read per request by verify/export (a slab of whole chunks).
 DEFAULT_BUFFER_BYTES = 64 << 20
 
 _RESERVED = ("metrics", "AUTO", "_CHECKPOINT_DELETION")
+
+
+def _json_loads(text: str, where: str):
+  """json.loads; deep nesting or bad JSON is a ValueError naming `where`.
+  (The reader already refuses files nested deeper than 512 levels; this
+  module stays free of the API layer's imports.)"""
+  try:
+    return json.loads(text)
+  except RecursionError as e:
+    raise ValueError(f"{where}: JSON nested too deeply") from e
+  except ValueError as e:
+    raise ValueError(f"{where}: not valid JSON: {e}") from e
 
 
 def _core():
@@ -34,9 +47,12 @@ def _core():
   return _core
 
 
+def _is_remote(path) -> bool:
+  return str(path).startswith(("gs://", "s3://"))
+
+
 def _open(path: str, checkpointable: Optional[str]):
-  from ocpx._src.remote import hooks  # pylint: disable=g-import-not-at-top
-  if hooks.is_remote(path):  # gs://, s3://: TensorStore, not the C++ reader
+  if _is_remote(path):  # gs://, s3://: TensorStore, not the C++ reader
     from ocpx._src.remote import reader  # pylint: disable=g-import-not-at-top
     return reader.RemoteCheckpointReader(
         path, "AUTO" if checkpointable is None else checkpointable)
@@ -62,8 +78,10 @@ def sharding_summary(text: Optional[str]) -> str:
   if not text:
     return ""
   try:
-    d = json.loads(text)
+    d = _json_loads(text, "sharding")
   except ValueError:
+    return "sharding: (unreadable)"
+  if not isinstance(d, dict):
     return "sharding: (unreadable)"
   kind = d.get("sharding_type")
   if kind == "NamedSharding":
@@ -86,6 +104,26 @@ def _format_ns(ns) -> str:
 
 # ---------------------------------------------------------------------------
 # Box iteration
+
+
+def _odometer(counts: Sequence[int]) -> Iterator[tuple]:
+  """Every index tuple below `counts` in C order, generated lazily: a claimed
+  shape of 2^53 must not materialize the index space (reading stops at the
+  first missing or bad chunk)."""
+  if any(c <= 0 for c in counts):
+    return
+  idx = [0] * len(counts)
+  while True:
+    yield tuple(idx)
+    k = len(counts) - 1
+    while k >= 0:
+      idx[k] += 1
+      if idx[k] < counts[k]:
+        break
+      idx[k] = 0
+      k -= 1
+    if k < 0:
+      return
 
 
 def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
@@ -118,7 +156,7 @@ def iter_boxes(shape: Sequence[int], chunk: Sequence[int], itemsize: int,
     m = max(1, budget // max(unit, 1))
     step = list(chunk[:k]) + [chunk[k] * m] + list(shape[k + 1:])
   counts = [math.ceil(d / s) for d, s in zip(shape, step)]
-  for idx in np.ndindex(*counts):
+  for idx in _odometer(counts):
     origin = tuple(i * s for i, s in zip(idx, step))
     box = tuple(min(s, d - o) for s, d, o in zip(step, shape, origin))
     yield origin, box
@@ -232,8 +270,9 @@ def cmd_inspect(args) -> int:
         "layout": reader.layout,
         "checkpointable": reader.checkpointable,
         "metadata_inferred": reader.metadata_inferred,
-        "checkpoint_metadata": json.loads(reader.step_metadata_json() or
-                                          "null"),
+        "checkpoint_metadata": _json_loads(
+            reader.step_metadata_json() or "null",
+            f"{reader.path}/_CHECKPOINT_METADATA"),
         "leaves": [{
             "name": l["name"],
             "key_path": [list(k) for k in l["key_path"]],
@@ -244,7 +283,10 @@ def cmd_inspect(args) -> int:
             "chunk_shape": (list(l["chunk_shape"])
                             if l["chunk_shape"] is not None else None),
             "nbytes": l["nbytes"],
-            "sharding": json.loads(l["sharding"]) if l["sharding"] else None,
+            "zarr_format": l["zarr_format"],
+            "chunk_checksums": l["chunk_checksums"],
+            "sharding": (_json_loads(l["sharding"], f"{l['name']}: _sharding")
+                         if l["sharding"] else None),
         } for l in leaves],
     }
     print(json.dumps(out, indent=1))
@@ -257,7 +299,9 @@ def cmd_inspect(args) -> int:
            if reader.metadata_inferred else ""))
   meta = reader.step_metadata_json()
   if meta is not None:
-    m = json.loads(meta)
+    m = _json_loads(meta, f"{reader.path}/_CHECKPOINT_METADATA")
+    if not isinstance(m, dict):
+      raise ValueError(f"{reader.path}/_CHECKPOINT_METADATA: not a JSON object")
     print(f"  saved {_format_ns(m.get('init_timestamp_nsecs'))}, committed "
           f"{_format_ns(m.get('commit_timestamp_nsecs'))}")
     if m.get("custom_metadata"):
@@ -272,8 +316,10 @@ def cmd_inspect(args) -> int:
 
 
 def _as_path(path: str):
-  from ocpx._src import path as path_lib  # pylint: disable=g-import-not-at-top
-  return path_lib.as_path(path)
+  if not _is_remote(path):
+    return pathlib.Path(path)
+  from ocpx._src.remote import rpath  # pylint: disable=g-import-not-at-top
+  return rpath.RemotePath(path)
 
 
 def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
@@ -299,13 +345,14 @@ def cmd_verify(args) -> int:
   for n in names:
     try:
       readers.append(first if n == first.checkpointable else _open(args.path, n))
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:
       bad.append((n, str(e)))
   total = sum(l["nbytes"] for r in readers for l in r.leaves())
   show = args.progress if args.progress is not None else sys.stderr.isatty()
   progress = Progress(total, show)
   checked = 0
   chunks = 0
+  unchecked: list[str] = []  # arrays whose chunk data has no checksum
   for r in readers:
     prefix = f"{r.checkpointable}/" if len(readers) > 1 else ""
     for leaf in r.leaves():
@@ -314,6 +361,8 @@ def cmd_verify(args) -> int:
         if leaf["kind"] == "string":
           r.read_string(leaf["name"])
         elif leaf["kind"] in ("array", "scalar"):
+          if not leaf.get("chunk_checksums"):
+            unchecked.append(key)
           itemsize = leaf["dtype"].itemsize
           for origin, box in iter_boxes(leaf["shape"], leaf["grid_chunk_shape"],
                                         itemsize, args.buffer_bytes):
@@ -321,19 +370,45 @@ def cmd_verify(args) -> int:
             chunks += 1
             progress.update(math.prod(box) * itemsize, key)
         checked += 1
-      except (OSError, ValueError, RuntimeError) as e:
+      except (OSError, ValueError, RuntimeError, MemoryError) as e:
         bad.append((key, str(e)))
         progress.update(0, key)
   progress.close()
+  if unchecked:
+    print(_unchecked_note(unchecked), file=sys.stderr)
   if bad:
     for key, msg in bad:
       print(f"CORRUPT {key}: {msg}", file=sys.stderr)
     print(f"verify: FAILED: {len(bad)} bad leaves: "
           + ", ".join(k for k, _ in bad), file=sys.stderr)
     return 1
+  what = ("decoded and checked" if not unchecked else
+          "decoded; chunk data checksummed for "
+          f"{_num_arrays(readers) - len(unchecked)} arrays, "
+          f"NOT for {len(unchecked)}")
   print(f"verify: OK: {checked} leaves, {chunks} reads, "
-        f"{human_bytes(total)} decoded and checked ({args.path})")
+        f"{human_bytes(total)} {what} ({args.path})")
   return 0
+
+
+def _num_arrays(readers) -> int:
+  """Number of array and scalar leaves of `readers`."""
+  return sum(1 for r in readers for l in r.leaves()
+             if l["kind"] in ("array", "scalar"))
+
+
+def _unchecked_note(keys: list[str]) -> str:
+  """What verify cannot check for arrays stored without chunk checksums."""
+  shown = ", ".join(keys[:5]) + (f", ... ({len(keys)} in all)"
+                                 if len(keys) > 5 else "")
+  return (
+      f"verify: NOTE: {len(keys)} arrays have no checksum on their chunk "
+      f"data ({shown}).  They were written by Orbax, as zarr2, or with "
+      "ArrayOptions.Saving(enable_chunk_checksums=False).  Their chunks were "
+      "read and decoded, and whatever checksums their format has (OCDBT "
+      "nodes, zarr3 shard indexes) were checked, but a corrupted byte inside "
+      "their chunk data can decode to wrong values without any error: verify "
+      "cannot detect that for these arrays.")
 
 
 # ---------------------------------------------------------------------------
@@ -350,6 +425,7 @@ _SAFETENSORS_DTYPES = {
 def export_safetensors(reader, out: pathlib.Path, *, skip_unsupported: bool,
                        buffer_bytes: int, progress: Progress) -> list[str]:
   """Writes every array/scalar leaf; returns the names skipped."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
   header = {}
   order = []
   skipped = []
@@ -476,7 +552,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   args = build_parser().parse_args(argv)
   try:
     return args.func(args)
-  except (OSError, ValueError, RuntimeError) as e:
+  except (OSError, ValueError, RuntimeError, MemoryError) as e:
     print(f"ocpx {args.command}: error: {e}", file=sys.stderr)
     return 1
   except KeyboardInterrupt:

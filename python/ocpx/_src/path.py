@@ -115,16 +115,26 @@ def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
   tmp = path.parent / f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}"
   fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
   try:
-    view = memoryview(data)
-    while view:
-      n = os.write(fd, view)
-      view = view[n:]
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-  if mode is not None:
-    os.chmod(tmp, mode)
-  os.replace(tmp, path)
+    try:
+      view = memoryview(data)
+      while view:
+        n = os.write(fd, view)
+        view = view[n:]
+      os.fsync(fd)
+    finally:
+      os.close(fd)
+    if mode is not None:
+      os.chmod(tmp, mode)
+    os.replace(tmp, path)
+  except OSError as e:
+    try:
+      os.unlink(tmp)
+    except OSError:
+      pass
+    if e.filename is None:  # os.write/fsync name no file: name it
+      raise OSError(e.errno, f"{e.strerror} (writing {path})",
+                    str(path)) from e
+    raise
 
 
 def mkdir(path: pathlib.Path, mode: Optional[int] = None,
@@ -147,7 +157,12 @@ def rmtree(path: pathlib.Path) -> None:
 
 
 def fsync_tree(root: pathlib.Path) -> None:
-  """fsyncs every directory below `root` (files are synced when written)."""
+  """fsyncs every directory below `root`.
+
+  The files below it are already durable: Python writes them with
+  `write_file_durably`, the C++ array writers fsync each chunk file
+  (`FileChunkStore`) or each OCDBT data file and manifest before returning.
+  """
   if _remote.is_remote_path(root):
     return
   for dirpath, _, _ in os.walk(root):

@@ -15,22 +15,29 @@ import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
-import os
+import logging
 import threading
 import time
-import uuid
 from typing import Any, Optional
 
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
+from ocpx._src import deletion
+from ocpx._src import file_options
+from ocpx._src import option_support
 from ocpx._src import layout
 from ocpx._src import multihost
+from ocpx._src import options as options_lib
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src import saving_state
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import registration
 from ocpx._src.handlers import types as handler_types
+
+
+_LOG = logging.getLogger(__name__)
 
 
 def _run_coroutine(coro):
@@ -96,7 +103,7 @@ def _enclosing_checkpoint(final) -> Optional[Any]:
 
 def _validate_checkpointables(checkpointables):
   if not isinstance(checkpointables, dict):
-    raise TypeError(
+    raise ValueError(
         f"checkpointables must be a dict of name -> object, got "
         f"{type(checkpointables).__name__}")
   if not checkpointables:
@@ -106,7 +113,9 @@ def _validate_checkpointables(checkpointables):
     if name is None:
       raise ValueError("Checkpointable names must be strings.")
     if value is None:
-      raise ValueError(f"Checkpointable {name!r} is None.")
+      raise ValueError(
+          f"checkpointable must not be None for saving (checkpointable "
+          f"{name!r}).")
 
 
 def _validate_custom_metadata(custom_metadata, final):
@@ -116,12 +125,13 @@ def _validate_custom_metadata(custom_metadata, final):
   try:
     json.dumps(custom_metadata)
   except (TypeError, ValueError) as e:
-    raise ValueError(
+    raise TypeError(
         f"{final}: custom_metadata must be JSON-serializable: {e}") from e
 
 
 def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
-                              custom_metadata, is_async: bool):
+                              custom_metadata, is_async: bool,
+                              reserved_checkpointables: Optional[dict] = None):
   """Starts a save; returns an AsyncResponse that commits it.
 
   Every process calls this.  The primary host creates the temporary
@@ -129,11 +139,25 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   (merge, metadata) and commits with an atomic rename.  Barriers go through
   the jax.distributed coordination service and time out after
   `AsyncOptions.timeout_secs`; a failure anywhere makes every process raise.
+  `reserved_checkpointables` (for the step managers) may use reserved names
+  such as `metrics`.
   """
   ctx = context_lib.get_context()
   init_ns = int(time.time() * 1e9)
-  final = path_lib.as_path(path).absolute()
+  final = file_options.local_path(ctx, path).absolute()
+  file_options.check_temporary_path_class(ctx)
+  option_support.check_pathways(ctx)
+  if overwrite:
+    option_support.check_deletion(ctx)  # replacing deletes the old one
+  layout_name = str(getattr(ctx.checkpoint_layout, "value",
+                            ctx.checkpoint_layout)).lower()
+  if layout_name == "safetensors":
+    raise NotImplementedError(
+        f"{final}: saving in the safetensors layout is not supported (as in "
+        "Orbax); save with CheckpointLayout.ORBAX.")
   _validate_checkpointables(checkpointables)
+  if reserved_checkpointables:
+    checkpointables = {**checkpointables, **reserved_checkpointables}
   _validate_custom_metadata(custom_metadata, final)
   mp = ctx.multiprocessing_options
   timeout = ctx.async_options.timeout_secs
@@ -145,15 +169,25 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   leader = sync.active[0] if primary is None else primary
 
   # All processes must agree on the path and on whether it exists.
+  if is_primary:
+    # Finish or roll back an interrupted earlier save of this path, so that
+    # whether it exists is decided on a consistent directory.
+    recovery.recover_path(final)
   digest = hashlib.sha256(str(final).encode()).hexdigest()
   theirs = sync.broadcast("path", digest, leader)
   if theirs != digest:
     raise ValueError(
         f"Process {sync.process} saves to {final}, but process {leader} "
         "saves to a different path; every process must pass the same path.")
-  exists = sync.broadcast(
+  options_lib.check_save_options(ctx)
+  # skip_sync_file_validations: an async save leaves the existence check to
+  # the commit, which still refuses to replace a checkpoint without overwrite.
+  check_exists = not (is_async and ctx.file_options.skip_sync_file_validations)
+  exists = check_exists and sync.broadcast(
       "exists", "1" if final.exists() or final.is_symlink() else "0",
       leader) == "1"
+  if exists and overwrite and final.is_dir():
+    deletion.ensure_available(final)
   if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "
@@ -193,14 +227,19 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
   """
   created = threading.Event()
   creation_error: list = []
+  # The flock on `tmp` held while this save runs (see recovery.py).
+  tmp_lock: list = []
+
+  def release_tmp():
+    while tmp_lock:
+      recovery.unlock(tmp_lock.pop())
 
   def create_dirs():
     try:
       if is_primary:
-        path_lib.rmtree(tmp)  # a leftover of a crashed save
         if not final.parent.exists():
           path_lib.mkdir(final.parent, parents=True)
-        path_lib.mkdir(tmp, mode)
+        tmp_lock.append(recovery.create_locked_tmp(tmp, final, mode))
         for name in checkpointables:
           path_lib.mkdir(tmp / name, mode)
       sync.barrier("directories")
@@ -231,8 +270,9 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
   except BaseException as e:
     sync.fail(e)
     created.wait()
-    if is_primary:
-      path_lib.rmtree(tmp)
+    if is_primary and tmp_lock:  # only a tmp dir this save created
+      recovery.remove_tree(tmp)
+    release_tmp()
     raise
 
   item_handlers = {
@@ -268,14 +308,18 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
         path_lib.fsync_tree(tmp)
         if cancelled.is_set():
           raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
-        _commit(tmp, final, overwrite)
+        if overwrite and (final.exists() or final.is_symlink()):
+          _LOG.info("Specified `overwrite`: removing existing path. (%s is "
+                    "replaced by the new checkpoint.)", final)
+        recovery.commit(tmp, final, overwrite)
       sync.barrier("committed")
     except BaseException as e:
       sync.fail(e)
-      if is_primary:
-        path_lib.rmtree(tmp)
+      if is_primary and tmp_lock:  # only a tmp dir this save created
+        recovery.remove_tree(tmp)
       raise
     finally:
+      release_tmp()
       _release(final)
     if callback is not None:
       callback()
@@ -292,23 +336,6 @@ def _arm_timeout(response, cancelled: threading.Event, timeout: float):
     if not response._done.wait(timeout):  # pylint: disable=protected-access
       cancelled.set()
   threading.Thread(target=watch, daemon=True).start()
-
-
-def _commit(tmp, final, overwrite: bool):
-  """Renames `tmp` to `final`; an old `final` is removed only afterwards."""
-  if path_lib.uses_commit_file(final):
-    return  # object store: commit_success.txt, written last, committed it
-  trash = None
-  if final.exists() or final.is_symlink():
-    if not overwrite:
-      raise FileExistsError(
-          f"Destination {final} appeared during the save; not overwriting it.")
-    trash = final.parent / f".{final.name}.ocpx-old-{uuid.uuid4().hex[:8]}"
-    os.rename(final, trash)
-  os.rename(tmp, final)
-  path_lib.fsync_dir(final.parent)
-  if trash is not None:
-    path_lib.rmtree(trash)
 
 
 def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,

@@ -5,12 +5,13 @@ reach host memory.
 
 Save:
   1. For each array, the C++ replica selection (`_core.replica_slices`,
-     orbax-layout.md §5) picks the boxes this process writes: replica 0 of
+     docs/format.md, "Chunk shapes and replicas") picks the boxes this process writes: replica 0 of
      each shard, or, with replica-parallel, one slice of each replicated
      shard per replica.
-  2. Device-to-host: every slice's `copy_to_host_async()` is started before
-     any is waited on (or, with pinned host transfer, a `device_put` to the
-     device's `pinned_host` memory).  On the CPU backend the host array is a
+  2. Device-to-host: `start_transfer` starts every slice's copy
+     (`copy_to_host_async()`, or with pinned host transfer a `device_put` to
+     the device's `pinned_host` memory) for all arrays of a save before
+     `finish_transfer` waits on any.  On the CPU backend the host array is a
      zero-copy view of the device buffer for blocking saves, and a copy for
      async saves (the caller may delete or donate the buffer afterwards).
   3. Boxes are written by the native engine, bounded by byte limiters.
@@ -103,12 +104,26 @@ def _on_cpu(x) -> bool:
     return False
 
 
-def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
-             dtype=None) -> None:
-  """Brings every box to host memory (fills `box.host`).
+def start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
+  """Starts the device-to-host copy of every box without waiting for any.
 
-  All device-to-host copies are started before any is awaited.
+  Returns the per-box sources to hand to `finish_transfer`.  Off the CPU
+  backend each box gets `jax.Array.copy_to_host_async()` (or, with `pinned`,
+  an asynchronously dispatched `device_put` to the device's `pinned_host`
+  memory).  On the CPU backend the buffer already is host memory, so nothing
+  is started: `finish_transfer` takes a zero-copy view.
+
+  Example:
+
+      staged = start_transfer(boxes_a + boxes_b, pinned=False)
+      finish_transfer(boxes_a + boxes_b, staged, copy=True, pinned=False)
   """
+  from ocpx._src import sharding as sharding_lib  # pylint: disable=g-import-not-at-top
+  with sharding_lib.without_global_mesh():
+    return _start_transfer(boxes, pinned=pinned)
+
+
+def _start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
   staged = []
   for b in boxes:
     data = b.shard_data
@@ -122,14 +137,18 @@ def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
         src = jax.device_put(src, jax.sharding.SingleDeviceSharding(
             dev, memory_kind="pinned_host"))
     elif not _on_cpu(src):
-      # Start the device-to-host copy now; it is awaited below.  (On the CPU
-      # backend the buffer already is host memory: np.asarray below is a
-      # zero-copy view, while copy_to_host_async would make a cached copy.)
+      # (copy_to_host_async on a CPU array would make a needless cached copy.)
       try:
         src.copy_to_host_async()
       except (AttributeError, RuntimeError):
         pass
     staged.append(src)
+  return staged
+
+
+def finish_transfer(boxes: Sequence[Box], staged: Sequence[Any], *,
+                    copy: bool, pinned: bool, dtype=None) -> None:
+  """Waits for the copies `start_transfer` started; fills `box.host`."""
   for b, src in zip(boxes, staged):
     host = np.asarray(src)
     # A zero-copy view of a CPU buffer stays valid on its own: while the view
@@ -144,6 +163,13 @@ def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
       host = np.array(host, copy=True, order="C")
     b.host = host
     b.shard_data = None  # the host copy (or view) is what is written now
+
+
+def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
+             dtype=None) -> None:
+  """`start_transfer` then `finish_transfer` for `boxes`."""
+  staged = start_transfer(boxes, pinned=pinned)
+  finish_transfer(boxes, staged, copy=copy, pinned=pinned, dtype=dtype)
 
 
 def host_box(origin, host: np.ndarray) -> Box:

@@ -12,6 +12,8 @@ from typing import Any, Optional, Sequence
 import jax
 import numpy as np
 
+from ocpx._src import json_util
+
 PLACEHOLDER = ...
 
 SEQUENCE_KEY = 1
@@ -164,6 +166,12 @@ def check_param_names(leaves: Sequence[FlatLeaf], directory) -> None:
         raise ValueError(
             f"{directory}: PyTree key {leaf.names!r} has a component {n!r} "
             "that cannot be stored.")
+      try:
+        n.encode("utf-8")
+      except UnicodeEncodeError as e:
+        raise ValueError(
+            f"{directory}: PyTree key {leaf.names!r} has a component {n!r} "
+            f"that is not valid Unicode and cannot be stored: {e}") from e
     p = leaf.param_name
     if p in seen and not is_empty_leaf(leaf.value):
       raise ValueError(
@@ -231,24 +239,14 @@ def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
     raise FileNotFoundError(
         f"{f}: PyTree metadata file not found; {directory} is not a PyTree "
         "checkpointable.")
-  try:
-    d = json.loads(f.read_text())
-  except (ValueError, UnicodeDecodeError) as e:
-    raise ValueError(f"{f}: not valid JSON: {e}") from e
+  d = json_util.read_json(f)
   if not isinstance(d, dict) or not isinstance(d.get("tree_metadata"), dict):
     raise ValueError(f"{f}: missing 'tree_metadata' object")
   leaves = []
   for k, entry in d["tree_metadata"].items():
     try:
-      km = entry["key_metadata"]
-      names = tuple(str(x["key"]) for x in km)
-      types = tuple(int(x["key_type"]) for x in km)
-      vm = entry["value_metadata"]
-      leaves.append(LeafMetadata(
-          names=names, key_types=types, value_type=str(vm["value_type"]),
-          skip_deserialize=bool(vm.get("skip_deserialize", False)),
-          write_shape=vm.get("write_shape")))
-    except (KeyError, TypeError, ValueError) as e:
+      leaves.append(_leaf_from_json(entry))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
       raise ValueError(f"{f}: malformed entry {k!r}: {e}") from e
   if not leaves:
     raise ValueError(f"{f}: the saved PyTree is empty.")
@@ -256,6 +254,12 @@ def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
   leaves.sort(key=lambda l: _sort_key(l))
   prefixes = {l.names[:k] for l in leaves for k in range(len(l.names))}
   leaves = [l for l in leaves if l.names not in prefixes]
+  for field in ("use_ocdbt", "use_zarr3",
+                "store_array_data_equal_to_fill_value"):
+    if not isinstance(d.get(field), (bool, type(None))):
+      raise ValueError(f"{f}: {field} is {d.get(field)!r}, not a boolean")
+  if not isinstance(d.get("value_metadata_tree"), (str, type(None))):
+    raise ValueError(f"{f}: value_metadata_tree is not a string")
   use_ocdbt = d.get("use_ocdbt")
   if use_ocdbt is None:
     use_ocdbt = (directory / "manifest.ocdbt").exists()
@@ -268,6 +272,47 @@ def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
       custom_metadata=d.get("custom_metadata"),
       value_metadata_tree=d.get("value_metadata_tree"),
   )
+
+
+def _leaf_from_json(entry: Any) -> LeafMetadata:
+  """One `tree_metadata` entry; every field must have its JSON type (a
+  value of the wrong type is an error, never converted)."""
+  if not isinstance(entry, dict):
+    raise TypeError(f"expected an object, got {type(entry).__name__}")
+  km = entry["key_metadata"]
+  if not isinstance(km, list):
+    raise TypeError("key_metadata must be a list")
+  names, types = [], []
+  for x in km:
+    if not isinstance(x, dict):
+      raise TypeError("key_metadata entries must be objects")
+    key, key_type = x["key"], x["key_type"]
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+      raise TypeError(f"key {key!r} is not a string")
+    if isinstance(key_type, bool) or key_type not in (SEQUENCE_KEY, DICT_KEY):
+      raise ValueError(f"key_type {key_type!r} is not 1 or 2")
+    names.append(str(key))
+    types.append(key_type)
+  vm = entry["value_metadata"]
+  if not isinstance(vm, dict):
+    raise TypeError("value_metadata must be an object")
+  value_type = vm["value_type"]
+  if not isinstance(value_type, str):
+    raise TypeError(f"value_type {value_type!r} is not a string")
+  skip = vm.get("skip_deserialize", False)
+  if skip is None:
+    skip = False
+  if not isinstance(skip, bool):
+    raise TypeError(f"skip_deserialize {skip!r} is not a boolean")
+  write_shape = vm.get("write_shape")
+  if write_shape is not None and (
+      not isinstance(write_shape, list) or
+      not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+              for n in write_shape)):
+    raise TypeError(f"write_shape {write_shape!r} is not a list of sizes")
+  return LeafMetadata(names=tuple(names), key_types=tuple(types),
+                      value_type=value_type, skip_deserialize=skip,
+                      write_shape=write_shape)
 
 
 def _sort_key(leaf: LeafMetadata):
@@ -377,7 +422,7 @@ def _namedtuple_class(module: str, qualname: str, fields: Sequence[str]):
 def build_rich_tree(text: str, values: dict) -> Any:
   """Rebuilds the saved structure (tuples, namedtuples) from
   `value_metadata_tree`, taking leaf values from `values[key-name tuple]`."""
-  doc = json.loads(text)
+  doc = json_util.loads(text, "value_metadata_tree")
 
   def rec(obj, path):
     if isinstance(obj, list):

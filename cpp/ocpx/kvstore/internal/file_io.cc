@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -41,36 +43,17 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   return absl::StrCat(dir, "/", name);
 }
 
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
-  std::string msg = absl::StrCat(op, " \"", path, "\": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(msg);
-    case EEXIST:
-      return absl::AlreadyExistsError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
-
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
                                           uint64_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open", path);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return ErrnoStatus(e, "stat", path);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("\"", path, "\": not a regular file"));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    ::close(fd);
     return absl::DataLossError(absl::StrCat("\"", path, "\": file of ",
                                             st.st_size,
                                             " bytes exceeds the limit of ",
@@ -79,16 +62,11 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
   std::string out(st.st_size, '\0');
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, &out[done], out.size() - done, done);
+    ssize_t n = ::pread(fd.get(), &out[done], out.size() - done, done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = n < 0 ? errno : EIO;
-      ::close(fd);
-      return ErrnoStatus(e, "read", path);
-    }
+    if (n <= 0) return ErrnoStatus(n < 0 ? errno : EIO, "read", path);
     done += n;
   }
-  ::close(fd);
   return out;
 }
 
@@ -110,13 +88,21 @@ absl::Status MakeDirs(const std::string& path) {
 }
 
 absl::Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", dir);
-  int rc = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus(e, "fsync", dir);
+  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open", dir);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "fsync", dir);
   return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir) {
+  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, "open", dir);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "lock", dir);
+  }
+  return fd;
 }
 
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
@@ -124,11 +110,11 @@ absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
   OCPX_ASSIGN_OR_RETURN(std::string suffix, RandomHex(8));
   const std::string tmp = JoinPath(dir, absl::StrCat(name, ".__ocpx_tmp_", suffix));
   const std::string dst = JoinPath(dir, name);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return ErrnoStatus(errno, "create", tmp);
-  absl::Status s = WriteAll(fd, contents, 0, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, "fsync", tmp);
-  ::close(fd);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
+  absl::Status s = WriteAll(fd.get(), contents, 0, tmp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", tmp);
+  if (fd.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", tmp);
   if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
     s = ErrnoStatus(errno, "rename", dst);
   }
@@ -143,11 +129,11 @@ absl::Status CreateFileExclusive(const std::string& dir,
                                  const std::string& name,
                                  absl::string_view contents) {
   const std::string dst = JoinPath(dir, name);
-  int fd = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return ErrnoStatus(errno, "create", dst);
-  absl::Status s = WriteAll(fd, contents, 0, dst);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, "fsync", dst);
-  ::close(fd);
+  UniqueFd fd(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!fd.valid()) return ErrnoStatus(errno, "create", dst);
+  absl::Status s = WriteAll(fd.get(), contents, 0, dst);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", dst);
+  if (fd.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", dst);
   if (!s.ok()) {
     ::unlink(dst.c_str());
     return s;
@@ -156,14 +142,13 @@ absl::Status CreateFileExclusive(const std::string& dir,
 }
 
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
   if (d == nullptr) return ErrnoStatus(errno, "opendir", dir);
   std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
+  while (struct dirent* e = ::readdir(d.get())) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     names.emplace_back(e->d_name);
   }
-  ::closedir(d);
   return names;
 }
 
@@ -194,10 +179,6 @@ absl::StatusOr<std::string> ReadFileRange(const std::string& path,
   return once.Read(path, offset, length, what);
 }
 
-ReadFileCache::File::~File() {
-  if (fd >= 0) ::close(fd);
-}
-
 ReadFileCache::~ReadFileCache() = default;
 
 absl::StatusOr<std::shared_ptr<ReadFileCache::File>> ReadFileCache::Get(
@@ -211,10 +192,14 @@ absl::StatusOr<std::shared_ptr<ReadFileCache::File>> ReadFileCache::Get(
     }
   }
   auto file = std::make_shared<File>();
-  file->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file->fd < 0) return ErrnoStatus(errno, "open data file", path);
+  file->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file->fd.valid()) return ErrnoStatus(errno, "open data file", path);
   struct stat st;
-  if (::fstat(file->fd, &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (::fstat(file->fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::DataLossError(
+        absl::StrCat("\"", path, "\": data file is not a regular file"));
+  }
   file->size = st.st_size;
   absl::MutexLock lock(&mu_);
   auto it = files_.find(path);
@@ -241,7 +226,7 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
   std::string out(length, '\0');
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(file->fd, &out[done], length - done, offset + done);
+    ssize_t n = ::pread(file->fd.get(), &out[done], length - done, offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0) {
@@ -258,25 +243,22 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<WritableFile>> WritableFile::Create(
     const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return ErrnoStatus(errno, "create", path);
-  return std::unique_ptr<WritableFile>(new WritableFile(path, fd));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!fd.valid()) return ErrnoStatus(errno, "create", path);
+  return std::unique_ptr<WritableFile>(new WritableFile(path, std::move(fd)));
 }
 
-WritableFile::~WritableFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
+WritableFile::~WritableFile() = default;
 
 absl::Status WritableFile::Pwrite(uint64_t offset, absl::string_view data) {
-  return WriteAll(fd_, data, offset, path_);
+  return WriteAll(fd_.get(), data, offset, path_);
 }
 
 absl::Status WritableFile::SyncAndClose() {
-  if (fd_ < 0) return absl::OkStatus();
+  if (!fd_.valid()) return absl::OkStatus();
   absl::Status s;
-  if (::fsync(fd_) != 0) s = ErrnoStatus(errno, "fsync", path_);
-  if (::close(fd_) != 0 && s.ok()) s = ErrnoStatus(errno, "close", path_);
-  fd_ = -1;
+  if (::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
+  if (fd_.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", path_);
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/ocpx/base/status.h"
+#include "cpp/ocpx/base/unique_fd.h"
 
 namespace ocpx {
 namespace internal_kvstore {
@@ -28,8 +31,8 @@ namespace internal_kvstore {
 /// `dir` + "/" + `name` (no separator doubling).
 std::string JoinPath(absl::string_view dir, absl::string_view name);
 
-/// An errno-based status naming `path`; ENOENT becomes NotFound.
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
+/// An errno-based status naming `path` (see base/status.h).
+using ::ocpx::ErrnoStatus;
 
 /// Reads a whole file, failing with ResourceExhausted if it exceeds
 /// `max_bytes` (checked with fstat before allocating).
@@ -44,6 +47,13 @@ absl::Status MakeDirs(const std::string& path);
 
 /// fsyncs a directory.
 absl::Status SyncDir(const std::string& dir);
+
+/// Takes an exclusive `flock` on the directory `dir`, waiting for other
+/// holders; the lock is released when the returned descriptor is closed.
+/// Advisory: it excludes every writer that takes it (all ocpx writers, in
+/// any process on the host or on filesystems with working `flock`), not
+/// writers of other libraries.
+absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir);
 
 /// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir.
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
@@ -85,9 +95,8 @@ class ReadFileCache {
 
  private:
   struct File {
-    int fd = -1;
+    UniqueFd fd;
     uint64_t size = 0;
-    ~File();
   };
   absl::StatusOr<std::shared_ptr<File>> Get(const std::string& path);
 
@@ -113,9 +122,10 @@ class WritableFile {
   const std::string& path() const { return path_; }
 
  private:
-  WritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  WritableFile(std::string path, UniqueFd fd)
+      : path_(std::move(path)), fd_(std::move(fd)) {}
   std::string path_;
-  int fd_;
+  UniqueFd fd_;
 };
 
 }  // namespace internal_kvstore

@@ -32,8 +32,8 @@ def _ts():
   return ts
 
 
-def process_db_name(process_index: int) -> str:
-  return f"ocdbt.process_{process_index}"
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
 
 
 def _dtype_name(dtype) -> str:
@@ -52,13 +52,16 @@ def _fill_value(dtype) -> Any:
   return 0.0
 
 
-def zarr3_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int]
-                   ) -> dict:
-  """The zarr.json ocpx and Orbax write (orbax-layout.md §1.11)."""
+def zarr3_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int],
+                   chunk_checksums: bool = False) -> dict:
+  """The zarr.json ocpx and Orbax write (orbax-layout.md §1.11); with
+  `chunk_checksums` (ocpx's default) a `crc32c` codec ends each chunk."""
   inner = [{"name": "bytes", "configuration": {"endian": "little"}}]
   if zstd_level is not None:
     inner.append({"name": "zstd", "configuration": {"level": zstd_level,
                                                     "checksum": False}})
+  if chunk_checksums:
+    inner.append({"name": "crc32c"})
   return {
       "zarr_format": 3,
       "node_type": "array",
@@ -75,6 +78,24 @@ def zarr3_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int]
               {"name": "bytes", "configuration": {"endian": "little"}},
               {"name": "crc32c"}],
           "index_location": "end"}}],
+  }
+
+
+def zarr2_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int]
+                   ) -> dict:
+  """The .zarray ocpx and Orbax write for `use_zarr3=False`."""
+  dt = np.dtype(dtype)
+  return {
+      "zarr_format": 2,
+      "shape": list(shape),
+      "chunks": list(chunk_shape),
+      "dtype": dt.name if dt.kind == "V" else dt.str,  # ml_dtypes: by name
+      "compressor": (None if zstd_level is None
+                     else {"id": "zstd", "level": zstd_level}),
+      "fill_value": None,
+      "filters": None,
+      "order": "C",
+      "dimension_separator": ".",
   }
 
 
@@ -98,14 +119,20 @@ class RemoteArrayWriteSession:
 
   def __init__(self, directory: rpath_lib.RemotePath, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
-               use_compression: bool, limiter=None):
+               use_compression: bool, use_zarr3: bool = True,
+               chunk_checksums: bool = False, limiter=None,
+               replica_folder: bool = False):
     ts = _ts()
     self._dir = directory
-    self._zstd_level = 3 if use_compression else None
+    self._zarr3 = bool(use_zarr3)
+    # zstd levels of Orbax (TensorStore's defaults): zarr3 3, zarr2 1.
+    self._zstd_level = (3 if use_zarr3 else 1) if use_compression else None
+    self._chunk_checksums = bool(chunk_checksums)
     self._limiter = limiter
     self._context = config.ocdbt_context(directory.resolved)
     if use_ocdbt:
-      self._where = directory / process_db_name(process_index)
+      self._where = directory / process_db_name(process_index,
+                                                replica_folder)
       self._kvstore = _ocdbt_spec(
           self._where.kvstore_spec(),
           target_data_file_size=target_data_file_size, write=True)
@@ -125,10 +152,15 @@ class RemoteArrayWriteSession:
     if got is not None:
       return got
     ts = _ts()
-    spec = {"driver": "zarr3",
+    if self._zarr3:
+      driver, metadata = "zarr3", zarr3_metadata(
+          shape, dtype, chunk_shape, self._zstd_level, self._chunk_checksums)
+    else:
+      driver, metadata = "zarr", zarr2_metadata(shape, dtype, chunk_shape,
+                                                self._zstd_level)
+    spec = {"driver": driver,
             "kvstore": {**self._kvstore, "path": param},
-            "metadata": zarr3_metadata(shape, dtype, chunk_shape,
-                                       self._zstd_level),
+            "metadata": metadata,
             "recheck_cached_data": False, "recheck_cached_metadata": False,
             "store_data_equal_to_fill_value": True}
     try:
@@ -169,6 +201,16 @@ class RemoteArrayWriteSession:
       except Exception as e:  # pylint: disable=broad-except
         raise OSError(f"{self._where}: committing the arrays failed: {e}"
                       ) from e
+    self._arrays.clear()
+
+  def close(self) -> None:
+    """Drops uncommitted writes (after a failure)."""
+    if self._txn is not None:
+      try:
+        self._txn.abort()
+      except Exception:  # pylint: disable=broad-except
+        pass
+      self._txn = None
     self._arrays.clear()
 
 
@@ -233,9 +275,10 @@ class RemoteArrayStore:
       elif kv.read(f"{param}/.zarray").result().state == "value":
         driver = "zarr"
       else:
-        raise FileNotFoundError(
-            f"{self._dir}: array {param!r} not found (no {param}/zarr.json "
-            f"or {param}/.zarray)")
+        from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+        raise engine.ArrayDataMissingError(
+            f"NOT_FOUND: {self._dir}: array {param!r} not found (no "
+            f"{param}/zarr.json or {param}/.zarray)")
       t = ts.open({"driver": driver,
                    "kvstore": {**self._kvstore, "path": param},
                    "recheck_cached_data": False,

@@ -28,6 +28,15 @@ _DATA_KINDS = {tree_lib.JAX_ARRAY: "array", tree_lib.NP_ARRAY: "array",
                tree_lib.SCALAR: "scalar", tree_lib.STRING: "string"}
 
 
+def _has_chunk_crc32c(t) -> bool:
+  """True if the zarr3 array's chunks end with a crc32c codec."""
+  codecs = (t.codec.to_json() or {}).get("codecs") or []
+  for c in codecs:
+    if c.get("name") == "sharding_indexed":
+      codecs = c.get("configuration", {}).get("codecs") or []
+  return any(c.get("name") == "crc32c" for c in codecs)
+
+
 class RemoteCheckpointReader:
   """An opened remote checkpoint PyTree (v1 or v0 layout).
 
@@ -45,7 +54,7 @@ class RemoteCheckpointReader:
     self._root = root
     self._dir = root if name is None else root / name
     self._name = name or ""
-    self._v1 = layout._is_v1(root)  # pylint: disable=protected-access
+    self._layout = layout.checkpoint_version(root)
     self._meta_inferred = not (self._dir / tree_lib.METADATA_FILE).is_file()
     self._tree = pytree_handler._read_or_infer_tree_metadata(self._dir)  # pylint: disable=protected-access
     self._store = arrays_lib.RemoteArrayStore(
@@ -68,7 +77,7 @@ class RemoteCheckpointReader:
 
   @property
   def layout(self) -> str:
-    return "v1" if self._v1 else "v0"
+    return self._layout
 
   @property
   def use_ocdbt(self) -> bool:
@@ -100,6 +109,7 @@ class RemoteCheckpointReader:
            "value_type": l.value_type, "kind": kind,
            "shape": None, "dtype": None, "dtype_name": None,
            "chunk_shape": None, "grid_chunk_shape": None, "nbytes": 0,
+           "zarr_format": None, "chunk_checksums": None,
            "write_shape": (tuple(l.write_shape) if l.write_shape is not None
                            else None),
            "sharding": shardings.get(l.param_name)}
@@ -107,6 +117,9 @@ class RemoteCheckpointReader:
         info = self._store.info(l.param_name)
         t = self._store._array(l.param_name, True)  # pylint: disable=protected-access
         grid = tuple(t.chunk_layout.write_chunk.shape or ())
+        zarr3 = t.spec().to_json().get("driver") == "zarr3"
+        d.update(zarr_format=3 if zarr3 else 2,
+                 chunk_checksums=zarr3 and _has_chunk_crc32c(t))
         d.update(shape=info.shape, dtype=info.dtype,
                  dtype_name=arrays_lib._dtype_name(info.dtype),  # pylint: disable=protected-access
                  chunk_shape=info.chunk_shape, grid_chunk_shape=grid,
