@@ -87,7 +87,8 @@ def run_worker(args, env, workload, op, path, scratch) -> dict:
   p = subprocess.run(cmd, env=env, capture_output=True, text=True,
                      timeout=args.timeout)
   if p.returncode != 0:
-    raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-4000:]}")
+    raise RuntimeError(f"{' '.join(cmd)} failed (exit {p.returncode}):\n"
+                       f"{p.stdout[-2000:]}\n{p.stderr[-4000:]}")
   return json.loads(p.stdout.strip().splitlines()[-1])
 
 

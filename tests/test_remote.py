@@ -567,3 +567,25 @@ def test_orbax_v0_restores_ocpx_v0_save_on_gcs(gcs):
     got = c.restore(url)
   np.testing.assert_array_equal(np.asarray(got["w"]), tree["w"])
   assert int(got["s"]) == 3
+
+
+# ---------------------------------------------------------------------------
+# CheckpointManager over a bucket
+
+def test_checkpoint_manager_over_a_bucket(store):
+  import ocpx  # pylint: disable=g-import-not-at-top
+  base = store.bucket() + "/run"
+  opts = ocpx.CheckpointManagerOptions(max_to_keep=2)
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    for step in range(4):
+      mngr.save(step, args=ocpx.args.StandardSave({"w": np.full(3, step)}))
+    mngr.wait_until_finished()
+    assert mngr.all_steps() == [2, 3] and mngr.latest_step() == 3
+    got = mngr.restore(3)
+    np.testing.assert_array_equal(got["w"], np.full(3, 3))
+  root = rpath_lib.RemotePath(base)
+  # An interrupted save of step 7: objects but no commit marker.
+  root.store.write(f"{root.key}/7/_CHECKPOINT_METADATA", b"{}")
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    assert mngr.all_steps() == [2, 3]  # 7 never committed; 0, 1 deleted
+  assert sorted(p.name for p in root.iterdir()) == ["2", "3", "7"]

@@ -193,6 +193,11 @@ class RemotePath:
     """Directories are implicit on object stores: nothing to create."""
     del mode, parents, exist_ok
 
+  def rmdir(self) -> None:
+    """Nothing to remove for an empty prefix; OSError if objects remain."""
+    if self.key and self.is_dir():
+      raise OSError(f"{self}: directory not empty")
+
   def unlink(self, missing_ok: bool = False) -> None:
     if not missing_ok and not self.is_file():
       raise FileNotFoundError(f"{self}: no such object")
