@@ -251,6 +251,7 @@ class RemoteArrayStore:
     self._kvstore = (_ocdbt_spec(directory.kvstore_spec()) if use_ocdbt
                      else directory.kvstore_spec())
     self._open_kv = None
+    self._kinds = None
     self._arrays: dict[tuple, Any] = {}
     self._info: dict[str, Any] = {}
     self._lock = threading.Lock()
@@ -270,20 +271,20 @@ class RemoteArrayStore:
     ts = _ts()
     try:
       kv = self._kv()
-      if kv.read(f"{param}/zarr.json").result().state == "value":
-        driver = "zarr3"
-      elif kv.read(f"{param}/.zarray").result().state == "value":
-        driver = "zarr"
-      else:
+      kinds = self._param_kinds()
+      driver = kinds.get(param)
+      if driver is None:
         from ocpx._src import engine  # pylint: disable=g-import-not-at-top
         raise engine.ArrayDataMissingError(
             f"NOT_FOUND: {self._dir}: array {param!r} not found (no "
             f"{param}/zarr.json or {param}/.zarray)")
+      # Opened on the one kvstore object: its OCDBT manifest is read once,
+      # not once per array.
       t = ts.open({"driver": driver,
-                   "kvstore": {**self._kvstore, "path": param},
                    "recheck_cached_data": False,
                    "recheck_cached_metadata": False,
                    "fill_missing_data_reads": fill_missing},
+                  kvstore=kv / f"{param}/",
                   open=True, read=True, context=self._context).result()
     except FileNotFoundError:
       raise
@@ -291,6 +292,22 @@ class RemoteArrayStore:
       raise _wrap(e, str(self._dir), param) from e
     with self._lock:
       return self._arrays.setdefault(key, t)
+
+  def _param_kinds(self) -> dict:
+    """param -> "zarr3" | "zarr", from one listing of the database."""
+    with self._lock:
+      kinds = self._kinds
+    if kinds is None:
+      kinds = {}
+      for k in self._kv().list().result():
+        k = k.decode()
+        if k.endswith("/zarr.json"):
+          kinds[k[:-len("/zarr.json")]] = "zarr3"
+        elif k.endswith("/.zarray"):
+          kinds.setdefault(k[:-len("/.zarray")], "zarr")
+      with self._lock:
+        self._kinds = kinds
+    return kinds
 
   def info(self, param: str):
     from ocpx._src import engine  # pylint: disable=g-import-not-at-top
