@@ -27,6 +27,13 @@ _OCDBT_CONFIG = {"max_inline_value_bytes": 1024,
                  "manifest_kind": "single"}
 
 
+_READ_COALESCING = {
+    "experimental_read_coalescing_threshold_bytes": 1_000_000,
+    "experimental_read_coalescing_merged_bytes": 500_000_000_000,
+    "experimental_read_coalescing_interval": "1ms",
+}
+
+
 def _ts():
   import tensorstore as ts  # pylint: disable=g-import-not-at-top
   return ts
@@ -103,6 +110,10 @@ def _ocdbt_spec(base: dict, *, target_data_file_size: Optional[int] = None,
                 write: bool = False) -> dict:
   spec: dict[str, Any] = {"driver": "ocdbt", "base": base,
                           "cache_pool": "cache_pool#ocdbt"}
+  if not write:
+    # As Orbax does for GCS: nearby reads of one data file become one
+    # request.
+    spec.update(_READ_COALESCING)
   if write:
     spec["config"] = dict(_OCDBT_CONFIG)
     if target_data_file_size is not None:
