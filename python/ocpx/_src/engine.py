@@ -22,6 +22,8 @@ import numpy as np
 
 from ocpx import _core
 from ocpx._src import path as path_lib
+from ocpx._src.remote import arrays as _remote_arrays
+from ocpx._src.remote import hooks as _remote
 
 # Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
@@ -130,6 +132,11 @@ class ArrayWriteSession:
   checksums: zarr2 has no checksum codec).
   """
 
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayWriteSession(directory, **kwargs)
+    return super().__new__(cls)
+
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
                use_compression: bool, use_zarr3: bool = True,
@@ -176,6 +183,9 @@ class ArrayWriteSession:
 
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
+  if _remote.is_remote_path(directory):
+    _remote_arrays.merge(directory)
+    return
   directory = pathlib.Path(directory)
   children = sorted(c.name for c in directory.iterdir()
                     if c.is_dir() and c.name.startswith("ocdbt.process_"))
@@ -227,6 +237,11 @@ class ArrayStore:
 
   Missing array files raise ArrayDataMissingError.
   """
+
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayStore(directory, **kwargs)
+    return super().__new__(cls)
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):

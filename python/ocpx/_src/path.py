@@ -11,6 +11,8 @@ import stat
 import threading
 from typing import Optional, Union
 
+from ocpx._src.remote import hooks as _remote
+
 PathLike = Union[str, os.PathLike]
 
 TMP_SUFFIX = ".orbax-checkpoint-tmp"
@@ -20,13 +22,16 @@ COMMIT_SUCCESS_FILE = "commit_success.txt"
 def as_path(path: PathLike) -> pathlib.Path:
   if isinstance(path, pathlib.Path):
     return path
+  if _remote.is_remote(path):  # gs:// and s3:// (see ocpx/_src/remote)
+    return _remote.as_remote_path(path)
   if isinstance(path, (str, os.PathLike)):
     s = os.fspath(path)
     if not s:
       raise ValueError("The checkpoint path must not be empty.")
     if "://" in s and not s.startswith("file://"):
       raise NotImplementedError(
-          f"{s}: ocpx writes to local (POSIX) filesystems only.")
+          f"{s}: ocpx reads and writes local (POSIX) paths, gs:// and "
+          "s3:// only.")
     if s.startswith("file://"):
       s = s[len("file://"):]
     return pathlib.Path(s)
@@ -37,7 +42,15 @@ def is_tmp(path: pathlib.Path) -> bool:
   return TMP_SUFFIX in path.name and not path.is_symlink()
 
 
+def uses_commit_file(path) -> bool:
+  """True where there is no atomic rename (object stores): a save writes in
+  place and `commit_success.txt`, written last, is its commit."""
+  return _remote.is_remote_path(path)
+
+
 def tmp_path_for(final: pathlib.Path) -> pathlib.Path:
+  if uses_commit_file(final):
+    return final
   return final.parent / (final.name + TMP_SUFFIX)
 
 
@@ -83,6 +96,8 @@ class PathAwaitingCreation:
 
 
 def fsync_dir(path: pathlib.Path) -> None:
+  if _remote.is_remote_path(path):
+    return  # an object is durable once its write returns
   fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
   try:
     os.fsync(fd)
@@ -113,6 +128,9 @@ def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
   """
   if isinstance(data, str):
     data = data.encode("utf-8")
+  if _remote.is_remote_path(path):
+    path.write_bytes(data)  # object writes are atomic; modes do not apply
+    return
   deferred = inside_tmp_checkpoint(path)
   tmp = (path if deferred else
          path.parent / f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
@@ -144,12 +162,17 @@ def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
 
 def mkdir(path: pathlib.Path, mode: Optional[int] = None,
           parents: bool = False) -> None:
+  if _remote.is_remote_path(path):
+    return  # no directories on object stores
   path.mkdir(parents=parents, exist_ok=True)
   if mode is not None:
     os.chmod(path, mode)
 
 
 def rmtree(path: pathlib.Path) -> None:
+  if _remote.is_remote_path(path):
+    path.rmtree()  # prefix deletion, with retries
+    return
   if path.is_symlink() or path.is_file():
     path.unlink()
   elif path.exists():
@@ -178,6 +201,8 @@ def fsync_tree(root: pathlib.Path) -> None:
   instead of one after another; files the C++ writers already synced cost
   next to nothing.
   """
+  if _remote.is_remote_path(root):
+    return
   paths = []
   for dirpath, _, filenames in os.walk(root):
     paths.append(dirpath)

@@ -155,6 +155,11 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
   fd (close it with `unlock` when the save ends).  Raises ValueError if
   another save of `final` (in any process) is in progress.
   """
+  if path_lib.uses_commit_file(final):
+    # Object store: the save writes in place (tmp is final); remove what an
+    # interrupted save (or the checkpoint being overwritten) left there.
+    path_lib.rmtree(tmp)
+    return None
   recover_path(final)
   with _serialized(final.parent):
     if tmp.exists() or tmp.is_symlink():
@@ -205,6 +210,8 @@ def commit(tmp: pathlib.Path, final: pathlib.Path, overwrite: bool) -> None:
   """Moves the finished save `tmp` to `final`, replacing an old `final` only
   if `overwrite`; a kill at any point leaves `final` old or new (or
   recoverable by `recover_path`), never lost."""
+  if path_lib.uses_commit_file(final):
+    return  # object store: commit_success.txt, written last, committed it
   if not (final.exists() or final.is_symlink()):
     os.rename(tmp, final)
     path_lib.fsync_dir(final.parent)
@@ -270,6 +277,8 @@ def recover_path(final) -> Optional[str]:
     recovery.recover_path("/ckpts/step_100")
   """
   final = path_lib.as_path(final).absolute()
+  if path_lib.uses_commit_file(final):
+    return None  # object stores: no renames to finish or roll back
   tmp = path_lib.tmp_path_for(final)
   olds = _old_paths(final)
   if not olds and not (tmp.exists() or tmp.is_symlink()):

@@ -21,6 +21,8 @@ import threading
 import uuid
 from typing import Callable, Optional
 
+from ocpx._src import path as path_lib
+
 TRASH_DIR = ".ocpx-trash"
 
 
@@ -81,6 +83,12 @@ class StepDeleter:
 
   def delete(self, step: int, step_path: pathlib.Path) -> None:
     """Takes `step_path` out of the listing now; removes it (maybe later)."""
+    if path_lib.uses_commit_file(step_path):
+      # Object store: without its commit marker the step is no longer
+      # listed; its objects are deleted by prefix (with retries) later.
+      (step_path / path_lib.COMMIT_SUCCESS_FILE).unlink(missing_ok=True)
+      self._enqueue(step, step_path)
+      return
     if self._todelete_subdir:
       dest_dir = self._root / self._todelete_subdir
       dest_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +119,9 @@ class StepDeleter:
 
 
 def _remove_tree(path: pathlib.Path) -> None:
+  if path_lib.uses_commit_file(path):
+    path_lib.rmtree(path)
+    return
   if path.is_symlink() or path.is_file():
     path.unlink()
   elif path.exists():

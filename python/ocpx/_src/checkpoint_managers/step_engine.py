@@ -497,6 +497,8 @@ class StepEngine:
 
   def _own_tmp_dirs(self) -> list[pathlib.Path]:
     out = []
+    if path_lib.uses_commit_file(self.directory):
+      return out  # object stores: steps are written in place, no tmp dirs
     try:
       entries = list(os.scandir(self.directory))
     except FileNotFoundError:

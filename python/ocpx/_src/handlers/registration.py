@@ -147,7 +147,9 @@ def _content_kind(directory) -> tuple[Optional[str], Optional[str]]:
   ('pytree', None) for one holding PyTree metadata or array data, else
   (None, None)."""
   import pathlib  # pylint: disable=g-import-not-at-top
-  d = pathlib.Path(getattr(directory, "path", directory))
+  d = getattr(directory, "path", directory)
+  if not hasattr(d, "iterdir"):  # str; Path and RemotePath as they are
+    d = pathlib.Path(d)
   try:
     children = [c for c in d.iterdir() if not c.name.startswith(".")]
   except OSError:
