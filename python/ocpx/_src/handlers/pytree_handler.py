@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pathlib
+import threading
 from typing import Any, Optional
 
 import jax
@@ -320,11 +321,18 @@ class PyTreeHandler:
     def run():
       wait()
       writers = {}
+      writers_lock = threading.Lock()
 
       def writer_for(plan):
         # With enable_replica_parallel_separate_folder, replicated arrays go
-        # to ocdbt.process_replica_<i> (as Orbax writes them).
+        # to ocdbt.process_replica_<i> (as Orbax writes them).  Called from
+        # the parallel writes: one session per database, made under a lock
+        # (two sessions on one database would each commit only their keys).
         replica = separate_replicas and plan.replicated
+        with writers_lock:
+          return _writer_locked(replica)
+
+      def _writer_locked(replica):
         if replica not in writers:
           writers[replica] = engine.ArrayWriteSession(
               dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
