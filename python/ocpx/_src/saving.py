@@ -221,6 +221,9 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
   if not ctx.async_options.create_directories_asynchronously or not is_async:
     create_dirs()
     if creation_error:
+      if is_primary and tmp_lock:  # e.g. a checkpointable dir failed
+        recovery.remove_tree(tmp)
+      release_tmp()
       raise creation_error[0]
 
   # Blocking phase: every handler does its host copies now.
