@@ -273,11 +273,15 @@ def test_recovery_leaves_a_live_save_alone(tmp_path):
                          ids=["dotdot", "dot", "empty", "nul", "64k", "slash",
                               "a-slash-b", "surrogate", "backslashes",
                               "tilde"])
-def test_hostile_keys_round_trip_or_fail_cleanly(tmp_path, key):
+@pytest.mark.parametrize("use_async", [False, True], ids=["save", "async"])
+def test_hostile_keys_round_trip_or_fail_cleanly(tmp_path, key, use_async):
   tree = {key: np.arange(3, dtype=np.int32), "ok": np.ones(2)}
   dest = tmp_path / "ck"
   try:
-    ocpx.save(dest, tree)
+    if use_async:
+      ocpx.save_async(dest, tree).result()
+    else:
+      ocpx.save(dest, tree)
   except (ValueError, OSError, TypeError) as e:
     assert str(dest) in str(e) or "key" in str(e).lower(), e
     assert not dest.exists()
