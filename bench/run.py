@@ -30,6 +30,9 @@ sys.path.insert(0, HERE)
 import workloads  # noqa: E402  (numpy only; no jax in this process)
 
 LIBS = ("ocpx", "orbax", "raw")
+# The v0 API (StandardCheckpointer) of each library: `--libs ocpx_v0,orbax_v0`.
+V0_LIBS = ("ocpx_v0", "orbax_v0")
+ALL_LIBS = LIBS + V0_LIBS
 MiB = 1 << 20
 
 
@@ -267,7 +270,7 @@ def report(results, info) -> str:
   w("|---|---|---|---|---|---|---|---|---|---|---|")
   for wl in info["workloads"]:
     tree = workloads.logical_bytes(wl)
-    for lib in LIBS:
+    for lib in ALL_LIBS:
       rows = [r for r in results
               if r.get("workload") == wl and r.get("lib") == lib]
       if not rows:
@@ -307,6 +310,23 @@ def report(results, info) -> str:
       w(f"| {wl} | {label} | {ratio(o, _vals(results, wl, 'orbax', op, key))}"
         f" | {ratio(o, _vals(results, wl, 'raw', raw_op, key))} |")
   w("")
+  if any(r.get("lib") in V0_LIBS for r in results):
+    w("### v0 API ratios (StandardCheckpointer; min over min)\n")
+    w("| workload | figure | ocpx_v0 / orbax_v0 | ocpx_v0 / ocpx (v1) |")
+    w("|---|---|---|---|")
+    for wl in info["workloads"]:
+      for op, key, label in (("save", "time_s", "save"),
+                             ("save_async", "return_s", "save_async return"),
+                             ("save_async", "time_s", "save_async total"),
+                             ("load", "time_s", "load"),
+                             ("load_reshard", "time_s", "load, resharded")):
+        o = _vals(results, wl, "ocpx_v0", op, key)
+        if not o:
+          continue
+        w(f"| {wl} | {label} "
+          f"| {ratio(o, _vals(results, wl, 'orbax_v0', op, key))} "
+          f"| {ratio(o, _vals(results, wl, 'ocpx', op, key))} |")
+    w("")
 
   if "tiny" in info["workloads"]:
     w("### tiny: latency\n")
@@ -421,6 +441,9 @@ def main():
   if args.reps is None:
     args.reps = 1 if args.quick else 3
   args.libs = args.libs.split(",")
+  unknown = [l for l in args.libs if l not in ALL_LIBS]
+  if unknown:
+    ap.error(f"unknown --libs {unknown}; choose from {list(ALL_LIBS)}")
   if args.pythonpath and not os.path.isdir(args.pythonpath):
     ap.error(f"{args.pythonpath} does not exist; run tools/devbuild bench")
   runner = Runner(args)

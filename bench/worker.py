@@ -1,6 +1,6 @@
 """One measurement in a fresh process; prints one JSON line on stdout.
 
-  python bench/worker.py --lib ocpx|orbax|raw --workload W --op OP --path P
+  python bench/worker.py --lib ocpx|orbax|raw|ocpx_v0|orbax_v0 --workload W --op OP --path P
 
 OPs:
   save        blocking save of the tree to P
@@ -195,9 +195,36 @@ def library(lib):
     return (lambda p, t: ocp_orbax.save(p, t),
             lambda p, t: ocp_orbax.save_async(p, t),
             lambda p, a: ocp_orbax.load(p, a))
+  if lib in ("ocpx_v0", "orbax_v0"):
+    # The v0 API: StandardCheckpointer (AsyncCheckpointer over the
+    # PyTree-based StandardCheckpointHandler), as most existing code uses it.
+    if lib == "ocpx_v0":
+      import ocpx as v0
+    else:
+      import orbax.checkpoint as v0
+    ckptr = v0.StandardCheckpointer()
+
+    def v0_save(p, t):
+      ckptr.save(p, t)
+      ckptr.wait_until_finished()
+
+    def v0_save_async(p, t):
+      ckptr.save(p, t)
+      return _V0Pending(ckptr)
+    return v0_save, v0_save_async, lambda p, a: ckptr.restore(p, a)
   if lib == "raw":
     return raw_save, _RawAsync, raw_load
   raise ValueError(lib)
+
+
+class _V0Pending:
+  """`.result()` of a v0 async save: waits for the checkpointer."""
+
+  def __init__(self, ckptr):
+    self._ckptr = ckptr
+
+  def result(self):
+    self._ckptr.wait_until_finished()
 
 
 def memcpy_time(tree) -> float:

@@ -3,7 +3,9 @@
 Encodes/decodes one Orbax-style chunk (sharding_indexed with one inner chunk,
 bytes little + zstd level 3, index bytes + crc32c) on one thread and compares
 with the `zstandard` package compressing the same bytes at the same level.
-Also times parallel zarr_write/zarr_read of a multi-chunk array.
+Also measures what chunk checksums (a `crc32c` codec after zstd, ocpx's
+default) cost, and times parallel zarr_write/zarr_read of a multi-chunk
+array.
 
   PYTHONPATH=build/dev-zarr/stage .venv/bin/python bench/zarr_codec_bench.py
 """
@@ -45,6 +47,8 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--mib", type=float, default=16, help="chunk size in MiB")
   ap.add_argument("--level", type=int, default=3)
+  ap.add_argument("--rounds", type=int, default=15,
+                  help="alternating timing rounds for the checksum figure")
   args = ap.parse_args()
   n = int(args.mib * (1 << 20)) // 4
   shape = [n // 256, 256]
@@ -68,6 +72,38 @@ def main():
     d2 = best_rate(lambda: dctx.decompress(frame), len(raw))
     print(f"{kind:<12}{len(raw) / len(enc):>7.2f}{e1:>10.0f}{e2:>10.0f}"
           f"{d1:>10.0f}{d2:>10.0f}")
+
+  # What chunk checksums (`enable_chunk_checksums`: a crc32c codec after
+  # zstd in every chunk) cost: the same chunk with and without, timed in
+  # alternation (best of each) so machine noise hits both alike.
+  print("chunk checksums (crc32c inner codec, ISA-L), MB/s of decoded data "
+        "on one core")
+  print(f"{'data':<12}{'enc':>8}{'enc+crc':>9}{'dec':>8}{'dec+crc':>9}"
+        f"{'enc cost':>10}{'dec cost':>10}{'crc32c':>9}")
+  crc_md = _core.zarr_make_metadata(shape, "float32", shape,
+                                    zstd_level=args.level,
+                                    chunk_checksums=True)
+  for kind in ("normal_f32", "smooth_f32"):
+    a = make_data(kind, n).reshape(shape)
+    enc = _core.zarr_encode_chunk(md, a, True)
+    enc_crc = _core.zarr_encode_chunk(crc_md, a, True)
+    assert len(enc_crc) == len(enc) + 4
+    assert np.array_equal(_core.zarr_decode_chunk(crc_md, enc_crc), a)
+    fns = [lambda: _core.zarr_encode_chunk(md, a, True),
+           lambda: _core.zarr_encode_chunk(crc_md, a, True),
+           lambda: _core.zarr_decode_chunk(md, enc),
+           lambda: _core.zarr_decode_chunk(crc_md, enc_crc)]
+    best = [float("inf")] * len(fns)
+    for _ in range(args.rounds):
+      for i, fn in enumerate(fns):
+        t = time.perf_counter()
+        fn()
+        best[i] = min(best[i], time.perf_counter() - t)
+    e0, e1, d0, d1 = (a.nbytes / b / 1e6 for b in best)
+    crc_rate = best_rate(lambda: _core.crc32c(enc), len(enc))
+    print(f"{kind:<12}{e0:>8.0f}{e1:>9.0f}{d0:>8.0f}{d1:>9.0f}"
+          f"{(best[1] / best[0] - 1) * 100:>9.1f}%"
+          f"{(best[3] / best[2] - 1) * 100:>9.1f}%{crc_rate:>9.0f}")
 
   # Whole-array parallel I/O through the file chunk store.
   cores = os.cpu_count() or 1

@@ -5,8 +5,10 @@
     .venv/bin/python examples/train_loop.py --dir /tmp/run --steps 30
 
 Run it twice: the second run resumes from the newest committed checkpoint.
-Checkpoints are written with `ocpx.save_async` while training continues;
-the previous save is awaited before the next one starts.
+An `ocpx.CheckpointManager` (Orbax's API: `import ocpx as ocp` instead of
+`import orbax.checkpoint as ocp`) decides when to save, writes in the
+background while training continues, keeps the last 3 steps and records the
+loss as the step's metrics.
 """
 
 import argparse
@@ -16,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ocpx import v1 as ocp
+import ocpx as ocp
 
 
 def init_state(key):
@@ -40,12 +42,6 @@ def train_step(state, x, y):
           "step": state["step"] + 1}, loss
 
 
-def latest_checkpoint(root: pathlib.Path):
-  steps = [int(p.name) for p in root.glob("[0-9]*")
-           if p.name.isdigit() and ocp.is_orbax_checkpoint(p)]
-  return root / str(max(steps)) if steps else None
-
-
 def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--dir", required=True)
@@ -55,33 +51,31 @@ def main():
   root = pathlib.Path(args.dir)
   root.mkdir(parents=True, exist_ok=True)
 
-  state = init_state(jax.random.key(0))
-  ckpt = latest_checkpoint(root)
-  if ckpt is not None:
-    abstract = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype)
-        if isinstance(x, jax.Array) else x, state)
-    state = ocp.load(ckpt, abstract)
-    print(f"resumed from {ckpt} at step {state['step']}")
+  options = ocp.CheckpointManagerOptions(save_interval_steps=args.every,
+                                         max_to_keep=3)
+  with ocp.CheckpointManager(root, options=options) as mngr:
+    state = init_state(jax.random.key(0))
+    if mngr.latest_step() is not None:
+      abstract = jax.tree.map(
+          lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype)
+          if isinstance(x, jax.Array) else x, state)
+      state = mngr.restore(mngr.latest_step(),
+                           args=ocp.args.StandardRestore(abstract))
+      print(f"resumed from {root / str(mngr.latest_step())} at step "
+            f"{int(state['step'])}")
 
-  rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.standard_normal((64, 16)), jnp.float32)
-  y = jnp.asarray(rng.standard_normal((64, 4)), jnp.float32)
-  pending = None
-  start = int(state["step"])
-  for _ in range(start, start + args.steps):
-    state, loss = train_step(state, x, y)
-    step = int(state["step"])
-    if step % args.every == 0:
-      if pending is not None:
-        pending.result()  # one save in flight at a time
-      host_state = dict(state, step=step)
-      pending = ocp.save_async(root / str(step), host_state,
-                               custom_metadata={"loss": float(loss)})
-      print(f"step {step}: loss {float(loss):.4f}, checkpoint started")
-  if pending is not None:
-    pending.result()
-  print("latest:", latest_checkpoint(root))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((64, 16)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal((64, 4)), jnp.float32)
+    start = int(state["step"])
+    for _ in range(start, start + args.steps):
+      state, loss = train_step(state, x, y)
+      step = int(state["step"])
+      if mngr.save(step, args=ocp.args.StandardSave(dict(state, step=step)),
+                   metrics={"loss": float(loss)}):
+        print(f"step {step}: loss {float(loss):.4f}, checkpoint started")
+    mngr.wait_until_finished()
+    print("latest:", mngr.latest_step())
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def test_second_save_to_a_path_in_progress_is_refused(tmp_path):
     np.testing.assert_array_equal(out[k], v)
   # Once finished (even after a failure), the path can be saved to again.
   ocp.save(tmp_path / "c", {"x": np.ones(2)}, overwrite=True)
-  with pytest.raises(TypeError):
+  with pytest.raises(ValueError):
     ocp.save(tmp_path / "d", {"x": object()})
   ocp.save(tmp_path / "d", {"x": np.ones(2)})
 
@@ -209,7 +209,8 @@ def test_result_may_be_called_from_completion_callbacks(tmp_path):
   seen = []
   done = _threading.Event()
 
-  def callback():
+  def callback(value):
+    assert value is None  # a save's result
     seen.append(r.result())  # runs on the background thread
     done.set()
 

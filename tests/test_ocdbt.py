@@ -14,7 +14,6 @@ from ocpx import _core
 
 ts = pytest.importorskip("tensorstore")
 
-FIXTURES = "/work/shared/fixtures/orbax/v0_checkpoints"
 
 
 def ts_open(path, version=None, config=None):
@@ -373,18 +372,17 @@ def test_merge_duplicate_key_fails(tmp_path):
 # ---------------------------------------------------------------- Orbax
 
 
-def _orbax_roots():
+def _orbax_roots(fixtures):
   roots = []
-  for m in glob.glob(FIXTURES + "/**/manifest.ocdbt", recursive=True):
+  for m in glob.glob(str(fixtures) + "/**/manifest.ocdbt", recursive=True):
     d = os.path.dirname(m)
     if not os.path.basename(d).startswith("ocdbt.process_"):
       roots.append(d)
   return sorted(roots)
 
 
-@pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="no Orbax fixtures")
-def test_orbax_fixture_roots():
-  roots = _orbax_roots()
+def test_orbax_fixture_roots(orbax_fixtures):
+  roots = _orbax_roots(orbax_fixtures)
   assert roots
   matched = 0
   for root in roots:

@@ -167,6 +167,9 @@ def test_inspect(checkpoints, which, capsys):
   assert leaves["params.w"]["shape"] == [64, 16]
   assert leaves["params.w"]["sharding"]["sharding_type"] == "NamedSharding"
   assert leaves["name"]["kind"] == "string"
+  # ocpx's zarr3 chunks carry checksums (on by default); Orbax's do not.
+  assert leaves["params.w"]["zarr_format"] == 3
+  assert leaves["params.w"]["chunk_checksums"] is (which == "ocpx")
   assert leaves["layers.1.k"]["key_path"] == [["layers", 2], ["1", 1],
                                               ["k", 2]]
   assert doc["checkpoint_metadata"]["commit_timestamp_nsecs"] > 0

@@ -115,7 +115,7 @@ def test_uncompressed_chunks_are_byte_identical(tmp_path, name):
 
 
 def test_orbax_scalar_chunk_layout(tmp_path):
-  # orbax-layout.md §1.11: a zero int64 scalar is a 17-byte zstd frame + 20.
+  # docs/format.md, "Zarr v3 arrays": a zero int64 scalar is a 17-byte zstd frame + 20.
   root = str(tmp_path)
   md = _core.zarr_make_metadata([], "int64", [])
   _core.zarr_write(root, "step", md, None, np.array(0, np.int64),
@@ -126,7 +126,7 @@ def test_orbax_scalar_chunk_layout(tmp_path):
 # --- zarr.json byte identity --------------------------------------------------
 
 METADATA_VARIANTS = [
-    # The verified example of ocdbt-zarr3-format.md §12.1.
+    # A zarr.json verified against TensorStore (docs/format.md, "Zarr v3 arrays").
     {"shape": [4, 6], "data_type": "float64",
      "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 3]}},
      "chunk_key_encoding": {"name": "v2"},
@@ -359,7 +359,7 @@ def test_corrupt_chunks(tmp_path):
       ts_open(root, "p").read().result()
 
 
-# --- chunk layout (orbax-layout.md §4) -----------------------------------------
+# --- chunk layout (docs/format.md, "Chunk shapes and replicas") -----------------------------------------
 
 
 def test_choose_chunk_shape_examples():

@@ -15,6 +15,7 @@
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
 #include "cpp/ocpx/base/status.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -190,6 +191,12 @@ absl::Status ForEachChunk(absl::string_view param_path,
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
                                 const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
+  if (metadata.zarr_format == 2) {
+    OCPX_ASSIGN_OR_RETURN(std::string text,
+                          SerializeZarr2ArrayMetadata(metadata));
+    return store.Write(JoinKey(param_path, kZarr2MetadataKey),
+                       std::move(text));
+  }
   return store.Write(JoinKey(param_path, "zarr.json"),
                      SerializeArrayMetadata(metadata));
 }

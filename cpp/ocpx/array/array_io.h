@@ -55,7 +55,8 @@ struct ReadRegionOptions {
 /// '/' of `param_path` is ignored).
 std::string JoinKey(absl::string_view param_path, absl::string_view key);
 
-/// Writes `param_path/zarr.json` (TensorStore's exact bytes).
+/// Writes `param_path/zarr.json`, or `param_path/.zarray` for a zarr v2
+/// array (TensorStore's exact bytes in both cases).
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
                                 const ArrayMetadata& metadata);
 

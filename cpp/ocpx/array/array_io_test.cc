@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "gmock/gmock.h"
@@ -234,6 +235,28 @@ TEST(ArrayIoTest, ChunkLargerThanLimitRunsAlone) {
       ReadRegion(store, "", m, {0, 0}, {32, 32}, back.data(), ro).ok());
   EXPECT_EQ(back, a);
   EXPECT_EQ(limiter.peak(), 8u * 32 * 4);
+}
+
+// A zarr v2 array: `.zarray` plus `i.j` chunk keys, read back exactly.
+TEST(ArrayIoTest, Zarr2ArrayRoundTrip) {
+  MemoryChunkStore store;
+  ArrayMetadata m =
+      MakeOrbaxZarr2ArrayMetadata({5, 7}, DataType::kInt32, {2, 3}, 1);
+  std::vector<int32_t> a(35);
+  std::iota(a.begin(), a.end(), -3);
+  ASSERT_TRUE(WriteArrayMetadata(store, "p", m).ok());
+  ASSERT_TRUE(WriteRegion(store, "p", m, {0, 0}, {5, 7}, a.data()).ok());
+  EXPECT_THAT(Keys(store),
+              UnorderedElementsAre("p/.zarray", "p/0.0", "p/0.1", "p/0.2",
+                                   "p/1.0", "p/1.1", "p/1.2", "p/2.0",
+                                   "p/2.1", "p/2.2"));
+  auto text = store.Read("p/.zarray");
+  ASSERT_TRUE(text.ok() && text->has_value());
+  auto m2 = ParseZarr2ArrayMetadata(**text);
+  ASSERT_TRUE(m2.ok()) << m2.status();
+  std::vector<int32_t> out(35, 0);
+  ASSERT_TRUE(ReadRegion(store, "p", *m2, {0, 0}, {5, 7}, out.data()).ok());
+  EXPECT_EQ(out, a);
 }
 
 }  // namespace

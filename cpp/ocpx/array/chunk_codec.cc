@@ -328,11 +328,18 @@ absl::StatusOr<bool> EncodeChain(const Chain& c, const char* data,
       }
       case CodecSpec::Kind::kCrc32c: {
         uint32_t crc = Crc32c(bytes);
-        next.reserve(bytes.size() + 4);
-        next.assign(bytes.data(), bytes.size());
         char le[4] = {static_cast<char>(crc), static_cast<char>(crc >> 8),
                       static_cast<char>(crc >> 16),
                       static_cast<char>(crc >> 24)};
+        if (bytes.data() == cur.data() && bytes.size() == cur.size()) {
+          // Append in place: a compressor's buffer has spare capacity, so
+          // the checksum costs no copy of the chunk.
+          cur.append(le, 4);
+          bytes = cur;
+          continue;
+        }
+        next.reserve(bytes.size() + 4);
+        next.assign(bytes.data(), bytes.size());
         next.append(le, 4);
         break;
       }
@@ -442,8 +449,9 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
         uint32_t actual = Crc32c(payload);
         if (stored != actual) {
           return absl::DataLossError(absl::StrCat(
-              "crc32c: checksum mismatch (stored 0x", absl::Hex(stored),
-              ", computed 0x", absl::Hex(actual), ")"));
+              "crc32c: checksum mismatch, the stored data is corrupt (stored "
+              "0x", absl::Hex(stored), ", computed 0x", absl::Hex(actual),
+              ")"));
         }
         cur = payload;
         break;

@@ -6,7 +6,7 @@
 
 /// \file
 /// Encodes one zarr v3 chunk through the array's codec chain and decodes it
-/// back (ocdbt-zarr3-format.md §12.3-§12.5).  Supported codecs: `transpose`,
+/// back (docs/format.md, "Zarr v3 arrays").  Supported codecs: `transpose`,
 /// `bytes` (either endian), `sharding_indexed` (index at start or end,
 /// nested), `zstd`, `gzip`, `crc32c`.  Every decode step checks sizes and
 /// checksums and fails with DataLoss on corrupt input.

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -32,7 +33,7 @@ std::vector<uint16_t> Iota16(size_t n) {
   return v;
 }
 
-// §12.5 verified example: uint16 shard [4,8], inner [2,4], end index, only
+// A shard verified against TensorStore (docs/format.md, "Zarr v3 arrays"): uint16 shard [4,8], inner [2,4], end index, only
 // inner chunks 0 and 3 non-fill.
 TEST(ChunkCodecTest, ShardMatchesVerifiedLayout) {
   ArrayMetadata m = Plain({4, 8}, DataType::kUint16,
@@ -169,6 +170,60 @@ TEST(ChunkCodecTest, CorruptionIsDataLoss) {
   std::string e = **pc->Encode("abcd", {}, true);
   EXPECT_THAT(std::string(pc->Decode(e.substr(0, 3), out.data()).message()),
               HasSubstr("crc32c"));
+}
+
+// With chunk checksums, every byte of a stored chunk is covered: flipping any
+// single bit anywhere is DataLoss, for compressed and uncompressed chunks.
+TEST(ChunkCodecTest, ChunkChecksumsDetectEveryFlippedByte) {
+  for (std::optional<int> level : {std::optional<int>(3),
+                                   std::optional<int>()}) {
+    ArrayMetadata m = MakeOrbaxArrayMetadata({6, 4}, DataType::kFloat32,
+                                             {6, 4}, level,
+                                             /*chunk_checksums=*/true);
+    EXPECT_TRUE(HasChunkChecksums(m));
+    auto codec = ChunkCodec::Make(m);
+    ASSERT_TRUE(codec.ok()) << codec.status();
+    std::vector<float> data(24);
+    std::iota(data.begin(), data.end(), 1.25f);
+    std::string enc = **codec->Encode(data.data(), {}, true);
+    std::vector<float> out(24);
+    ASSERT_TRUE(codec->Decode(enc, out.data()).ok());
+    EXPECT_EQ(out, data);
+    for (size_t pos = 0; pos < enc.size(); ++pos) {
+      for (int bit : {0, 7}) {
+        std::string bad = enc;
+        bad[pos] ^= static_cast<char>(1 << bit);
+        auto s = codec->Decode(bad, out.data());
+        EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss)
+            << "byte " << pos << " bit " << bit << ": " << s;
+      }
+    }
+  }
+  EXPECT_FALSE(HasChunkChecksums(
+      MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4})));
+}
+
+// The inner `crc32c` is the last inner codec and appends CRC-32C(payload) as
+// 4 little-endian bytes, as TensorStore does.
+TEST(ChunkCodecTest, ChunkChecksumLayout) {
+  ArrayMetadata m = MakeOrbaxArrayMetadata({4}, DataType::kUint8, {4},
+                                           std::nullopt, true);
+  EXPECT_EQ(SerializeArrayMetadata(m),
+            R"({"chunk_grid":{"configuration":{"chunk_shape":[4]},)"
+            R"("name":"regular"},"chunk_key_encoding":{"name":"default"},)"
+            R"("codecs":[{"configuration":{"chunk_shape":[4],"codecs":)"
+            R"([{"name":"bytes"},{"name":"crc32c"}],"index_codecs":)"
+            R"([{"configuration":{"endian":"little"},"name":"bytes"},)"
+            R"({"name":"crc32c"}]},"name":"sharding_indexed"}],)"
+            R"("data_type":"uint8","fill_value":0,"node_type":"array",)"
+            R"("shape":[4],"zarr_format":3})");
+  auto codec = ChunkCodec::Make(m);
+  std::string enc = **codec->Encode("abcd", {}, true);
+  // "abcd" + crc32c("abcd") LE, then the index (offset 0, length 8) + crc.
+  ASSERT_EQ(enc.size(), 8u + 16u + 4u);
+  EXPECT_EQ(enc.substr(0, 4), "abcd");
+  // CRC-32C("abcd") = 0x92c80a31.
+  EXPECT_EQ(enc.substr(4, 4), std::string("\x31\x0a\xc8\x92", 4));
 }
 
 }  // namespace

@@ -642,6 +642,15 @@ absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
                                             " exceeds the maximum of ",
                                             kMaxRank));
   }
+  if (m.zarr_format != 2 && m.zarr_format != 3) {
+    return FieldError("zarr_format", absl::StrCat("expected 2 or 3, got ",
+                                                  m.zarr_format));
+  }
+  if (m.zarr_format == 2 &&
+      m.chunk_key_encoding.kind != ChunkKeyEncoding::Kind::kV2) {
+    return FieldError("chunk_key_encoding",
+                      "zarr v2 arrays use the v2 chunk key encoding");
+  }
   if (m.chunk_shape.size() != m.shape.size()) {
     return FieldError("chunk_grid.configuration.chunk_shape",
                       absl::StrCat("rank ", m.chunk_shape.size(),
@@ -888,7 +897,8 @@ std::string SerializeArrayMetadata(const ArrayMetadata& m) {
 ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
                                      DataType dtype,
                                      std::vector<int64_t> chunk_shape,
-                                     std::optional<int> zstd_level) {
+                                     std::optional<int> zstd_level,
+                                     bool chunk_checksums) {
   ArrayMetadata m;
   m.shape = std::move(shape);
   m.dtype = dtype;
@@ -898,8 +908,28 @@ ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
       ItemSize(dtype) > 1 ? std::optional<Endian>(Endian::kLittle)
                           : std::nullopt)};
   if (zstd_level) inner.push_back(CodecSpec::Zstd(*zstd_level));
+  if (chunk_checksums) inner.push_back(CodecSpec::Crc32c());
   m.codecs = {CodecSpec::ShardingIndexed(m.chunk_shape, std::move(inner))};
   return m;
+}
+
+namespace {
+
+bool ChainEndsWithCrc32c(const std::vector<CodecSpec>& chain) {
+  if (chain.empty()) return false;
+  const CodecSpec& last = chain.back();
+  if (last.kind == CodecSpec::Kind::kCrc32c) return true;
+  if (last.kind == CodecSpec::Kind::kShardingIndexed) {
+    return ChainEndsWithCrc32c(last.index_codecs) &&
+           ChainEndsWithCrc32c(last.codecs);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool HasChunkChecksums(const ArrayMetadata& metadata) {
+  return ChainEndsWithCrc32c(metadata.codecs);
 }
 
 }  // namespace ocpx

@@ -6,7 +6,7 @@
 
 /// \file
 /// zarr v3 array metadata (`zarr.json`) exactly as TensorStore 0.1.86 reads
-/// and writes it (ocdbt-zarr3-format.md §12.1-§12.3).
+/// and writes it (docs/format.md, "Zarr v3 arrays").
 
 #include <cstdint>
 #include <optional>
@@ -64,8 +64,13 @@ struct ChunkKeyEncoding {
   char separator = '/';
 };
 
-/// A parsed, validated `zarr.json` of node_type "array".
+/// A parsed, validated `zarr.json` of node_type "array" (or a zarr v2
+/// `.zarray`, expressed as the equivalent zarr v3 metadata).
 struct ArrayMetadata {
+  /// 3 for `zarr.json`; 2 for a zarr v2 array stored as `.zarray` (then
+  /// the chunk keys use the v2 encoding and the codec chain is
+  /// [transpose] + `bytes` + at most one of `zstd`/`gzip`).
+  int zarr_format = 3;
   std::vector<int64_t> shape;
   DataType dtype = DataType::kFloat32;
   /// The regular chunk grid's chunk shape (same rank as `shape`, all >= 1).
@@ -114,7 +119,7 @@ std::string SerializeArrayMetadata(const ArrayMetadata& metadata);
 absl::StatusOr<std::string> FillValueFromJson(DataType dtype,
                                               const nlohmann::json& j);
 
-/// TensorStore's JSON for the fill value bytes (§12.2).
+/// TensorStore's JSON for the fill value bytes (docs/format.md, "Zarr v3 arrays").
 nlohmann::json FillValueToJson(DataType dtype, absl::string_view fill_value);
 
 /// The all-zero fill value for `dtype` (TensorStore's and Orbax's default).
@@ -125,15 +130,26 @@ std::string ZeroFillValue(DataType dtype);
 std::string ChunkKey(const ChunkKeyEncoding& encoding,
                      absl::Span<const int64_t> grid_index);
 
-/// Metadata as Orbax writes it (orbax-layout.md §1.11): a regular grid of
+/// Metadata as Orbax writes it (docs/format.md, "Zarr v3 arrays"): a regular grid of
 /// `chunk_shape`, the default key encoding, zero fill, and one
 /// `sharding_indexed` codec whose inner chunk is `chunk_shape` with inner
 /// codecs `bytes` little (+ `zstd` `zstd_level` if `zstd_level` is set) and
 /// index codecs `bytes` little + `crc32c`.
+///
+/// With `chunk_checksums` (an ocpx extension, still plain zarr v3 that
+/// TensorStore and Orbax read) the inner codecs end with `crc32c`, so every
+/// chunk's data carries a CRC-32C that is checked when it is decoded.
 ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
                                      DataType dtype,
                                      std::vector<int64_t> chunk_shape,
-                                     std::optional<int> zstd_level = 3);
+                                     std::optional<int> zstd_level = 3,
+                                     bool chunk_checksums = false);
+
+/// Whether every stored chunk byte of the array is covered by a checksum:
+/// the codec chain that produces the stored values (or, for
+/// `sharding_indexed`, its inner chain; the index always has one if its
+/// index codecs end in `crc32c`) ends with `crc32c`.
+bool HasChunkChecksums(const ArrayMetadata& metadata);
 
 }  // namespace ocpx
 

@@ -12,11 +12,11 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-// Verified TensorStore output (ocdbt-zarr3-format.md §12.1).
+// Verified TensorStore output (docs/format.md, "Zarr v3 arrays").
 constexpr char kTsExample[] =
     R"({"attributes":{"foo":1},"chunk_grid":{"configuration":{"chunk_shape":[2,3]},"name":"regular"},"chunk_key_encoding":{"name":"v2"},"codecs":[{"configuration":{"order":[1,0]},"name":"transpose"},{"configuration":{"endian":"big"},"name":"bytes"},{"configuration":{"checksum":true,"level":3},"name":"zstd"}],"data_type":"float64","dimension_names":["y","x"],"fill_value":"NaN","node_type":"array","shape":[4,6],"zarr_format":3})";
 
-// orbax-layout.md §1.11.
+// docs/format.md, "Zarr v3 arrays".
 constexpr char kOrbaxExample[] =
     R"({"chunk_grid":{"configuration":{"chunk_shape":[16,8]},"name":"regular"},"chunk_key_encoding":{"name":"default"},"codecs":[{"configuration":{"chunk_shape":[16,8],"codecs":[{"configuration":{"endian":"little"},"name":"bytes"},{"configuration":{"checksum":false,"level":3},"name":"zstd"}],"index_codecs":[{"configuration":{"endian":"little"},"name":"bytes"},{"name":"crc32c"}]},"name":"sharding_indexed"}],"data_type":"float32","fill_value":0.0,"node_type":"array","shape":[64,16],"zarr_format":3})";
 

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -117,7 +119,111 @@ absl::StatusOr<Zarr2Dtype> ParseDtype(const json& j) {
   return Zarr2Dtype{dtype, endian};
 }
 
+// The numpy type string of `dtype` (`<f4`, `|b1`, ...), or its name for the
+// types numpy does not know (`bfloat16`, `int4`, `float8_*`), as TensorStore
+// writes them.
+std::string DtypeString(DataType dtype, std::optional<Endian> endian) {
+  char kind = 0;
+  switch (dtype) {
+    case DataType::kBool: return "|b1";
+    case DataType::kInt8: case DataType::kInt16: case DataType::kInt32:
+    case DataType::kInt64:
+      kind = 'i';
+      break;
+    case DataType::kUint8: case DataType::kUint16: case DataType::kUint32:
+    case DataType::kUint64:
+      kind = 'u';
+      break;
+    case DataType::kFloat16: case DataType::kFloat32: case DataType::kFloat64:
+      kind = 'f';
+      break;
+    case DataType::kComplex64: case DataType::kComplex128:
+      kind = 'c';
+      break;
+    default:
+      return std::string(DataTypeName(dtype));
+  }
+  const size_t size = ItemSize(dtype);
+  const char order =
+      size == 1 ? '|' : (endian == Endian::kBig ? '>' : '<');
+  return absl::StrCat(std::string(1, order), std::string(1, kind), size);
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> SerializeZarr2ArrayMetadata(
+    const ArrayMetadata& md) {
+  if (md.zarr_format != 2) {
+    return Bad("zarr_format", "metadata is not a zarr v2 array");
+  }
+  OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(md));
+  json j = json::object();
+  j["chunks"] = md.chunk_shape;
+  j["shape"] = md.shape;
+  j["zarr_format"] = 2;
+  j["filters"] = nullptr;
+  j["dimension_separator"] = std::string(1, md.chunk_key_encoding.separator);
+  size_t i = 0;
+  std::string order = "C";
+  if (i < md.codecs.size() &&
+      md.codecs[i].kind == CodecSpec::Kind::kTranspose) {
+    const auto& perm = md.codecs[i].order;
+    for (size_t k = 0; k < perm.size(); ++k) {
+      if (perm[k] != static_cast<int64_t>(perm.size() - 1 - k)) {
+        return Bad("order", "only C and F order have a zarr v2 form");
+      }
+    }
+    order = "F";
+    ++i;
+  }
+  j["order"] = order;
+  if (i >= md.codecs.size() || md.codecs[i].kind != CodecSpec::Kind::kBytes) {
+    return Bad("compressor", "the codec chain has no zarr v2 form (expected "
+                             "bytes + at most one compressor)");
+  }
+  j["dtype"] = DtypeString(md.dtype, md.codecs[i].endian);
+  ++i;
+  j["compressor"] = nullptr;
+  if (i < md.codecs.size()) {
+    const CodecSpec& c = md.codecs[i];
+    if (c.kind == CodecSpec::Kind::kZstd && !c.checksum) {
+      j["compressor"] = {{"id", "zstd"}, {"level", c.level}};
+    } else if (c.kind == CodecSpec::Kind::kGzip) {
+      j["compressor"] = {{"id", "gzip"}, {"level", c.level}};
+    } else {
+      return Bad("compressor", "only zstd (without checksum) and gzip have a "
+                               "zarr v2 form here");
+    }
+    ++i;
+  }
+  if (i != md.codecs.size()) {
+    return Bad("compressor", "a zarr v2 array has at most one compressor");
+  }
+  if (md.fill_value == ZeroFillValue(md.dtype)) {
+    j["fill_value"] = nullptr;
+  } else {
+    j["fill_value"] = FillValueToJson(md.dtype, md.fill_value);
+  }
+  return j.dump();
+}
+
+ArrayMetadata MakeOrbaxZarr2ArrayMetadata(std::vector<int64_t> shape,
+                                          DataType dtype,
+                                          std::vector<int64_t> chunk_shape,
+                                          std::optional<int> zstd_level) {
+  ArrayMetadata md;
+  md.zarr_format = 2;
+  md.shape = std::move(shape);
+  md.dtype = dtype;
+  md.chunk_shape = std::move(chunk_shape);
+  md.chunk_key_encoding = {ChunkKeyEncoding::Kind::kV2, '.'};
+  md.fill_value = ZeroFillValue(dtype);
+  md.codecs = {CodecSpec::Bytes(
+      ItemSize(dtype) > 1 ? std::optional<Endian>(Endian::kLittle)
+                          : std::nullopt)};
+  if (zstd_level) md.codecs.push_back(CodecSpec::Zstd(*zstd_level));
+  return md;
+}
 
 absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
   OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, ".zarray"));
@@ -129,6 +235,7 @@ absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
     return Bad("zarr_format", "must be 2");
   }
   ArrayMetadata md;
+  md.zarr_format = 2;
   OCPX_ASSIGN_OR_RETURN(md.shape, IntList(j, "shape", /*positive=*/false));
   OCPX_ASSIGN_OR_RETURN(md.chunk_shape, IntList(j, "chunks", true));
   if (md.shape.size() != md.chunk_shape.size()) {

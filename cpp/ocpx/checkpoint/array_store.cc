@@ -60,10 +60,8 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
     auto it = metadata_.find(param);
     if (it != metadata_.end()) return it->second;
   }
-  if (param.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(directory_, ": empty array name"));
-  }
+  // An empty name is the array stored at the root of the directory: a
+  // PyTree that is a single leaf (Orbax writes `zarr.json`, `c/0`, ...).
   ArrayMetadata md;
   auto v3 = store_->Read(JoinKey(param, "zarr.json"));
   if (!v3.ok()) return Annotate(v3.status(), param);
@@ -108,6 +106,8 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
     for (absl::string_view suffix : {kZarr3Suffix, kZarr2Suffix}) {
       if (absl::EndsWith(key, suffix)) {
         out.emplace_back(key.substr(0, key.size() - suffix.size()));
+      } else if (key == suffix.substr(1)) {
+        out.emplace_back();  // the root array of a single-leaf PyTree
       }
     }
   };

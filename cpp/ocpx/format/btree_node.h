@@ -5,7 +5,7 @@
 #define OCPX_FORMAT_BTREE_NODE_H_
 
 /// \file
-/// OCDBT B+tree nodes (format spec §5): leaf nodes holding inline or
+/// OCDBT B+tree nodes (docs/format.md, "B+tree nodes"): leaf nodes holding inline or
 /// out-of-line values, interior nodes holding child references with subtree
 /// statistics, both with prefix-compressed keys.
 

@@ -30,7 +30,7 @@ BtreeNode SpecLeaf() {
 }
 
 TEST(BtreeNodeTest, SpecLeafBytes) {
-  // Format spec §8: the 74-byte leaf.
+  // The 74-byte leaf of a minimal database (docs/format.md, "B+tree nodes").
   auto enc = EncodeBtreeNode(SpecLeaf(), {Compression::kNone, 0});
   ASSERT_TRUE(enc.ok()) << enc.status();
   std::string expected("\x0c\xdb\x20\xde\x4a\0\0\0\0\0\0\0\0\0\0\x01\x22\x00", 18);

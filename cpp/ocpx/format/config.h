@@ -6,7 +6,7 @@
 
 /// \file
 /// The OCDBT database config stored at the start of every manifest body
-/// (format spec §2.1).
+/// (docs/format.md, "Manifest").
 
 #include <array>
 #include <cstdint>

@@ -7,7 +7,7 @@
 /// \file
 /// Data-file identifiers, references into data files, and the prefix-
 /// compressed data-file table that every manifest and node carries (format
-/// spec §3).
+/// docs/format.md, "Data-file table").
 
 #include <cstdint>
 #include <limits>

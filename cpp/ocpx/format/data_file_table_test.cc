@@ -11,7 +11,7 @@
 namespace ocpx {
 namespace {
 
-// The worked example of format spec §3.
+// A worked example of the data-file table (docs/format.md, "Data-file table").
 const std::vector<DataFileId> kIds = {
     {"", "d/aa1"},   {"", "d/aa2"}, {"x/", "d/aa1"},  {"x/", "d/aa2"},
     {"x/y/", "d/b"}, {"xz/", "d/aa1"}, {"xz/", "d/aa12"}};

@@ -5,7 +5,7 @@
 #define OCPX_FORMAT_ENVELOPE_H_
 
 /// \file
-/// The common OCDBT object envelope (format spec §0.1), shared by manifests,
+/// The common OCDBT object envelope (docs/format.md, "Encodings"), shared by manifests,
 /// version-tree nodes and B+tree nodes:
 ///
 ///     magic u32be | length u64le | format_version varint32 (0) |

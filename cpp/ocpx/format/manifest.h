@@ -5,7 +5,7 @@
 #define OCPX_FORMAT_MANIFEST_H_
 
 /// \file
-/// The OCDBT manifest (format spec §2): config, then (single kind) the inline
+/// The OCDBT manifest (docs/format.md, "Manifest"): config, then (single kind) the inline
 /// versions of the current leaf block and the manifest's version-tree nodes.
 
 #include <cstdint>

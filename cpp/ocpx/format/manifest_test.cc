@@ -13,7 +13,7 @@ namespace ocpx {
 namespace {
 
 TEST(ManifestTest, SpecEmptyDatabaseBytes) {
-  // Format spec §8: the 81-byte empty database manifest.
+  // The 81-byte manifest of an empty database (docs/format.md, "Manifest").
   Manifest m;
   m.config.compression = {Compression::kNone, 0};
   VersionEntry v;

@@ -5,7 +5,7 @@
 #define OCPX_FORMAT_VERSION_TREE_H_
 
 /// \file
-/// OCDBT version tree (format spec §4): the per-generation B+tree root
+/// OCDBT version tree (docs/format.md, "Version tree"): the per-generation B+tree root
 /// references, stored inline in the manifest (current leaf block) and in
 /// version-tree nodes for older generations.
 
@@ -62,7 +62,7 @@ inline uint8_t MaxVersionTreeHeight(uint8_t arity_log2) {
 /// unused) containing `generation`: `g - ((g - 1) mod A^(h+1))`.
 uint64_t VersionBlockStart(uint64_t generation, uint8_t arity_log2, int height);
 
-/// Version leaf entry array (§4.1): appends the columns; file ids must be in
+/// Version leaf entry array (docs/format.md, "Version tree"): appends the columns; file ids must be in
 /// `table`.
 void EncodeVersionLeafEntries(const std::vector<VersionEntry>& versions,
                               const DataFileTableBuilder& table,
@@ -73,7 +73,7 @@ absl::Status DecodeVersionLeafEntries(ByteReader& r, uint8_t arity_log2,
                                       const std::vector<DataFileId>& files,
                                       std::vector<VersionEntry>* versions);
 
-/// Version interior entry array (§4.2); `with_height` for the manifest copy.
+/// Version interior entry array (docs/format.md, "Version tree"); `with_height` for the manifest copy.
 void EncodeVersionInteriorEntries(const std::vector<VersionNodeReference>& refs,
                                   const DataFileTableBuilder& table,
                                   bool with_height, std::string* out);
@@ -85,7 +85,7 @@ absl::Status DecodeVersionInteriorEntries(
 absl::StatusOr<std::string> EncodeVersionTreeNode(
     const VersionTreeNode& node, const CompressionOptions& options);
 
-/// Decodes and validates a version-tree node (§4.3).  `arity_log2` is the
+/// Decodes and validates a version-tree node (docs/format.md, "Version tree").  `arity_log2` is the
 /// config's value, which the node must repeat.
 absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
     absl::string_view encoded, uint8_t arity_log2,

@@ -43,7 +43,7 @@ absl::Status CheckKey(absl::string_view key) {
   return absl::OkStatus();
 }
 
-// Splits entries with estimated `sizes` into consecutive groups (spec §5.4);
+// Splits entries with estimated `sizes` into consecutive groups (docs/format.md, "B+tree nodes");
 // returns the end index of each group.
 std::vector<size_t> SplitGroups(const std::vector<uint64_t>& sizes,
                                 uint64_t max_bytes, size_t min_arity) {
@@ -396,7 +396,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   if (base_ != nullptr) prev_time = base_->manifest().latest().commit_time;
   version.commit_time = std::max(NowNanos(), prev_time + 1);
 
-  // 3. The version tree (spec §4.5).
+  // 3. The version tree (docs/format.md, "Version tree").
   Manifest manifest;
   manifest.config = config_;
   const uint8_t a = config_.version_tree_arity_log2;

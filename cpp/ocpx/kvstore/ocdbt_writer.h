@@ -44,8 +44,8 @@ struct OcdbtWriteOptions {
   std::optional<std::array<uint8_t, 16>> uuid;
   /// Roll to a new data file once this many bytes are written (0 = never).
   uint64_t target_data_file_size = uint64_t{1} << 31;
-  /// Keep every generation reachable through version-tree nodes (spec §4.5);
-  /// if false, only the current leaf block of versions is kept (§4.4).
+  /// Keep every generation reachable through version-tree nodes (docs/format.md, "Version tree");
+  /// if false, only the current leaf block of versions is kept (docs/format.md, "Version tree").
   bool keep_version_history = true;
 
   /// The config Orbax uses for its databases: inline <= 1024 bytes, 100 MB

@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::ElementsAre;
 
-// Worked examples of orbax-layout.md §4: float32, write (64,48,10) of a
+// Worked examples of docs/format.md, "Chunk shapes and replicas": float32, write (64,48,10) of a
 // global (256,96,10) array.
 const std::vector<int64_t> kGlobal = {256, 96, 10};
 const std::vector<int64_t> kWrite = {64, 48, 10};

@@ -57,7 +57,7 @@ ReplicaSlice WholeShard(size_t index, const ShardBox& shard) {
   return r;
 }
 
-// Spec §5 step 1; nullopt when replica-parallel does not apply.
+// Replica-parallel slicing (docs/format.md, "Chunk shapes and replicas"); nullopt when replica-parallel does not apply.
 absl::StatusOr<std::optional<ReplicaSlicePlan>> MaybeReplicaParallel(
     size_t itemsize, absl::Span<const ShardBox> shards, int64_t replica_count,
     const ReplicaSliceOptions& options) {

@@ -80,7 +80,7 @@ struct ReplicaSlicePlan {
 /// `addressable_shards` order) and whose sharding maps `replica_count`
 /// devices to each index.
 ///
-/// Replica-parallel (spec §5 step 1), if enabled, allowed for pinned host
+/// Replica-parallel (docs/format.md, "Chunk shapes and replicas"), if enabled, allowed for pinned host
 /// and `replica_id` is set: `R = min(replica_count, max_replicas)`; gives up
 /// if the first shard is empty, `R <= 1`, no dimension of the first shard's
 /// shape is divisible by R, or a slice (`local_shape`) has fewer than

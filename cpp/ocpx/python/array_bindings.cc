@@ -59,18 +59,19 @@ void RegisterArray(nb::module_& m) {
   m.def(
       "zarr_make_metadata",
       [](const Shape& shape, const std::string& dtype, const Shape& chunk_shape,
-         std::optional<int> zstd_level) {
+         std::optional<int> zstd_level, bool chunk_checksums) {
         ocpx::DataType d = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-        ocpx::ArrayMetadata md =
-            ocpx::MakeOrbaxArrayMetadata(shape, d, chunk_shape, zstd_level);
+        ocpx::ArrayMetadata md = ocpx::MakeOrbaxArrayMetadata(
+            shape, d, chunk_shape, zstd_level, chunk_checksums);
         ThrowIfError(ocpx::ValidateArrayMetadata(md));
         return ocpx::SerializeArrayMetadata(md);
       },
       nb::arg("shape"), nb::arg("dtype"), nb::arg("chunk_shape"),
-      nb::arg("zstd_level").none() = 3,
+      nb::arg("zstd_level").none() = 3, nb::kw_only(),
+      nb::arg("chunk_checksums") = false,
       "zarr.json text as Orbax writes it: one sharding_indexed codec with "
       "inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless "
-      "None), zero fill.");
+      "None) (+ crc32c if chunk_checksums), zero fill.");
   m.def(
       "zarr_normalize_metadata",
       [](const std::string& json) {
@@ -229,7 +230,7 @@ void RegisterArray(nb::module_& m) {
       nb::arg("global_shape"), nb::arg("write_shape"), nb::arg("itemsize"),
       nb::arg("target_byte_size").none() = nb::none(),
       nb::arg("shard_axes") = std::vector<int>{},
-      "Orbax's subchunking.choose_chunk_shape (orbax-layout.md sec. 4).");
+      "Orbax's subchunking.choose_chunk_shape (docs/format.md, 'Chunk shapes and replicas').");
   m.def(
       "clamp_chunk_byte_size_for_ocdbt",
       [](std::optional<int64_t> chunk_byte_size, int64_t target_data_file_size,
@@ -239,7 +240,7 @@ void RegisterArray(nb::module_& m) {
       },
       nb::arg("chunk_byte_size").none(), nb::arg("target_data_file_size"),
       nb::arg("write_shape"), nb::arg("itemsize"),
-      "The chunk_byte_size to use with OCDBT (orbax-layout.md sec. 3.4).");
+      "The chunk_byte_size to use with OCDBT (docs/format.md, 'Chunk shapes and replicas').");
 }
 
 }  // namespace ocpx_python

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
@@ -48,12 +49,29 @@ struct PyArrayWriter {
   }
 };
 
+// The metadata Orbax writes: zarr3 (sharding_indexed, optionally with
+// chunk checksums) or zarr2 (which has no checksum codec).
 ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
                                   const Shape& chunk_shape,
-                                  std::optional<int> zstd_level) {
+                                  std::optional<int> zstd_level,
+                                  int zarr_format, bool chunk_checksums) {
   auto dt = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-  ocpx::ArrayMetadata md =
-      ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level);
+  ocpx::ArrayMetadata md;
+  if (zarr_format == 2) {
+    if (chunk_checksums) {
+      ThrowStatus(absl::InvalidArgumentError(
+          "chunk_checksums: zarr v2 arrays have no checksum codec (use "
+          "zarr_format=3)"));
+    }
+    md = ocpx::MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape,
+                                           zstd_level);
+  } else if (zarr_format == 3) {
+    md = ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level,
+                                      chunk_checksums);
+  } else {
+    ThrowStatus(absl::InvalidArgumentError(
+        absl::StrCat("zarr_format: expected 2 or 3, got ", zarr_format)));
+  }
   ThrowIfError(ocpx::ValidateArrayMetadata(md));
   return md;
 }
@@ -275,8 +293,10 @@ void RegisterCheckpoint(nb::module_& m) {
           "write_metadata",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,
              const std::string& dtype, const Shape& chunk_shape,
-             std::optional<int> zstd_level) {
-            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+             std::optional<int> zstd_level, int zarr_format,
+             bool chunk_checksums) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                    zarr_format, chunk_checksums);
             ocpx::CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
@@ -286,14 +306,20 @@ void RegisterCheckpoint(nb::module_& m) {
             ThrowIfError(s);
           },
           nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
-          nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3)
+          nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3,
+          nb::kw_only(), nb::arg("zarr_format") = 3,
+          nb::arg("chunk_checksums") = false,
+          "Writes the array's metadata: `zarr.json` (zarr_format 3, with a "
+          "`crc32c` inner codec if chunk_checksums) or `.zarray` "
+          "(zarr_format 2).")
       .def(
           "write",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,
              const std::string& dtype, const Shape& chunk_shape,
              std::optional<int> zstd_level, const Shape& origin,
-             nb::handle array) {
-            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level);
+             nb::handle array, int zarr_format, bool chunk_checksums) {
+            auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                    zarr_format, chunk_checksums);
             Shape box;
             for (nb::handle d : array.attr("shape")) {
               box.push_back(nb::cast<int64_t>(d));
@@ -309,7 +335,8 @@ void RegisterCheckpoint(nb::module_& m) {
           },
           nb::arg("param"), nb::arg("shape"), nb::arg("dtype"),
           nb::arg("chunk_shape"), nb::arg("zstd_level").none(),
-          nb::arg("origin"), nb::arg("array"),
+          nb::arg("origin"), nb::arg("array"), nb::kw_only(),
+          nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
           "Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is "
           "released while chunks are encoded in parallel.")
       .def(

@@ -64,6 +64,8 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
     d["chunk_shape"] = nb::tuple(nb::cast(l.chunk_shape));
     d["grid_chunk_shape"] = nb::tuple(nb::cast(l.grid_chunk_shape));
     d["nbytes"] = l.num_bytes();
+    d["zarr_format"] = l.zarr_format;
+    d["chunk_checksums"] = l.chunk_checksums;
   } else {
     d["shape"] = nb::none();
     d["dtype"] = nb::none();
@@ -71,6 +73,8 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
     d["chunk_shape"] = nb::none();
     d["grid_chunk_shape"] = nb::none();
     d["nbytes"] = 0;
+    d["zarr_format"] = nb::none();
+    d["chunk_checksums"] = nb::none();
   }
   d["write_shape"] = l.write_shape.has_value()
                          ? nb::object(nb::tuple(nb::cast(*l.write_shape)))
@@ -131,7 +135,8 @@ void RegisterReader(nb::module_& m) {
           },
           "Every leaf as a dict: name, key_path [(key, key_type)], "
           "value_type, kind (array/scalar/string/empty), shape, dtype, "
-          "dtype_name, chunk_shape, grid_chunk_shape, nbytes, write_shape, "
+          "dtype_name, chunk_shape, grid_chunk_shape, nbytes, zarr_format, "
+          "chunk_checksums, write_shape, "
           "sharding (JSON text or None).")
       .def(
           "step_metadata_json",

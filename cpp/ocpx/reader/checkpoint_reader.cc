@@ -110,7 +110,7 @@ bool HasArrayData(const fs::path& p) {
   return false;
 }
 
-// Checks that `p` is a finalized Orbax checkpoint directory (§2.3, §2.4).
+// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md, "Checkpoint layout").
 absl::Status CheckCheckpointDir(const fs::path& p) {
   if (!Exists(p)) {
     return absl::NotFoundError(
@@ -209,7 +209,7 @@ absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
   return out;
 }
 
-// Parses `_METADATA` (§1.4) into sorted leaves, dropping entries whose key
+// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping entries whose key
 // path is a strict prefix of another's.
 absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
                                std::vector<LeafInfo>* leaves) {
@@ -293,7 +293,7 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
   return absl::OkStatus();
 }
 
-// `_sharding` (§1.7): base64url(param name) -> JSON text.  Unreadable files
+// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON text.  Unreadable files
 // and entries are ignored, as Orbax does.
 absl::flat_hash_map<std::string, std::string> ReadShardings(
     const fs::path& dir) {
@@ -530,6 +530,8 @@ absl::Status CheckpointReader::LoadLeaves() {
     leaf.dtype = md->dtype;
     leaf.grid_chunk_shape = md->chunk_shape;
     leaf.chunk_shape = md->chunk_shape;
+    leaf.zarr_format = md->zarr_format;
+    leaf.chunk_checksums = HasChunkChecksums(*md);
     for (const CodecSpec& c : md->codecs) {
       if (c.kind == CodecSpec::Kind::kShardingIndexed) {
         leaf.chunk_shape = c.chunk_shape;

@@ -19,7 +19,7 @@
 /// }
 /// ```
 ///
-/// Layouts (orbax-layout.md §1, §2.4, §2.5): the v1 layout (`orbax.checkpoint`
+/// Layouts (docs/format.md, "Checkpoint layout"): the v1 layout (`orbax.checkpoint`
 /// + `_CHECKPOINT_METADATA`, one subdirectory per checkpointable), v0
 /// composite checkpoints (subdirectories, no indicator file) and v0 flat
 /// checkpoints (the PyTree at the root).  Arrays are zarr v3 or v2, in OCDBT
@@ -45,7 +45,7 @@
 
 namespace ocpx {
 
-/// The parsed `_CHECKPOINT_METADATA` of a checkpoint directory (§1.2).
+/// The parsed `_CHECKPOINT_METADATA` of a checkpoint directory (docs/format.md, "_CHECKPOINT_METADATA").
 /// Missing fields stay null / unset; unknown top-level keys are moved into
 /// `custom_metadata`, as Orbax reads them.
 struct StepMetadata {
@@ -115,6 +115,11 @@ struct LeafInfo {
   std::vector<int64_t> chunk_shape;
   /// The outer zarr chunk-grid shape (one stored value per grid cell).
   std::vector<int64_t> grid_chunk_shape;
+  /// kArray / kScalar only: 3 (`zarr.json`) or 2 (`.zarray`).
+  int zarr_format = 3;
+  /// kArray / kScalar only: every stored chunk byte is covered by a CRC-32C
+  /// (see `HasChunkChecksums`), so decoding detects any corruption.
+  bool chunk_checksums = false;
   /// `write_shape` from `_METADATA` (per-shard shape at save time), if any.
   std::optional<std::vector<int64_t>> write_shape;
   /// The `_sharding` entry (a JSON text describing the saved sharding).
@@ -224,7 +229,7 @@ class CheckpointReader {
                                     absl::Span<const int64_t> shape) const;
 
   /// The value of a string leaf from `_strings.json` (a `/` in the name
-  /// nests, §1.8).  NotFound naming the file if it is absent.
+  /// nests, docs/format.md, "_strings.json").  NotFound naming the file if it is absent.
   absl::StatusOr<std::string> ReadString(absl::string_view name) const;
 
   /// The value of a scalar (or any one-element array) leaf as a double

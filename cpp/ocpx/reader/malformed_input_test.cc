@@ -331,6 +331,23 @@ TEST_P(MalformedCheckpointTest, ZarrMetadataFile) {
   ExpectFailsWithDirectory(rel);
 }
 
+TEST_P(MalformedCheckpointTest, PermissionDenied) {
+  if (::geteuid() == 0) {
+    GTEST_SKIP() << "root reads files whatever their mode; the directory-in-"
+                    "place-of-a-file cases cover unreadable files";
+  }
+  for (const std::string rel :
+       {"state/_METADATA", "_CHECKPOINT_METADATA", "state/_strings.json",
+        "state", "state/d"}) {
+    const fs::path p = fs::path(ckpt_) / rel;
+    if (!fs::exists(p)) continue;
+    const auto mode = fs::status(p).permissions();
+    fs::permissions(p, fs::perms::none);
+    EXPECT_FALSE(OpenAndReadAll(ckpt_).ok()) << rel << " with mode 000";
+    fs::permissions(p, mode);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(OcdbtAndPlain, MalformedCheckpointTest,
                          ::testing::Bool(),
                          [](const auto& info) {

@@ -19,7 +19,8 @@ class AsyncResponse(Generic[T]):
 
   `result(timeout=None)` blocks until the work is done and returns its value,
   re-raising any exception from the background thread.  `on_complete(fn)`
-  registers `fn()` to run after success.
+  registers `fn(result)` to run after success, with the operation's result
+  (None for a save, the loaded value for a load), as in Orbax.
   """
 
   def __init__(self, fn: Callable[[], T], *, name: str = "ocpx",
@@ -48,7 +49,7 @@ class AsyncResponse(Generic[T]):
         self._done.set()
         callbacks = list(self._callbacks) if self._error is None else []
       for cb in callbacks:
-        cb()
+        cb(self._value)
 
   @property
   def deadline(self) -> Optional[float]:
@@ -86,13 +87,15 @@ class AsyncResponse(Generic[T]):
     if threading.current_thread() is not self._thread:
       self._thread.join()
 
-  def on_complete(self, callback: Callable[[], None]) -> None:
+  def on_complete(self, callback: Callable[[T], None]) -> None:
+    """Calls `callback(result)` once the operation succeeds (at once if it
+    already has); not called if it fails."""
     with self._lock:
       if not self._done.is_set():
         self._callbacks.append(callback)
         return
     if self._error is None:
-      callback()
+      callback(self._value)
 
 
 class CompletedResponse(AsyncResponse[T]):

@@ -1,46 +1,139 @@
 # Copyright 2026 The ocpx Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""`Context`: the options in force for checkpoint operations."""
+"""`Context`: the options in force for checkpoint operations.
+
+A Context is configured by assignment, then entered:
+
+    ctx = ocp.Context()
+    ctx.array.saving.use_ocdbt = False
+    ctx.checkpoint_layout = "orbax"
+    with ctx:
+      ocp.save(path, tree)
+
+Rules (the same as Orbax 0.12.8's):
+- A new Context starts from defaults.  `Context(parent)` starts from deep
+  copies of the parent's options; later changes to either do not reach the
+  other.  Option objects passed as keywords are deep-copied too.
+- While a Context is active in a thread or asyncio task, the Context and every
+  option object reachable from it are frozen there: assignments raise
+  RuntimeError.  Leaving the `with` block unfreezes them.  Work running in
+  another thread sees the default Context unless it enters one; asyncio tasks
+  created inside the block inherit the active Context and its frozen state.
+"""
 
 from __future__ import annotations
 
 import contextvars
-from typing import Optional
+import copy
+import dataclasses
+import enum
+from typing import Any, Callable, Optional
 
 from ocpx._src import options as options_lib
 
-_ACTIVE = contextvars.ContextVar("ocpx_context", default=None)
-# Tokens of the `with Context(...):` blocks entered in the current
-# contextvars.Context (thread or task), innermost last.  Kept in a ContextVar,
-# not on the Context: one Context may be entered by many threads at once.
-_TOKENS = contextvars.ContextVar("ocpx_context_tokens", default=())
+# The active Context of this thread / task; None means "use a default".
+_CONTEXT: contextvars.ContextVar[Optional["Context"]] = contextvars.ContextVar(
+    "ocpx_context", default=None)
 
-_FIELDS = {
-    "pytree_options": options_lib.PyTreeOptions,
-    "array_options": options_lib.ArrayOptions,
-    "async_options": options_lib.AsyncOptions,
-    "multiprocessing_options": options_lib.MultiprocessingOptions,
-    "file_options": options_lib.FileOptions,
-    "checkpointables_options": options_lib.CheckpointablesOptions,
-    "pathways_options": options_lib.PathwaysOptions,
-    "deletion_options": options_lib.DeletionOptions,
-    "memory_options": options_lib.MemoryOptions,
-    "safetensors_options": options_lib.SafetensorsOptions,
-}
+# (keyword argument, attribute holding it, option class)
+_OPTION_FIELDS: tuple[tuple[str, str, type], ...] = (
+    ("pytree_options", "_pytree_options", options_lib.PyTreeOptions),
+    ("array_options", "_array_options", options_lib.ArrayOptions),
+    ("async_options", "_async_options", options_lib.AsyncOptions),
+    ("multiprocessing_options", "_multiprocessing_options",
+     options_lib.MultiprocessingOptions),
+    ("file_options", "_file_options", options_lib.FileOptions),
+    ("checkpointables_options", "_checkpointables_options",
+     options_lib.CheckpointablesOptions),
+    ("pathways_options", "_pathways_options", options_lib.PathwaysOptions),
+    ("deletion_options", "_deletion_options", options_lib.DeletionOptions),
+    ("memory_options", "_memory_options", options_lib.MemoryOptions),
+    ("safetensors_options", "_safetensors_options",
+     options_lib.SafetensorsOptions),
+    ("atomicity_options", "_atomicity_options", options_lib.AtomicityOptions),
+)
+
+
+def _isolated_copy(value: Any, memo: Optional[dict[int, Any]] = None) -> Any:
+  """Copies option objects so that two Contexts never share mutable state.
+
+  Option dataclasses (and lists, tuples, sets and dicts of them) are copied
+  field by field, non-field attributes included.  Callables (callbacks, key
+  functions, classes) are shared: they are not configuration state, and a
+  bound method of a lock or event cannot be copied.  The process-wide handler
+  registry is shared too: a Context's default registry is a read-only view of
+  the live global registry, not a snapshot.  Anything else is deep-copied.
+  """
+  if memo is None:
+    from ocpx._src.handlers import registration  # pylint: disable=g-import-not-at-top
+    glob = registration.global_registry()
+    memo = {id(glob): glob}
+  if id(value) in memo:
+    return memo[id(value)]
+  if value is None or isinstance(
+      value, (bool, int, float, complex, str, bytes, enum.Enum, type)):
+    return value
+  if (dataclasses.is_dataclass(value) and hasattr(value, "__dict__")
+      and not value.__dataclass_params__.frozen):
+    result = copy.copy(value)
+    memo[id(value)] = result
+    for name, item in vars(value).items():
+      object.__setattr__(result, name, _isolated_copy(item, memo))
+    return result
+  if isinstance(value, (list, tuple, set, frozenset)):
+    items = [_isolated_copy(item, memo) for item in value]
+    return type(value)(items) if not hasattr(value, "_fields") else (
+        type(value)(*items))
+  if isinstance(value, dict):
+    return type(value)(
+        (k, _isolated_copy(v, memo)) for k, v in value.items())
+  if callable(value):
+    return value
+  return copy.deepcopy(value, memo)
+
+
+def _resolve(given: Any, parent: Any, default: Callable[[], Any]) -> Any:
+  if given is not None:
+    return _isolated_copy(given)
+  if parent is not None:
+    return _isolated_copy(parent)
+  return default()
 
 
 class Context:
   """Options for checkpointing, active inside `with Context(...):`.
 
-  A new Context starts from defaults.  To inherit, pass the parent as the
-  first argument: every option group not given as a keyword comes from it.
-  The active context is thread-local (a `contextvars.ContextVar`): work
-  submitted to another thread sees the default context unless it enters one.
+  Attributes (each an options object, changed by assignment before entering):
+    pytree: PyTreeOptions (`.saving`, `.loading`).
+    array: ArrayOptions (`.saving`, `.loading`).
+    asynchronous: AsyncOptions.
+    multiprocessing: MultiprocessingOptions.
+    file: FileOptions.
+    checkpointables: CheckpointablesOptions (`.registry`).
+    pathways: PathwaysOptions.
+    checkpoint_layout: CheckpointLayout (settable; strings are converted).
+    deletion: DeletionOptions.
+    memory: MemoryOptions.
+    safetensors: SafetensorsOptions.
+    atomicity: AtomicityOptions.
+
+  The long names (`pytree_options`, `array_options`, `async_options`, ...)
+  are read-only aliases of the same objects.
+
+  Example:
+
+    ctx = ocp.Context()
+    ctx.pytree.loading.partial_load = True
+    with ctx:
+      restored = ocp.load(path, abstract_subset)
+
+    child = ocp.Context(ctx)          # inherits partial_load
+    child.array.saving.use_zarr3 = False
   """
 
   def __init__(
       self,
-      context: Optional["Context"] = None,
+      context: Optional[Context] = None,
       *,
       pytree_options: Optional[options_lib.PyTreeOptions] = None,
       array_options: Optional[options_lib.ArrayOptions] = None,
@@ -51,10 +144,11 @@ class Context:
       checkpointables_options: Optional[
           options_lib.CheckpointablesOptions] = None,
       pathways_options: Optional[options_lib.PathwaysOptions] = None,
-      checkpoint_layout: Optional[options_lib.CheckpointLayout] = None,
+      checkpoint_layout: Optional[options_lib.CheckpointLayout | str] = None,
       deletion_options: Optional[options_lib.DeletionOptions] = None,
       memory_options: Optional[options_lib.MemoryOptions] = None,
       safetensors_options: Optional[options_lib.SafetensorsOptions] = None,
+      atomicity_options: Optional[options_lib.AtomicityOptions] = None,
   ):
     if context is not None and not isinstance(context, Context):
       raise TypeError(
@@ -71,70 +165,158 @@ class Context:
         deletion_options=deletion_options,
         memory_options=memory_options,
         safetensors_options=safetensors_options,
+        atomicity_options=atomicity_options,
     )
-    for name, cls in _FIELDS.items():
-      value = given[name]
-      if value is None:
-        value = getattr(context, name) if context is not None else cls()
-      elif not isinstance(value, cls):
+    for keyword, attr, cls in _OPTION_FIELDS:
+      value = given[keyword]
+      if value is not None and not isinstance(value, cls):
         raise TypeError(
-            f"Context({name}=...) must be a {cls.__name__}, got "
+            f"Context({keyword}=...) must be a {cls.__name__}, got "
             f"{type(value).__name__}")
-      object.__setattr__(self, "_" + name, value)
-    if checkpoint_layout is None:
-      checkpoint_layout = (context.checkpoint_layout if context is not None
-                           else options_lib.CheckpointLayout.ORBAX)
-    elif isinstance(checkpoint_layout, str):
+      parent = getattr(context, attr) if context is not None else None
+      setattr(self, attr, _resolve(value, parent, cls))
+    if checkpoint_layout is not None:
       checkpoint_layout = options_lib.CheckpointLayout(checkpoint_layout)
-    object.__setattr__(self, "_checkpoint_layout", checkpoint_layout)
+    self._checkpoint_layout = _resolve(
+        checkpoint_layout,
+        context.checkpoint_layout if context is not None else None,
+        lambda: options_lib.CheckpointLayout.ORBAX)
 
-  def __setattr__(self, name, value):
-    raise AttributeError("Context is immutable; create a new Context instead")
+  def __setattr__(self, name: str, value: Any) -> None:
+    if id(self) in options_lib.FROZEN_IDS.get():
+      raise RuntimeError(
+          f"Cannot set Context.{name}: the Context is active. Set all options "
+          "before entering the `with` block.")
+    object.__setattr__(self, name, value)
 
-  pytree_options = property(lambda self: self._pytree_options)
-  array_options = property(lambda self: self._array_options)
-  async_options = property(lambda self: self._async_options)
-  multiprocessing_options = property(
-      lambda self: self._multiprocessing_options)
-  file_options = property(lambda self: self._file_options)
-  checkpointables_options = property(
-      lambda self: self._checkpointables_options)
-  pathways_options = property(lambda self: self._pathways_options)
-  checkpoint_layout = property(lambda self: self._checkpoint_layout)
-  deletion_options = property(lambda self: self._deletion_options)
-  memory_options = property(lambda self: self._memory_options)
-  safetensors_options = property(lambda self: self._safetensors_options)
+  # Option groups (mutable objects; the attributes themselves are read-only).
+  @property
+  def pytree(self) -> options_lib.PyTreeOptions:
+    return self._pytree_options
 
-  # Short aliases used by Orbax internals and docs.
-  pytree = pytree_options
-  array = array_options
-  asynchronous = async_options
-  multiprocessing = multiprocessing_options
-  file = file_options
-  checkpointables = checkpointables_options
-  pathways = pathways_options
-  deletion = deletion_options
-  memory = memory_options
-  safetensors = safetensors_options
+  @property
+  def array(self) -> options_lib.ArrayOptions:
+    return self._array_options
 
-  def __enter__(self) -> "Context":
-    _TOKENS.set(_TOKENS.get() + (_ACTIVE.set(self),))
+  @property
+  def asynchronous(self) -> options_lib.AsyncOptions:
+    return self._async_options
+
+  @property
+  def multiprocessing(self) -> options_lib.MultiprocessingOptions:
+    return self._multiprocessing_options
+
+  @property
+  def file(self) -> options_lib.FileOptions:
+    return self._file_options
+
+  @property
+  def checkpointables(self) -> options_lib.CheckpointablesOptions:
+    return self._checkpointables_options
+
+  @property
+  def pathways(self) -> options_lib.PathwaysOptions:
+    return self._pathways_options
+
+  @property
+  def deletion(self) -> options_lib.DeletionOptions:
+    return self._deletion_options
+
+  @property
+  def memory(self) -> options_lib.MemoryOptions:
+    return self._memory_options
+
+  @property
+  def safetensors(self) -> options_lib.SafetensorsOptions:
+    return self._safetensors_options
+
+  @property
+  def atomicity(self) -> options_lib.AtomicityOptions:
+    return self._atomicity_options
+
+  @property
+  def checkpoint_layout(self) -> options_lib.CheckpointLayout:
+    return self._checkpoint_layout
+
+  @checkpoint_layout.setter
+  def checkpoint_layout(
+      self, value: options_lib.CheckpointLayout | str) -> None:
+    self._checkpoint_layout = options_lib.CheckpointLayout(value)
+
+  # Long names, as Orbax's internals read them.
+  pytree_options = pytree
+  array_options = array
+  async_options = asynchronous
+  multiprocessing_options = multiprocessing
+  file_options = file
+  checkpointables_options = checkpointables
+  pathways_options = pathways
+  deletion_options = deletion
+  memory_options = memory
+  safetensors_options = safetensors
+  atomicity_options = atomicity
+
+  def __enter__(self) -> Context:
+    frozen = options_lib.FROZEN_IDS.get() | _collect_ids(self)
+    # Tokens go on a per-thread stack, not on self: one Context may be
+    # entered by several threads (or nested) at once.
+    tokens = (options_lib.FROZEN_IDS.set(frozen), _CONTEXT.set(self))
+    _TOKENS.set(_TOKENS.get() + (tokens,))
     return self
 
-  def __exit__(self, *exc):
-    tokens = _TOKENS.get()
-    _TOKENS.set(tokens[:-1])
-    _ACTIVE.reset(tokens[-1])
+  def __exit__(self, *exc) -> bool:
+    stack = _TOKENS.get()
+    frozen_token, context_token = stack[-1]
+    _TOKENS.set(stack[:-1])
+    _CONTEXT.reset(context_token)
+    options_lib.FROZEN_IDS.reset(frozen_token)
     return False
 
-  def __repr__(self):
-    parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
+  def __repr__(self) -> str:
+    parts = ", ".join(f"{kw}={getattr(self, attr)!r}"
+                      for kw, attr, _ in _OPTION_FIELDS)
     return f"Context({parts}, checkpoint_layout={self.checkpoint_layout})"
 
 
+_TOKENS: contextvars.ContextVar[tuple] = contextvars.ContextVar(
+    "ocpx_context_tokens", default=())
+
+
+def _collect_ids(ctx: Context) -> frozenset[int]:
+  """ids of `ctx` and of every dataclass reachable from its attributes.
+
+  Dataclasses are followed through their fields and through lists, tuples,
+  sets and dict values, so nested option groups and user-added option
+  objects freeze with the Context.
+  """
+  ids = {id(ctx)}
+  seen = set()
+
+  def visit(obj: Any) -> None:
+    if id(obj) in seen:
+      return
+    seen.add(id(obj))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+      ids.add(id(obj))
+      for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+        visit(value)
+      for field in dataclasses.fields(obj):
+        visit(getattr(obj, field.name))
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+      for item in obj:
+        visit(item)
+    elif isinstance(obj, dict):
+      for item in obj.values():
+        visit(item)
+
+  for value in vars(ctx).values():
+    visit(value)
+  return frozenset(ids)
+
+
 def get_context(default: Optional[Context] = None) -> Context:
-  """Returns the active context, else `default`, else a default Context."""
-  ctx = _ACTIVE.get()
+  """Returns the active Context, else `default`, else a default Context."""
+  ctx = _CONTEXT.get()
   if ctx is not None:
     return ctx
   return default if default is not None else Context()

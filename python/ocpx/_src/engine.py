@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Glue between the Python API and the native engine (`ocpx._core`).
 
-Arrays are zarr3 arrays (zarr2 read-only) stored in OCDBT databases: every
+Arrays are zarr3 (or zarr2) arrays stored in OCDBT databases: every
 process writes `ocdbt.process_<i>/` and the primary merges them into the
 checkpointable directory's root database, as Orbax does.  With
 `use_ocdbt=False` each array is a plain directory of files.
@@ -22,14 +22,16 @@ import numpy as np
 
 from ocpx import _core
 
-# Orbax's OCDBT configuration (orbax-layout.md §1.10).
+# Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
 ORBAX_MAX_DECODED_NODE_BYTES = 100_000_000
 DEFAULT_TARGET_DATA_FILE_SIZE = 2 ** 31
 
 
-def process_db_name(process_index: int) -> str:
-  return f"ocdbt.process_{process_index}"
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  """`ocdbt.process_<i>`, or `ocdbt.process_replica_<i>` for the replicated
+  arrays of `enable_replica_parallel_separate_folder`."""
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +60,7 @@ def dtype_from_name(name: str) -> np.dtype:
 
 def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
                        shard_axes, saving) -> tuple:
-  """Chunk shape, chosen by the native layout code (orbax-layout.md §3.4, §4)."""
+  """Chunk shape, chosen by the native layout code (docs/format.md, "Chunk shapes and replicas")."""
   target = chunk_byte_size
   if saving.use_ocdbt:
     size = saving.ocdbt_target_data_file_size
@@ -114,32 +116,51 @@ def run_parallel(fn, items: Sequence[Any]) -> list:
 # ---------------------------------------------------------------------------
 # Writing
 
+# zstd levels Orbax uses (TensorStore's defaults): zarr3 3, zarr2 1.
+ZARR3_ZSTD_LEVEL = 3
+ZARR2_ZSTD_LEVEL = 1
+
+
 class ArrayWriteSession:
-  """One process's array writes into a checkpointable directory."""
+  """One process's array writes into a checkpointable directory.
+
+  Arrays are zarr3 (`sharding_indexed`, zstd 3, plus a `crc32c` inner codec
+  with `chunk_checksums`) or, with `use_zarr3=False`, zarr2 (zstd 1, no
+  checksums: zarr2 has no checksum codec).
+  """
 
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
-               use_compression: bool, limiter=None):
+               use_compression: bool, use_zarr3: bool = True,
+               chunk_checksums: bool = False, limiter=None,
+               replica_folder: bool = False):
     self._dir = pathlib.Path(directory)
-    self._zstd_level = 3 if use_compression else None
+    level = ZARR3_ZSTD_LEVEL if use_zarr3 else ZARR2_ZSTD_LEVEL
+    self._zstd_level = level if use_compression else None
+    self._zarr_format = 3 if use_zarr3 else 2
+    self._chunk_checksums = bool(chunk_checksums) and use_zarr3
     self._use_ocdbt = use_ocdbt
     size = (DEFAULT_TARGET_DATA_FILE_SIZE if target_data_file_size is None
             else int(target_data_file_size))
-    target = (self._dir / process_db_name(process_index) if use_ocdbt
-              else self._dir)
+    target = (self._dir / process_db_name(process_index, replica_folder)
+              if use_ocdbt else self._dir)
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
         limiter=limiter)
 
   def create(self, param: str, shape, dtype, chunk_shape) -> None:
     self._writer.write_metadata(param, list(shape), dtype_name(dtype),
-                                list(chunk_shape), self._zstd_level)
+                                list(chunk_shape), self._zstd_level,
+                                zarr_format=self._zarr_format,
+                                chunk_checksums=self._chunk_checksums)
 
   def write(self, param: str, origin, data: np.ndarray, shape, dtype,
             chunk_shape) -> None:
     data = np.require(data, requirements="C")
     self._writer.write(param, list(shape), dtype_name(dtype),
-                       list(chunk_shape), self._zstd_level, list(origin), data)
+                       list(chunk_shape), self._zstd_level, list(origin), data,
+                       zarr_format=self._zarr_format,
+                       chunk_checksums=self._chunk_checksums)
 
   def commit(self) -> None:
     self._writer.commit()
@@ -169,16 +190,36 @@ class ArrayInfo:
   chunk_shape: tuple
 
 
+class ArrayDataMissingError(ValueError, FileNotFoundError):
+  """Array data or metadata of a checkpoint is missing.
+
+  A ValueError, as Orbax (TensorStore) raises for it, and a
+  FileNotFoundError, as the cause is a missing file; the message names the
+  array and the file.
+  """
+
+
+def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
+  return ArrayDataMissingError(
+      f"NOT_FOUND: Error opening the array driver: {error}")
+
+
 class ArrayStore:
-  """Read access to the arrays of a checkpointable directory."""
+  """Read access to the arrays of a checkpointable directory.
+
+  Missing array files raise ArrayDataMissingError.
+  """
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):
     del use_zarr3  # zarr.json or .zarray is found per array
     self._limiter = limiter
     self._dir = pathlib.Path(directory)
-    self._reader = _core.CheckpointArrayReader(str(self._dir),
-                                               use_ocdbt=use_ocdbt)
+    try:
+      self._reader = _core.CheckpointArrayReader(str(self._dir),
+                                                 use_ocdbt=use_ocdbt)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     self._info: dict[str, ArrayInfo] = {}
     self._lock = threading.Lock()
 
@@ -186,7 +227,10 @@ class ArrayStore:
     with self._lock:
       got = self._info.get(param)
     if got is None:
-      shape, dtype, chunk = self._reader.info(param)
+      try:
+        shape, dtype, chunk = self._reader.info(param)
+      except FileNotFoundError as e:
+        raise _missing_data(e) from e
       got = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
       with self._lock:
         self._info[param] = got
@@ -198,15 +242,24 @@ class ArrayStore:
       todo = [p for p in dict.fromkeys(params) if p not in self._info]
     if not todo:
       return
-    got = self._reader.info_many(todo)
+    try:
+      got = self._reader.info_many(todo)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
     with self._lock:
       for p, (shape, dtype, chunk) in zip(todo, got):
         self._info[p] = ArrayInfo(tuple(shape), np.dtype(dtype), tuple(chunk))
 
   def read_many(self, requests, fail_on_missing: bool = True) -> list:
     """[(param, origin, shape)] -> arrays, read in parallel natively."""
-    return self._reader.read_many(requests, fail_on_missing,
-                                  limiter=self._limiter)
+    try:
+      return self._reader.read_many(requests, fail_on_missing,
+                                    limiter=self._limiter)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
 
   def list_params(self) -> list[str]:
-    return list(self._reader.list_params())
+    try:
+      return list(self._reader.list_params())
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e

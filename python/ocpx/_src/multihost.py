@@ -151,3 +151,63 @@ class Sync:
             f"waiting for {name!r} from process {source}: no answer within "
             f"{self.timeout:.0f} s")
       time.sleep(_POLL_SECS)
+
+
+def is_pathways_backend() -> bool:
+  """True if JAX runs on a Pathways (native or proxy) backend."""
+  client = jax.devices()[0].client
+  return (hasattr(client, "pathways")
+          or getattr(client, "runtime_type", None) in ("pathways",
+                                                        "proxy/pathways"))
+
+
+def is_primary_host(primary_host: Optional[int]) -> bool:
+  """True if this process is `primary_host` (every process is when None)."""
+  return primary_host is None or primary_host == process_index()
+
+
+_DEFAULT_BARRIER_TIMEOUT_SECS = 300
+
+
+async def sync_global_processes(
+    key: str,
+    *,
+    operation_id: str,
+    timeout: Optional[int] = None,
+    processes: Optional[Iterable[int]] = None,
+    record_event_name: str = "/jax/checkpoint/sync_global_devices_duration_sec",
+) -> None:
+  """Waits until every process (or every one of `processes`) reaches `key`.
+
+  A barrier name must be used once per operation: give each barrier a unique
+  `key` (it is combined with `operation_id`).  Returns at once with a single
+  process, when `processes` holds only this process, or on Pathways.
+
+  Example:
+
+    await ocp.multihost.sync_global_processes("saved", operation_id="step_7")
+
+  Raises:
+    ValueError: `timeout` is not positive, or this process is not in
+      `processes`.
+    TimeoutError: Some process did not arrive within `timeout` seconds.
+    ProcessFailedError: Another process reported a failure.
+  """
+  name = f"[op={operation_id}] {key}"
+  procs = None if processes is None else sorted(set(processes))
+  if procs is not None and process_index() not in procs:
+    raise ValueError(
+        "Attempted to create a barrier across a subset of processes, but the "
+        f"current process {process_index()} is not in {procs}.")
+  if ((procs is not None and len(procs) == 1) or process_count() == 1
+      or is_pathways_backend()):
+    return
+  timeout = timeout or _DEFAULT_BARRIER_TIMEOUT_SECS
+  if timeout <= 0:
+    raise ValueError(f"Timeout must be positive, but got {timeout} seconds.")
+  start = time.monotonic()
+  import asyncio  # pylint: disable=g-import-not-at-top
+  sync = Sync(name, timeout_secs=timeout, active_processes=procs)
+  await asyncio.to_thread(sync.barrier, "arrived")
+  jax.monitoring.record_event_duration_secs(
+      record_event_name, time.monotonic() - start)

@@ -2,21 +2,57 @@
 # SPDX-License-Identifier: Apache-2.0
 """Option dataclasses, with the names, fields and defaults of Orbax v1.
 
-Every class is a frozen, keyword-only dataclass.  Options that cannot take
-effect on this platform are accepted and documented on the field; none is
-silently ignored in a way that changes what is written.
+Every class is a keyword-only dataclass configured by assignment, as in
+Orbax 0.12.8:
+
+    ctx = ocp.Context()
+    ctx.array.saving.use_ocdbt = False
+    ctx.pytree.loading.partial_load = True
+    with ctx:
+      ocp.save(path, tree)
+
+While a Context is active (inside its `with` block, in the thread or task
+that entered it), the Context and every option object reachable from it are
+frozen: assigning to them raises RuntimeError.  Configure first, then enter.
+Options that ocpx cannot honour raise an error naming the option when an
+operation would need them; none is silently ignored.
 """
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import dataclasses
 import enum
 import pathlib
 from typing import Any, Callable, Optional, Protocol, Sequence
 
+# ids of the Context objects, and of every option object reachable from them,
+# that are active in the current thread or task.  Set by `Context.__enter__`
+# and restored by `__exit__`.
+FROZEN_IDS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "ocpx_frozen_option_ids", default=frozenset())
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class AsyncOptions:
+
+class _ActiveContextGuard:
+  """Refuses attribute assignment while the object belongs to an active Context.
+
+  Option objects are plain mutable dataclasses while they are templates; once
+  the Context holding them is entered, a checkpoint operation may be reading
+  them, so changes are refused until the `with` block is left.
+  """
+
+  def __setattr__(self, name: str, value: Any) -> None:
+    if id(self) in FROZEN_IDS.get():
+      raise RuntimeError(
+          f"Cannot set {type(self).__qualname__}.{name}: these options belong "
+          "to an active Context. Configure options before entering the "
+          "`with` block.")
+    object.__setattr__(self, name, value)
+
+
+@dataclasses.dataclass(kw_only=True)
+class AsyncOptions(_ActiveContextGuard):
   """Async behaviour.
 
   Attributes:
@@ -33,8 +69,38 @@ class AsyncOptions:
   create_directories_asynchronously: bool = True
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class MultiprocessingOptions:
+class AtomicityMode(str, enum.Enum):
+  """How a save is made atomic.
+
+  AUTO: chosen from the storage (atomic rename on local/POSIX filesystems).
+  ATOMIC_RENAME: write into a temporary directory, then rename it.
+  COMMIT_FILE: write in place and mark completion with a commit file (not
+    supported by ocpx: saving with it raises NotImplementedError).
+  """
+
+  AUTO = "auto"
+  COMMIT_FILE = "commit_file"
+  ATOMIC_RENAME = "atomic_rename"
+
+
+@dataclasses.dataclass(kw_only=True)
+class AtomicityOptions(_ActiveContextGuard):
+  """The atomicity protocol of saves.
+
+  Attributes:
+    mode: See AtomicityMode.  ocpx saves by atomic rename (AUTO and
+      ATOMIC_RENAME); COMMIT_FILE raises NotImplementedError when saving.
+    allow_legacy_atomic_rename: With COMMIT_FILE, also accept checkpoints
+      that were committed by rename (no commit file).  Only meaningful with
+      COMMIT_FILE.
+  """
+
+  mode: AtomicityMode = AtomicityMode.AUTO
+  allow_legacy_atomic_rename: bool = False
+
+
+@dataclasses.dataclass(kw_only=True)
+class MultiprocessingOptions(_ActiveContextGuard):
   """Multi-process behaviour.
 
   Attributes:
@@ -58,8 +124,8 @@ class MultiprocessingOptions:
           f"{sorted(self.active_processes)}")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class FileOptions:
+@dataclasses.dataclass(kw_only=True)
+class FileOptions(_ActiveContextGuard):
   """Checkpoint directories and files.
 
   Attributes:
@@ -70,15 +136,19 @@ class FileOptions:
     path_class: The Path implementation to use.  `pathlib.Path` by default
       (etils.epath.Path where Orbax is installed behaves the same for local
       paths).
+    skip_sync_file_validations: If True, `save_async` skips the checks of the
+      destination (existence, overwrite) made before it returns; they are
+      made in the background instead.
   """
 
   path_permission_mode: Optional[int] = None
   temporary_path_class: Optional[type] = None
   path_class: type = pathlib.Path
+  skip_sync_file_validations: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class PyTreeMetadataOptions:
+class PyTreeMetadataOptions:  # frozen, as v0 Orbax's
   """How PyTree metadata is written.
 
   Attributes:
@@ -90,17 +160,17 @@ class PyTreeMetadataOptions:
   support_rich_types: bool = False
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PyTreeOptions:
+@dataclasses.dataclass(kw_only=True)
+class PyTreeOptions(_ActiveContextGuard):
   """PyTree saving and loading."""
 
-  @dataclasses.dataclass(frozen=True, kw_only=True)
-  class Saving:
+  @dataclasses.dataclass(kw_only=True)
+  class Saving(_ActiveContextGuard):
     pytree_metadata_options: PyTreeMetadataOptions = dataclasses.field(
         default_factory=PyTreeMetadataOptions)
 
-  @dataclasses.dataclass(frozen=True, kw_only=True)
-  class Loading:
+  @dataclasses.dataclass(kw_only=True)
+  class Loading(_ActiveContextGuard):
     """partial_load: only load the leaves present in the abstract tree."""
 
     partial_load: bool = False
@@ -116,12 +186,12 @@ class ScopedStorageOptionsCreator(Protocol):
     ...
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ArrayOptions:
+@dataclasses.dataclass(kw_only=True)
+class ArrayOptions(_ActiveContextGuard):
   """Array saving and loading."""
 
-  @dataclasses.dataclass(frozen=True, kw_only=True)
-  class Saving:
+  @dataclasses.dataclass(kw_only=True)
+  class Saving(_ActiveContextGuard):
     """Options for saving arrays.
 
     Attributes:
@@ -129,8 +199,22 @@ class ArrayOptions:
         leaves.
       use_ocdbt: Store arrays in OCDBT databases (per process, then merged).
         With False, each array is a plain zarr directory.
-      use_zarr3: zarr v3 (True) or zarr v2 metadata.
+      use_zarr3: zarr v3 (True) or zarr v2 (False: `.zarray` and `i.j` chunk
+        keys, zstd level 1, as Orbax's v0 handlers write by default).
       use_compression: zstd-compress chunks.
+      enable_chunk_checksums: (ocpx extension) append zarr3's `crc32c` codec
+        to every chunk's codec chain, so that each chunk's data carries a
+        CRC-32C checked on load and by `ocpx verify`; corrupt data then
+        raises instead of loading silently wrong values.  The arrays stay
+        plain zarr3 that Orbax and TensorStore read.  Set False for output
+        byte-identical to Orbax's.  zarr v2 has no checksum codec, so
+        zarr2 arrays (`use_zarr3=False`) are written without checksums
+        whatever this says.  For example::
+
+          with ocp.Context(array_options=ocp.options.ArrayOptions(
+              saving=ocp.options.ArrayOptions.Saving(
+                  enable_chunk_checksums=False))):
+            ocp.save(path, state)  # the bytes Orbax 0.12.8 would write
       ocdbt_target_data_file_size: Target size of OCDBT data files; None means
         2 GiB, 0 means unlimited.
       enable_pinned_host_transfer: Use `pinned_host` memory for device-to-host
@@ -152,8 +236,8 @@ class ArrayOptions:
         per-leaf StorageOptions whose non-None fields win.
     """
 
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class StorageOptions:
+    @dataclasses.dataclass(kw_only=True)
+    class StorageOptions(_ActiveContextGuard):
       """Per-leaf storage options.
 
       Attributes:
@@ -174,6 +258,7 @@ class ArrayOptions:
     use_ocdbt: bool = True
     use_zarr3: bool = True
     use_compression: bool = True
+    enable_chunk_checksums: bool = True
     ocdbt_target_data_file_size: Optional[int] = None
     enable_pinned_host_transfer: Optional[bool] = None
     enable_post_merge_validation: bool = True
@@ -194,8 +279,8 @@ class ArrayOptions:
       if cbs is not None and cbs <= 0:
         raise ValueError(f"chunk_byte_size must be positive, got {cbs}")
 
-  @dataclasses.dataclass(frozen=True, kw_only=True)
-  class Loading:
+  @dataclasses.dataclass(kw_only=True)
+  class Loading(_ActiveContextGuard):
     """Options for loading arrays.
 
     Attributes:
@@ -203,18 +288,18 @@ class ArrayOptions:
         the stored one (zero padding / truncation) instead of raising.
       raise_array_data_missing_error: Raise if array chunks are missing;
         otherwise missing regions read as zeros (the fill value).
-      use_load_and_broadcast: Read on one replica and broadcast.  ocpx reads
-        each distinct shard once per process already; the option is accepted
-        and loads the same values.
+      use_load_and_broadcast: Read only the primary replica's shards (see
+        LoadAndBroadcastOptions) and broadcast them over the replica axis,
+        instead of every replica reading its own copy.
       load_and_broadcast_options: See LoadAndBroadcastOptions.
     """
 
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class LoadAndBroadcastOptions:
-      replica_axis_index: int = 0
-      primary_replica_id: int = 0
+    @dataclasses.dataclass(kw_only=True)
+    class LoadAndBroadcastOptions(_ActiveContextGuard):
+      replica_axis_index: Optional[int] = 0
+      primary_replica_id: Optional[int] = 0
       broadcast_memory_limit_bytes: Optional[int] = None
-      broadcast_memory_scaling_factor: float = 0.75
+      broadcast_memory_scaling_factor: Optional[float] = 0.75
 
     enable_padding_and_truncation: bool = False
     raise_array_data_missing_error: bool = True
@@ -226,20 +311,20 @@ class ArrayOptions:
   loading: Loading = dataclasses.field(default_factory=Loading)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PathwaysOptions:
+@dataclasses.dataclass(kw_only=True)
+class PathwaysOptions(_ActiveContextGuard):
   """Pathways checkpointing.  Pathways is not available with ocpx; the option
   is accepted and has no effect on single- or multi-controller JAX."""
 
   checkpointing_impl: Any = None
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DeletionOptions:
+@dataclasses.dataclass(kw_only=True)
+class DeletionOptions(_ActiveContextGuard):
   """Checkpoint deletion."""
 
-  @dataclasses.dataclass(frozen=True, kw_only=True)
-  class GcsDeletionOptions:
+  @dataclasses.dataclass(kw_only=True)
+  class GcsDeletionOptions(_ActiveContextGuard):
     """todelete_full_path: GCS soft-delete location (only used for gs://)."""
 
     todelete_full_path: Optional[str] = None
@@ -248,8 +333,8 @@ class DeletionOptions:
       default_factory=GcsDeletionOptions)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class MemoryOptions:
+@dataclasses.dataclass(kw_only=True)
+class MemoryOptions(_ActiveContextGuard):
   """Memory limits for save and load (bytes in flight per host).
 
   Attributes:
@@ -257,14 +342,55 @@ class MemoryOptions:
       once.  None: unlimited.
     read_concurrent_bytes: Bytes being read/decoded at once.  None: unlimited.
     transfer_concurrent_bytes: Bytes of device-to-host copies in flight.
+    regulator_options: Dynamic regulation of the transfer limit from memory
+      profiles of earlier saves.  Not supported by ocpx: a save with it set
+      raises NotImplementedError naming the option.
+    expected_surge_bytes: Headroom for the regulator; only meaningful with
+      `regulator_options` (a save with it set raises NotImplementedError).
     is_prioritized_key_fn: `fn(keypath) -> bool`; those leaves are copied to
       host before `save_async` returns, others may be copied later.
+    serialization_status_callback: Per-keypath save progress callback.  Not
+      supported by ocpx: a save with it set raises NotImplementedError.
+    deepcopy_host_arrays: If True (default), `save_async` copies numpy leaves
+      before returning so later changes by the caller cannot reach the
+      checkpoint.  False saves the caller's buffers as they are when written
+      (less memory; the caller must not modify them until the save finishes).
   """
+
+  @dataclasses.dataclass(frozen=True, kw_only=True)
+  class RegulatorOptions:
+    """Parameters of a PID regulator of the device-to-host transfer limit.
+
+    Immutable; assign a new instance to change it.  ocpx does not implement
+    the regulator: saving with `MemoryOptions.regulator_options` set raises
+    NotImplementedError.
+    """
+
+    max_memory_limit_gib: float
+    profiler: Any
+    target_ratio: float = 0.80
+    min_memory_limit_gib: float = 10.0
+    kp: float = 0.4
+    ki: float = 0.05
+    kd: float = 0.1
+
+    def __post_init__(self):
+      if self.profiler is None:
+        raise ValueError("RegulatorOptions requires a `profiler`.")
+
+    def __deepcopy__(self, memo):
+      # Child contexts share one regulator state, as in Orbax.
+      memo[id(self)] = self
+      return self
 
   write_concurrent_bytes: Optional[int] = None
   read_concurrent_bytes: Optional[int] = None
   transfer_concurrent_bytes: Optional[int] = None
+  regulator_options: Optional[RegulatorOptions] = None
+  expected_surge_bytes: Optional[float] = None
   is_prioritized_key_fn: Optional[Callable[[Any], bool]] = None
+  serialization_status_callback: Optional[Any] = None
+  deepcopy_host_arrays: bool = True
 
   def __post_init__(self):
     for name in ("write_concurrent_bytes", "read_concurrent_bytes",
@@ -274,11 +400,20 @@ class MemoryOptions:
         raise ValueError(f"MemoryOptions.{name} must be positive, got {v}")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SafetensorsOptions:
-  """Safetensors layout options (accepted for API compatibility)."""
+@dataclasses.dataclass(kw_only=True)
+class SafetensorsOptions(_ActiveContextGuard):
+  """Loading checkpoints in the safetensors layout.
 
-  max_shard_size_bytes: Optional[int] = None
+  Attributes:
+    max_over_read_ratio: Largest tolerated (bytes read) / (bytes needed) when
+      neighbouring byte runs of one file are merged into one read; 1.0 reads
+      only needed bytes.  None: chosen per file from the planned reads.
+    read_chunk_bytes: Size of one ranged read (and of the bytes of a file
+      staged in memory at once).  None: 128 MiB.
+  """
+
+  max_over_read_ratio: Optional[float] = None
+  read_chunk_bytes: Optional[int] = None
 
 
 class CheckpointLayout(enum.Enum):
@@ -287,8 +422,8 @@ class CheckpointLayout(enum.Enum):
   AUTO = "auto"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class CheckpointablesOptions:
+@dataclasses.dataclass(kw_only=True)
+class CheckpointablesOptions(_ActiveContextGuard):
   """Checkpointable handler registry for this context.
 
   Use `create_with_handlers(FooHandler(), bar=BarHandler())` to build one.
@@ -311,3 +446,23 @@ def _default_registry():
   from ocpx._src.handlers import registration  # pylint: disable=g-import-not-at-top
   return registration.ReadOnlyCheckpointableHandlerRegistry(
       registration.global_registry())
+
+
+def check_save_options(ctx: Any) -> None:
+  """Raises NotImplementedError for options set that ocpx cannot honour.
+
+  Called at the start of every save with the active Context, so that no
+  option is silently ignored.
+  """
+  if ctx.atomicity.mode == AtomicityMode.COMMIT_FILE:
+    raise NotImplementedError(
+        "AtomicityOptions.mode=COMMIT_FILE is not supported by ocpx: saves "
+        "are committed by atomic rename (use AUTO or ATOMIC_RENAME).")
+  memory = ctx.memory
+  for name in ("regulator_options", "expected_surge_bytes",
+               "serialization_status_callback"):
+    if getattr(memory, name) is not None:
+      raise NotImplementedError(
+          f"MemoryOptions.{name} is not supported by ocpx; leave it None "
+          "(transfer_concurrent_bytes and write_concurrent_bytes bound "
+          "memory use).")

@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import hashlib
+import logging
 import threading
 import time
 from typing import Any, Optional
@@ -22,14 +23,21 @@ from typing import Any, Optional
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
+from ocpx._src import deletion
+from ocpx._src import file_options
+from ocpx._src import option_support
 from ocpx._src import layout
 from ocpx._src import multihost
+from ocpx._src import options as options_lib
 from ocpx._src import path as path_lib
 from ocpx._src import recovery
 from ocpx._src import saving_state
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import registration
 from ocpx._src.handlers import types as handler_types
+
+
+_LOG = logging.getLogger(__name__)
 
 
 def _run_coroutine(coro):
@@ -95,7 +103,7 @@ def _enclosing_checkpoint(final) -> Optional[Any]:
 
 def _validate_checkpointables(checkpointables):
   if not isinstance(checkpointables, dict):
-    raise TypeError(
+    raise ValueError(
         f"checkpointables must be a dict of name -> object, got "
         f"{type(checkpointables).__name__}")
   if not checkpointables:
@@ -105,7 +113,9 @@ def _validate_checkpointables(checkpointables):
     if name is None:
       raise ValueError("Checkpointable names must be strings.")
     if value is None:
-      raise ValueError(f"Checkpointable {name!r} is None.")
+      raise ValueError(
+          f"checkpointable must not be None for saving (checkpointable "
+          f"{name!r}).")
 
 
 def _validate_custom_metadata(custom_metadata, final):
@@ -115,12 +125,13 @@ def _validate_custom_metadata(custom_metadata, final):
   try:
     json.dumps(custom_metadata)
   except (TypeError, ValueError) as e:
-    raise ValueError(
+    raise TypeError(
         f"{final}: custom_metadata must be JSON-serializable: {e}") from e
 
 
 def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
-                              custom_metadata, is_async: bool):
+                              custom_metadata, is_async: bool,
+                              reserved_checkpointables: Optional[dict] = None):
   """Starts a save; returns an AsyncResponse that commits it.
 
   Every process calls this.  The primary host creates the temporary
@@ -128,11 +139,25 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   (merge, metadata) and commits with an atomic rename.  Barriers go through
   the jax.distributed coordination service and time out after
   `AsyncOptions.timeout_secs`; a failure anywhere makes every process raise.
+  `reserved_checkpointables` (for the step managers) may use reserved names
+  such as `metrics`.
   """
   ctx = context_lib.get_context()
   init_ns = int(time.time() * 1e9)
-  final = path_lib.as_path(path).absolute()
+  final = file_options.local_path(ctx, path).absolute()
+  file_options.check_temporary_path_class(ctx)
+  option_support.check_pathways(ctx)
+  if overwrite:
+    option_support.check_deletion(ctx)  # replacing deletes the old one
+  layout_name = str(getattr(ctx.checkpoint_layout, "value",
+                            ctx.checkpoint_layout)).lower()
+  if layout_name == "safetensors":
+    raise NotImplementedError(
+        f"{final}: saving in the safetensors layout is not supported (as in "
+        "Orbax); save with CheckpointLayout.ORBAX.")
   _validate_checkpointables(checkpointables)
+  if reserved_checkpointables:
+    checkpointables = {**checkpointables, **reserved_checkpointables}
   _validate_custom_metadata(custom_metadata, final)
   mp = ctx.multiprocessing_options
   timeout = ctx.async_options.timeout_secs
@@ -154,9 +179,15 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
     raise ValueError(
         f"Process {sync.process} saves to {final}, but process {leader} "
         "saves to a different path; every process must pass the same path.")
-  exists = sync.broadcast(
+  options_lib.check_save_options(ctx)
+  # skip_sync_file_validations: an async save leaves the existence check to
+  # the commit, which still refuses to replace a checkpoint without overwrite.
+  check_exists = not (is_async and ctx.file_options.skip_sync_file_validations)
+  exists = check_exists and sync.broadcast(
       "exists", "1" if final.exists() or final.is_symlink() else "0",
       leader) == "1"
+  if exists and overwrite and final.is_dir():
+    deletion.ensure_available(final)
   if exists and not overwrite:
     raise ValueError(
         f"Destination {final} already exists. Pass overwrite=True to replace "
@@ -280,6 +311,9 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
         path_lib.fsync_tree(tmp)
         if cancelled.is_set():
           raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
+        if overwrite and (final.exists() or final.is_symlink()):
+          _LOG.info("Specified `overwrite`: removing existing path. (%s is "
+                    "replaced by the new checkpoint.)", final)
         recovery.commit(tmp, final, overwrite)
       sync.barrier("committed")
     except BaseException as e:

@@ -5,7 +5,7 @@ reach host memory.
 
 Save:
   1. For each array, the C++ replica selection (`_core.replica_slices`,
-     orbax-layout.md §5) picks the boxes this process writes: replica 0 of
+     docs/format.md, "Chunk shapes and replicas") picks the boxes this process writes: replica 0 of
      each shard, or, with replica-parallel, one slice of each replicated
      shard per replica.
   2. Device-to-host: `start_transfer` starts every slice's copy
@@ -118,6 +118,12 @@ def start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
       staged = start_transfer(boxes_a + boxes_b, pinned=False)
       finish_transfer(boxes_a + boxes_b, staged, copy=True, pinned=False)
   """
+  from ocpx._src import sharding as sharding_lib  # pylint: disable=g-import-not-at-top
+  with sharding_lib.without_global_mesh():
+    return _start_transfer(boxes, pinned=pinned)
+
+
+def _start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
   staged = []
   for b in boxes:
     data = b.shard_data

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import json
 import logging
 import pathlib
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import jax
 import numpy as np
@@ -47,6 +49,19 @@ def sharding_to_json(sharding: Any) -> Optional[str]:
     return json.dumps({"sharding_type": "SingleDeviceSharding",
                        "device_str": str(dev)})
   return None
+
+
+def is_replicated(sharding: Any) -> bool:
+  """Orbax's test for "holds replicated data" (replica-parallel separate
+  folders): a single device, or a NamedSharding whose spec leaves some mesh
+  axis unused or has a None entry."""
+  if isinstance(sharding, jax.sharding.SingleDeviceSharding):
+    return True
+  if isinstance(sharding, jax.sharding.NamedSharding):
+    spec = tuple(sharding.spec)
+    return (len(sharding.mesh.axis_names) > len(spec) or not spec
+            or any(p is None for p in spec))
+  return False
 
 
 def _axis_type(s: str):
@@ -132,3 +147,269 @@ def read_sharding_file(directory: pathlib.Path) -> dict[str, str]:
     except ValueError:
       logging.warning("%s: bad key %r; ignoring it", f, k)
   return out
+
+
+# ---------------------------------------------------------------------------
+# Sharding metadata: what `metadata()` reports for a saved jax.Array, without
+# needing the saved devices to exist here.
+
+
+@dataclasses.dataclass
+class DeviceMetadata:
+  """One device of a saved mesh, by id."""
+
+  id: int
+
+
+@dataclasses.dataclass
+class DeviceMetadataMesh:
+  """The saved mesh's devices: a nested list of `DeviceMetadata`."""
+
+  mesh: Sequence[Any]
+
+  def to_jax_device_mesh(self) -> np.ndarray:
+    """The devices of this process with the saved ids (ValueError if absent)."""
+    by_id = {d.id: d for d in jax.devices()}
+    ids = np.asarray(jax.tree_util.tree_map(
+        lambda m: m.id, self.mesh,
+        is_leaf=lambda x: isinstance(x, DeviceMetadata)))
+    missing = sorted({int(i) for i in ids.ravel()} - set(by_id))
+    if missing:
+      raise ValueError(
+          f"The saved sharding uses devices {missing} that are not "
+          f"available ({len(by_id)} devices here); pass a target sharding.")
+    return np.vectorize(lambda i: by_id[int(i)], otypes=[object])(ids)
+
+
+class ShardingMetadata:
+  """Base of the saved-sharding descriptions returned by `metadata()`.
+
+  Example:
+    >>> md = ocp.metadata(path).metadata['w'].sharding_metadata
+    >>> md.to_jax_sharding()   # the saved sharding on this host's devices
+  """
+
+  def to_jax_sharding(self) -> jax.sharding.Sharding:
+    raise NotImplementedError
+
+  def to_serialized_string(self) -> str:
+    raise NotImplementedError
+
+
+@dataclasses.dataclass(eq=False)
+class NamedShardingMetadata(ShardingMetadata):
+  """A saved `jax.sharding.NamedSharding`: mesh shape, axes, spec, devices."""
+
+  shape: np.ndarray
+  axis_names: list
+  partition_spec: tuple
+  axis_types: Optional[tuple] = None
+  device_mesh: Optional[DeviceMetadataMesh] = None
+
+  @classmethod
+  def from_jax_sharding(cls, s: jax.sharding.NamedSharding
+                        ) -> "NamedShardingMetadata":
+    devices = np.asarray(s.mesh.devices)
+    return cls(
+        shape=np.asarray(devices.shape),
+        axis_names=list(s.mesh.axis_names),
+        partition_spec=tuple(s.spec),
+        axis_types=tuple(getattr(s.mesh, "axis_types", ()) or ()) or None,
+        device_mesh=DeviceMetadataMesh(
+            np.vectorize(lambda d: DeviceMetadata(int(d.id)),
+                         otypes=[object])(devices).tolist()))
+
+  def to_jax_sharding(self) -> jax.sharding.NamedSharding:
+    return sharding_from_json(self.to_serialized_string())
+
+  def to_serialized_string(self) -> str:
+    d = {"sharding_type": "NamedSharding",
+         "shape": [int(x) for x in np.asarray(self.shape).tolist()],
+         "axis_names": list(self.axis_names)}
+    if self.axis_types is not None:
+      d["axis_types"] = [_axis_type_str(t) for t in self.axis_types]
+    d["partition_spec"] = [list(p) if isinstance(p, tuple) else p
+                           for p in self.partition_spec]
+    if self.device_mesh is not None:
+      d["device_mesh"] = {"mesh": jax.tree_util.tree_map(
+          lambda m: {"id": int(m.id)}, self.device_mesh.mesh,
+          is_leaf=lambda x: isinstance(x, DeviceMetadata))}
+    return json.dumps(d)
+
+  def __eq__(self, other):
+    # Also equal to Orbax's NamedShardingMetadata for the same sharding.
+    if type(other).__name__ != "NamedShardingMetadata":
+      return NotImplemented
+    return (np.array_equal(self.shape, other.shape)
+            and list(self.axis_names) == list(other.axis_names)
+            and tuple(self.axis_types or ()) == tuple(other.axis_types or ())
+            and tuple(self.partition_spec) == tuple(other.partition_spec)
+            and _mesh_ids(self.device_mesh) == _mesh_ids(other.device_mesh))
+
+  def __repr__(self):
+    return (f"NamedShardingMetadata(shape={self.shape}, axis_names="
+            f"{self.axis_names}, axis_types={self.axis_types}, partition_spec="
+            f"{self.partition_spec}) device_mesh={self.device_mesh}")
+
+
+@dataclasses.dataclass(eq=False)
+class SingleDeviceShardingMetadata(ShardingMetadata):
+  """A saved `jax.sharding.SingleDeviceSharding`, by device name."""
+
+  device_str: str
+
+  @classmethod
+  def from_jax_sharding(cls, s: jax.sharding.SingleDeviceSharding
+                        ) -> "SingleDeviceShardingMetadata":
+    return cls(device_str=str(next(iter(s.device_set))))
+
+  def to_jax_sharding(self) -> jax.sharding.SingleDeviceSharding:
+    return sharding_from_json(self.to_serialized_string())
+
+  def to_serialized_string(self) -> str:
+    return json.dumps({"sharding_type": "SingleDeviceSharding",
+                       "device_str": self.device_str})
+
+  def __eq__(self, other):
+    if type(other).__name__ != "SingleDeviceShardingMetadata":
+      return NotImplemented
+    return _norm_device(self.device_str) == _norm_device(other.device_str)
+
+  def __repr__(self):
+    return f"SingleDeviceShardingMetadata(device_str={self.device_str})"
+
+
+def _mesh_ids(device_mesh) -> Any:
+  if device_mesh is None:
+    return None
+  return jax.tree_util.tree_map(
+      lambda m: int(m.id), list(device_mesh.mesh),
+      is_leaf=lambda x: hasattr(x, "id") and not isinstance(x, (list, dict)))
+
+
+def _norm_device(s: str) -> str:
+  return s.replace("TFRT_CPU_", "cpu:")
+
+
+def sharding_metadata_from_json(text: str) -> ShardingMetadata:
+  """Parses a `_sharding` entry into a ShardingMetadata (ValueError if bad)."""
+  try:
+    d = json.loads(text)
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"invalid sharding description {text!r}: {e}") from e
+  kind = d.get("sharding_type") if isinstance(d, dict) else None
+  if kind == "NamedSharding":
+    try:
+      mesh = d.get("device_mesh")
+      return NamedShardingMetadata(
+          shape=np.asarray(d["shape"]),
+          axis_names=list(d["axis_names"]),
+          partition_spec=tuple(tuple(p) if isinstance(p, list) else p
+                               for p in d["partition_spec"]),
+          axis_types=(tuple(_axis_type(s) for s in d["axis_types"])
+                      if d.get("axis_types") else None),
+          device_mesh=DeviceMetadataMesh(jax.tree_util.tree_map(
+              lambda m: DeviceMetadata(int(m["id"])), mesh["mesh"],
+              is_leaf=lambda x: isinstance(x, dict))) if mesh else None)
+    except (KeyError, TypeError, AttributeError) as e:
+      raise ValueError(f"invalid NamedSharding description {text!r}") from e
+  if kind == "SingleDeviceSharding" and d.get("device_str") is not None:
+    return SingleDeviceShardingMetadata(device_str=str(d["device_str"]))
+  raise ValueError(f"unsupported sharding description {text!r}")
+
+
+def sharding_metadata_of(sharding: Any) -> Optional[ShardingMetadata]:
+  """The ShardingMetadata of a jax sharding (None for other kinds)."""
+  if isinstance(sharding, jax.sharding.NamedSharding):
+    return NamedShardingMetadata.from_jax_sharding(sharding)
+  if isinstance(sharding, jax.sharding.SingleDeviceSharding):
+    return SingleDeviceShardingMetadata.from_jax_sharding(sharding)
+  return None
+
+
+# ---------------------------------------------------------------------------
+# Target shardings given on an abstract mesh.
+
+
+def active_global_mesh() -> Optional[jax.sharding.Mesh]:
+  """The concrete mesh set by `jax.sharding.set_mesh` on this thread, if any.
+
+  Loads run on worker threads, which do not see the caller's mesh; callers
+  capture it with this function first.
+  """
+  get_mesh = getattr(jax.sharding, "get_mesh", None)
+  if get_mesh is None:
+    return None
+  try:
+    mesh = get_mesh()
+  except Exception:  # pylint: disable=broad-except
+    return None
+  if isinstance(mesh, jax.sharding.Mesh) and not mesh.empty:
+    return mesh
+  return None
+
+
+def _concrete_mesh_for(abstract_mesh, active=None) -> jax.sharding.Mesh:
+  """The concrete mesh to bind an AbstractMesh to: the active global mesh
+  (`jax.sharding.set_mesh`) if its shape and axes match, else one built from
+  this process's devices in order."""
+  shape = tuple(abstract_mesh.axis_sizes)
+  names = tuple(abstract_mesh.axis_names)
+  if active is None:
+    active = active_global_mesh()
+  if (active is not None and tuple(active.axis_names) == names
+      and tuple(active.devices.shape) == shape):
+    return active
+  n = int(np.prod(shape, dtype=np.int64))
+  devices = jax.devices()
+  if n > len(devices):
+    raise ValueError(
+        f"The target sharding's abstract mesh {dict(zip(names, shape))} needs "
+        f"{n} devices; only {len(devices)} are available.")
+  kwargs = {}
+  axis_types = getattr(abstract_mesh, "axis_types", None)
+  if axis_types is not None:
+    kwargs["axis_types"] = tuple(axis_types)
+  return jax.sharding.Mesh(
+      np.asarray(devices[:n], dtype=object).reshape(shape), names, **kwargs)
+
+
+def bind_to_devices(sharding: Any, global_mesh=None) -> Any:
+  """Returns `sharding` with an AbstractMesh replaced by a concrete mesh.
+
+  A `NamedSharding` on a `jax.sharding.AbstractMesh` names no devices; to
+  place loaded data it is bound to the active global mesh when that matches
+  the abstract one (`global_mesh`, or the one active on this thread),
+  otherwise to the first devices of `jax.devices()`.
+
+  Example:
+    >>> amesh = jax.sharding.AbstractMesh((2,), ('x',))
+    >>> s = jax.sharding.NamedSharding(amesh, P('x'))
+    >>> bind_to_devices(s).mesh.devices.shape
+    (2,)
+  """
+  abstract_cls = getattr(jax.sharding, "AbstractMesh", None)
+  if (abstract_cls is not None
+      and isinstance(sharding, jax.sharding.NamedSharding)
+      and isinstance(sharding.mesh, abstract_cls)):
+    return jax.sharding.NamedSharding(
+        _concrete_mesh_for(sharding.mesh, global_mesh), sharding.spec,
+        memory_kind=sharding.memory_kind)
+  return sharding
+
+
+@contextlib.contextmanager
+def without_global_mesh():
+  """Runs the block with no global mesh (`jax.sharding.set_mesh`) active.
+
+  Per-shard work (slicing a shard, placing a host buffer on one device) uses
+  single-device arrays, which JAX refuses to mix with an active mesh of
+  several devices.
+  """
+  set_mesh = getattr(jax, "set_mesh", None) or getattr(
+      jax.sharding, "set_mesh", None)
+  if set_mesh is None:
+    yield
+    return
+  with set_mesh(None):
+    yield

@@ -12,11 +12,27 @@ library loads the other's.
 """
 
 from ocpx import _core  # noqa: F401  (the native engine; fails loudly if absent)
+from ocpx.v1 import arrays
+from ocpx.v1 import errors
 from ocpx.v1 import handlers
+from ocpx.v1 import multihost
 from ocpx.v1 import options
+from ocpx.v1 import partial
+from ocpx.v1 import path
+from ocpx.v1 import tree
+from ocpx.v1 import training
 from ocpx._src.async_response import AsyncResponse
 from ocpx._src.checkpoint_metadata import CheckpointMetadata
 from ocpx._src.context import Context
+from ocpx._src.deletion import delete
+from ocpx._src.deletion import delete_async
+from ocpx._src.deprecated_api import load_pytree
+from ocpx._src.deprecated_api import load_pytree_async
+from ocpx._src.deprecated_api import pytree_metadata
+from ocpx._src.deprecated_api import save_pytree
+from ocpx._src.deprecated_api import save_pytree_async
+from ocpx._src.handlers.types import AbstractCheckpointable
+from ocpx._src.handlers.types import Checkpointable
 from ocpx._src.handlers.types import CheckpointableHandler
 from ocpx._src.handlers.types import StatefulCheckpointable
 from ocpx._src.layout import InvalidLayoutError
@@ -36,16 +52,20 @@ from ocpx._src.saving import save_checkpointables
 from ocpx._src.saving import save_checkpointables_async
 from ocpx._src.tree import PLACEHOLDER
 
-PyTreeMetadata = object  # A PyTree of leaf metadata (see `metadata()`).
+# A PyTree of leaf metadata (ArrayMetadata, NumpyMetadata, scalar and string
+# types), as `metadata()` returns it.
+PyTreeMetadata = tree.PyTreeOf[tree.AbstractLeaf]
 CorruptionError = _core.CorruptionError
 
 __all__ = [
-    "ArrayMetadata", "AsyncResponse", "CheckpointMetadata",
-    "CheckpointableHandler", "Context", "CorruptionError",
-    "InvalidLayoutError", "NumpyMetadata", "PLACEHOLDER", "PyTreeMetadata",
-    "StatefulCheckpointable", "StorageMetadata", "checkpointables_metadata",
+    "AbstractCheckpointable", "ArrayMetadata", "AsyncResponse",
+    "CheckpointMetadata", "Checkpointable", "CheckpointableHandler",
+    "Context", "CorruptionError", "InvalidLayoutError", "NumpyMetadata",
+    "PLACEHOLDER", "PyTreeMetadata", "StatefulCheckpointable",
+    "StorageMetadata", "arrays", "checkpointables_metadata", "delete", "delete_async", "errors",
     "handlers", "is_orbax_checkpoint", "load", "load_async",
-    "load_checkpointables", "load_checkpointables_async", "metadata",
-    "options", "save", "save_async", "save_checkpointables",
-    "save_checkpointables_async",
+    "load_checkpointables", "load_checkpointables_async", "load_pytree",
+    "load_pytree_async", "metadata", "multihost", "options", "partial", "path",
+    "pytree_metadata", "save", "save_async", "save_checkpointables",
+    "save_checkpointables_async", "save_pytree", "save_pytree_async", "tree",
 ]

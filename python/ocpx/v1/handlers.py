@@ -4,6 +4,7 @@
 
 from ocpx._src.handlers import global_registration as _global_registration  # noqa: F401
 from ocpx._src.handlers.json_handler import JsonHandler
+from ocpx._src.handlers.proto_handler import ProtoHandler
 from ocpx._src.handlers.pytree_handler import PyTreeHandler
 from ocpx._src.handlers.registration import AlreadyExistsError
 from ocpx._src.handlers.registration import CheckpointableHandlerRegistry
@@ -12,13 +13,15 @@ from ocpx._src.handlers.registration import global_registry
 from ocpx._src.handlers.registration import local_registry
 from ocpx._src.handlers.registration import register_handler
 from ocpx._src.handlers.stateful_handler import StatefulCheckpointableHandler
+from ocpx._src.handlers.types import AbstractCheckpointable
+from ocpx._src.handlers.types import Checkpointable
 from ocpx._src.handlers.types import CheckpointableHandler
 from ocpx._src.handlers.types import StatefulCheckpointable
 
 __all__ = [
-    "AlreadyExistsError", "CheckpointableHandler",
-    "CheckpointableHandlerRegistry", "JsonHandler", "NoEntryError",
-    "PyTreeHandler", "StatefulCheckpointable",
+    "AbstractCheckpointable", "AlreadyExistsError", "Checkpointable",
+    "CheckpointableHandler", "CheckpointableHandlerRegistry", "JsonHandler",
+    "NoEntryError", "ProtoHandler", "PyTreeHandler", "StatefulCheckpointable",
     "StatefulCheckpointableHandler", "global_registry", "local_registry",
     "register_handler",
 ]

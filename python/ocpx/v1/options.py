@@ -4,6 +4,8 @@
 
 from ocpx._src.options import ArrayOptions
 from ocpx._src.options import AsyncOptions
+from ocpx._src.options import AtomicityMode
+from ocpx._src.options import AtomicityOptions
 from ocpx._src.options import CheckpointablesOptions
 from ocpx._src.options import CheckpointLayout
 from ocpx._src.options import DeletionOptions
@@ -16,8 +18,9 @@ from ocpx._src.options import PyTreeOptions
 from ocpx._src.options import SafetensorsOptions
 
 __all__ = [
-    "ArrayOptions", "AsyncOptions", "CheckpointLayout",
-    "CheckpointablesOptions", "DeletionOptions", "FileOptions",
-    "MemoryOptions", "MultiprocessingOptions", "PathwaysOptions",
-    "PyTreeMetadataOptions", "PyTreeOptions", "SafetensorsOptions",
+    "ArrayOptions", "AsyncOptions", "AtomicityMode", "AtomicityOptions",
+    "CheckpointLayout", "CheckpointablesOptions", "DeletionOptions",
+    "FileOptions", "MemoryOptions", "MultiprocessingOptions",
+    "PathwaysOptions", "PyTreeMetadataOptions", "PyTreeOptions",
+    "SafetensorsOptions",
 ]

@@ -3,6 +3,7 @@
 """Registers the built-in handlers, in Orbax's order."""
 
 from ocpx._src.handlers import json_handler
+from ocpx._src.handlers import proto_handler
 from ocpx._src.handlers import pytree_handler
 from ocpx._src.handlers import registration
 from ocpx._src.handlers import stateful_handler
@@ -15,6 +16,9 @@ def register_builtin_handlers():
   if _done:
     return
   _done = True
+  registration.register_handler(
+      proto_handler.ProtoHandler,
+      secondary_typestrs=proto_handler.SECONDARY_TYPESTRS)
   registration.register_handler(
       json_handler.JsonHandler,
       secondary_typestrs=json_handler.SECONDARY_TYPESTRS)

@@ -1,13 +1,16 @@
 # Copyright 2026 The ocpx Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""JsonHandler: a JSON-serializable object stored as one JSON file."""
+"""JsonHandler: a JSON value stored as one JSON file."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 from typing import Any, Optional
 
+from ocpx._src import context as context_lib
+from ocpx._src import multihost
 from ocpx._src import path as path_lib
 from ocpx._src import json_util
 
@@ -19,57 +22,81 @@ SECONDARY_TYPESTRS = (
     "orbax.checkpoint.v0._src.handlers.json_checkpoint_handler."
     "JsonCheckpointHandler",
 )
-_READ_NAMES = ("data.json", "metadata")
+_DEFAULT_FILENAME = "data.json"
+
+
+def supported_filenames(filename: Optional[str] = None) -> list[str]:
+  """The file names a JsonHandler reads, in order of preference."""
+  return [filename or _DEFAULT_FILENAME, _DEFAULT_FILENAME, "metadata"]
 
 
 def _is_json(x: Any) -> bool:
-  if x is None or isinstance(x, (str, bool, int, float)):
-    return True
-  if isinstance(x, (list, tuple)):
-    return all(_is_json(v) for v in x)
-  if isinstance(x, dict):
-    return all(isinstance(k, str) and _is_json(v) for k, v in x.items())
-  return False
+  try:
+    json.loads(json.dumps(x))
+  except (TypeError, ValueError, OverflowError, RecursionError):
+    return False
+  return True
+
+
+async def _await_directory(directory) -> pathlib.Path:
+  """The directory to write into, once it exists: ocpx's or Orbax's
+  PathAwaitingCreation (anything with `await_creation()`), or a path."""
+  awaiting = getattr(directory, "await_creation", None)
+  if awaiting is not None:
+    return path_lib.as_path(await awaiting())
+  return path_lib.as_path(getattr(directory, "path", directory))
 
 
 class JsonHandler:
-  """Saves a JSON-serializable dict or list as `<dir>/data.json`."""
+  """Saves any JSON value (dict, list, str, number, bool, None) as one file.
+
+  The value is written to `<directory>/<filename>` (`data.json` by default);
+  loading reads the first of `filename`, `data.json` and `metadata` that
+  exists (Orbax's v0 JsonCheckpointHandler wrote `metadata`).
+
+  Example:
+    >>> registry = ocp.handlers.local_registry()
+    >>> registry.add(ocp.handlers.JsonHandler, checkpointable_name="config")
+    >>> with ocp.Context(checkpointables_options=
+    ...                  ocp.options.CheckpointablesOptions(registry=registry)):
+    ...   ocp.save_checkpointables(path, {"config": {"lr": 0.1}})
+  """
 
   def __init__(self, filename: Optional[str] = None):
-    self._filename = filename or "data.json"
+    self._supported = supported_filenames(filename)
+    self._filename = self._supported[0]
 
   def is_handleable(self, checkpointable: Any) -> bool:
-    return isinstance(checkpointable, (dict, list)) and _is_json(checkpointable)
+    return _is_json(checkpointable)
 
   def is_abstract_handleable(self, abstract_checkpointable: Any) -> bool | None:
-    return abstract_checkpointable is None or self.is_handleable(
-        abstract_checkpointable)
+    del abstract_checkpointable  # JSON has no abstract form.
+    return None
 
   async def save(self, directory, checkpointable):
     text = json.dumps(checkpointable)
+    primary = context_lib.get_context().multiprocessing_options.primary_host
     fname = self._filename
 
     async def _background():
-      def _write():
-        d = directory.wait() if isinstance(
-            directory, path_lib.PathAwaitingCreation) else path_lib.as_path(
-                directory)
-        path_lib.write_file_durably(d / fname, text)
-      await asyncio.get_running_loop().run_in_executor(None, _write)
+      d = await _await_directory(directory)
+      if primary is None or primary == multihost.process_index():
+        await asyncio.get_running_loop().run_in_executor(
+            None, path_lib.write_file_durably, d / fname, text)
 
     return _background()
 
-  def _find(self, directory):
+  def _find(self, directory) -> pathlib.Path:
     d = path_lib.as_path(getattr(directory, "path", directory))
-    names = (self._filename,) + tuple(n for n in _READ_NAMES
-                                      if n != self._filename)
-    for n in names:
+    for n in self._supported:
       if (d / n).is_file():
         return d / n
     raise FileNotFoundError(
-        f"{d}: no JSON checkpointable file (looked for {list(names)})")
+        f"Unable to find a JSON file in {d}; recognized file names are "
+        f"{self._supported}.")
 
   def load_now(self, directory, abstract_checkpointable=None):
+    del abstract_checkpointable
     f = self._find(directory)
     return json_util.read_json(f)
 
@@ -77,12 +104,14 @@ class JsonHandler:
     f = self._find(directory)
 
     async def _background():
-      return self.load_now(f.parent, abstract_checkpointable)
+      return self.load_now(f.parent)
 
     return _background()
 
-  async def metadata(self, directory):
-    return self.load_now(directory)
+  async def metadata(self, directory) -> None:
+    """A JSON item has no metadata apart from its value: None."""
+    del directory
+    return None
 
 
 JsonHandler._orbax_typestr = {"cls": JsonHandler,

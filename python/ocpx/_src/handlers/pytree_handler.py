@@ -15,6 +15,7 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from ocpx._src import broadcast as broadcast_lib
 from ocpx._src import context as context_lib
 from ocpx._src import engine
 from ocpx._src import json_util
@@ -28,6 +29,7 @@ from ocpx._src.metadata_types import ArrayMetadata, NumpyMetadata, StorageMetada
 
 STRINGS_FILE = "_strings.json"
 ARRAY_METADATAS_DIR = "array_metadatas"
+RANDOM_KEY_IMPL = "random_key_impl"
 
 _ORBAX_PYTREE_TYPESTR = (
     "orbax.checkpoint.experimental.v1._src.handlers.pytree_handler."
@@ -46,6 +48,49 @@ _SECONDARY_TYPESTRS = (
 
 def _is_jax_array(x) -> bool:
   return isinstance(x, jax.Array)
+
+
+def is_random_key_dtype(dtype) -> bool:
+  """True for the dtypes of typed PRNG keys (`jax.random.key`)."""
+  try:
+    return dtype is not None and jax.dtypes.issubdtype(
+        dtype, jax.dtypes.prng_key)
+  except TypeError:
+    return False
+
+
+def random_key_impl_name(key) -> str:
+  """The name Orbax records for a key's implementation ('threefry2x32',
+  'rbg', 'unsafe_rbg', ...)."""
+  return str(jax.random.key_impl(key))
+
+
+def read_random_key_impls(dir_path: pathlib.Path) -> dict[str, str]:
+  """param name -> PRNG implementation, from `array_metadatas/process_*`.
+
+  Orbax stores a typed PRNG key as its key data (unsigned integers with
+  trailing dimensions) and records the implementation in the array's
+  `ext_metadata` as `{"random_key_impl": name}`; loading wraps the data back
+  into a key.
+  """
+  md_dir = dir_path / ARRAY_METADATAS_DIR
+  if not md_dir.is_dir():
+    return {}
+  out = {}
+  for f in sorted(md_dir.iterdir()):
+    if not f.name.startswith("process_") or not f.is_file():
+      continue
+    try:
+      doc = json.loads(f.read_text())
+      entries = doc["array_metadatas"]
+      for e in entries:
+        am = e["array_metadata"]
+        ext = am.get("ext_metadata")
+        if isinstance(ext, dict) and ext.get(RANDOM_KEY_IMPL):
+          out[str(am["param_name"])] = str(ext[RANDOM_KEY_IMPL])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
+      raise ValueError(f"{f}: malformed array metadata file: {e}") from e
+  return out
 
 
 def _is_scalar(x) -> bool:
@@ -91,6 +136,8 @@ class _ArrayPlan:
   boxes: list  # serialization.Box this process writes
   sharding_json: Optional[str] = None
   deferred: bool = False  # transferred in the background (not prioritized)
+  random_key_impl: Optional[str] = None  # a typed PRNG key, stored as data
+  replicated: bool = False  # some axis of its mesh holds copies
 
 
 class PyTreeHandler:
@@ -113,18 +160,10 @@ class PyTreeHandler:
       return False
     if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
       return False
-    kinds = set()
-    for leaf in leaves:
-      if tree_lib.is_empty_leaf(leaf.value):
-        continue
-      kind = leaf_kind(leaf.value)
-      if kind is None:
-        return False
-      kinds.add(kind)
-    # A tree of only strings is JSON: JsonHandler takes it (Orbax documents
-    # "JsonHandler before PyTreeHandler for all-string dicts").  `save()` still
-    # uses PyTreeHandler for it, being registered for the name 'state'.
-    return kinds != {tree_lib.STRING}
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
+    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+    return all(tree_lib.is_empty_leaf(leaf.value)
+               or leaf_kind(leaf.value) is not None for leaf in leaves)
 
   def is_abstract_handleable(self, abstract_checkpointable: Any) -> bool | None:
     if abstract_checkpointable is None:
@@ -147,8 +186,11 @@ class PyTreeHandler:
 
     return _background()
 
-  def prepare_save(self, directory, tree) -> Any:
-    """Does the device-to-host copies now; returns a callable doing the I/O."""
+  def prepare_save(self, directory, tree, *, custom_metadata=None) -> Any:
+    """Does the device-to-host copies now; returns a callable doing the I/O.
+
+    `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
+    """
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -157,17 +199,14 @@ class PyTreeHandler:
     else:
       dir_path = path_lib.as_path(directory)
       wait = lambda *a: dir_path  # noqa: E731
-    if not saving.use_zarr3:
-      raise NotImplementedError(
-          f"{dir_path}: ocpx writes zarr3 arrays only "
-          "(ArrayOptions.Saving.use_zarr3=False is read-only support); "
-          "zarr2 checkpoints load normally.")
     try:
       leaves, _ = tree_lib.flatten(tree)
     except ValueError as e:
       raise ValueError(f"{dir_path}: {e}") from e
-    if not leaves:
-      raise ValueError(f"{dir_path}: cannot save an empty PyTree.")
+    if not leaves or (not jax.tree.leaves(tree) and not tree):
+      raise ValueError(
+          f"{dir_path}: Found empty item: cannot save an empty PyTree "
+          f"({type(tree).__name__} with no leaves).")
     tree_lib.check_param_names(leaves, dir_path)
     process = jax.process_index()
     primary = ctx.multiprocessing_options.primary_host
@@ -187,7 +226,7 @@ class PyTreeHandler:
         continue
       kind = leaf_kind(v)
       if kind is None:
-        raise TypeError(
+        raise ValueError(
             f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)} has "
             f"unsupported type {type(v).__name__}; supported leaves are "
             "jax.Array, np.ndarray, int, float, bool, numpy scalars and str.")
@@ -196,6 +235,10 @@ class PyTreeHandler:
         meta_leaves.append(tree_lib.LeafMetadata(
             leaf.names, leaf.key_types, kind))
         continue
+      if kind != tree_lib.SCALAR and getattr(v, "size", 1) == 0:
+        raise ValueError(
+            f"{dir_path}: leaf {jax.tree_util.keystr(leaf.keypath)}: Cannot "
+            f"save arrays with zero size (shape {tuple(v.shape)}).")
       plan = self._plan_array(leaf, kind, v, saving, primary, is_async)
       if kind == tree_lib.JAX_ARRAY:
         plan.deferred = (prioritized is not None
@@ -223,22 +266,27 @@ class PyTreeHandler:
     if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
       rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
     tree_meta = tree_lib.TreeMetadata(
-        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt, use_zarr3=True,
-        store_array_data_equal_to_fill_value=True, custom_metadata=None,
-        value_metadata_tree=rich)
+        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
+        use_zarr3=bool(saving.use_zarr3),
+        store_array_data_equal_to_fill_value=True,
+        custom_metadata=custom_metadata, value_metadata_tree=rich)
     mode = ctx.file_options.path_permission_mode
     target_size = saving.ocdbt_target_data_file_size
+    use_rp = saving.use_replica_parallel
+    separate_replicas = bool(
+        saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
+        and (use_rp is None or use_rp))
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
-    def write_arrays(writer):
+    def write_arrays(writer_for):
       writes_zarr_json = [
           p for p in plans
           if (p.kind == tree_lib.JAX_ARRAY and is_primary)
           or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
       for plan in writes_zarr_json:
-        writer.create(plan.leaf.param_name, plan.global_shape, plan.dtype,
-                      plan.chunk_shape)
+        writer_for(plan).create(plan.leaf.param_name, plan.global_shape,
+                                plan.dtype, plan.chunk_shape)
 
       def write_plan(plan):
         if plan.kind != tree_lib.JAX_ARRAY and process != 0:
@@ -251,8 +299,9 @@ class PyTreeHandler:
             serialization.transfer([box], copy=False, pinned=pinned,
                                    dtype=plan.dtype)
           try:
-            writer.write(plan.leaf.param_name, box.origin, box.host,
-                         plan.global_shape, plan.dtype, plan.chunk_shape)
+            writer_for(plan).write(
+                plan.leaf.param_name, box.origin, box.host,
+                plan.global_shape, plan.dtype, plan.chunk_shape)
           finally:
             box.host = None  # free host copies as soon as they are written
             if reserved:
@@ -261,21 +310,35 @@ class PyTreeHandler:
       ordered = ([p for p in plans if not p.deferred]
                  + [p for p in plans if p.deferred])
       engine.run_parallel(write_plan, ordered)
-      writer.commit()
 
     def run():
       wait()
-      writer = engine.ArrayWriteSession(
-          dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
-          target_data_file_size=target_size,
-          use_compression=saving.use_compression, limiter=write_limiter)
+      writers = {}
+
+      def writer_for(plan):
+        # With enable_replica_parallel_separate_folder, replicated arrays go
+        # to ocdbt.process_replica_<i> (as Orbax writes them).
+        replica = separate_replicas and plan.replicated
+        if replica not in writers:
+          writers[replica] = engine.ArrayWriteSession(
+              dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
+              target_data_file_size=target_size,
+              use_compression=saving.use_compression,
+              use_zarr3=bool(saving.use_zarr3),
+              chunk_checksums=bool(saving.enable_chunk_checksums),
+              limiter=write_limiter, replica_folder=replica)
+        return writers[replica]
+
       try:
-        write_arrays(writer)
+        write_arrays(writer_for)
+        for w in writers.values():
+          w.commit()
       except BaseException:
         # Close the data files now: the exception (and with it this frame)
         # may live on in an AsyncResponse, and open files keep their disk
         # space until they are closed.
-        writer.close()
+        for w in writers.values():
+          w.close()
         raise
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
@@ -287,7 +350,10 @@ class PyTreeHandler:
                     "param_name": p.leaf.param_name,
                     "write_shape": list(p.write_shape),
                     "chunk_shape": list(p.chunk_shape),
-                    "ext_metadata": None}} for p in jax_plans]}))
+                    "ext_metadata": (
+                        {RANDOM_KEY_IMPL: p.random_key_impl}
+                        if p.random_key_impl else None)}}
+                for p in jax_plans]}))
       return saving_state.Finalize(finalize)
 
     def write(p, text):
@@ -298,6 +364,8 @@ class PyTreeHandler:
       jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if saving.use_ocdbt:
         engine.merge(dir_path)
+        if saving.enable_post_merge_validation:
+          _validate_merged(dir_path, [p.leaf.param_name for p in plans])
       if saving.enable_write_sharding_file:
         sharding_lib.write_sharding_file(
             dir_path, {p.leaf.param_name: p.sharding_json
@@ -325,7 +393,8 @@ class PyTreeHandler:
       if storage.dtype is not None:
         arr = np.require(np.asarray(v).astype(storage.dtype),
                          requirements="C")
-      elif is_async or not v.flags.c_contiguous:
+      elif ((is_async and self.context.memory_options.deepcopy_host_arrays)
+            or not v.flags.c_contiguous):
         arr = np.array(v, copy=True, order="C")  # the caller may mutate v
       else:
         arr = v
@@ -335,6 +404,21 @@ class PyTreeHandler:
       return _ArrayPlan(leaf, kind, arr.shape, arr.dtype, arr.shape, chunk,
                         [serialization.host_box((0,) * arr.ndim, arr)])
     # jax.Array
+    impl = None
+    if is_random_key_dtype(v.dtype):
+      # A typed PRNG key is stored as its key data; the implementation goes
+      # to array_metadatas, which therefore must be written.
+      if saving.array_metadata_store is None:
+        raise ValueError(
+            f"leaf {jax.tree_util.keystr(leaf.keypath)} is a PRNG key "
+            f"({v.dtype}); saving it needs ArrayOptions.Saving."
+            "array_metadata_store, which records the key implementation.")
+      impl = random_key_impl_name(v)
+      v = jax.random.key_data(v)
+      if storage.dtype is not None:
+        raise ValueError(
+            f"leaf {jax.tree_util.keystr(leaf.keypath)} is a PRNG key; "
+            "StorageOptions.dtype cannot cast it.")
     dtype = np.dtype(storage.dtype if storage.dtype is not None else v.dtype)
     write_shape, boxes = serialization.plan_boxes(v, saving,
                                                   primary_host=primary)
@@ -342,7 +426,9 @@ class PyTreeHandler:
         v.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
         storage.shard_axes, saving)
     return _ArrayPlan(leaf, kind, tuple(v.shape), dtype, write_shape, chunk,
-                      boxes, sharding_lib.sharding_to_json(v.sharding))
+                      boxes, sharding_lib.sharding_to_json(v.sharding),
+                      random_key_impl=impl,
+                      replicated=sharding_lib.is_replicated(v.sharding))
 
   # -- load -----------------------------------------------------------------
   async def load(self, directory, abstract_checkpointable=None):
@@ -357,7 +443,8 @@ class PyTreeHandler:
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
     ctx = self.context
     meta = _read_or_infer_tree_metadata(dir_path)
-    return lambda: _Loader(dir_path, meta, ctx).load(abstract)
+    mesh = sharding_lib.active_global_mesh()  # the caller's, not the worker's
+    return lambda: _Loader(dir_path, meta, ctx, mesh).load(abstract)
 
   def load_now(self, directory, abstract=None):
     return self.prepare_load(directory, abstract)()
@@ -367,8 +454,11 @@ class PyTreeHandler:
     return self.metadata_now(directory)
 
   def metadata_now(self, directory):
+    """The tree of leaf metadata, from `_METADATA` (FileNotFoundError if it
+    is missing: as in Orbax, metadata never comes from opening the arrays;
+    `checkpointables_metadata` then reports None for the item)."""
     dir_path = path_lib.as_path(getattr(directory, "path", directory))
-    meta = _read_or_infer_tree_metadata(dir_path)
+    meta = tree_lib.read_tree_metadata(dir_path)
     return _Loader(dir_path, meta, self.context).metadata_tree()
 
 
@@ -407,6 +497,22 @@ def _read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
                     "arrays", dir_path, tree_lib.METADATA_FILE, len(leaves))
     return tree_lib.TreeMetadata(leaves=leaves, use_ocdbt=use_ocdbt,
                                  use_zarr3=None)
+
+
+def _validate_merged(dir_path, params) -> None:
+  """`enable_post_merge_validation`: every array written is in the merged
+  database, with readable metadata; raises ValueError naming those that are
+  not (the save then fails and nothing is committed)."""
+  if not params:
+    return
+  store = engine.ArrayStore(dir_path, use_ocdbt=True)
+  present = set(store.list_params())
+  missing = sorted(p for p in params if p not in present)
+  if missing:
+    raise ValueError(
+        f"{dir_path}: post-merge validation failed: the merged OCDBT "
+        f"database lacks arrays {missing[:20]}.")
+  store.prefetch_info(list(params))  # each zarr.json parses
 
 
 def _strings_json(strings: dict[str, str], dir_path) -> str:
@@ -450,11 +556,62 @@ def _lookup_string(doc: dict, name: str, f) -> str:
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
 
 
+@dataclasses.dataclass
+class _Target:
+  """How one saved leaf is built: as a jax.Array ('jax'), np.ndarray ('np')
+  or scalar ('scalar', of `pytype` if given)."""
+
+  kind: str
+  shape: tuple
+  dtype: np.dtype
+  sharding: Any = None
+  pytype: Optional[type] = None
+  key_impl: Optional[str] = None  # wrap the data as this PRNG key
+
+
+def _dtype_impl(dtype) -> str:
+  """The PRNG implementation name of a key dtype."""
+  return str(dtype._impl.name)  # pylint: disable=protected-access
+
+
+def _has_attribute(cls: type, name: str) -> bool:
+  return name in getattr(cls, "__annotations__", {}) or hasattr(cls, name)
+
+
+def restore_type_of_abstract(cls: type) -> Optional[str]:
+  """Orbax's rule for an abstract array leaf's class: with `shape`, `dtype`
+  and `sharding` attributes it loads as jax.Array ('jax'); with only `shape`
+  and `dtype` (np.ndarray, NumpyMetadata, ...) as np.ndarray ('np').
+
+  Example:
+    >>> restore_type_of_abstract(jax.ShapeDtypeStruct)
+    'jax'
+    >>> restore_type_of_abstract(np.ndarray)
+    'np'
+  """
+  if not (_has_attribute(cls, "shape") and _has_attribute(cls, "dtype")):
+    return None
+  return "jax" if _has_attribute(cls, "sharding") else "np"
+
+
+# Python's own scalar types, which a scalar saved from int, float or bool has.
+_PYTHON_SCALAR_DTYPES = (np.dtype(np.int64), np.dtype(np.float64),
+                         np.dtype(np.bool_))
+
+
+def _scalar_value(host: np.ndarray):
+  """A stored scalar as Python int/float/bool when it has their dtype, else
+  as the numpy scalar type it was saved from (np.float32, np.int16, ...)."""
+  if host.dtype in _PYTHON_SCALAR_DTYPES:
+    return host.item()
+  return host[()]
+
+
 class _ReadBatch:
   """Box reads collected while planning a load, then done in one call."""
 
   def __init__(self, store, fail_on_missing: bool):
-    self._store = store
+    self._get_store = store  # called only if there is something to read
     self._fail = fail_on_missing
     self._reqs = []
     self._strict = []
@@ -469,6 +626,7 @@ class _ReadBatch:
     if not self._reqs:
       self._results = []
       return
+    self._store = self._get_store()
     if all(s is None for s in self._strict):
       self._results = self._store.read_many(self._reqs, self._fail)
       return
@@ -493,13 +651,16 @@ class _ReadBatch:
 class _Loader:
   """Loads one PyTree checkpointable directory."""
 
-  def __init__(self, dir_path, meta: tree_lib.TreeMetadata, ctx):
+  def __init__(self, dir_path, meta: tree_lib.TreeMetadata, ctx,
+               global_mesh=None):
+    self.global_mesh = global_mesh
     self.dir = dir_path
     self.meta = meta
     self.ctx = ctx
     self._store = None
     self._strings = None
     self._shardings = None
+    self._key_impls = None
 
   @property
   def store(self):
@@ -569,7 +730,8 @@ class _Loader:
     if arrays:
       self.store.prefetch_info(arrays)
     self._batch = _ReadBatch(
-        self.store, self.ctx.array_options.loading.raise_array_data_missing_error)
+        lambda: self.store,
+        self.ctx.array_options.loading.raise_array_data_missing_error)
     thunks = [(lambda: tree_lib.PLACEHOLDER) if j is None
               else self._restore_leaf(*j) for j in jobs]
     self._batch.run()
@@ -635,38 +797,87 @@ class _Loader:
     target = self._target(l, info, abstract)
     return self._read(l, info, target)
 
-  def _target(self, l, info, abstract):
-    """(kind, shape, dtype, sharding, python_type)."""
+  def random_key_impls(self) -> dict[str, str]:
+    if self._key_impls is None:
+      self._key_impls = read_random_key_impls(self.dir)
+    return self._key_impls
+
+  def _target(self, l, info, abstract) -> _Target:
+    """What to build for a saved leaf, given its abstract leaf."""
     vt = l.value_type
+    impl = (self.random_key_impls().get(l.param_name)
+            if vt == tree_lib.JAX_ARRAY else None)
     if abstract is None:
       if vt == tree_lib.JAX_ARRAY:
-        return ("jax", info.shape, info.dtype, self._saved_sharding(l), None)
+        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+                       key_impl=impl)
       if vt == tree_lib.NP_ARRAY:
-        return ("np", info.shape, info.dtype, None, None)
-      return ("scalar", (), info.dtype, None, None)
-    if isinstance(abstract, type) and abstract in (int, float, bool):
-      return ("scalar", (), info.dtype, None, abstract)
+        return _Target("np", info.shape, info.dtype)
+      return _Target("scalar", (), info.dtype)
+    if isinstance(abstract, type):
+      if abstract in (int, float, bool):
+        return _Target("scalar", (), info.dtype, pytype=abstract)
+      if issubclass(abstract, np.generic):
+        return _Target("scalar", (), info.dtype, pytype=abstract)
+      if abstract is str:
+        raise ValueError(
+            f"{self._where(l)}: saved as {vt}, requested as a string")
+      restore = restore_type_of_abstract(abstract)
+      if restore == "jax":
+        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+                       key_impl=impl)
+      if restore == "np":
+        return _Target("np", info.shape, info.dtype)
+      raise TypeError(
+          f"{self._where(l)}: unsupported abstract leaf type "
+          f"{abstract.__name__}")
     if isinstance(abstract, (bool, int, float)) and not isinstance(
         abstract, np.generic):
-      return ("scalar", (), info.dtype, None, type(abstract))
+      return _Target("scalar", (), info.dtype, pytype=type(abstract))
     if isinstance(abstract, np.generic):
-      return ("npscalar", (), abstract.dtype, None, type(abstract))
-    if isinstance(abstract, str) or abstract is str:
+      # A numpy scalar loads back as a numpy scalar of the abstract's type.
+      return _Target("scalar", (), abstract.dtype, pytype=type(abstract))
+    if isinstance(abstract, str):
       raise ValueError(
           f"{self._where(l)}: saved as {vt}, requested as a string")
     shape = getattr(abstract, "shape", None)
     dtype = getattr(abstract, "dtype", None)
-    if shape is None or dtype is None:
+    restore = restore_type_of_abstract(type(abstract))
+    if restore is None or shape is None or dtype is None:
       raise TypeError(
           f"{self._where(l)}: unsupported abstract leaf of type "
-          f"{type(abstract).__name__}")
-    if isinstance(abstract, (np.ndarray, NumpyMetadata)):
-      # NumpyMetadata (from `metadata()`) loads as np.ndarray, as in Orbax.
-      return ("np", tuple(shape), np.dtype(dtype), None, None)
-    sharding = getattr(abstract, "sharding", None)
+          f"{type(abstract).__name__} (an abstract array leaf has shape and "
+          "dtype, and a sharding attribute to load as jax.Array)")
+    shape = tuple(shape)
+    if restore == "np":
+      if is_random_key_dtype(dtype):
+        raise TypeError(
+            f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
+            "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
+      return _Target("np", shape, np.dtype(dtype))
+    sharding = sharding_lib.bind_to_devices(
+        getattr(abstract, "sharding", None), self.global_mesh)
+    if is_random_key_dtype(dtype):
+      # The abstract key has the logical shape; the stored key data has the
+      # implementation's trailing dimensions.
+      wanted = _dtype_impl(dtype)
+      if impl is not None and impl != wanted:
+        raise ValueError(
+            f"{self._where(l)}: saved as a {impl} PRNG key, requested as "
+            f"{dtype} ({wanted}).")
+      impl = wanted
+      physical = jax.eval_shape(jax.random.key_data,
+                                jax.ShapeDtypeStruct(shape, dtype))
+      if isinstance(sharding, jax.sharding.NamedSharding):
+        trailing = (None,) * (len(physical.shape) - len(shape))
+        sharding = jax.sharding.NamedSharding(
+            sharding.mesh, jax.sharding.PartitionSpec(*sharding.spec,
+                                                      *trailing),
+            memory_kind=sharding.memory_kind)
+      shape, dtype = tuple(physical.shape), physical.dtype
     if sharding is None:
       sharding = self._saved_sharding(l)
-    return ("jax", tuple(shape), np.dtype(dtype), sharding, None)
+    return _Target("jax", shape, np.dtype(dtype), sharding, key_impl=impl)
 
   def _saved_sharding(self, l):
     text = self.shardings().get(l.param_name)
@@ -710,9 +921,11 @@ class _Loader:
       return out
     return padded
 
-  def _read(self, l, info, target):
-    kind, shape, dtype, sharding, pytype = target
-    if kind in ("scalar", "npscalar"):
+  def _read(self, l, info, target: "_Target"):
+    kind, shape, dtype, sharding, pytype = (
+        target.kind, target.shape, target.dtype, target.sharding,
+        target.pytype)
+    if kind == "scalar":
       if tuple(info.shape) != ():
         raise ValueError(
             f"{self._where(l)}: stored shape {tuple(info.shape)} is not a "
@@ -720,15 +933,35 @@ class _Loader:
       i = self._batch.add(l.param_name, (), (), fail_on_missing=True)
 
       def scalar():
-        value = self._batch.get(i).reshape(()).item()
-        return pytype(value) if pytype is not None else value
+        host = self._batch.get(i).reshape(())
+        if pytype is not None:
+          return pytype(host.item()) if pytype in (int, float, bool) else (
+              pytype(host))
+        return _scalar_value(host)
       return scalar
     self._check_shape(l, info, shape)
     if kind == "np":
       return self._read_box(l, info, (0,) * len(shape), shape, dtype)
-    return self._read_jax(l, info, shape, dtype, sharding)
+    build = self._read_jax(l, info, shape, dtype, sharding)
+    if target.key_impl is None:
+      return build
+    impl = target.key_impl
+
+    def wrapped():
+      try:
+        with sharding_lib.without_global_mesh():
+          return jax.random.wrap_key_data(build(), impl=impl)
+      except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"{self._where(l)}: stored data of shape {tuple(shape)} and dtype "
+            f"{dtype} is not a {impl} PRNG key: {e}") from e
+    return wrapped
 
   def _read_jax(self, l, info, shape, dtype, sharding):
+    sharding = sharding_lib.bind_to_devices(sharding, self.global_mesh)
+    loading = self.ctx.array_options.loading
+    if loading.use_load_and_broadcast:
+      return self._read_jax_broadcast(l, info, shape, dtype, sharding)
     index_map = sharding.addressable_devices_indices_map(tuple(shape))
     cache = {}
     devices, keys = [], []
@@ -748,10 +981,57 @@ class _Loader:
 
     def build():
       host = {k: f() for k, f in cache.items()}
-      arrays = jax.device_put([host[k] for k in keys], devices)
-      return jax.make_array_from_single_device_arrays(
-          tuple(shape), sharding, arrays)
+      kind = getattr(sharding, "memory_kind", None)
+      targets = devices if kind is None else [
+          jax.sharding.SingleDeviceSharding(d, memory_kind=kind)
+          for d in devices]  # e.g. restoring into pinned_host memory
+      with sharding_lib.without_global_mesh():
+        arrays = jax.device_put([host[k] for k in keys], targets)
+        return jax.make_array_from_single_device_arrays(
+            tuple(shape), sharding, arrays)
     return build
+
+  def _read_jax_broadcast(self, l, info, shape, dtype, sharding):
+    """Reads only the primary replica's shards, then broadcasts them."""
+    loading = self.ctx.array_options.loading
+    plan = broadcast_lib.plan(sharding, loading, self._where(l))
+    index_map = sharding.addressable_devices_indices_map(tuple(shape))
+    block = sharding.shard_shape(tuple(shape))
+    boxes, reads = {}, {}
+    for device, index in index_map.items():
+      if device not in plan.primary_devices:
+        continue
+      box = []
+      for dim, sl in zip(shape, index):
+        start, stop, step = sl.indices(dim)
+        if step != 1:
+          raise ValueError(f"{self._where(l)}: strided shards unsupported")
+        box.append((start, stop - start))
+      key = tuple(box)
+      boxes[device] = key
+      if key not in reads:  # devices sharing an index read it once
+        reads[key] = self._read_box(l, info, tuple(b[0] for b in key),
+                                    tuple(b[1] for b in key), dtype)
+    devices = list(index_map)
+
+    def build():
+      host = {k: f() for k, f in reads.items()}
+      data = {d: (host[boxes[d]] if d in boxes else np.zeros(block, dtype))
+              for d in devices}
+      with sharding_lib.without_global_mesh():
+        return broadcast_lib.broadcast(plan, tuple(shape), dtype, data,
+                                       loading, self._where(l))
+    return build
+
+  def _sharding_metadata(self, l):
+    text = self.shardings().get(l.param_name)
+    if not text:
+      return None
+    try:
+      return sharding_lib.sharding_metadata_from_json(text)
+    except ValueError as e:
+      logging.warning("%s: unreadable saved sharding (%s)", self._where(l), e)
+      return None
 
   # ---------------------------------------------------------------------------
   def metadata_tree(self):
@@ -777,11 +1057,9 @@ class _Loader:
             write_shape=(tuple(l.write_shape) if l.write_shape is not None
                          else None))
         if vt == tree_lib.JAX_ARRAY:
-          text = self.shardings().get(l.param_name)
           values[l.names] = ArrayMetadata(
               shape=tuple(info.shape), dtype=info.dtype,
-              sharding_metadata=(json_util.loads(text, self.dir / "_sharding")
-                                 if text else None),
+              sharding_metadata=self._sharding_metadata(l),
               storage_metadata=storage)
         else:
           values[l.names] = NumpyMetadata(

@@ -18,6 +18,10 @@ class NoEntryError(KeyError):
   """No registered handler fits."""
 
 
+def _type_of(handler) -> type:
+  return handler if isinstance(handler, type) else type(handler)
+
+
 class CheckpointableHandlerRegistry:
   """An ordered list of (handler type, checkpointable name or None)."""
 
@@ -27,9 +31,9 @@ class CheckpointableHandlerRegistry:
 
   def add(self, handler_type, checkpointable_name: Optional[str] = None, *,
           secondary_typestrs: Optional[Sequence[str]] = None):
-    if not isinstance(handler_type, type):
-      # An instance: register its type (handlers are default-constructible).
-      handler_type = type(handler_type)
+    # A handler instance (e.g. from CheckpointablesOptions.create_with_handlers
+    # with constructor arguments) is kept and used as configured; a class is
+    # default-constructed when it is resolved.
     if checkpointable_name:
       if self.has(checkpointable_name):
         raise AlreadyExistsError(
@@ -37,10 +41,10 @@ class CheckpointableHandlerRegistry:
             "already exists in the registry.")
     elif any(t is handler_type and n is None for t, n in self._entries):
       raise AlreadyExistsError(
-          f"Handler type {handler_type} already exists in the registry.")
+          f"Handler {handler_type} already exists in the registry.")
     self._entries.append((handler_type, checkpointable_name or None))
     if secondary_typestrs is not None:
-      self._secondary[handler_type] = tuple(secondary_typestrs)
+      self._secondary[_type_of(handler_type)] = tuple(secondary_typestrs)
     return self
 
   def get(self, checkpointable_name: str) -> type:
@@ -58,7 +62,7 @@ class CheckpointableHandlerRegistry:
     return list(self._entries)
 
   def get_secondary_typestrs(self, handler_type: type) -> Sequence[str]:
-    return self._secondary.get(handler_type, ())
+    return self._secondary.get(_type_of(handler_type), ())
 
   def __repr__(self):
     return f"CheckpointableHandlerRegistry({self._entries!r})"
@@ -125,12 +129,71 @@ def register_handler(cls, *, checkpointable_name: Optional[str] = None,
 
 
 def _construct(name, handler_type):
+  if not isinstance(handler_type, type):
+    return handler_type  # a configured instance, used as given
   try:
     return handler_type()
   except TypeError as e:
     raise ValueError(
         f"The CheckpointableHandler {handler_type} resolved for "
         f"checkpointable {name!r} could not be default-constructed.") from e
+
+
+construct_handler = _construct
+
+
+def _content_kind(directory) -> tuple[Optional[str], Optional[str]]:
+  """('json', file name) for a directory holding exactly one JSON file,
+  ('pytree', None) for one holding PyTree metadata or array data, else
+  (None, None)."""
+  import pathlib  # pylint: disable=g-import-not-at-top
+  d = pathlib.Path(getattr(directory, "path", directory))
+  try:
+    children = [c for c in d.iterdir() if not c.name.startswith(".")]
+  except OSError:
+    return None, None
+  names = {c.name for c in children}
+  if "_METADATA" in names or "manifest.ocdbt" in names or any(
+      n.startswith("ocdbt.process_") for n in names):
+    return "pytree", None
+  files = [c for c in children if c.is_file()]
+  if len(children) == 1 and len(files) == 1:
+    try:
+      with open(files[0], "rb") as f:
+        head = f.read(1 << 20)
+      if len(head) < (1 << 20):
+        import json  # pylint: disable=g-import-not-at-top
+        json.loads(head)
+        return "json", files[0].name
+    except (OSError, ValueError, UnicodeDecodeError):
+      return None, None
+  return None, None
+
+
+def resolve_handler_by_content(registry, directory, abstract=None):
+  """A handler chosen from what `directory` holds (None if unclear).
+
+  For items saved without a recorded handler type (older Orbax
+  CheckpointManager steps): a single JSON file loads with the registry's
+  JSON handler, PyTree metadata or arrays with its PyTree handler.
+  """
+  kind, filename = _content_kind(directory)
+  if kind is None:
+    return None
+  from ocpx._src.handlers import json_handler  # pylint: disable=g-import-not-at-top
+  from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
+  want = (json_handler.JsonHandler if kind == "json"
+          else pytree_handler.PyTreeHandler)
+  for t, n in reversed(registry.get_all_entries()):
+    cls = t if isinstance(t, type) else type(t)
+    if issubclass(cls, want):
+      if (kind == "json" and t is json_handler.JsonHandler
+          and filename not in json_handler.supported_filenames()):
+        return json_handler.JsonHandler(filename=filename)
+      h = _construct(n, t)
+      if abstract is None or h.is_abstract_handleable(abstract):
+        return h
+  return None
 
 
 def _generic_candidates(registry, predicate, obj):
@@ -168,7 +231,7 @@ def resolve_handler_for_save(registry, checkpointable: Any, *, name: str):
       f"Could not find a handler for checkpointable {name!r} of type "
       f"{type(checkpointable).__name__}. Register one with "
       "ocpx.handlers.register_handler or CheckpointablesOptions. Registered: "
-      f"{[t.__name__ for t, _ in registry.get_all_entries()]}")
+      f"{[_type_of(t).__name__ for t, _ in registry.get_all_entries()]}")
 
 
 def resolve_handler_for_load(registry, abstract_checkpointable, *, name: str,
@@ -183,6 +246,8 @@ def resolve_handler_for_load(registry, abstract_checkpointable, *, name: str,
   by_typestr = None
   if handler_typestr:
     for t, n in reversed(registry.get_all_entries()):
+      if n is not None and n != name:
+        continue  # an entry (maybe a configured instance) for another item
       if (handler_types.typestr(t) == handler_typestr
           or handler_typestr in registry.get_secondary_typestrs(t)):
         by_typestr = _construct(n, t)

@@ -64,6 +64,8 @@ def typestr(handler_cls: type) -> str:
   Built-in handlers record the Orbax typestr, so Orbax resolves the same
   handler for checkpoints that ocpx wrote.
   """
+  if not isinstance(handler_cls, type):
+    handler_cls = type(handler_cls)  # a configured handler instance
   orbax = getattr(handler_cls, "_orbax_typestr", None)
   if orbax and orbax.get("cls") is handler_cls:
     return orbax["typestr"]

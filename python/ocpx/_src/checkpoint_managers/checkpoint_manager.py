@@ -1,0 +1,581 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""`ocpx.CheckpointManager`: Orbax's v0 step manager on ocpx's step engine.
+
+Same constructor, options (all 33 `CheckpointManagerOptions` fields with
+Orbax 0.12.8's defaults), methods and on-disk layout as
+`orbax.checkpoint.CheckpointManager`.  Where 0.12.8 misbehaves, this one
+follows `step_engine`'s rules instead: only committed steps are listed (always
+sorted), retention runs after the commit, background errors surface in the
+next call, `best_fn` never deletes the newest step, metrics given to `save`
+are always written, deletion never blocks a save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from ocpx._src.checkpoint_managers import preservation_policy as pp
+from ocpx._src.checkpoint_managers import save_decision_policy as sdp
+from ocpx._src.checkpoint_managers import step_engine
+from ocpx._src.checkpoint_managers import step_names
+from ocpx._src.v0 import checkpoint_args
+from ocpx._src.v0 import metadata as metadata_lib
+from ocpx._src.v0 import options as options_lib
+from ocpx._src.v0.checkpointers import async_checkpointer
+from ocpx._src.v0.checkpointers import checkpointer as checkpointer_lib
+from ocpx._src.v0.handlers import checkpoint_handler
+from ocpx._src.v0.handlers import composite_checkpoint_handler as composite
+from ocpx._src.v0.handlers import handler_registration
+from ocpx._src.v0.handlers import json_checkpoint_handler as json_h
+
+DEFAULT_ITEM_NAME = "default"
+METRIC_ITEM_NAME = step_engine.METRICS_ITEM
+PyTree = Any
+
+
+class StepAlreadyExistsError(ValueError):
+  """A checkpoint for the step exists already."""
+
+
+@dataclasses.dataclass
+class CheckpointManagerOptions:
+  """Options of `CheckpointManager` (Orbax 0.12.8's fields and defaults).
+
+  Example:
+    >>> options = CheckpointManagerOptions(max_to_keep=3,
+    ...                                    save_interval_steps=100)
+  """
+
+  save_interval_steps: int = 1
+  max_to_keep: Optional[int] = None
+  keep_time_interval: Optional[datetime.timedelta] = None
+  keep_period: Optional[int] = None
+  best_fn: Optional[Callable[[PyTree], float]] = None
+  best_mode: str = "max"
+  keep_checkpoints_without_metrics: bool = True
+  step_prefix: Optional[str] = None
+  step_format_fixed_length: Optional[int] = None
+  step_name_format: Optional[Any] = None
+  create: bool = True
+  cleanup_tmp_directories: bool = False
+  save_on_steps: Optional[Sequence[int]] = None
+  single_host_load_and_broadcast: bool = False
+  todelete_subdir: Optional[str] = None
+  todelete_full_path: Optional[str] = None
+  enable_background_delete: bool = False
+  num_deletion_threads: Optional[int] = None
+  read_only: bool = False
+  enable_async_checkpointing: bool = True
+  async_options: Optional[options_lib.AsyncOptions] = None
+  multiprocessing_options: options_lib.MultiprocessingOptions = (
+      dataclasses.field(default_factory=options_lib.MultiprocessingOptions))
+  should_save_fn: Optional[Callable[[int, Optional[int]], bool]] = None
+  file_options: options_lib.FileOptions = dataclasses.field(
+      default_factory=options_lib.FileOptions)
+  atomicity_options: Optional[options_lib.AtomicityOptions] = None
+  save_root_metadata: bool = True
+  temporary_path_class: Optional[Any] = None
+  save_decision_policy: Optional[sdp.SaveDecisionPolicy] = None
+  preservation_policy: Optional[pp.PreservationPolicy] = None
+  prevent_write_metrics: bool = False
+  enable_should_save_is_saving_in_progress_check: bool = True
+  enable_per_process_directory_creation: bool = False
+  lightweight_initialize: bool = False
+
+  def __post_init__(self):
+    if self.best_mode not in ("min", "max"):
+      raise ValueError(
+          f"best_mode must be one of 'min' or 'max'. Got {self.best_mode}.")
+    if self.max_to_keep is not None and self.max_to_keep < 0:
+      raise ValueError("Setting of `max_to_keep` must be non-negative.")
+    if self.preservation_policy is not None and (
+        self.max_to_keep is not None or self.keep_time_interval is not None
+        or self.keep_period is not None):
+      raise ValueError(
+          "`preservation_policy` cannot be set together with `max_to_keep`, "
+          "`keep_time_interval` or `keep_period`.")
+    self.save_on_steps = frozenset(self.save_on_steps or ())
+    if self.todelete_subdir is not None and self.todelete_full_path is not None:
+      raise ValueError(
+          "`todelete_subdir` and `todelete_full_path` are mutually exclusive.")
+    if (self.step_name_format is not None
+        and self.single_host_load_and_broadcast != bool(getattr(
+            self.step_name_format, "single_host_load_and_broadcast", False))):
+      raise ValueError(
+          "single_host_load_and_broadcast must match "
+          "step_name_format.single_host_load_and_broadcast.")
+    if self.enable_per_process_directory_creation and (
+        self.multiprocessing_options.primary_host is not None):
+      raise ValueError(
+          "enable_per_process_directory_creation requires "
+          "multiprocessing_options.primary_host=None.")
+    if self.read_only:
+      for name, neutral in (("save_interval_steps", 0), ("max_to_keep", None),
+                            ("keep_time_interval", None),
+                            ("keep_period", None), ("create", False),
+                            ("cleanup_tmp_directories", False),
+                            ("save_on_steps", frozenset()),
+                            ("todelete_subdir", None),
+                            ("todelete_full_path", None),
+                            ("should_save_fn", None)):
+        if getattr(self, name) != neutral:
+          logging.warning("read_only=True: setting %s=%r.", name, neutral)
+          setattr(self, name, neutral)
+
+
+class _ShouldSaveFnPolicy(sdp.SaveDecisionPolicy):
+  """Wraps the legacy `should_save_fn(step, last_saved_step)`."""
+
+  def __init__(self, fn):
+    self._fn = fn
+
+  def should_save(self, step, previous_steps, *, context) -> bool:
+    del context
+    last = previous_steps[-1].step if previous_steps else None
+    return bool(self._fn(step.step, last))
+
+
+def _default_save_policy(o: CheckpointManagerOptions):
+  if o.save_decision_policy is not None:
+    return o.save_decision_policy
+  if o.should_save_fn is not None:
+    return sdp.AnySavePolicy([_ShouldSaveFnPolicy(o.should_save_fn),
+                              sdp.PreemptionCheckpointingPolicy()])
+  policies = []
+  if o.save_interval_steps:
+    policies.append(sdp.FixedIntervalPolicy(o.save_interval_steps))
+  if o.save_on_steps:
+    policies.append(sdp.SpecificStepsPolicy(o.save_on_steps))
+  policies += [sdp.PreemptionCheckpointingPolicy(), sdp.InitialSavePolicy()]
+  return sdp.AnySavePolicy(policies)
+
+
+def _default_preservation_policy(o: CheckpointManagerOptions):
+  if o.preservation_policy is not None:
+    return o.preservation_policy
+  policies = []
+  if o.keep_period is not None:
+    policies.append(pp.EveryNSteps(o.keep_period))
+  if o.keep_time_interval is not None:
+    policies.append(pp.EveryNSeconds(
+        int(o.keep_time_interval.total_seconds())))
+  if o.best_fn is not None:
+    policies.append(pp.BestN(
+        get_metric_fn=o.best_fn, reverse=o.best_mode == "min",
+        n=o.max_to_keep,
+        keep_checkpoints_without_metrics=o.keep_checkpoints_without_metrics))
+  else:
+    policies.append(pp.LatestN(o.max_to_keep))
+  return pp.AnyPreservationPolicy(policies)
+
+
+class _Handle:
+  def __init__(self, wait: Callable[[], None]):
+    self._wait = wait
+
+  def result(self):
+    self._wait()
+
+
+class CheckpointManager:
+  """Saves, restores and garbage-collects a directory of checkpoint steps.
+
+  Example:
+    >>> import ocpx as ocp
+    >>> options = ocp.CheckpointManagerOptions(max_to_keep=3)
+    >>> with ocp.CheckpointManager('/tmp/run', options=options) as mngr:
+    ...   for step in range(10):
+    ...     state = train_step(state)
+    ...     mngr.save(step, args=ocp.args.StandardSave(state),
+    ...               metrics={'loss': loss})
+    ...   restored = mngr.restore(mngr.latest_step(),
+    ...                           args=ocp.args.StandardRestore(abstract))
+
+  Not thread-safe; every process of a multi-process job calls it.
+  """
+
+  def __init__(
+      self,
+      directory,
+      checkpointers: Any = None,
+      options: Optional[CheckpointManagerOptions] = None,
+      metadata: Optional[Mapping[str, Any]] = None,
+      item_names: Optional[Sequence[str]] = None,
+      item_handlers: Any = None,
+      logger: Any = None,
+      handler_registry: Optional[Any] = None,
+  ):
+    if checkpointers is not None and item_names is not None:
+      raise ValueError("`checkpointers` and `item_names` are mutually "
+                       "exclusive: do not pass both.")
+    if checkpointers is not None and item_handlers is not None:
+      raise ValueError("`checkpointers` and `item_handlers` are mutually "
+                       "exclusive: do not pass both.")
+    if item_names is not None and isinstance(
+        item_handlers, checkpoint_handler.CheckpointHandler):
+      raise ValueError("`item_handlers` in default item mode and "
+                       "`item_names` should not be provided together.")
+    if handler_registry is not None and (
+        checkpointers is not None or item_handlers is not None
+        or item_names is not None):
+      raise ValueError(
+          "`handler_registry` cannot be combined with `checkpointers`, "
+          "`item_handlers` or `item_names`.")
+    self._options = options or CheckpointManagerOptions()
+    o = self._options
+    self._logger = logger
+    if o.todelete_full_path is not None:
+      raise NotImplementedError(
+          "todelete_full_path is only supported on gs:// paths; ocpx writes "
+          "to local filesystems. Use todelete_subdir.")
+    if o.temporary_path_class is not None:
+      raise NotImplementedError(
+          "temporary_path_class: ocpx commits by atomic rename; use "
+          "atomicity_options instead.")
+    if o.multiprocessing_options.active_processes is not None and o.create:
+      raise NotImplementedError(
+          "`create` with `active_processes` is not supported; create the "
+          "directory beforehand and pass create=False.")
+
+    # Item handlers and the default-item mode.
+    self._default_item: Optional[bool] = None
+    handlers: dict = {}
+    if checkpointers is not None:
+      if isinstance(checkpointers, Mapping):
+        self._default_item = False
+        handlers = {k: c.handler for k, c in checkpointers.items()}
+      else:
+        self._default_item = True
+        handlers = {DEFAULT_ITEM_NAME: checkpointers.handler}
+    elif item_handlers is not None:
+      if isinstance(item_handlers, Mapping):
+        self._default_item = False
+        handlers = dict(item_handlers)
+      else:
+        self._default_item = True
+        handlers = {DEFAULT_ITEM_NAME: item_handlers}
+    elif item_names is not None:
+      self._default_item = False
+      handlers = {n: None for n in item_names}
+    if METRIC_ITEM_NAME in handlers:
+      raise ValueError(
+          f"Item name {METRIC_ITEM_NAME!r} is reserved for metrics.")
+    self._handlers = handlers
+    metrics_handler = json_h.JsonCheckpointHandler(filename=METRIC_ITEM_NAME)
+    composite_options = composite.CompositeOptions(
+        multiprocessing_options=o.multiprocessing_options,
+        file_options=o.file_options, atomicity_options=o.atomicity_options,
+        async_options=o.async_options)
+    if handler_registry is not None:
+      registry = handler_registration.DefaultCheckpointHandlerRegistry(
+          handler_registry)
+      for args_cls in (json_h.JsonSaveArgs, json_h.JsonRestoreArgs):
+        if not registry.has(METRIC_ITEM_NAME, args_cls):
+          registry.add(METRIC_ITEM_NAME, args_cls, metrics_handler)
+      handler = composite.CompositeCheckpointHandler(
+          composite_options=composite_options, handler_registry=registry)
+    else:
+      handler = composite.CompositeCheckpointHandler(
+          *[n for n, h in handlers.items() if h is None],
+          composite_options=composite_options,
+          **{n: h for n, h in handlers.items() if h is not None},
+          **{METRIC_ITEM_NAME: metrics_handler})
+    self._composite = handler
+    async_options = o.async_options or options_lib.AsyncOptions()
+    if o.enable_async_checkpointing:
+      async_options = dataclasses.replace(async_options)
+      self._checkpointer = async_checkpointer.AsyncCheckpointer(
+          handler, async_options=async_options,
+          multiprocessing_options=o.multiprocessing_options,
+          file_options=o.file_options)
+    else:
+      if async_options.post_finalization_callback is not None:
+        raise ValueError("AsyncOptions.post_finalization_callback needs "
+                         "enable_async_checkpointing=True.")
+      self._checkpointer = checkpointer_lib.Checkpointer(
+          handler, multiprocessing_options=o.multiprocessing_options,
+          file_options=o.file_options)
+
+    name_format = o.step_name_format or step_names.standard_name_format(
+        step_prefix=o.step_prefix,
+        step_format_fixed_length=o.step_format_fixed_length,
+        single_host_load_and_broadcast=o.single_host_load_and_broadcast,
+        atomicity_options=o.atomicity_options)
+    self._name_format = name_format
+    self._engine = step_engine.StepEngine(
+        directory,
+        name_format=name_format,
+        save_decision_policy=_default_save_policy(o),
+        preservation_policy=_default_preservation_policy(o),
+        create=o.create,
+        read_only=o.read_only,
+        todelete_subdir=o.todelete_subdir,
+        background_delete=o.enable_background_delete,
+        cleanup_tmp_directories=o.cleanup_tmp_directories,
+        multiprocessing_options=o.multiprocessing_options,
+        path_permission_mode=o.file_options.path_permission_mode,
+        step_exists_error=StepAlreadyExistsError,
+        step_not_found_error=FileNotFoundError)
+    if (metadata is not None and o.save_root_metadata and not o.read_only
+        and self._engine.is_primary):
+      step_engine.write_root_metadata(self._engine.directory, metadata,
+                                      o.file_options.path_permission_mode)
+
+  # ------------------------------------------------------------ properties
+
+  @property
+  def directory(self):
+    return self._engine.directory
+
+  # ------------------------------------------------------------ listing
+
+  def all_steps(self, read: bool = False) -> Sequence[int]:
+    """Committed steps, ascending (`read=True` re-lists the directory)."""
+    if read:
+      self._engine.reload()
+    return self._engine.all_steps()
+
+  def latest_step(self) -> Optional[int]:
+    """The largest committed step, or None."""
+    return self._engine.latest_step()
+
+  def best_step(self) -> Optional[int]:
+    """The step with the best metric (`best_fn`), else the latest step."""
+    o = self._options
+    if o.best_fn is None:
+      return self.latest_step()
+    scored = [i for i in self._engine.infos() if i.metrics is not None]
+    if not scored:
+      return None
+    key = lambda i: o.best_fn(i.metrics)  # noqa: E731
+    best = (min if o.best_mode == "min" else max)(scored, key=key)
+    return best.step
+
+  def reload(self):
+    self._engine.reload()
+
+  def reached_preemption(self, step: int) -> bool:
+    return step_engine.reached_preemption(step)
+
+  def should_save(self, step: int) -> bool:
+    return self._engine.should_save(
+        step, check_in_progress=(
+            self._options.enable_should_save_is_saving_in_progress_check))
+
+  def is_saving_in_progress(self) -> bool:
+    return self._engine.is_saving_in_progress()
+
+  # ------------------------------------------------------------ saving
+
+  def _lock_mode(self, args) -> bool:
+    is_composite = isinstance(args, composite.CompositeArgs)
+    if self._default_item is None:
+      self._default_item = not is_composite
+    elif self._default_item and is_composite:
+      raise ValueError(
+          "Cannot provide `args` of type `Composite` when dealing with a "
+          "single, unnamed (default) checkpointable object.")
+    elif not self._default_item and not is_composite:
+      raise ValueError(
+          "Must provide `args` of type `Composite` when dealing with "
+          "multiple checkpointable objects.")
+    return self._default_item
+
+  def _legacy_args(self, items, kwargs, for_save: bool):
+    if self._default_item is None:
+      self._default_item = not isinstance(items, Mapping) or not all(
+          k in self._handlers for k in items)
+    def make(name, item, kw):
+      h = self._handlers.get(name)
+      if h is None:
+        raise ValueError(
+            f"Item {name!r} has no handler; pass `args=` (e.g. "
+            "ocp.args.StandardSave) or `item_handlers`.")
+      return checkpointer_lib.construct_checkpoint_args(
+          h, for_save, item, **(kw or {}))
+    if self._default_item:
+      return make(DEFAULT_ITEM_NAME, items, kwargs)
+    return composite.CompositeArgs(**{
+        k: make(k, v, (kwargs or {}).get(k)) for k, v in items.items()})
+
+  def save(self, step: int, items: Any = None, save_kwargs: Any = None,
+           metrics: Optional[PyTree] = None, force: Optional[bool] = False,
+           args: Any = None,
+           custom_metadata: Optional[dict[str, Any]] = None) -> bool:
+    """Saves `args` as `step`; False if the policy said not to.
+
+    Raises StepAlreadyExistsError if the step exists (even with `force`,
+    which only bypasses the save policy).
+    """
+    if items is None and args is None:
+      raise ValueError("Must provide `args` for `save`.")
+    if self._options.read_only:
+      logging.warning("%s is read-only; not saving step %d.",
+                      self.directory, step)
+      return False
+    self._engine.raise_errors()
+    if args is None:
+      args = self._legacy_args(items, save_kwargs, True)
+    elif not isinstance(args, checkpoint_args.CheckpointArgs):
+      raise ValueError(f"Expected args of type CheckpointArgs; found "
+                       f"{type(args).__name__}.")
+    default = self._lock_mode(args)
+    if not force and not self.should_save(step):
+      return False
+    if self._engine.info(step) is not None:
+      raise StepAlreadyExistsError(
+          f"Checkpoint for step {step} already exists under "
+          f"{self.directory}.")
+    items_args = ({DEFAULT_ITEM_NAME: args} if default else dict(args.items()))
+    if METRIC_ITEM_NAME in items_args:
+      raise ValueError(
+          f"Item name {METRIC_ITEM_NAME!r} is reserved for metrics.")
+    if metrics is not None and not self._options.prevent_write_metrics:
+      items_args[METRIC_ITEM_NAME] = json_h.JsonSaveArgs(metrics)
+    composite_args = composite.CompositeArgs(**items_args)
+    ckptr = self._checkpointer
+    is_async = isinstance(ckptr, async_checkpointer.AsyncCheckpointer)
+
+    def write(final):
+      ckptr.save(final, args=composite_args, custom_metadata=custom_metadata)
+      return _Handle(ckptr.wait_until_finished if is_async else lambda: None)
+
+    pending = self._engine.start_save(step, write, metrics=metrics)
+    if not is_async:
+      self._engine.wait_for_save()
+      if pending.error is not None:
+        self._engine.forget_error(pending.error)
+        raise pending.error
+    return True
+
+  # ------------------------------------------------------------ restoring
+
+  def _step_dir(self, step: Optional[int], directory=None):
+    if directory is not None:
+      base = step_names._as_path(directory)  # pylint: disable=protected-access
+      if step is None:
+        latest = step_names.latest_step_metadata(base, self._name_format)
+        if latest is None:
+          raise FileNotFoundError(f"No steps found in {base}.")
+        return latest.path
+      try:
+        return self._name_format.find_step(base, step).path
+      except ValueError as e:
+        raise FileNotFoundError(str(e)) from e
+    if step is None:
+      step = self.latest_step()
+      if step is None:
+        raise FileNotFoundError(f"No steps found in {self.directory}.")
+    return self._engine.step_path(step)
+
+  def _detect_mode(self, path) -> bool:
+    if self._default_item is None:
+      self._default_item = (path / DEFAULT_ITEM_NAME).is_dir()
+    return self._default_item
+
+  def restore(self, step: Optional[int], items: Any = None,
+              restore_kwargs: Any = None, directory=None,
+              args: Any = None) -> Any:
+    """Restores `step` (None: the latest committed step).
+
+    Without `args`, every item whose handler is known (registered or
+    recorded in `_CHECKPOINT_METADATA`) is restored.
+    """
+    self._engine.raise_errors()
+    path = self._step_dir(step, directory)
+    default = self._detect_mode(path)
+    if args is None and items is not None:
+      args = self._legacy_args(items, restore_kwargs, False)
+    if args is not None and not isinstance(args,
+                                           checkpoint_args.CheckpointArgs):
+      raise ValueError(f"Expected args of type CheckpointArgs; found "
+                       f"{type(args).__name__}.")
+    if default:
+      if isinstance(args, composite.CompositeArgs):
+        raise ValueError(
+            "Cannot provide `args` of type `Composite` when dealing with a "
+            "single, unnamed (default) checkpointable object.")
+      cargs = composite.CompositeArgs(**{DEFAULT_ITEM_NAME: args}) if (
+          args is not None) else composite.CompositeArgs(
+              **{DEFAULT_ITEM_NAME: None})
+      if args is None:
+        restored = self._checkpointer.restore(path)
+        return restored[DEFAULT_ITEM_NAME]
+      return self._checkpointer.restore(path, args=cargs)[DEFAULT_ITEM_NAME]
+    if args is None:
+      return self._checkpointer.restore(path)
+    if not isinstance(args, composite.CompositeArgs):
+      raise ValueError(
+          "Must provide `args` of type `Composite` when dealing with "
+          "multiple checkpointable objects.")
+    return self._checkpointer.restore(path, args=args)
+
+  # ------------------------------------------------------------ metadata
+
+  def metadata(self, step: Optional[int] = None):
+    """Root metadata (step None) or the `StepMetadata` of `step`."""
+    if step is None:
+      data = step_engine.read_root_metadata(self.directory) or {}
+      return metadata_lib.RootMetadata(
+          custom_metadata=data.get("custom_metadata") or {})
+    path = self._step_dir(step)
+    default = self._detect_mode(path)
+    m = self._checkpointer.metadata(path)
+    item = m.item_metadata
+    if item is not None and METRIC_ITEM_NAME in item:
+      item = composite.CompositeResults(
+          **{k: v for k, v in item.items() if k != METRIC_ITEM_NAME})
+    if default and item is not None:
+      item = item[DEFAULT_ITEM_NAME] if DEFAULT_ITEM_NAME in item else None
+    metrics = step_engine.read_metrics(path)
+    return dataclasses.replace(
+        m, item_metadata=item,
+        metrics=metrics if metrics is not None else m.metrics)
+
+  def item_metadata(self, step: int) -> Any:
+    return self.metadata(step).item_metadata
+
+  def metrics(self, step: int) -> Optional[PyTree]:
+    """The metrics saved with `step`, or None."""
+    try:
+      return step_engine.read_metrics(self._step_dir(step))
+    except FileNotFoundError:
+      return None
+
+  # ------------------------------------------------------------ deletion
+
+  def delete(self, step: int):
+    """Deletes committed `step` (FileNotFoundError if unknown)."""
+    if self._options.read_only:
+      logging.warning("%s is read-only; not deleting step %d.",
+                      self.directory, step)
+      return
+    self._engine.delete(step)
+
+  # ------------------------------------------------------------ lifecycle
+
+  def wait_until_finished(self):
+    """Waits for the in-flight save; raises any background error once."""
+    self._engine.wait()
+
+  def check_for_errors(self):
+    """Raises (once) any error of finished background work."""
+    self._engine.raise_errors()
+
+  def close(self):
+    """Waits for saves, deletions and tmp cleanup; raises their errors."""
+    try:
+      self._engine.close()
+    finally:
+      self._checkpointer.close()
+
+  def __enter__(self) -> "CheckpointManager":
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
+    return False

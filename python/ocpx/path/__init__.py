@@ -1,0 +1,5 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Path utilities (`orbax.checkpoint.path`)."""
+
+from ocpx.path import step
