@@ -248,6 +248,25 @@ def test_recovery_completes_or_rolls_back(tmp_path):
   assert kill.leftovers(tmp_path) == []
 
 
+def test_manager_init_completes_an_interrupted_overwrite(tmp_path):
+  """CheckpointManager's start-up runs recovery.recover_directory."""
+  root = tmp_path / "run"
+  root.mkdir()
+  final = root / "3"
+  trees.save_variant(final, "ocdbt", version=0)
+  new = tmp_path / "new"
+  trees.save_variant(new, "ocdbt", version=1)
+  os.rename(final, recovery.old_path_for(final))  # killed between renames
+  os.rename(new, path_lib.tmp_path_for(final))
+  mngr = ocpx.CheckpointManager(root)
+  try:
+    assert mngr.all_steps() == [3]
+  finally:
+    mngr.close()
+  assert trees.version_of(ocpx.load(final)) == 1
+  assert kill.leftovers(root) == []
+
+
 def test_recovery_leaves_a_live_save_alone(tmp_path):
   final = tmp_path / "ck"
   tmp = path_lib.tmp_path_for(final)

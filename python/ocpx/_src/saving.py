@@ -314,7 +314,7 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
         if overwrite and (final.exists() or final.is_symlink()):
           _LOG.info("Specified `overwrite`: removing existing path. (%s is "
                     "replaced by the new checkpoint.)", final)
-        recovery.commit(tmp, final, overwrite)
+        _commit(tmp, final, overwrite)
       sync.barrier("committed")
     except BaseException as e:
       sync.fail(e)
@@ -339,6 +339,11 @@ def _arm_timeout(response, cancelled: threading.Event, timeout: float):
     if not response._done.wait(timeout):  # pylint: disable=protected-access
       cancelled.set()
   threading.Thread(target=watch, daemon=True).start()
+
+
+def _commit(tmp, final, overwrite: bool) -> None:
+  """Moves the finished save `tmp` to `final` (see recovery.commit)."""
+  recovery.commit(tmp, final, overwrite)
 
 
 def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,

@@ -24,6 +24,7 @@ import jax
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src import saving as v1_saving
 from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import metadata as metadata_lib
@@ -124,6 +125,10 @@ class _SaveOperation:
               else mp.primary_host)
     if custom_metadata is not None:
       v1_saving._validate_custom_metadata(custom_metadata, self.final)  # pylint: disable=protected-access
+    self.tmp_lock = []  # the flock held on `tmp` while this save runs
+    if self.primary:
+      # Finish or roll back an interrupted earlier save of this path.
+      recovery.recover_path(self.final)
     digest = hashlib.sha256(str(self.final).encode()).hexdigest()
     if self.sync.broadcast("path", digest, leader) != digest:
       raise ValueError(
@@ -146,10 +151,10 @@ class _SaveOperation:
     mode = self.ckptr._file_options.path_permission_mode  # pylint: disable=protected-access
     try:
       if self.primary:
-        path_lib.rmtree(self.tmp)  # a leftover of a crashed save
         if not self.final.parent.exists():
           path_lib.mkdir(self.final.parent, parents=True)
-        path_lib.mkdir(self.tmp, mode)
+        self.tmp_lock.append(
+            recovery.create_locked_tmp(self.tmp, self.final, mode))
       self.sync.barrier("directories")
       if ckpt_args is not None:
         call_args, call_kwargs = (), {"args": ckpt_args}
@@ -165,9 +170,14 @@ class _SaveOperation:
           self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:  # only a tmp dir this save made
+        recovery.remove_tree(self.tmp)
+      self._unlock()
       raise
+
+  def _unlock(self):
+    while self.tmp_lock:
+      recovery.unlock(self.tmp_lock.pop())
 
   def _barrier(self, name: str):
     if self.barrier_sync_fn is not None:
@@ -203,10 +213,11 @@ class _SaveOperation:
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:  # only a tmp dir this save made
+        recovery.remove_tree(self.tmp)
       raise
     finally:
+      self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
 
   def _write_step_metadata(self):
@@ -332,6 +343,8 @@ def _check_unsupported(atomicity_options, checkpoint_metadata_store,
 
 def _check_restorable(directory):
   path = path_lib.as_path(directory)
+  if not path_lib.is_tmp(path):
+    recovery.recover_path(path)  # an interrupted overwrite of `path`
   if path_lib.is_tmp(path):
     raise ValueError(f"Found incomplete checkpoint at {path}: it is the "
                      "temporary directory of an unfinished save.")
