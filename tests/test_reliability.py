@@ -499,11 +499,10 @@ def test_status_messages_survive_non_utf8_bytes(tmp_path):
   enc = b"\x00\x01" + _core.zstd_compress(body, 3)
   enc = m[:4] + struct.pack("<Q", 12 + len(enc) + 4) + enc
   f.write_bytes(enc + struct.pack("<I", _core.crc32c(enc)))
-  with pytest.raises(OSError) as info:
+  with pytest.raises(OSError) as info:  # Orbax's ArrayDataMissingError
     ocpx.load(ck)
-  assert info.value.errno == errno.ENOENT
   assert "\\xff\\xfe" in str(info.value), str(info.value)
-  assert os.fsencode(info.value.filename).endswith(b"\xff\xfe" + name[2:])
+  assert str(ck) in str(info.value)
 
 
 # ---------------------------------------------------------------------------
