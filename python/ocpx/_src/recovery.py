@@ -16,9 +16,10 @@ A save writes `<path>.orbax-checkpoint-tmp` and commits it by renaming it to
   directory of checkpoints) finishes that commit from the complete tmp
   directory, or else restores the old checkpoint.
 
-A save in progress holds an exclusive `flock` on its tmp directory, so
-recovery never touches a live save's directories, in this process or
-another.  Everything recovery finds unlocked is a leftover of a dead save:
+A save in progress holds an exclusive `flock` on its lock file
+`.<name>.ocpx-lock` next to `<path>` (not on a directory, which the OCDBT
+writer locks itself), so recovery never touches a live save's directories,
+in this process or another; the save removes the file when it ends.  Everything recovery finds unlocked is a leftover of a dead save:
 it is completed, rolled back or removed.
 
 Example (what a checkpoint manager does on start-up):
@@ -44,12 +45,18 @@ from typing import Iterator, Optional
 from ocpx._src import path as path_lib
 
 OLD_MARKER = ".ocpx-old-"
+LOCK_SUFFIX = ".ocpx-lock"
 _COMMIT_FILE = path_lib.COMMIT_SUCCESS_FILE
 
 
 def old_path_for(final: pathlib.Path) -> pathlib.Path:
   """A fresh name for the old checkpoint set aside during an overwrite."""
   return final.parent / f".{final.name}{OLD_MARKER}{uuid.uuid4().hex[:8]}"
+
+
+def lock_path_for(final: pathlib.Path) -> pathlib.Path:
+  """The lock file a save of `final` holds while it runs."""
+  return final.parent / f".{final.name}{LOCK_SUFFIX}"
 
 
 def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
@@ -64,11 +71,33 @@ def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
 # Locks
 
 
+class SaveLock:
+  """The lock a running save holds (see `hold_save_lock`)."""
+
+  def __init__(self, fd: int, path: pathlib.Path):
+    self.fd = fd
+    self.path = path
+
+
+def hold_save_lock(final: pathlib.Path) -> Optional[SaveLock]:
+  """Creates and locks `final`'s lock file; None if another save holds it."""
+  path = lock_path_for(final)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    os.close(fd)
+    return None
+  except OSError:
+    pass  # no flock support on this filesystem: proceed unlocked
+  return SaveLock(fd, path)
+
+
 def try_lock(path: pathlib.Path) -> Optional[int]:
-  """An fd holding an exclusive flock on the directory `path`, or None if
+  """An fd holding an exclusive flock on the file `path`, or None if
   another open file holds it (a save in progress).  Raises OSError if `path`
   cannot be opened."""
-  fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+  fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
   try:
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except BlockingIOError:
@@ -80,7 +109,14 @@ def try_lock(path: pathlib.Path) -> Optional[int]:
   return fd
 
 
-def unlock(fd: Optional[int]) -> None:
+def unlock(fd) -> None:
+  """Releases a `SaveLock` (removing its file) or a `try_lock` fd."""
+  if isinstance(fd, SaveLock):
+    try:
+      fd.path.unlink()
+    except OSError:
+      pass
+    fd = fd.fd
   if fd is not None:
     try:
       os.close(fd)
@@ -90,7 +126,7 @@ def unlock(fd: Optional[int]) -> None:
 
 @contextlib.contextmanager
 def _locked_if_exists(*paths: pathlib.Path) -> Iterator[bool]:
-  """Locks each existing directory of `paths`; yields False if one is busy."""
+  """Locks each existing file of `paths`; yields False if one is busy."""
   fds = []
   try:
     for p in paths:
@@ -131,21 +167,23 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
   """Creates the tmp directory of a save of `final` and locks it.
 
   Leftovers of dead saves of `final` are recovered first.  Returns the lock
-  fd (close it with `unlock` when the save ends).  Raises ValueError if
-  another save of `final` (in any process) is in progress.
+  `SaveLock` (release it with `unlock` when the save ends).  Raises
+  ValueError if another save of `final` (in any process) is in progress.
   """
   recover_path(final)
   with _serialized(final.parent):
-    if tmp.exists() or tmp.is_symlink():
+    lock = hold_save_lock(final)
+    if lock is None or tmp.exists() or tmp.is_symlink():
+      unlock(lock)
       raise ValueError(
-          f"A save to {final} is in progress in another process (its "
-          f"temporary directory {tmp} is locked); wait for it to finish.")
-    path_lib.mkdir(tmp, mode)
+          f"A save to {final} is in progress in another process (its lock "
+          f"{lock_path_for(final)} is held); wait for it to finish.")
     try:
-      fd = try_lock(tmp)
-    except OSError:
-      fd = None
-    return fd
+      path_lib.mkdir(tmp, mode)
+    except BaseException:
+      unlock(lock)
+      raise
+    return lock
 
 
 # ---------------------------------------------------------------------------
@@ -252,11 +290,12 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
   """
   final = path_lib.as_path(final).absolute()
   tmp = path_lib.tmp_path_for(final)
+  lock_file = lock_path_for(final)
   olds = _old_paths(final)
-  if not olds and (not remove_stale_tmp or
-                   not (tmp.exists() or tmp.is_symlink())):
+  if not olds and not lock_file.exists() and (
+      not remove_stale_tmp or not (tmp.exists() or tmp.is_symlink())):
     return None
-  with _serialized(final.parent), _locked_if_exists(tmp, final) as free:
+  with _serialized(final.parent), _locked_if_exists(lock_file) as free:
     if not free:
       return None
     olds = _old_paths(final)
@@ -277,6 +316,9 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
       action = action or "cleaned"
     if remove_stale_tmp and (tmp.exists() or tmp.is_symlink()):
       remove_tree(tmp)
+      action = action or "cleaned"
+    if lock_file.exists():  # left by a save that died
+      remove_tree(lock_file)
       action = action or "cleaned"
     return action
 
@@ -302,6 +344,8 @@ def recover_directory(directory, *,
   for n in names:
     if n.startswith(".") and OLD_MARKER in n:
       finals.add(n[1:n.rindex(OLD_MARKER)])
+    elif n.startswith(".") and n.endswith(LOCK_SUFFIX):
+      finals.add(n[1:-len(LOCK_SUFFIX)])
     elif remove_stale_tmp and n.endswith(path_lib.TMP_SUFFIX):
       finals.add(n[:-len(path_lib.TMP_SUFFIX)])
   done = {}

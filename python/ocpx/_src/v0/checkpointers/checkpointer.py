@@ -344,7 +344,7 @@ def _check_unsupported(atomicity_options, checkpoint_metadata_store,
 def _check_restorable(directory):
   path = path_lib.as_path(directory)
   if not path_lib.is_tmp(path):
-    recovery.recover_path(path)  # an interrupted overwrite of `path`
+    recovery.recover_path(path, remove_stale_tmp=False)  # an interrupted overwrite
   if path_lib.is_tmp(path):
     raise ValueError(f"Found incomplete checkpoint at {path}: it is the "
                      "temporary directory of an unfinished save.")
