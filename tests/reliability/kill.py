@@ -162,5 +162,4 @@ def leftovers(root: pathlib.Path) -> list[str]:
   from ocpx._src import path as path_lib  # pylint: disable=g-import-not-at-top
   from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
   return sorted(n for n in os.listdir(root)
-                if path_lib.TMP_SUFFIX in n or recovery.OLD_MARKER in n
-                or n.endswith(recovery.LOCK_SUFFIX))
+                if path_lib.TMP_SUFFIX in n or recovery.OLD_MARKER in n)

@@ -16,10 +16,9 @@ A save writes `<path>.orbax-checkpoint-tmp` and commits it by renaming it to
   directory of checkpoints) finishes that commit from the complete tmp
   directory, or else restores the old checkpoint.
 
-A save in progress holds an exclusive `flock` on its lock file
-`.<name>.ocpx-lock` next to `<path>` (not on a directory, which the OCDBT
-writer locks itself), so recovery never touches a live save's directories,
-in this process or another; the save removes the file when it ends.  Everything recovery finds unlocked is a leftover of a dead save:
+A save in progress holds an exclusive `flock` on its tmp directory, so
+recovery never touches a live save's directories, in this process or
+another.  Everything recovery finds unlocked is a leftover of a dead save:
 it is completed, rolled back or removed.
 
 Example (what a checkpoint manager does on start-up):
@@ -39,24 +38,19 @@ import logging
 import os
 import pathlib
 import shutil
+import threading
 import uuid
 from typing import Iterator, Optional
 
 from ocpx._src import path as path_lib
 
 OLD_MARKER = ".ocpx-old-"
-LOCK_SUFFIX = ".ocpx-lock"
 _COMMIT_FILE = path_lib.COMMIT_SUCCESS_FILE
 
 
 def old_path_for(final: pathlib.Path) -> pathlib.Path:
   """A fresh name for the old checkpoint set aside during an overwrite."""
   return final.parent / f".{final.name}{OLD_MARKER}{uuid.uuid4().hex[:8]}"
-
-
-def lock_path_for(final: pathlib.Path) -> pathlib.Path:
-  """The lock file a save of `final` holds while it runs."""
-  return final.parent / f".{final.name}{LOCK_SUFFIX}"
 
 
 def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
@@ -71,33 +65,19 @@ def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
 # Locks
 
 
-class SaveLock:
-  """The lock a running save holds (see `hold_save_lock`)."""
-
-  def __init__(self, fd: int, path: pathlib.Path):
-    self.fd = fd
-    self.path = path
-
-
-def hold_save_lock(final: pathlib.Path) -> Optional[SaveLock]:
-  """Creates and locks `final`'s lock file; None if another save holds it."""
-  path = lock_path_for(final)
-  fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-  try:
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-  except BlockingIOError:
-    os.close(fd)
-    return None
-  except OSError:
-    pass  # no flock support on this filesystem: proceed unlocked
-  return SaveLock(fd, path)
+# (st_dev, st_ino) of the directories this process holds a `try_lock` on,
+# by fd.  A flock conflicts between two open files even in one process, so
+# `_serialized` must not wait for a lock this process holds itself (a save
+# whose handler saves or recovers a path inside its own tmp directory).
+_HELD: dict[int, tuple[int, int]] = {}
+_HELD_LOCK = threading.Lock()
 
 
 def try_lock(path: pathlib.Path) -> Optional[int]:
-  """An fd holding an exclusive flock on the file `path`, or None if
+  """An fd holding an exclusive flock on the directory `path`, or None if
   another open file holds it (a save in progress).  Raises OSError if `path`
   cannot be opened."""
-  fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+  fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
   try:
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except BlockingIOError:
@@ -106,27 +86,31 @@ def try_lock(path: pathlib.Path) -> Optional[int]:
   except OSError:
     # No flock support on this filesystem: proceed unlocked.
     return fd
+  st = os.fstat(fd)
+  with _HELD_LOCK:
+    _HELD[fd] = (st.st_dev, st.st_ino)
   return fd
 
 
-def unlock(fd) -> None:
-  """Releases a `SaveLock` (removing its file) or a `try_lock` fd."""
-  if isinstance(fd, SaveLock):
-    try:
-      fd.path.unlink()
-    except OSError:
-      pass
-    fd = fd.fd
+def unlock(fd: Optional[int]) -> None:
   if fd is not None:
+    with _HELD_LOCK:
+      _HELD.pop(fd, None)
     try:
       os.close(fd)
     except OSError:
       pass
 
 
+def _held_here(fd: int) -> bool:
+  st = os.fstat(fd)
+  with _HELD_LOCK:
+    return (st.st_dev, st.st_ino) in _HELD.values()
+
+
 @contextlib.contextmanager
 def _locked_if_exists(*paths: pathlib.Path) -> Iterator[bool]:
-  """Locks each existing file of `paths`; yields False if one is busy."""
+  """Locks each existing directory of `paths`; yields False if one is busy."""
   fds = []
   try:
     for p in paths:
@@ -153,10 +137,11 @@ def _serialized(directory: pathlib.Path) -> Iterator[None]:
     yield
     return
   try:
-    try:
-      fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError:
-      pass
+    if not _held_here(fd):  # else this process's own save holds it
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+      except OSError:
+        pass
     yield
   finally:
     os.close(fd)
@@ -167,23 +152,26 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
   """Creates the tmp directory of a save of `final` and locks it.
 
   Leftovers of dead saves of `final` are recovered first.  Returns the lock
-  `SaveLock` (release it with `unlock` when the save ends).  Raises
-  ValueError if another save of `final` (in any process) is in progress.
+  fd (close it with `unlock` when the save ends).  Raises ValueError if
+  another save of `final` (in any process) is in progress.
   """
+  if path_lib.uses_commit_file(final):
+    # Object store: the save writes in place (tmp is final); remove what an
+    # interrupted save (or the checkpoint being overwritten) left there.
+    path_lib.rmtree(tmp)
+    return None
   recover_path(final)
   with _serialized(final.parent):
-    lock = hold_save_lock(final)
-    if lock is None or tmp.exists() or tmp.is_symlink():
-      unlock(lock)
+    if tmp.exists() or tmp.is_symlink():
       raise ValueError(
-          f"A save to {final} is in progress in another process (its lock "
-          f"{lock_path_for(final)} is held); wait for it to finish.")
+          f"A save to {final} is in progress in another process (its "
+          f"temporary directory {tmp} is locked); wait for it to finish.")
+    path_lib.mkdir(tmp, mode)
     try:
-      path_lib.mkdir(tmp, mode)
-    except BaseException:
-      unlock(lock)
-      raise
-    return lock
+      fd = try_lock(tmp)
+    except OSError:
+      fd = None
+    return fd
 
 
 # ---------------------------------------------------------------------------
@@ -222,6 +210,8 @@ def commit(tmp: pathlib.Path, final: pathlib.Path, overwrite: bool) -> None:
   """Moves the finished save `tmp` to `final`, replacing an old `final` only
   if `overwrite`; a kill at any point leaves `final` old or new (or
   recoverable by `recover_path`), never lost."""
+  if path_lib.uses_commit_file(final):
+    return  # object store: commit_success.txt, written last, committed it
   if not (final.exists() or final.is_symlink()):
     os.rename(tmp, final)
     path_lib.fsync_dir(final.parent)
@@ -280,22 +270,21 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
     overwrite is completed (the tmp directory becomes `final`).
   * `final` missing, an old copy and no complete tmp: the old copy is put
     back.
-  * Otherwise leftovers (old copies, an abandoned tmp directory) are removed;
-    with `remove_stale_tmp=False` an abandoned tmp directory is kept (as a
-    checkpoint manager with `cleanup_tmp_directories=False` keeps them).
+  * Otherwise leftovers (old copies, an abandoned tmp directory) are removed.
 
   Example:
 
     recovery.recover_path("/ckpts/step_100")
   """
   final = path_lib.as_path(final).absolute()
+  if path_lib.uses_commit_file(final):
+    return None  # object stores: no renames to finish or roll back
   tmp = path_lib.tmp_path_for(final)
-  lock_file = lock_path_for(final)
   olds = _old_paths(final)
-  if not olds and not lock_file.exists() and (
-      not remove_stale_tmp or not (tmp.exists() or tmp.is_symlink())):
+  if not olds and (not remove_stale_tmp or
+                   not (tmp.exists() or tmp.is_symlink())):
     return None
-  with _serialized(final.parent), _locked_if_exists(lock_file) as free:
+  with _serialized(final.parent), _locked_if_exists(tmp, final) as free:
     if not free:
       return None
     olds = _old_paths(final)
@@ -316,9 +305,6 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
       action = action or "cleaned"
     if remove_stale_tmp and (tmp.exists() or tmp.is_symlink()):
       remove_tree(tmp)
-      action = action or "cleaned"
-    if lock_file.exists():  # left by a save that died
-      remove_tree(lock_file)
       action = action or "cleaned"
     return action
 
@@ -344,8 +330,6 @@ def recover_directory(directory, *,
   for n in names:
     if n.startswith(".") and OLD_MARKER in n:
       finals.add(n[1:n.rindex(OLD_MARKER)])
-    elif n.startswith(".") and n.endswith(LOCK_SUFFIX):
-      finals.add(n[1:-len(LOCK_SUFFIX)])
     elif remove_stale_tmp and n.endswith(path_lib.TMP_SUFFIX):
       finals.add(n[:-len(path_lib.TMP_SUFFIX)])
   done = {}

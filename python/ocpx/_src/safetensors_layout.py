@@ -36,7 +36,7 @@ import itertools
 import json
 import os
 import pathlib
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import jax
 import ml_dtypes

@@ -12,6 +12,7 @@ replaced only after the new one is complete.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -125,9 +126,9 @@ class _SaveOperation:
               else mp.primary_host)
     if custom_metadata is not None:
       v1_saving._validate_custom_metadata(custom_metadata, self.final)  # pylint: disable=protected-access
-    self.tmp_lock = []  # the flock held on `tmp` while this save runs
+    self.tmp_lock: list = []  # the flock on `tmp` while this save runs
     if self.primary:
-      # Finish or roll back an interrupted earlier save of this path.
+      # Finish or roll back an interrupted earlier save of this path first.
       recovery.recover_path(self.final)
     digest = hashlib.sha256(str(self.final).encode()).hexdigest()
     if self.sync.broadcast("path", digest, leader) != digest:
@@ -161,13 +162,14 @@ class _SaveOperation:
       else:
         call_args, call_kwargs = raw_args, raw_kwargs
       self.futures = []
-      if is_async and isinstance(self.handler,
-                                 checkpoint_handler.AsyncCheckpointHandler):
-        self.futures = checkpoint_handler.run_async(
-            self.handler.async_save(self.tmp, *call_args, **call_kwargs)) or []
+      if isinstance(self.handler, checkpoint_handler.AsyncCheckpointHandler):
+        # finalize() runs in commit(), after every process has written.
+        with (contextlib.nullcontext() if is_async
+              else pytree_lib.synchronous_save()):
+          self.futures = checkpoint_handler.run_async(self.handler.async_save(
+              self.tmp, *call_args, **call_kwargs)) or []
       else:
-        with pytree_lib.synchronous_save():
-          self.handler.save(self.tmp, *call_args, **call_kwargs)
+        self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
       if self.primary and self.tmp_lock:  # only a tmp dir this save made
@@ -201,6 +203,8 @@ class _SaveOperation:
         raise _Cancelled(f"{self.final}: save cancelled")
       self._barrier("written")
       if self.primary:
+        # (The engine's OCDBT commit takes no lock of its own on a save's tmp
+        # directory, so our lock stays held through the merge.)
         self.handler.finalize(self.tmp)
         self._write_step_metadata()
         path_lib.write_file_durably(
@@ -209,11 +213,11 @@ class _SaveOperation:
         path_lib.fsync_tree(self.tmp)
         if self.cancelled.is_set():
           raise _Cancelled(f"{self.final}: save cancelled")
-        v1_saving._commit(self.tmp, self.final, self.force)  # pylint: disable=protected-access
+        recovery.commit(self.tmp, self.final, self.force)
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary and self.tmp_lock:  # only a tmp dir this save made
+      if self.primary and self.tmp_lock:
         recovery.remove_tree(self.tmp)
       raise
     finally:
@@ -343,8 +347,6 @@ def _check_unsupported(atomicity_options, checkpoint_metadata_store,
 
 def _check_restorable(directory):
   path = path_lib.as_path(directory)
-  if not path_lib.is_tmp(path):
-    recovery.recover_path(path, remove_stale_tmp=False)  # an interrupted overwrite
   if path_lib.is_tmp(path):
     raise ValueError(f"Found incomplete checkpoint at {path}: it is the "
                      "temporary directory of an unfinished save.")
