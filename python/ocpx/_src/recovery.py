@@ -322,6 +322,8 @@ def recover_directory(directory, *,
     recovery.recover_directory("/ckpts")  # {"step_100": "completed"}
   """
   directory = path_lib.as_path(directory).absolute()
+  if path_lib.uses_commit_file(directory):
+    return {}  # object stores: no renames to finish or roll back
   try:
     names = os.listdir(directory)
   except (FileNotFoundError, NotADirectoryError):
