@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <tuple>
 #include <utility>
 
@@ -629,9 +630,24 @@ absl::StatusOr<HostArray> CheckpointReader::ReadBox(
   HostArray a;
   a.dtype = leaf->dtype;
   a.shape.assign(shape.begin(), shape.end());
-  size_t n = 1;
-  for (int64_t d : shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
-  a.bytes.resize(n * ItemSize(leaf->dtype));
+  // Checked before allocating: the box comes from the caller (or from a
+  // stored shape), and a product that overflows must not become a small
+  // buffer.
+  uint64_t nbytes = ItemSize(leaf->dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && nbytes > (uint64_t{1} << 62) / d)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path_, ": leaf '", name, "': box [", absl::StrJoin(shape, ","),
+          "] is negative or holds more than 2^62 bytes"));
+    }
+    nbytes *= static_cast<uint64_t>(d);
+  }
+  try {
+    a.bytes.resize(nbytes);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path_, ": leaf '", name, "': cannot allocate ", nbytes, " bytes"));
+  }
   OCPX_RETURN_IF_ERROR(ReadBox(name, origin, shape, a.bytes.data(),
                                a.bytes.size()));
   return a;

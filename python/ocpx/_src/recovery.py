@@ -260,7 +260,7 @@ def _is_complete(directory: pathlib.Path) -> bool:
   return (directory / _COMMIT_FILE).is_file()
 
 
-def recover_path(final) -> Optional[str]:
+def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
   """Finishes or rolls back an interrupted save or overwrite of `final`.
 
   Returns what it did ("completed", "restored", "cleaned") or None if there
@@ -281,7 +281,8 @@ def recover_path(final) -> Optional[str]:
     return None  # object stores: no renames to finish or roll back
   tmp = path_lib.tmp_path_for(final)
   olds = _old_paths(final)
-  if not olds and not (tmp.exists() or tmp.is_symlink()):
+  if not olds and (not remove_stale_tmp or
+                   not (tmp.exists() or tmp.is_symlink())):
     return None
   with _serialized(final.parent), _locked_if_exists(tmp, final) as free:
     if not free:
@@ -302,13 +303,14 @@ def recover_path(final) -> Optional[str]:
     for o in _old_paths(final):
       remove_tree(o)
       action = action or "cleaned"
-    if tmp.exists() or tmp.is_symlink():
+    if remove_stale_tmp and (tmp.exists() or tmp.is_symlink()):
       remove_tree(tmp)
       action = action or "cleaned"
     return action
 
 
-def recover_directory(directory) -> dict[str, str]:
+def recover_directory(directory, *,
+                      remove_stale_tmp: bool = True) -> dict[str, str]:
   """Runs `recover_path` for every checkpoint in `directory` that has
   leftovers of an interrupted save (tmp directories, old copies set aside by
   an overwrite).  Returns {checkpoint name: action}.
@@ -320,6 +322,8 @@ def recover_directory(directory) -> dict[str, str]:
     recovery.recover_directory("/ckpts")  # {"step_100": "completed"}
   """
   directory = path_lib.as_path(directory).absolute()
+  if path_lib.uses_commit_file(directory):
+    return {}  # object stores: no renames to finish or roll back
   try:
     names = os.listdir(directory)
   except (FileNotFoundError, NotADirectoryError):
@@ -328,13 +332,13 @@ def recover_directory(directory) -> dict[str, str]:
   for n in names:
     if n.startswith(".") and OLD_MARKER in n:
       finals.add(n[1:n.rindex(OLD_MARKER)])
-    elif n.endswith(path_lib.TMP_SUFFIX):
+    elif remove_stale_tmp and n.endswith(path_lib.TMP_SUFFIX):
       finals.add(n[:-len(path_lib.TMP_SUFFIX)])
   done = {}
   for name in sorted(finals):
     if not name:
       continue
-    action = recover_path(directory / name)
+    action = recover_path(directory / name, remove_stale_tmp=remove_stale_tmp)
     if action:
       done[name] = action
   return done

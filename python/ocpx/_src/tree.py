@@ -245,7 +245,13 @@ def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
   leaves = []
   for k, entry in d["tree_metadata"].items():
     try:
-      leaves.append(_leaf_from_json(entry))
+      leaf = _leaf_from_json(entry)
+      # Each entry is keyed by its own key path (as Orbax writes it): a
+      # mismatch means one of the two was damaged.
+      if k != str(tuple(leaf.names)):
+        raise ValueError(
+            f"its key_metadata says {tuple(leaf.names)!r}")
+      leaves.append(leaf)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
       raise ValueError(f"{f}: malformed entry {k!r}: {e}") from e
   if not leaves:
@@ -287,7 +293,7 @@ def _leaf_from_json(entry: Any) -> LeafMetadata:
     if not isinstance(x, dict):
       raise TypeError("key_metadata entries must be objects")
     key, key_type = x["key"], x["key_type"]
-    if isinstance(key, bool) or not isinstance(key, (str, int)):
+    if not isinstance(key, str):
       raise TypeError(f"key {key!r} is not a string")
     if isinstance(key_type, bool) or key_type not in (SEQUENCE_KEY, DICT_KEY):
       raise ValueError(f"key_type {key_type!r} is not 1 or 2")

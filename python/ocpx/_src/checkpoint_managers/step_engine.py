@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src.checkpoint_managers import deleter as deleter_lib
 from ocpx._src.checkpoint_managers import policy_checkpoint_info as info_lib
 from ocpx._src.checkpoint_managers import preservation_policy as pp
@@ -239,6 +240,10 @@ class StepEngine:
         self.directory, todelete_subdir=todelete_subdir,
         on_error=self._record_deletion_error,
         num_threads=num_deletion_threads)
+    if not read_only and self.is_primary:
+      # Finish or roll back overwrites that a crash interrupted (tmp dirs
+      # are left to cleanup_tmp_directories, as in Orbax).
+      recovery.recover_directory(self.directory, remove_stale_tmp=False)
     self.reload()
     if not read_only and self.is_primary:
       self._deleter.resume()

@@ -82,14 +82,15 @@ def read_random_key_impls(dir_path: pathlib.Path) -> dict[str, str]:
     if not f.name.startswith("process_") or not f.is_file():
       continue
     try:
-      doc = json.loads(f.read_text())
+      doc = json_util.read_json(f)
       entries = doc["array_metadatas"]
       for e in entries:
         am = e["array_metadata"]
         ext = am.get("ext_metadata")
         if isinstance(ext, dict) and ext.get(RANDOM_KEY_IMPL):
           out[str(am["param_name"])] = str(ext[RANDOM_KEY_IMPL])
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError,
+            AttributeError) as e:
       raise ValueError(f"{f}: malformed array metadata file: {e}") from e
   return out
 
