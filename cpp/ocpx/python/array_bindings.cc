@@ -119,7 +119,7 @@ void RegisterArray(nb::module_& m) {
             ocpx::WriteRegion(store, param, md, org, shape, bytes.data(), opts));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("json").none(),
-      nb::arg("origin").none() = nb::none(), nb::arg("array"),
+      nb::arg("origin").none(), nb::arg("array"),
       nb::arg("store_fill_value_chunks") = false,
       nb::arg("write_metadata") = true,
       "Writes `array` (any C-contiguous numpy/ml_dtypes array whose dtype "

@@ -15,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/numpy_interop.h"
 #include "cpp/ocpx/python/status.h"
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 namespace nb = nanobind;
 
@@ -144,9 +146,9 @@ void RegisterReader(nb::module_& m) {
             const auto& m = r.reader->step_metadata();
             if (!m.has_value()) return std::nullopt;
             nlohmann::json j = nlohmann::json::object();
-            j["item_handlers"] = m->item_handlers;
-            j["metrics"] = m->metrics;
-            j["performance_metrics"] = m->performance_metrics;
+            j["item_handlers"] = nlohmann::json::parse(m->item_handlers);
+            j["metrics"] = nlohmann::json::parse(m->metrics);
+            j["performance_metrics"] = nlohmann::json::parse(m->performance_metrics);
             j["init_timestamp_nsecs"] =
                 m->init_timestamp_nsecs.has_value()
                     ? nlohmann::json(*m->init_timestamp_nsecs)
@@ -155,7 +157,7 @@ void RegisterReader(nb::module_& m) {
                 m->commit_timestamp_nsecs.has_value()
                     ? nlohmann::json(*m->commit_timestamp_nsecs)
                     : nlohmann::json();
-            j["custom_metadata"] = m->custom_metadata;
+            j["custom_metadata"] = nlohmann::json::parse(m->custom_metadata);
             return j.dump();
           },
           "`_CHECKPOINT_METADATA` as parsed (JSON text), or None if absent.")

@@ -1,7 +1,7 @@
 // Copyright 2026 The ocpx Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,17 +14,22 @@
 #include <tuple>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/container/flat_hash_map.h"
+#include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/unique_fd.h"
+#include "cpp/ocpx/checkpoint/array_store.h"
 
 namespace ocpx {
 namespace {
@@ -345,14 +350,15 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
         absl::StrCat(f.string(), ": expected a JSON object"));
   }
   StepMetadata m;
+  nlohmann::json custom = nlohmann::json::object();
   nlohmann::json extra = nlohmann::json::object();
   for (const auto& [k, v] : d.items()) {
     if (k == "item_handlers") {
-      m.item_handlers = v;
+      m.item_handlers = v.dump();
     } else if (k == "metrics") {
-      if (v.is_object()) m.metrics = v;
+      if (v.is_object()) m.metrics = v.dump();
     } else if (k == "performance_metrics") {
-      if (v.is_object()) m.performance_metrics = v;
+      if (v.is_object()) m.performance_metrics = v.dump();
     } else if (k == "init_timestamp_nsecs" || k == "commit_timestamp_nsecs") {
       if (v.is_null()) continue;
       if (!v.is_number_integer()) {
@@ -363,19 +369,20 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
                                    : m.commit_timestamp_nsecs) =
           v.get<int64_t>();
     } else if (k == "custom_metadata") {
-      if (!v.is_null()) m.custom_metadata = v;
+      if (!v.is_null()) custom = v;
     } else {
       extra[k] = v;
     }
   }
   if (!extra.empty()) {
-    if (!m.custom_metadata.empty()) {
+    if (!custom.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           f.string(), ": unknown keys alongside custom_metadata: ",
           extra.dump()));
     }
-    m.custom_metadata = std::move(extra);
+    custom = std::move(extra);
   }
+  m.custom_metadata = custom.dump();
   return std::optional<StepMetadata>(std::move(m));
 }
 
@@ -452,9 +459,99 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
       "_METADATA)"));
 }
 
+// The state of an opened reader (immutable after Open) and the methods the
+// public class forwards to.
+struct CheckpointReader::Impl {
+  absl::Status LoadLeaves();
+  absl::StatusOr<const LeafInfo*> Leaf(absl::string_view name) const;
+  absl::StatusOr<const LeafInfo*> ArrayLeaf(absl::string_view name) const;
+  absl::Status Annotate(const absl::Status& s, absl::string_view name) const;
+  absl::Status Read(absl::string_view name, void* out, size_t out_size) const;
+  absl::Status ReadBox(absl::string_view name,
+                       absl::Span<const int64_t> origin,
+                       absl::Span<const int64_t> shape, void* out,
+                       size_t out_size) const;
+  absl::StatusOr<HostArray> Read(absl::string_view name) const;
+  absl::StatusOr<HostArray> ReadBox(absl::string_view name,
+                                    absl::Span<const int64_t> origin,
+                                    absl::Span<const int64_t> shape) const;
+  absl::StatusOr<std::string> ReadString(absl::string_view name) const;
+  absl::StatusOr<double> ReadScalar(absl::string_view name) const;
+
+  std::string path_;
+  std::string checkpointable_;
+  std::string directory_;
+  CheckpointLayout layout_ = CheckpointLayout::kV1;
+  bool use_ocdbt_ = true;
+  bool metadata_inferred_ = false;
+  bool fail_on_missing_chunks_ = true;
+  std::optional<StepMetadata> step_metadata_;
+  std::string tree_custom_metadata_ = "null";
+  std::optional<nlohmann::json> strings_;
+  std::vector<LeafInfo> leaves_;
+  absl::flat_hash_map<std::string, size_t> by_name_;
+  std::unique_ptr<CheckpointArrayReader> arrays_;
+};
+
+CheckpointReader::CheckpointReader(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+CheckpointReader::~CheckpointReader() = default;
+
+const std::string& CheckpointReader::path() const { return impl_->path_; }
+const std::string& CheckpointReader::checkpointable() const {
+  return impl_->checkpointable_;
+}
+const std::string& CheckpointReader::directory() const {
+  return impl_->directory_;
+}
+CheckpointLayout CheckpointReader::layout() const { return impl_->layout_; }
+bool CheckpointReader::use_ocdbt() const { return impl_->use_ocdbt_; }
+bool CheckpointReader::metadata_inferred() const {
+  return impl_->metadata_inferred_;
+}
+const std::optional<StepMetadata>& CheckpointReader::step_metadata() const {
+  return impl_->step_metadata_;
+}
+const std::string& CheckpointReader::tree_custom_metadata() const {
+  return impl_->tree_custom_metadata_;
+}
+const std::vector<LeafInfo>& CheckpointReader::leaves() const {
+  return impl_->leaves_;
+}
+absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
+    absl::string_view name) const {
+  return impl_->Leaf(name);
+}
+absl::Status CheckpointReader::Read(absl::string_view name, void* out,
+                                    size_t out_size) const {
+  return impl_->Read(name, out, out_size);
+}
+absl::Status CheckpointReader::ReadBox(absl::string_view name,
+                                       absl::Span<const int64_t> origin,
+                                       absl::Span<const int64_t> shape,
+                                       void* out, size_t out_size) const {
+  return impl_->ReadBox(name, origin, shape, out, out_size);
+}
+absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
+  return impl_->Read(name);
+}
+absl::StatusOr<HostArray> CheckpointReader::ReadBox(
+    absl::string_view name, absl::Span<const int64_t> origin,
+    absl::Span<const int64_t> shape) const {
+  return impl_->ReadBox(name, origin, shape);
+}
+absl::StatusOr<std::string> CheckpointReader::ReadString(
+    absl::string_view name) const {
+  return impl_->ReadString(name);
+}
+absl::StatusOr<double> CheckpointReader::ReadScalar(
+    absl::string_view name) const {
+  return impl_->ReadScalar(name);
+}
+
 absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
     std::string path, const CheckpointReaderOptions& options) {
-  auto r = std::unique_ptr<CheckpointReader>(new CheckpointReader());
+  auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
   OCPX_ASSIGN_OR_RETURN(r->checkpointable_,
@@ -472,10 +569,10 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
                       : (root / r->checkpointable_).string();
   OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));
   OCPX_RETURN_IF_ERROR(r->LoadLeaves());
-  return r;
+  return std::unique_ptr<CheckpointReader>(new CheckpointReader(std::move(r)));
 }
 
-absl::Status CheckpointReader::LoadLeaves() {
+absl::Status CheckpointReader::Impl::LoadLeaves() {
   const fs::path dir(directory_);
   const fs::path meta_file = dir / std::string(kPytreeMetadataFile);
   bool use_ocdbt = Exists(dir / "manifest.ocdbt");
@@ -486,7 +583,7 @@ absl::Status CheckpointReader::LoadLeaves() {
       use_ocdbt = d["use_ocdbt"].get<bool>();
     }
     if (d.contains("custom_metadata")) {
-      tree_custom_metadata_ = d["custom_metadata"];
+      tree_custom_metadata_ = d["custom_metadata"].dump();
     }
   } else {
     metadata_inferred_ = true;
@@ -550,12 +647,12 @@ absl::Status CheckpointReader::LoadLeaves() {
   return absl::OkStatus();
 }
 
-absl::Status CheckpointReader::Annotate(const absl::Status& s,
+absl::Status CheckpointReader::Impl::Annotate(const absl::Status& s,
                                         absl::string_view name) const {
   return AnnotateStatus(s, path_, ": leaf '", name, "'");
 }
 
-absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
+absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::Leaf(
     absl::string_view name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) {
@@ -565,7 +662,7 @@ absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
   return &leaves_[it->second];
 }
 
-absl::StatusOr<const LeafInfo*> CheckpointReader::ArrayLeaf(
+absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::ArrayLeaf(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
   if (leaf->kind != LeafKind::kArray && leaf->kind != LeafKind::kScalar) {
@@ -576,14 +673,14 @@ absl::StatusOr<const LeafInfo*> CheckpointReader::ArrayLeaf(
   return leaf;
 }
 
-absl::Status CheckpointReader::Read(absl::string_view name, void* out,
+absl::Status CheckpointReader::Impl::Read(absl::string_view name, void* out,
                                     size_t out_size) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape, out, out_size);
 }
 
-absl::Status CheckpointReader::ReadBox(absl::string_view name,
+absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
                                        absl::Span<const int64_t> origin,
                                        absl::Span<const int64_t> shape,
                                        void* out, size_t out_size) const {
@@ -616,13 +713,13 @@ absl::Status CheckpointReader::ReadBox(absl::string_view name,
                   name);
 }
 
-absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
+absl::StatusOr<HostArray> CheckpointReader::Impl::Read(absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape);
 }
 
-absl::StatusOr<HostArray> CheckpointReader::ReadBox(
+absl::StatusOr<HostArray> CheckpointReader::Impl::ReadBox(
     absl::string_view name, absl::Span<const int64_t> origin,
     absl::Span<const int64_t> shape) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
@@ -637,7 +734,7 @@ absl::StatusOr<HostArray> CheckpointReader::ReadBox(
   return a;
 }
 
-absl::StatusOr<std::string> CheckpointReader::ReadString(
+absl::StatusOr<std::string> CheckpointReader::Impl::ReadString(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
   const std::string file =
@@ -662,7 +759,7 @@ absl::StatusOr<std::string> CheckpointReader::ReadString(
   return node->is_string() ? node->get<std::string>() : node->dump();
 }
 
-absl::StatusOr<double> CheckpointReader::ReadScalar(
+absl::StatusOr<double> CheckpointReader::Impl::ReadScalar(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   if (leaf->num_elements() != 1) {

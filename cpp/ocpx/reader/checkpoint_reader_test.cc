@@ -1,7 +1,7 @@
 // Copyright 2026 The ocpx Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 #include <unistd.h>
 
@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
@@ -107,8 +109,8 @@ TEST(CheckpointReaderTest, V1LeavesMetadataAndReads) {
   ASSERT_TRUE(reader.step_metadata().has_value());
   EXPECT_EQ(*reader.step_metadata()->init_timestamp_nsecs,
             1795581694018002176);
-  EXPECT_EQ(reader.step_metadata()->custom_metadata["run"], 7);
-  EXPECT_EQ(reader.step_metadata()->item_handlers["state"], "x.PyTreeHandler");
+  EXPECT_EQ(nlohmann::json::parse(reader.step_metadata()->custom_metadata)["run"], 7);
+  EXPECT_EQ(nlohmann::json::parse(reader.step_metadata()->item_handlers)["state"], "x.PyTreeHandler");
 
   auto w = reader.Leaf("params.w");
   ASSERT_TRUE(w.ok());
@@ -308,7 +310,7 @@ TEST(CheckpointReaderTest, OrbaxFixtures) {
       if (fs::exists(c / "_CHECKPOINT_METADATA") &&
           c.filename() != "missing_custom_metadata_metadata") {
         ASSERT_TRUE((*r)->step_metadata().has_value());
-        EXPECT_EQ((*r)->step_metadata()->custom_metadata["custom"], "meta");
+        EXPECT_EQ(nlohmann::json::parse((*r)->step_metadata()->custom_metadata)["custom"], "meta");
       }
     }
     // Data deliberately removed: opening or reading fails, naming the path.

@@ -27,7 +27,7 @@
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 #include "gtest/gtest.h"
 
 namespace ocpx {
