@@ -6,7 +6,6 @@ callbacks, and checkpoints written by older Orbax releases."""
 import asyncio
 import json
 import pathlib
-import shutil
 import threading
 
 import jax

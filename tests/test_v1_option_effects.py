@@ -3,7 +3,6 @@
 """Each option changes what happens (or is refused), checked against
 orbax-checkpoint 0.12.8 where Orbax supports it too."""
 
-import json
 import os
 import pathlib
 

@@ -11,13 +11,10 @@ checkpointable directory's root database, as Orbax does.  With
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import pathlib
 import threading
 from typing import Any, Optional, Sequence
 
-import jax
 import numpy as np
 
 from ocpx import _core

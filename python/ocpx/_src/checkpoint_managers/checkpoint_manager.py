@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 from ocpx._src.checkpoint_managers import preservation_policy as pp
 from ocpx._src.checkpoint_managers import save_decision_policy as sdp
@@ -145,7 +145,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
   if o.should_save_fn is not None:
     return sdp.AnySavePolicy([_ShouldSaveFnPolicy(o.should_save_fn),
                               sdp.PreemptionCheckpointingPolicy()])
-  policies = []
+  policies: list[sdp.SaveDecisionPolicy] = []
   if o.save_interval_steps:
     policies.append(sdp.FixedIntervalPolicy(o.save_interval_steps))
   if o.save_on_steps:
@@ -157,7 +157,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
 def _default_preservation_policy(o: CheckpointManagerOptions):
   if o.preservation_policy is not None:
     return o.preservation_policy
-  policies = []
+  policies: list[pp.PreservationPolicy] = []
   if o.keep_period is not None:
     policies.append(pp.EveryNSteps(o.keep_period))
   if o.keep_time_interval is not None:
@@ -283,15 +283,16 @@ class CheckpointManager:
           *[n for n, h in handlers.items() if h is None],
           composite_options=composite_options,
           **{n: h for n, h in handlers.items() if h is not None},
-          **{METRIC_ITEM_NAME: metrics_handler})
+          **{METRIC_ITEM_NAME: cast(Any, metrics_handler)})
     self._composite = handler
     async_options = o.async_options or options_lib.AsyncOptions()
     if o.enable_async_checkpointing:
       async_options = dataclasses.replace(async_options)
-      self._checkpointer = async_checkpointer.AsyncCheckpointer(
-          handler, async_options=async_options,
-          multiprocessing_options=o.multiprocessing_options,
-          file_options=o.file_options)
+      self._checkpointer: checkpointer_lib.Checkpointer = (
+          async_checkpointer.AsyncCheckpointer(
+              handler, async_options=async_options,
+              multiprocessing_options=o.multiprocessing_options,
+              file_options=o.file_options))
     else:
       if async_options.post_finalization_callback is not None:
         raise ValueError("AsyncOptions.post_finalization_callback needs "

@@ -281,7 +281,7 @@ class StepEngine:
   # ----------------------------------------------------------- listing
 
   def reload(self) -> None:
-    found = {}
+    found: dict[Any, Any] = {}
     for m in self.name_format.find_all(self.directory):
       found.setdefault(m.step, m.path)
     infos = [StepInfo(s, found[s]) for s in sorted(found)]
@@ -495,7 +495,7 @@ class StepEngine:
   # ----------------------------------------------------------- tmp dirs
 
   def _own_tmp_dirs(self) -> list[pathlib.Path]:
-    out = []
+    out: list[pathlib.Path] = []
     try:
       entries = list(os.scandir(self.directory))
     except FileNotFoundError:

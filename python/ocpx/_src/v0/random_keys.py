@@ -93,8 +93,9 @@ def read_impls(directory: pathlib.Path) -> dict[str, str]:
     for entry in doc.get("array_metadatas", []):
       md = entry.get("array_metadata") or {}
       ext = md.get("ext_metadata") or {}
-      if isinstance(ext, dict) and ext.get(EXT_IMPL):
-        out[md.get("param_name")] = ext[EXT_IMPL]
+      name = md.get("param_name")
+      if isinstance(ext, dict) and ext.get(EXT_IMPL) and name is not None:
+        out[name] = ext[EXT_IMPL]
   return out
 
 
