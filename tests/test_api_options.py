@@ -115,9 +115,11 @@ def test_registry_resolution_order():
   # all-string dicts too (what orbax-checkpoint 0.12.8 records for them).
   assert isinstance(registration.resolve_handler_for_save(
       reg, {"a": "x", "b": {"c": "y"}}, name="extra"), handlers.PyTreeHandler)
-  # What only JSON can hold (a bare string) goes to JsonHandler.
+  # A bare string is a one-leaf PyTree too (Orbax 0.12.8 resolves it so);
+  # JsonHandler still takes it where registered for the name.
   assert isinstance(registration.resolve_handler_for_save(
-      reg, "text", name="extra"), handlers.JsonHandler)
+      reg, "text", name="extra"), handlers.PyTreeHandler)
+  assert handlers.JsonHandler().is_handleable("text")
   assert isinstance(registration.resolve_handler_for_save(
       reg, {"a": 1.0}, name="extra"), handlers.PyTreeHandler)
   # 'state' is registered for PyTreeHandler by name.

@@ -165,6 +165,10 @@ def test_matrix_v1_writers_read_by_ocpx_v0(tmp_path):
       got = m.restore(0, args=ocpx.args.Composite(
           state=ocpx.args.PyTreeRestore()))
       _eq(got.state, _tree(s))
+      # Without args too (Orbax 0.12.8's manager cannot: v1 typestrs).
+      got = m.restore(0)
+      _eq(got.state, _tree(s))
+      assert got.metrics == {"l": loss}
 
 
 def test_alternating_writers_with_max_to_keep(tmp_path):
@@ -208,14 +212,14 @@ def test_metrics_without_best_fn_and_newest_kept_with_best_fn(tmp_path):
 
 
 def test_background_error_named_and_not_lost(tmp_path, monkeypatch):
-  from ocpx._src import saving  # pylint: disable=g-import-not-at-top
-  real = saving._commit
+  from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
+  real = recovery.commit
 
   def fail_one(tmp, final, overwrite):
     if final.name == "1":
       raise OSError("disk full")
     return real(tmp, final, overwrite)
-  monkeypatch.setattr(saving, "_commit", fail_one)
+  monkeypatch.setattr(recovery, "commit", fail_one)
   o = ocpx.CheckpointManagerOptions(max_to_keep=1)
   m = ocpx.CheckpointManager(tmp_path, options=o)
   m.save(0, args=ocpx.args.StandardSave(_tree(0)))

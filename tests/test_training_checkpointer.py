@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ocpx import v1 as ocp
-from ocpx._src import saving
+from ocpx._src import recovery
 from ocpx._src.checkpoint_managers import step_engine
 
 training = ocp.training
@@ -209,7 +209,7 @@ def test_best_n_never_deletes_the_newest_step(tmp_path):
 
 def test_in_flight_step_is_not_listed_and_failure_keeps_older_steps(
     tmp_path, monkeypatch):
-  real_commit = saving._commit
+  real_commit = recovery.commit
   gate = __import__("threading").Event()
 
   def slow_failing_commit(tmp, final, overwrite):
@@ -217,7 +217,7 @@ def test_in_flight_step_is_not_listed_and_failure_keeps_older_steps(
       gate.wait(10)
       raise OSError("disk on fire")
     return real_commit(tmp, final, overwrite)
-  monkeypatch.setattr(saving, "_commit", slow_failing_commit)
+  monkeypatch.setattr(recovery, "commit", slow_failing_commit)
   with training.Checkpointer(tmp_path,
                              preservation_policy=pp.LatestN(1)) as ck:
     ck.save(0, _tree(0))
@@ -241,13 +241,13 @@ def test_in_flight_step_is_not_listed_and_failure_keeps_older_steps(
 
 def test_background_error_raised_by_next_save_wait_and_close(
     tmp_path, monkeypatch):
-  real_commit = saving._commit
+  real_commit = recovery.commit
 
   def fail_odd(tmp, final, overwrite):
     if int(final.name) % 2:
       raise OSError(f"cannot commit {final.name}")
     return real_commit(tmp, final, overwrite)
-  monkeypatch.setattr(saving, "_commit", fail_odd)
+  monkeypatch.setattr(recovery, "commit", fail_odd)
   ck = training.Checkpointer(tmp_path)
   ck.save(0, _tree(0))
   ck.save_async(1, _tree(1), force=True)
@@ -314,13 +314,13 @@ def test_process_killed_mid_save_leaves_previous_steps_intact(tmp_path):
   code = f"""
   import os, signal, numpy as np
   from ocpx import v1 as ocp
-  from ocpx._src import saving
-  real = saving._commit
+  from ocpx._src import recovery
+  real = recovery.commit
   def die(tmp, final, overwrite):
     if final.name == "1":
       os.kill(os.getpid(), signal.SIGKILL)
     return real(tmp, final, overwrite)
-  saving._commit = die
+  recovery.commit = die
   ck = ocp.training.Checkpointer({str(tmp_path / 'run')!r})
   ck.save(0, {{"w": np.arange(4)}})
   ck.save(1, {{"w": np.arange(4) + 1}})
@@ -399,3 +399,18 @@ def test_sigterm_gives_a_preemption_save_in_a_single_process_job(tmp_path):
   step = int(out.split()[-1])
   with orbax_training.Checkpointer(tmp_path / "run") as theirs:
     assert [c.step for c in theirs.checkpoints] == [step]
+
+
+def test_tmp_cleanup_spares_a_save_in_flight_elsewhere(tmp_path):
+  import fcntl  # pylint: disable=g-import-not-at-top
+  live = tmp_path / "9.orbax-checkpoint-tmp"
+  live.mkdir()
+  fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+  fcntl.flock(fd, fcntl.LOCK_EX)  # as a trainer's save in flight holds it
+  try:
+    training.Checkpointer(tmp_path, cleanup_tmp_directories=True).close()
+    assert live.is_dir()  # Orbax's cleanup deletes the trainer's save
+  finally:
+    os.close(fd)
+  training.Checkpointer(tmp_path, cleanup_tmp_directories=True).close()
+  assert not live.exists()

@@ -212,3 +212,23 @@ def test_skip_sync_file_validations_defers_the_existence_check(tmp_path):
   with pytest.raises(FileExistsError):
     response.result()
   np.testing.assert_array_equal(ocp.load(tmp_path / "c")["a"], np.arange(3))
+
+
+@pytest.mark.parametrize("setter, name", [
+    (lambda c: setattr(c.array.saving, "ocdbt_target_data_file_size", -1),
+     "ocdbt_target_data_file_size"),
+    (lambda c: setattr(c.array.saving.storage_options, "chunk_byte_size", 0),
+     "chunk_byte_size"),
+    (lambda c: setattr(c.memory, "write_concurrent_bytes", 0),
+     "write_concurrent_bytes"),
+    (lambda c: (setattr(c.multiprocessing, "active_processes", {0}),
+                setattr(c.multiprocessing, "primary_host", 1)),
+     "primary_host"),
+])
+def test_invalid_values_assigned_later_are_caught_at_save(tmp_path, setter,
+                                                          name):
+  ctx = ocp.Context()
+  setter(ctx)  # constructor checks cannot see assignments
+  with ctx, pytest.raises(ValueError, match=name):
+    ocp.save(tmp_path / "c", {"a": np.arange(3)})
+  assert not (tmp_path / "c").exists()

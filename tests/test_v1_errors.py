@@ -172,3 +172,33 @@ def test_load_checkpointables_names_the_failing_checkpointable(lib, composite):
       ocp.load_checkpointables(composite)
     assert isinstance(info.value.__cause__, FileNotFoundError)
     assert "Error opening" in str(info.value)
+
+
+def test_corrupt_pytree_metadata_in_load_checkpointables(lib, composite):
+  (composite / "state" / "_METADATA").write_text("{not json")
+  with pytest.raises(KeyError, match="Failed to load checkpointable: state"):
+    lib.load_checkpointables(composite)
+  with pytest.raises(ValueError):  # `load` keeps the underlying error
+    lib.load(composite, checkpointable_name="state")
+
+
+def test_pytree_without_metadata_only_recovered_by_auto_load(lib, composite):
+  (composite / "state" / "_METADATA").unlink()
+  with pytest.raises(KeyError, match="Failed to load checkpointable: state"):
+    lib.load_checkpointables(composite, {"state": None})
+  with pytest.raises(_invalid_layout(lib)):
+    lib.load(composite, checkpointable_name="state")
+  if lib is ocp:  # ocpx's recovery: the default name rebuilds the tree
+    shutil.rmtree(composite / "extra")  # AUTO prefers PyTrees with metadata
+    np.testing.assert_array_equal(ocp.load(composite)["a"], np.arange(4))
+
+
+def test_abstract_tree_mismatch_and_unsupported_leaf_wording(lib, tmp_path):
+  lib.save(tmp_path / "c", {"a": np.arange(2), "b": np.arange(3)})
+  for abstract in ({"a": np.zeros(2, np.int64)},
+                   {"a": np.zeros(2, np.int64), "b": np.zeros(3, np.int64),
+                    "z": np.zeros(1)}):
+    with pytest.raises(ValueError, match="User-provided restore item"):
+      lib.load(tmp_path / "c", abstract)
+  with pytest.raises(ValueError, match="Unsupported leaf type for saving"):
+    lib.save(tmp_path / "d", {"k": object()})

@@ -144,6 +144,19 @@ def test_a_single_leaf_is_a_whole_pytree(tmp_path, value):
       np.testing.assert_array_equal(got, value)
 
 
+@pytest.mark.parametrize("value", [np.arange(4), 3, 1.5, "text"], ids=repr)
+def test_a_single_leaf_under_another_name(tmp_path, value):
+  ocp.save(tmp_path / "a", value, checkpointable_name="leaf")
+  assert (tmp_path / "a/leaf/_METADATA").is_file()  # a PyTree, as in Orbax
+  np.testing.assert_array_equal(ocp.load(tmp_path / "a", checkpointable_name=
+                                         "leaf"), value)
+  ocp.save_checkpointables(tmp_path / "b", {"foo": value})
+  np.testing.assert_array_equal(ocp.load_checkpointables(tmp_path / "b")["foo"],
+                                value)
+  np.testing.assert_array_equal(
+      orbax_v1.load_checkpointables(tmp_path / "b")["foo"], value)
+
+
 def test_numpy_scalars_load_as_numpy_scalars(tmp_path):
   tree = {"f32": np.float32(1.5), "i16": np.int16(-3), "u8": np.uint8(200),
           "py_int": 4, "py_float": 0.5, "py_bool": True}
@@ -192,6 +205,15 @@ def test_abstract_leaf_kind_follows_orbax(tmp_path):
   md = ocp.metadata(tmp_path / "c").metadata
   got = ocp.load(tmp_path / "c", md)
   assert isinstance(got["a"], jax.Array) and type(got["b"]) is np.ndarray
+
+
+def test_numpy_leaves_take_only_the_dtype_from_the_abstract(tmp_path):
+  ocp.save(tmp_path / "c", [jnp.arange(16)])
+  got = ocp.load(tmp_path / "c", [np.array([], dtype=np.int64)])[0]
+  assert type(got) is np.ndarray and got.dtype == np.int64
+  np.testing.assert_array_equal(got, np.arange(16))  # the saved shape
+  theirs = orbax_v1.load(tmp_path / "c", [np.array([], dtype=np.int64)])[0]
+  assert theirs.shape == got.shape and theirs.dtype == got.dtype
 
 
 def test_save_and_load_under_a_global_mesh(tmp_path):

@@ -398,6 +398,11 @@ def test_load_and_broadcast_refuses_what_it_cannot_do(tmp_path):
   with _broadcast_ctx(replica_axis_index=1):  # 'x' splits the array
     with pytest.raises(ValueError, match="replica axis 'x'"):
       ocp.load(tmp_path / "c", fine)
+  with _broadcast_ctx():
+    with pytest.raises(ValueError, match="target sharding"):
+      ocp.load(tmp_path / "c")  # no abstract tree: nothing to broadcast to
+    with pytest.raises(ValueError, match="target sharding"):
+      ocp.load(tmp_path / "c", {"a": jax.ShapeDtypeStruct((8,), np.float32)})
   with _broadcast_ctx(broadcast_memory_limit_bytes=8):
     with pytest.raises(ValueError, match="memory limit"):
       ocp.load(tmp_path / "c", fine)

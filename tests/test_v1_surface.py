@@ -148,3 +148,13 @@ def test_proto_handler_needs_the_message_class(tmp_path):
     asyncio.run(handler.load(tmp_path, None))
   with pytest.raises(ValueError, match="protocol buffer"):
     asyncio.run(handler.save(tmp_path, {"a": 1}))
+
+
+def test_path_step_name_formats():
+  pytest.importorskip("ocpx._src.checkpoint_managers.step_names",
+                      reason="needs the step managers' naming helpers")
+  for prefix in (None, "ckpt"):
+    ours = ocp.path.step.standard_name_format(step_prefix=prefix)
+    theirs = orbax_v1.path.step.standard_name_format(step_prefix=prefix)
+    assert ours.build_name(7) == theirs.build_name(7)
+  assert isinstance(ocp.path.step.NameFormat, type)

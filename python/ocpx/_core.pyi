@@ -86,9 +86,9 @@ def ocdbt_commit(path: str, puts: dict, deletes: Sequence[bytes] = [], *, orbax:
     Commits {key: value} puts and key deletes to the OCDBT database in path (created if absent) as one generation; returns it.
     """
 
-def ocdbt_merge(parent_path: str, child_subdirs: Sequence[str], *, orbax: bool = True, max_inline_value_bytes: int | None = None, max_decoded_node_bytes: int | None = None, version_tree_arity_log2: int | None = None, compression: str = 'zstd', zstd_level: int = 0, manifest_kind: str = 'single', target_data_file_size: int | None = None, uuid: bytes | None = None, keep_version_history: bool = True) -> int:
+def ocdbt_merge(parent_path: str, child_subdirs: Sequence[str], *, orbax: bool = True, max_inline_value_bytes: int | None = None, max_decoded_node_bytes: int | None = None, version_tree_arity_log2: int | None = None, compression: str = 'zstd', zstd_level: int = 0, manifest_kind: str = 'single', target_data_file_size: int | None = None, uuid: bytes | None = None, keep_version_history: bool = True, sync: bool = True) -> int:
     """
-    Merges the child databases parent_path/<subdir> into parent_path (values referenced in place); returns the parent's new generation.
+    Merges the child databases parent_path/<subdir> into parent_path (values referenced in place); returns the parent's new generation.  With sync=False nothing is fsynced (the caller syncs the tree).
     """
 
 def zarr_make_metadata(shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, chunk_checksums: bool = False) -> str:
@@ -222,9 +222,9 @@ class CheckpointArrayWriter:
     Writes Orbax-layout zarr3 arrays into one process's OCDBT database (or plain directories); commit() publishes them.
     """
 
-    def __init__(self, directory: str, use_ocdbt: bool = True, target_data_file_size: int = 2147483648, *, limiter: ByteLimiter | None = None) -> None:
+    def __init__(self, directory: str, use_ocdbt: bool = True, target_data_file_size: int = 2147483648, *, limiter: ByteLimiter | None = None, sync: bool = True) -> None:
         """
-        With a ByteLimiter, every write() keeps the chunks being gathered and encoded within its limit (the input array is not counted).
+        With a ByteLimiter, every write() keeps the chunks being gathered and encoded within its limit (the input array is not counted).  With sync=False, commit() publishes the OCDBT manifest atomically but fsyncs nothing (the caller syncs the whole tree).
         """
 
     def write_metadata(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:

@@ -7,6 +7,9 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -274,48 +277,134 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                         absl::Span<const int64_t> origin,
                         absl::Span<const int64_t> shape, void* out,
                         const ReadRegionOptions& options) {
-  OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
+  const ReadBox box{origin, shape, out};
+  return ReadRegions(store, param_path, metadata, absl::MakeConstSpan(&box, 1),
+                     options);
+}
+
+absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
+                         const ArrayMetadata& metadata,
+                         absl::Span<const ReadBox> boxes,
+                         const ReadRegionOptions& options) {
+  for (const ReadBox& b : boxes) {
+    OCPX_RETURN_IF_ERROR(CheckBox(metadata, b.origin, b.shape));
+  }
   OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
   const size_t item = ItemSize(metadata.dtype);
-  char* dst = static_cast<char*>(out);
+  const size_t rank = metadata.rank();
+  // The chunks any box touches, each once, in grid order.
+  std::vector<std::vector<int64_t>> chunks;
+  if (boxes.size() == 1) {
+    ChunkRange range(metadata, boxes[0].origin, boxes[0].shape);
+    chunks.reserve(static_cast<size_t>(range.total));
+    for (int64_t i = 0; i < range.total; ++i) {
+      chunks.push_back(range.GridIndex(i));
+    }
+  } else {
+    std::set<std::vector<int64_t>> seen;
+    for (const ReadBox& b : boxes) {
+      ChunkRange range(metadata, b.origin, b.shape);
+      for (int64_t i = 0; i < range.total; ++i) seen.insert(range.GridIndex(i));
+    }
+    chunks.assign(seen.begin(), seen.end());
+  }
   // Each chunk's reservation covers the stored value (at most about the
   // decoded size) plus the decoded chunk if it is staged rather than decoded
-  // into `out`.
-  return ForEachChunk(
-      param_path, metadata, codec, origin, shape, options.pool,
-      options.limiter, options.max_parallelism,
-      [&](const std::string& key, const ChunkGeometry& geo,
-          bool direct) -> absl::Status {
-        OCPX_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                              store.Read(key));
-        const std::vector<int64_t> out_lo = Sub(geo.isect_lo, origin);
-        if (!value) {
+  // into a box.
+  const bool ranged = store.SupportsValueRanges();
+  return ParallelFor(
+      options.pool ? options.pool : ThreadPool::Default(), chunks.size(),
+      [&](size_t c) -> absl::Status {
+        const std::vector<int64_t>& g = chunks[c];
+        const std::string key =
+            JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
+        // The boxes this chunk intersects, and one it fills contiguously.
+        std::vector<std::pair<size_t, ChunkGeometry>> hits;
+        int direct = -1;
+        for (size_t i = 0; i < boxes.size(); ++i) {
+          ChunkGeometry geo(metadata, g, boxes[i].origin, boxes[i].shape);
+          bool empty = false;
+          for (size_t d = 0; d < rank; ++d) empty |= geo.isect_shape[d] <= 0;
+          if (empty) continue;
+          if (direct < 0 && geo.isect_shape == metadata.chunk_shape &&
+              IsContiguousBox(boxes[i].shape, metadata.chunk_shape)) {
+            direct = static_cast<int>(hits.size());
+          }
+          hits.emplace_back(i, std::move(geo));
+        }
+        if (hits.empty()) return absl::OkStatus();
+        ByteReservation reservation(
+            options.limiter,
+            static_cast<uint64_t>(codec.chunk_bytes()) * (direct >= 0 ? 1 : 2));
+        auto out_of = [&](size_t h) {
+          return static_cast<char*>(boxes[hits[h].first].out);
+        };
+        auto out_lo = [&](size_t h) {
+          return Sub(hits[h].second.isect_lo, boxes[hits[h].first].origin);
+        };
+        // Stores with ranged reads stream the value through the decoder, so
+        // it is never held whole; others read it whole.
+        std::optional<std::string> value;
+        std::optional<ChunkStore::ValueRange> range;
+        if (ranged) {
+          OCPX_ASSIGN_OR_RETURN(range, store.OpenValue(key));
+        } else {
+          OCPX_ASSIGN_OR_RETURN(value, store.Read(key));
+        }
+        if (!value && !range) {
           if (options.fail_on_missing_chunks) {
             return absl::NotFoundError(
                 absl::StrCat("chunk \"", key, "\" is missing"));
           }
-          internal_array::FillBox(dst, shape, out_lo, geo.isect_shape,
-                                  metadata.fill_value);
+          for (size_t h = 0; h < hits.size(); ++h) {
+            internal_array::FillBox(out_of(h), boxes[hits[h].first].shape,
+                                    out_lo(h), hits[h].second.isect_shape,
+                                    metadata.fill_value);
+          }
           return absl::OkStatus();
         }
-        if (direct) {
-          // Decode straight into the output.
-          return WithKey(
-              codec.Decode(*value, dst + ByteOffset(shape, out_lo, item)), key);
+        auto decode = [&](char* dst) -> absl::Status {
+          if (range) {
+            OCPX_ASSIGN_OR_RETURN(
+                bool streamed,
+                codec.DecodeStreamed(range->size, range->read_at, dst));
+            if (streamed) return absl::OkStatus();
+            value.emplace(range->size, '\0');
+            OCPX_RETURN_IF_ERROR(range->read_at(0, absl::MakeSpan(*value)));
+          }
+          return codec.Decode(*value, dst);
+        };
+        // The decoded chunk: inside a box (direct) or in a staging buffer.
+        const char* decoded = nullptr;
+        std::unique_ptr<char[]> staging;
+        if (direct >= 0) {
+          char* dst = out_of(direct) +
+                      ByteOffset(boxes[hits[direct].first].shape,
+                                 out_lo(direct), item);
+          OCPX_RETURN_IF_ERROR(WithKey(decode(dst), key));
+          decoded = dst;
+        } else {
+          staging.reset(new (std::nothrow) char[codec.chunk_bytes() + 1]);
+          if (staging == nullptr) {
+            return absl::ResourceExhaustedError(
+                absl::StrCat("chunk \"", key, "\": cannot allocate ",
+                             codec.chunk_bytes(), " bytes to decode it"));
+          }
+          OCPX_RETURN_IF_ERROR(WithKey(decode(staging.get()), key));
+          decoded = staging.get();
         }
-        std::unique_ptr<char[]> chunk(new (std::nothrow)
-                                          char[codec.chunk_bytes() + 1]);
-        if (chunk == nullptr) {
-          return absl::ResourceExhaustedError(
-              absl::StrCat("chunk \"", key, "\": cannot allocate ",
-                           codec.chunk_bytes(), " bytes to decode it"));
+        value.reset();  // the stored value is no longer needed
+        for (size_t h = 0; h < hits.size(); ++h) {
+          if (static_cast<int>(h) == direct) continue;
+          const ChunkGeometry& geo = hits[h].second;
+          CopyBox(decoded, metadata.chunk_shape,
+                  Sub(geo.isect_lo, geo.chunk_origin), out_of(h),
+                  boxes[hits[h].first].shape, out_lo(h), geo.isect_shape,
+                  item);
         }
-        OCPX_RETURN_IF_ERROR(WithKey(codec.Decode(*value, chunk.get()), key));
-        CopyBox(chunk.get(), metadata.chunk_shape,
-                Sub(geo.isect_lo, geo.chunk_origin), dst, shape, out_lo,
-                geo.isect_shape, item);
         return absl::OkStatus();
-      });
+      },
+      options.max_parallelism);
 }
 
 }  // namespace ocpx

@@ -86,6 +86,25 @@ absl::Status ReadRegion(ChunkStore& store, absl::string_view param_path,
                         absl::Span<const int64_t> shape, void* out,
                         const ReadRegionOptions& options = {});
 
+/// One box of a `ReadRegions` call: `[origin, origin + shape)` read into
+/// `out` (C-contiguous).
+struct ReadBox {
+  absl::Span<const int64_t> origin;
+  absl::Span<const int64_t> shape;
+  void* out = nullptr;
+};
+
+/// Reads several boxes of one array (e.g. every device's box of a sharded
+/// array) with each chunk read and decoded once, however many boxes it
+/// intersects: the chunk is decoded straight into a box that holds all of
+/// it contiguously (or into a staging buffer, freed as soon as it is copied
+/// out) and copied from there into every other box that needs part of it.
+/// Boxes may overlap (e.g. replicas).  Errors as `ReadRegion`.
+absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
+                         const ArrayMetadata& metadata,
+                         absl::Span<const ReadBox> boxes,
+                         const ReadRegionOptions& options = {});
+
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_ARRAY_IO_H_

@@ -5,9 +5,12 @@
 
 #include <stdlib.h>
 
+#include <map>
 #include <numeric>
+#include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
@@ -92,6 +95,88 @@ TEST(ArrayIoTest, PartialWriteMergesWithExistingChunks) {
   opts.store_fill_value_chunks = true;
   ASSERT_TRUE(WriteRegion(store, "", m, {0}, {6}, fill, opts).ok());
   EXPECT_EQ(store.Contents().size(), 2u);
+}
+
+// Counts reads per key.
+class CountingStore : public MemoryChunkStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Read(
+      const std::string& key) override {
+    absl::MutexLock lock(&mu_);
+    ++reads_[key];
+    return MemoryChunkStore::Read(key);
+  }
+  std::map<std::string, int> reads() const {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+  void Reset() {
+    absl::MutexLock lock(&mu_);
+    reads_.clear();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, int> reads_;
+};
+
+TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
+  CountingStore store;
+  ArrayMetadata m = MakeOrbaxArrayMetadata({6, 8}, DataType::kInt32, {3, 4});
+  std::vector<int32_t> a(48);
+  std::iota(a.begin(), a.end(), 7);
+  ASSERT_TRUE(WriteRegion(store, "p", m, {0, 0}, {6, 8}, a.data()).ok());
+  store.Reset();
+  // A box equal to one chunk (decoded in place), the same box again (a
+  // replica), a box straddling all four chunks, the whole array, and a
+  // column box at the array edge.
+  const std::vector<std::vector<int64_t>> origins = {
+      {0, 4}, {0, 4}, {1, 2}, {0, 0}, {0, 7}};
+  const std::vector<std::vector<int64_t>> shapes = {
+      {3, 4}, {3, 4}, {4, 5}, {6, 8}, {6, 1}};
+  std::vector<std::vector<int32_t>> outs;
+  std::vector<ReadBox> boxes;
+  for (size_t i = 0; i < origins.size(); ++i) {
+    outs.emplace_back(shapes[i][0] * shapes[i][1], -1);
+  }
+  for (size_t i = 0; i < origins.size(); ++i) {
+    boxes.push_back(ReadBox{origins[i], shapes[i], outs[i].data()});
+  }
+  ASSERT_TRUE(ReadRegions(store, "p", m, boxes).ok());
+  for (size_t i = 0; i < origins.size(); ++i) {
+    for (int64_t r = 0; r < shapes[i][0]; ++r) {
+      for (int64_t c = 0; c < shapes[i][1]; ++c) {
+        EXPECT_EQ(outs[i][r * shapes[i][1] + c],
+                  a[(r + origins[i][0]) * 8 + c + origins[i][1]])
+            << "box " << i << " at " << r << "," << c;
+      }
+    }
+  }
+  std::map<std::string, int> want = {
+      {"p/c/0/0", 1}, {"p/c/0/1", 1}, {"p/c/1/0", 1}, {"p/c/1/1", 1}};
+  EXPECT_EQ(store.reads(), want);
+
+  // Missing chunks: fill value in every box, or NotFound naming the key.
+  MemoryChunkStore empty;
+  std::vector<int32_t> x(12, -1), y(2, -1);
+  const std::vector<int64_t> o1 = {0, 0}, s1 = {3, 4}, o2 = {2, 3},
+                             s2 = {1, 2};
+  std::vector<ReadBox> two = {ReadBox{o1, s1, x.data()},
+                              ReadBox{o2, s2, y.data()}};
+  ASSERT_TRUE(ReadRegions(empty, "p", m, two).ok());
+  EXPECT_EQ(x, std::vector<int32_t>(12, 0));
+  EXPECT_EQ(y, std::vector<int32_t>(2, 0));
+  ReadRegionOptions strict;
+  strict.fail_on_missing_chunks = true;
+  absl::Status st = ReadRegions(empty, "p", m, two, strict);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("p/c/0/"));
+  // Every box is checked before anything is read.
+  const std::vector<int64_t> bad = {7, 4};
+  std::vector<ReadBox> out_of_range = {ReadBox{o1, s1, x.data()},
+                                       ReadBox{o1, bad, x.data()}};
+  EXPECT_EQ(ReadRegions(store, "p", m, out_of_range).code(),
+            absl::StatusCode::kOutOfRange);
 }
 
 TEST(ArrayIoTest, MissingChunks) {

@@ -5,7 +5,12 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
 #include <limits>
 #include <utility>
 
@@ -555,6 +560,82 @@ absl::Status ChunkCodec::Decode(absl::string_view encoded,
                                 void* chunk_out) const {
   return internal_array::DecodeChain(*chain_, encoded,
                                      static_cast<char*>(chunk_out));
+}
+
+absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
+                                                const ReadAtFn& read_at,
+                                                void* chunk_out) const {
+  const Chain& c = *chain_;
+  if (!c.sharding || c.has_transpose || !c.b2b.empty() || c.num_inner != 1) {
+    return false;
+  }
+  const Chain& in = *c.inner;
+  if (in.sharding || in.has_transpose || in.swap || in.b2b.empty() ||
+      in.b2b.size() > 2 || in.b2b[0].kind != CodecSpec::Kind::kZstd ||
+      in.raw_bytes != c.raw_bytes) {
+    return false;
+  }
+  const bool crc = in.b2b.size() == 2;
+  if (crc && in.b2b[1].kind != CodecSpec::Kind::kCrc32c) return false;
+  if (size < c.index_bytes) return false;
+  // The shard index (a few bytes).
+  std::string index_bytes(c.index_bytes, '\0');
+  OCPX_RETURN_IF_ERROR(read_at(c.index_at_start ? 0 : size - c.index_bytes,
+                               absl::MakeSpan(index_bytes)));
+  uint64_t index[2];
+  OCPX_RETURN_IF_ERROR(AnnotateStatus(
+      internal_array::DecodeChain(*c.index, index_bytes,
+                                  reinterpret_cast<char*>(index)),
+      "sharding_indexed index"));
+  const uint64_t off = index[0], nb = index[1];
+  char* out = static_cast<char*>(chunk_out);
+  if (off == internal_array::kMissing && nb == internal_array::kMissing) {
+    internal_array::FillElements(out, static_cast<size_t>(c.num_elements),
+                                 c.fill);
+    return true;
+  }
+  if (off > size || nb > size - off || (crc && nb < 4)) return false;
+  const std::string where = absl::StrCat(
+      "sharding_indexed: inner chunk [",
+      absl::StrJoin(std::vector<int64_t>(c.enc_shape.size(), 0), ","), "]");
+  const uint64_t payload = crc ? nb - 4 : nb;
+  ZstdStreamDecoder decoder(absl::MakeSpan(out, in.raw_bytes));
+  absl::Status zstd_status;
+  uint32_t actual = 0;
+  unsigned char stored[4] = {0, 0, 0, 0};
+  const size_t piece_bytes =
+      static_cast<size_t>(std::min<uint64_t>(nb, uint64_t{1} << 20));
+  std::unique_ptr<char[]> piece(new (std::nothrow) char[piece_bytes + 1]);
+  if (piece == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a read buffer");
+  }
+  for (uint64_t pos = 0; pos < nb;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece_bytes, nb - pos));
+    OCPX_RETURN_IF_ERROR(read_at(off + pos, absl::MakeSpan(piece.get(), n)));
+    // The part of this piece before the trailing checksum, if any.
+    const size_t data_n =
+        pos >= payload ? 0
+                       : static_cast<size_t>(std::min<uint64_t>(n, payload - pos));
+    absl::string_view data(piece.get(), data_n);
+    if (crc) actual = Crc32cExtend(actual, data);
+    if (zstd_status.ok()) zstd_status = decoder.Feed(data);
+    for (size_t i = data_n; i < n; ++i) stored[pos + i - payload] = piece[i];
+    pos += n;
+  }
+  if (crc) {
+    const uint32_t want = stored[0] | (stored[1] << 8) | (stored[2] << 16) |
+                          (static_cast<uint32_t>(stored[3]) << 24);
+    if (want != actual) {
+      return AnnotateStatus(
+          absl::DataLossError(absl::StrCat(
+              "crc32c: checksum mismatch, the stored data is corrupt (stored "
+              "0x", absl::Hex(want), ", computed 0x", absl::Hex(actual), ")")),
+          where);
+    }
+  }
+  if (zstd_status.ok()) zstd_status = decoder.Finish();
+  OCPX_RETURN_IF_ERROR(AnnotateStatus(zstd_status, where));
+  return true;
 }
 
 }  // namespace ocpx

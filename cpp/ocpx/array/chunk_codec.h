@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -58,6 +60,22 @@ class ChunkCodec {
   /// the chunk shape, native byte order).  Inner chunks missing from a shard
   /// are set to the fill value.  DataLoss on any inconsistency.
   absl::Status Decode(absl::string_view encoded, void* chunk_out) const;
+
+  /// Reads `out.size()` bytes at `offset` of an encoded value.
+  using ReadAtFn =
+      std::function<absl::Status(uint64_t offset, absl::Span<char> out)>;
+
+  /// Decodes an encoded value of `size` bytes read piecewise through
+  /// `read_at`, streaming it through the decompressor so that the encoded
+  /// value is never held in memory whole (checksums are still verified, and
+  /// a checksum mismatch is reported before any decompression error).  Only
+  /// Orbax's chunk layout streams: a `sharding_indexed` chunk of one inner
+  /// chunk encoded as `bytes` (native order), `zstd`, optionally `crc32c`.
+  /// Returns false, having decoded nothing, for any other codec chain or a
+  /// malformed shard index: the caller then reads the value whole and uses
+  /// `Decode` (which reports such errors).
+  absl::StatusOr<bool> DecodeStreamed(uint64_t size, const ReadAtFn& read_at,
+                                      void* chunk_out) const;
 
   const ArrayMetadata& metadata() const { return *metadata_; }
   int64_t chunk_num_elements() const { return chunk_num_elements_; }

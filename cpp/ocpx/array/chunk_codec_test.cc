@@ -226,5 +226,65 @@ TEST(ChunkCodecTest, ChunkChecksumLayout) {
   EXPECT_EQ(enc.substr(4, 4), std::string("\x31\x0a\xc8\x92", 4));
 }
 
+// Orbax's layout (one zstd inner chunk, with or without checksums) decodes
+// streamed, piece by piece, to the same bytes as Decode, and every flipped
+// byte is still DataLoss (a checksum mismatch when checksums are on).  Other
+// chains are not streamed.
+TEST(ChunkCodecTest, DecodeStreamedMatchesDecode) {
+  for (bool checksums : {true, false}) {
+    ArrayMetadata m = MakeOrbaxArrayMetadata({64, 32}, DataType::kFloat32,
+                                             {64, 32}, 3, checksums);
+    auto codec = ChunkCodec::Make(m);
+    ASSERT_TRUE(codec.ok()) << codec.status();
+    std::vector<float> data(64 * 32);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = (i * 7919) % 1000 * 0.5f;
+    const std::string enc = **codec->Encode(data.data(), {}, true);
+    int reads = 0;
+    std::string value;
+    ChunkCodec::ReadAtFn read_at = [&](uint64_t off, absl::Span<char> out) {
+      ++reads;
+      if (off > value.size() || out.size() > value.size() - off) {
+        return absl::OutOfRangeError("beyond the value");
+      }
+      std::memcpy(out.data(), value.data() + off, out.size());
+      return absl::OkStatus();
+    };
+    value = enc;
+    std::vector<float> out(data.size(), -1.0f);
+    auto streamed = codec->DecodeStreamed(value.size(), read_at, out.data());
+    ASSERT_TRUE(streamed.ok()) << streamed.status();
+    EXPECT_TRUE(*streamed);
+    EXPECT_EQ(out, data);
+    EXPECT_GE(reads, 2);  // the index, then the inner chunk
+    // (Without checksums a flipped byte may decode to other values.)
+    for (size_t pos = 0; checksums && pos < enc.size(); pos += 7) {
+      value = enc;
+      value[pos] ^= 0x10;
+      auto r = codec->DecodeStreamed(value.size(), read_at, out.data());
+      absl::Status s = r.ok() ? absl::OkStatus() : r.status();
+      if (r.ok() && !*r) s = codec->Decode(value, out.data());  // fell back
+      if (r.ok() && *r) s = absl::InternalError("decoded a corrupt value");
+      EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << "byte " << pos;
+      if (pos < enc.size() - 20) {
+        EXPECT_THAT(std::string(s.message()), HasSubstr("crc32c"))
+            << "byte " << pos;
+      }
+    }
+  }
+  // No compression: not streamed.
+  auto plain = ChunkCodec::Make(
+      MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4}, std::nullopt));
+  ASSERT_TRUE(plain.ok());
+  int32_t v[4] = {1, 2, 3, 4};
+  std::string enc = **plain->Encode(v, {}, true);
+  ChunkCodec::ReadAtFn read_at = [&](uint64_t off, absl::Span<char> out) {
+    std::memcpy(out.data(), enc.data() + off, out.size());
+    return absl::OkStatus();
+  };
+  auto r = plain->DecodeStreamed(enc.size(), read_at, v);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+}
+
 }  // namespace
 }  // namespace ocpx

@@ -9,12 +9,16 @@
 /// through, plus a directory-backed and an in-memory implementation.  An
 /// OCDBT-backed adapter lives with the OCDBT code.
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 
 namespace ocpx {
@@ -35,6 +39,25 @@ class ChunkStore {
 
   /// Removes `key`; OK if it does not exist.
   virtual absl::Status Delete(const std::string& key) = 0;
+
+  /// A stored value read piece by piece: `read_at(offset, out)` fills `out`
+  /// with the bytes at `offset` (OutOfRange beyond `size`).
+  struct ValueRange {
+    uint64_t size = 0;
+    std::function<absl::Status(uint64_t offset, absl::Span<char> out)> read_at;
+  };
+
+  /// True if `OpenValue` is implemented (values can be streamed rather than
+  /// read whole).
+  virtual bool SupportsValueRanges() const { return false; }
+
+  /// The value of `key` as a `ValueRange`, or nullopt if it does not exist.
+  /// Unimplemented unless `SupportsValueRanges()`.
+  virtual absl::StatusOr<std::optional<ValueRange>> OpenValue(
+      const std::string& key) {
+    return absl::UnimplementedError(
+        absl::StrCat("ranged reads of \"", key, "\" are not supported"));
+  }
 };
 
 /// Stores key `a/c/0/1` as the file `root/a/c/0/1` (TensorStore's `file`

@@ -54,6 +54,55 @@ absl::Status CheckSingleFrame(absl::string_view frame) {
 
 }  // namespace
 
+ZstdStreamDecoder::ZstdStreamDecoder(absl::Span<char> out)
+    : dctx_(ThreadDCtx()), out_(out) {
+  ZSTD_DCtx_reset(static_cast<ZSTD_DCtx*>(dctx_),
+                  ZSTD_reset_session_and_parameters);
+}
+
+absl::Status ZstdStreamDecoder::Feed(absl::string_view piece) {
+  ZSTD_DCtx* dctx = static_cast<ZSTD_DCtx*>(dctx_);
+  ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+  while (in.pos < in.size) {
+    if (ended_) {
+      return absl::DataLossError(absl::StrCat(
+          "zstd data holds ", in.size - in.pos,
+          " or more bytes after the first frame (exactly one frame is "
+          "allowed)"));
+    }
+    if (produced_ == out_.size()) {
+      // The output is full: any further output is an error.
+      char probe;
+      ZSTD_outBuffer pout{&probe, 1, 0};
+      const size_t r = ZSTD_decompressStream(dctx, &pout, &in);
+      if (ZSTD_isError(r)) return ZstdError("decompress", r);
+      if (pout.pos != 0) {
+        return absl::DataLossError(absl::StrCat(
+            "zstd frame decompresses to more than the expected ", out_.size(),
+            " bytes"));
+      }
+      if (r == 0) ended_ = true;
+      continue;
+    }
+    ZSTD_outBuffer obuf{out_.data() + produced_, out_.size() - produced_, 0};
+    const size_t r = ZSTD_decompressStream(dctx, &obuf, &in);
+    if (ZSTD_isError(r)) return ZstdError("decompress", r);
+    produced_ += obuf.pos;
+    if (r == 0) ended_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ZstdStreamDecoder::Finish() const {
+  if (!ended_) return absl::DataLossError("zstd frame is truncated");
+  if (produced_ != out_.size()) {
+    return absl::DataLossError(absl::StrCat("zstd frame decompressed to ",
+                                            produced_, " bytes, expected ",
+                                            out_.size()));
+  }
+  return absl::OkStatus();
+}
+
 bool IsValidZstdLevel(int level) {
   return level >= ZSTD_minCLevel() && level <= ZSTD_maxCLevel();
 }

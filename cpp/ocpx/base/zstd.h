@@ -40,6 +40,29 @@ absl::StatusOr<std::string> ZstdDecompress(absl::string_view frame,
 /// decompressed size exactly (otherwise `DataLoss`).
 absl::Status ZstdDecompressInto(absl::string_view frame, absl::Span<char> out);
 
+/// Decompresses exactly one zstd frame, fed piece by piece, into `out`, whose
+/// size must equal the decompressed size exactly: the same checks as
+/// `ZstdDecompressInto` without holding the whole frame in memory.  Uses the
+/// calling thread's decompression context: one decoder per thread at a time.
+class ZstdStreamDecoder {
+ public:
+  explicit ZstdStreamDecoder(absl::Span<char> out);
+  ZstdStreamDecoder(const ZstdStreamDecoder&) = delete;
+  ZstdStreamDecoder& operator=(const ZstdStreamDecoder&) = delete;
+
+  /// Decompresses the next piece of the frame.  DataLoss on corrupt data,
+  /// output beyond `out`, or bytes after the end of the frame.
+  absl::Status Feed(absl::string_view piece);
+  /// DataLoss unless the frame ended and filled `out` exactly.
+  absl::Status Finish() const;
+
+ private:
+  void* dctx_;
+  absl::Span<char> out_;
+  size_t produced_ = 0;
+  bool ended_ = false;
+};
+
 /// Returns true if `level` is within libzstd's accepted range.
 bool IsValidZstdLevel(int level);
 

@@ -32,6 +32,46 @@ TEST(ZstdTest, RoundTrip) {
   }
 }
 
+TEST(ZstdTest, StreamDecoderFedInPieces) {
+  const std::string data = TestData(size_t{3} << 20);
+  const std::string frame = *ocpx::ZstdCompress(data, 3);
+  for (size_t piece : {size_t{1}, size_t{4096}, size_t{1} << 20}) {
+    if (piece == 1 && frame.size() > (1 << 16)) continue;  // too slow
+    std::string out(data.size(), '\0');
+    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    for (size_t i = 0; i < frame.size(); i += piece) {
+      ASSERT_TRUE(dec.Feed(absl::string_view(frame).substr(i, piece)).ok());
+    }
+    ASSERT_TRUE(dec.Finish().ok());
+    EXPECT_EQ(out, data);
+  }
+  // Truncated, too long for the output, too short, trailing bytes.
+  std::string out(data.size(), '\0');
+  {
+    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    ASSERT_TRUE(dec.Feed(absl::string_view(frame).substr(0, frame.size() / 2))
+                    .ok());
+    EXPECT_EQ(dec.Finish().code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out).subspan(1));
+    absl::Status s = dec.Feed(frame);
+    if (s.ok()) s = dec.Finish();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    std::string bigger(data.size() + 1, '\0');
+    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(bigger));
+    ASSERT_TRUE(dec.Feed(frame).ok());
+    EXPECT_EQ(dec.Finish().code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    absl::Status s = dec.Feed(frame + "x");
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  }
+}
+
 TEST(ZstdTest, FrameMagicAndChecksum) {
   auto frame = ocpx::ZstdCompress(TestData(100), 0, /*checksum=*/true);
   ASSERT_TRUE(frame.ok());

@@ -100,6 +100,17 @@ absl::Status CheckpointArrayReader::Read(const std::string& param,
                   param);
 }
 
+absl::Status CheckpointArrayReader::ReadBoxes(const std::string& param,
+                                              absl::Span<const ReadBox> boxes,
+                                              bool fail_on_missing_chunks,
+                                              ByteLimiter* limiter) {
+  OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
+  ReadRegionOptions options;
+  options.fail_on_missing_chunks = fail_on_missing_chunks;
+  options.limiter = limiter;
+  return Annotate(ReadRegions(*store_, param, md, boxes, options), param);
+}
+
 absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
   std::vector<std::string> out;
   auto add = [&](absl::string_view key) {
@@ -147,6 +158,7 @@ CheckpointArrayWriter::Open(std::string directory,
   if (options.use_ocdbt) {
     OcdbtWriteOptions wo = OcdbtWriteOptions::Orbax();
     wo.target_data_file_size = options.target_data_file_size;
+    wo.sync = options.sync;
     auto txn = OcdbtTransaction::Begin(directory, wo);
     if (!txn.ok()) return AnnotateStatus(txn.status(), directory);
     w->txn_ = *std::move(txn);

@@ -54,6 +54,14 @@ class CheckpointArrayReader {
                     bool fail_on_missing_chunks,
                     ByteLimiter* limiter = nullptr);
 
+  /// Reads several boxes of `param` at once (each into its `out`): every
+  /// chunk is read and decoded once, however many boxes need it (see
+  /// `ReadRegions`).  Otherwise as `Read`.
+  absl::Status ReadBoxes(const std::string& param,
+                         absl::Span<const ReadBox> boxes,
+                         bool fail_on_missing_chunks,
+                         ByteLimiter* limiter = nullptr);
+
   /// The param names of every stored array, sorted.
   absl::StatusOr<std::vector<std::string>> ListParams();
 
@@ -80,6 +88,8 @@ struct CheckpointArrayWriterOptions {
   /// decoded size until the store has their encoded value (see
   /// `WriteRegionOptions::limiter`).  Null: unlimited.
   std::shared_ptr<ByteLimiter> limiter;
+  /// `Commit` fsyncs what it wrote (see `OcdbtWriteOptions::sync`).
+  bool sync = true;
 };
 
 /// Writes arrays into one process's database (e.g. `<dir>/ocdbt.process_0`)

@@ -14,6 +14,21 @@ absl::StatusOr<std::optional<std::string>> OcdbtReadChunkStore::Read(
   return reader_->Get(key);
 }
 
+absl::StatusOr<std::optional<ChunkStore::ValueRange>>
+OcdbtReadChunkStore::OpenValue(const std::string& key) {
+  absl::StatusOr<std::optional<LeafNodeEntry>> entry = reader_->GetEntry(key);
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) return std::nullopt;
+  ValueRange range;
+  range.size = (*entry)->indirect ? (*entry)->ref.length
+                                  : (*entry)->inline_value.size();
+  range.read_at = [reader = reader_, e = **std::move(entry)](
+                      uint64_t offset, absl::Span<char> out) {
+    return reader->ReadValueRange(e, offset, out);
+  };
+  return range;
+}
+
 absl::Status OcdbtReadChunkStore::Write(const std::string& key, std::string) {
   return absl::FailedPreconditionError(
       absl::StrCat(reader_->path(), ": read-only store; cannot write ", key));

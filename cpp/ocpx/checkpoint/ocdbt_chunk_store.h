@@ -30,6 +30,9 @@ class OcdbtReadChunkStore : public ChunkStore {
       const std::string& key) override;
   absl::Status Write(const std::string& key, std::string value) override;
   absl::Status Delete(const std::string& key) override;
+  bool SupportsValueRanges() const override { return true; }
+  absl::StatusOr<std::optional<ValueRange>> OpenValue(
+      const std::string& key) override;
 
   const OcdbtReader& reader() const { return *reader_; }
 

@@ -3,6 +3,8 @@
 
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -281,6 +283,25 @@ absl::StatusOr<std::string> OcdbtReader::ReadValue(
   if (entry.ref.length == 0) return std::string();
   return files_.Read(JoinPath(path_, entry.ref.file.FullPath()),
                      entry.ref.offset, entry.ref.length, "value");
+}
+
+absl::Status OcdbtReader::ReadValueRange(const LeafNodeEntry& entry,
+                                         uint64_t offset,
+                                         absl::Span<char> out) const {
+  const uint64_t size =
+      entry.indirect ? entry.ref.length : entry.inline_value.size();
+  if (offset > size || out.size() > size - offset) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "read of ", out.size(), " bytes at offset ", offset,
+        " is beyond the end of a value of ", size, " bytes"));
+  }
+  if (out.empty()) return absl::OkStatus();
+  if (!entry.indirect) {
+    std::memcpy(out.data(), entry.inline_value.data() + offset, out.size());
+    return absl::OkStatus();
+  }
+  return files_.ReadInto(JoinPath(path_, entry.ref.file.FullPath()),
+                         entry.ref.offset + offset, out, "value");
 }
 
 absl::StatusOr<std::optional<std::string>> OcdbtReader::Get(

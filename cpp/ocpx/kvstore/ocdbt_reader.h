@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/ocpx/format/btree_node.h"
@@ -85,6 +86,11 @@ class OcdbtReader {
 
   /// Reads the value of a leaf entry.
   absl::StatusOr<std::string> ReadValue(const LeafNodeEntry& entry) const;
+
+  /// Reads `out.size()` bytes at `offset` of a leaf entry's value into `out`
+  /// (OutOfRange if that is beyond the value's end).
+  absl::Status ReadValueRange(const LeafNodeEntry& entry, uint64_t offset,
+                              absl::Span<char> out) const;
 
   /// Called in key order with the full key and the leaf entry (references
   /// resolved relative to the database root; `entry.key` is NOT the full

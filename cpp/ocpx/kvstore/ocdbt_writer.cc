@@ -17,6 +17,11 @@
 #include "cpp/ocpx/format/version_tree.h"
 
 namespace ocpx {
+
+namespace {
+// The suffix of a save's temporary directory (see OcdbtTransaction::Commit).
+constexpr absl::string_view kSaveTmpSuffix = ".orbax-checkpoint-tmp";
+}  // namespace
 namespace {
 
 using internal_kvstore::JoinPath;
@@ -484,8 +489,10 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   {
     absl::MutexLock lock(&mu_);
     done_ = true;
-    for (auto& f : files_) OCPX_RETURN_IF_ERROR(f->file->SyncAndClose());
-    if (!files_.empty()) {
+    for (auto& f : files_) {
+      OCPX_RETURN_IF_ERROR(f->file->SyncAndClose(options_.sync));
+    }
+    if (!files_.empty() && options_.sync) {
       OCPX_RETURN_IF_ERROR(internal_kvstore::SyncDir(JoinPath(path_, "d")));
     }
   }
@@ -493,7 +500,16 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   // (every OcdbtTransaction does): a commit that lost the race to another
   // transaction based on the same generation is reported as Aborted instead
   // of overwriting it.
-  OCPX_ASSIGN_OR_RETURN(UniqueFd lock, internal_kvstore::LockDirectory(path_));
+  //
+  // Exception: a database that is itself a save's temporary directory
+  // (`<name>.orbax-checkpoint-tmp`, a flat checkpoint) belongs to that save
+  // alone.  The save holds an flock on that directory for as long as it runs
+  // (so that recovery can tell a live save from a dead one), and a second
+  // flock on the same directory from this process would wait for it forever.
+  UniqueFd lock;
+  if (!absl::EndsWith(path_, kSaveTmpSuffix)) {
+    OCPX_ASSIGN_OR_RETURN(lock, internal_kvstore::LockDirectory(path_));
+  }
   if (base_ != nullptr) {
     OCPX_ASSIGN_OR_RETURN(Manifest current, OcdbtReader::ReadLatestManifest(path_));
     if (current.latest().generation != base_generation_) {
@@ -509,7 +525,8 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   OCPX_ASSIGN_OR_RETURN(std::string encoded, EncodeManifest(manifest));
   if (config_.manifest_kind == ManifestKind::kSingle) {
     OCPX_RETURN_IF_ERROR(
-        internal_kvstore::WriteFileAtomic(path_, "manifest.ocdbt", encoded));
+        internal_kvstore::WriteFileAtomic(path_, "manifest.ocdbt", encoded,
+                                          options_.sync));
   } else {
     if (new_database_) {
       OCPX_ASSIGN_OR_RETURN(std::string config_only,

@@ -47,6 +47,12 @@ struct OcdbtWriteOptions {
   /// Keep every generation reachable through version-tree nodes (docs/format.md, "Version tree");
   /// if false, only the current leaf block of versions is kept (docs/format.md, "Version tree").
   bool keep_version_history = true;
+  /// `Commit` fsyncs the data files, the manifest and their directories
+  /// before it returns.  false: the manifest is still published atomically
+  /// (temp file + rename) but nothing is synced; the caller makes the
+  /// database durable itself (ocpx's save fsyncs its whole temporary
+  /// checkpoint directory, concurrently, before renaming it into place).
+  bool sync = true;
 
   /// The config Orbax uses for its databases: inline <= 1024 bytes, 100 MB
   /// nodes, zstd, arity 16, single manifest, random uuid.

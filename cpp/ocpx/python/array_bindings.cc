@@ -140,7 +140,7 @@ void RegisterArray(nb::module_& m) {
           }
         }
         size_t nbytes = 0;
-        std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+        HostBuffer buf = AllocateBoxOrThrow(
             shp, md.dtype, absl::StrCat(root, ": array '", param, "'"),
             &nbytes);
         ocpx::ReadRegionOptions opts;
@@ -208,7 +208,7 @@ void RegisterArray(nb::module_& m) {
         ocpx::ArrayMetadata md = ParseMetadata(json);
         ocpx::ChunkCodec codec = ValueOrThrow(ocpx::ChunkCodec::Make(md));
         size_t nbytes = 0;
-        std::unique_ptr<char[]> buf =
+        HostBuffer buf =
             AllocateBoxOrThrow(md.chunk_shape, md.dtype, "chunk", &nbytes);
         {
           absl::string_view v(encoded.c_str(), encoded.size());

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
@@ -130,7 +131,7 @@ void RegisterCheckpoint(nb::module_& m) {
                   v.rank(), ", box has rank ", shape.size())));
             }
             size_t nbytes = 0;
-            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+            HostBuffer buf = AllocateBoxOrThrow(
                 shape, v.dtype,
                 absl::StrCat(r.reader->directory(), ": array '", param, "'"),
                 &nbytes);
@@ -186,7 +187,7 @@ void RegisterCheckpoint(nb::module_& m) {
              bool fail_on_missing, ocpx::ByteLimiter* limiter) {
             const size_t n = reqs.size();
             std::vector<ocpx::ArrayMetadata> mds(n);
-            std::vector<std::unique_ptr<char[]>> bufs(n);
+            std::vector<HostBuffer> bufs(n);
             std::vector<size_t> sizes(n);
             std::vector<absl::Status> status(n);
             {
@@ -209,9 +210,9 @@ void RegisterCheckpoint(nb::module_& m) {
                 }
                 absl::StatusOr<size_t> nbytes =
                     BoxBytes(shape, mds[i].dtype);
-                absl::StatusOr<std::unique_ptr<char[]>> buf =
+                absl::StatusOr<HostBuffer> buf =
                     nbytes.ok() ? AllocateBuffer(*nbytes)
-                                : absl::StatusOr<std::unique_ptr<char[]>>(
+                                : absl::StatusOr<HostBuffer>(
                                       nbytes.status());
                 if (!buf.ok()) {
                   status[i] = absl::Status(
@@ -229,13 +230,32 @@ void RegisterCheckpoint(nb::module_& m) {
               bool valid = true;
               for (const auto& st : status) valid = valid && st.ok();
               if (!valid) bufs.clear();
+              // Boxes of the same array are read together, so that a chunk
+              // several boxes need (resharding, replicas) is read and
+              // decoded once; an array's error goes to its first request.
+              std::vector<std::vector<size_t>> groups;
+              if (valid) {
+                absl::flat_hash_map<std::string, size_t> group_of;
+                for (size_t i = 0; i < n; ++i) {
+                  auto [it, added] =
+                      group_of.try_emplace(std::get<0>(reqs[i]), groups.size());
+                  if (added) groups.emplace_back();
+                  groups[it->second].push_back(i);
+                }
+              }
               (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), valid ? n : 0, [&](size_t i) {
-                    if (!status[i].ok()) return absl::OkStatus();
-                    status[i] = r.reader->Read(
-                        std::get<0>(reqs[i]), std::get<1>(reqs[i]),
-                        std::get<2>(reqs[i]), bufs[i].get(), fail_on_missing,
-                        limiter);
+                  ocpx::ThreadPool::Default(), groups.size(), [&](size_t g) {
+                    const std::vector<size_t>& group = groups[g];
+                    std::vector<ocpx::ReadBox> boxes;
+                    boxes.reserve(group.size());
+                    for (size_t i : group) {
+                      boxes.push_back(ocpx::ReadBox{std::get<1>(reqs[i]),
+                                                    std::get<2>(reqs[i]),
+                                                    bufs[i].get()});
+                    }
+                    status[group.front()] = r.reader->ReadBoxes(
+                        std::get<0>(reqs[group.front()]), boxes,
+                        fail_on_missing, limiter);
                     return absl::OkStatus();
                   });
             }
@@ -272,9 +292,10 @@ void RegisterCheckpoint(nb::module_& m) {
           "__init__",
           [](PyArrayWriter* self, std::string directory, bool use_ocdbt,
              uint64_t target_data_file_size,
-             std::shared_ptr<ocpx::ByteLimiter> limiter) {
+             std::shared_ptr<ocpx::ByteLimiter> limiter, bool sync) {
             ocpx::CheckpointArrayWriterOptions o;
             o.use_ocdbt = use_ocdbt;
+            o.sync = sync;
             o.target_data_file_size = target_data_file_size;
             o.limiter = std::move(limiter);
             absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayWriter>> w;
@@ -286,9 +307,11 @@ void RegisterCheckpoint(nb::module_& m) {
           },
           nb::arg("directory"), nb::arg("use_ocdbt") = true,
           nb::arg("target_data_file_size") = uint64_t{1} << 31, nb::kw_only(),
-          nb::arg("limiter").none() = nb::none(),
+          nb::arg("limiter").none() = nb::none(), nb::arg("sync") = true,
           "With a ByteLimiter, every write() keeps the chunks being gathered "
-          "and encoded within its limit (the input array is not counted).")
+          "and encoded within its limit (the input array is not counted).  "
+          "With sync=False, commit() publishes the OCDBT manifest atomically "
+          "but fsyncs nothing (the caller syncs the whole tree).")
       .def(
           "write_metadata",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,

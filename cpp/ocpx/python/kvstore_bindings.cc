@@ -321,9 +321,10 @@ void RegisterKvstore(nb::module_& m) {
          std::optional<uint32_t> a, std::optional<uint32_t> b,
          std::optional<uint32_t> c, const std::string& compression, int level,
          const std::string& kind, std::optional<uint64_t> t,
-         std::optional<nb::bytes> uuid, bool keep) {
+         std::optional<nb::bytes> uuid, bool keep, bool sync) {
         auto options =
             MakeOptions(orbax, a, b, c, compression, level, kind, t, uuid, keep);
+        options.sync = sync;
         absl::StatusOr<uint64_t> g;
         {
           nb::gil_scoped_release release;
@@ -338,9 +339,10 @@ void RegisterKvstore(nb::module_& m) {
       nb::arg("compression") = "zstd", nb::arg("zstd_level") = 0,
       nb::arg("manifest_kind") = "single",
       nb::arg("target_data_file_size") = nb::none(), nb::arg("uuid") = nb::none(),
-      nb::arg("keep_version_history") = true,
+      nb::arg("keep_version_history") = true, nb::arg("sync") = true,
       "Merges the child databases parent_path/<subdir> into parent_path "
-      "(values referenced in place); returns the parent's new generation.");
+      "(values referenced in place); returns the parent's new generation.  "
+      "With sync=False nothing is fsynced (the caller syncs the tree).");
 }
 
 }  // namespace ocpx_python

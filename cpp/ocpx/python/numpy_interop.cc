@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <limits>
 #include <new>
 #include <string>
@@ -20,6 +21,8 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+void HostBufferDeleter::operator()(char* p) const noexcept { std::free(p); }
 
 int64_t NumElements(const Shape& s) {
   int64_t n = 1;
@@ -45,7 +48,7 @@ absl::StatusOr<size_t> BoxBytes(const Shape& shape, ocpx::DataType dtype) {
   return static_cast<size_t>(n);
 }
 
-absl::StatusOr<std::unique_ptr<char[]>> AllocateBuffer(size_t nbytes) {
+absl::StatusOr<HostBuffer> AllocateBuffer(size_t nbytes) {
   static const uint64_t physical = [] {
     const long pages = sysconf(_SC_PHYS_PAGES);
     const long page = sysconf(_SC_PAGESIZE);
@@ -58,7 +61,12 @@ absl::StatusOr<std::unique_ptr<char[]>> AllocateBuffer(size_t nbytes) {
         "reading ", nbytes, " bytes needs more than this machine's ",
         physical, " bytes of memory (is the stored shape corrupt?)"));
   }
-  std::unique_ptr<char[]> buf(new (std::nothrow) char[nbytes > 0 ? nbytes : 1]);
+  void* p = nullptr;
+  const size_t alignment = nbytes >= (size_t{1} << 20) ? 4096 : 64;
+  if (posix_memalign(&p, alignment, nbytes > 0 ? nbytes : 1) != 0) {
+    p = nullptr;
+  }
+  HostBuffer buf(static_cast<char*>(p));
   if (buf == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate ", nbytes, " bytes"));
@@ -66,7 +74,7 @@ absl::StatusOr<std::unique_ptr<char[]>> AllocateBuffer(size_t nbytes) {
   return buf;
 }
 
-std::unique_ptr<char[]> AllocateBoxOrThrow(const Shape& shape,
+HostBuffer AllocateBoxOrThrow(const Shape& shape,
                                            ocpx::DataType dtype,
                                            absl::string_view what,
                                            size_t* nbytes) {
@@ -75,7 +83,7 @@ std::unique_ptr<char[]> AllocateBoxOrThrow(const Shape& shape,
     ThrowStatus(absl::Status(n.status().code(),
                              absl::StrCat(what, ": ", n.status().message())));
   }
-  absl::StatusOr<std::unique_ptr<char[]>> buf = AllocateBuffer(*n);
+  absl::StatusOr<HostBuffer> buf = AllocateBuffer(*n);
   if (!buf.ok()) {
     ThrowStatus(absl::Status(buf.status().code(),
                              absl::StrCat(what, ": ", buf.status().message())));
@@ -141,10 +149,10 @@ ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
 }
 
 // A numpy array of `shape` and `dtype` that owns `buf`.
-nb::object OwnedArray(std::unique_ptr<char[]> buf, size_t nbytes,
+nb::object OwnedArray(HostBuffer buf, size_t nbytes,
                       ocpx::DataType dtype, const Shape& shape) {
   char* data = buf.release();
-  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<char*>(p); });
+  nb::capsule owner(data, [](void* p) noexcept { std::free(p); });
   size_t dims[1] = {nbytes};
   nb::ndarray<nb::numpy, uint8_t> raw(data, 1, dims, owner);
   nb::object arr = nb::cast(raw, nb::rv_policy::reference);

@@ -178,7 +178,7 @@ void RegisterReader(nb::module_& m) {
                   leaf->shape.size(), ", box has rank ", s.size())));
             }
             size_t nbytes = 0;
-            std::unique_ptr<char[]> buf = AllocateBoxOrThrow(
+            HostBuffer buf = AllocateBoxOrThrow(
                 s, leaf->dtype,
                 absl::StrCat(r.reader->path(), ": leaf '", name, "'"),
                 &nbytes);

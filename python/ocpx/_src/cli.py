@@ -47,7 +47,15 @@ def _core():
   return _core
 
 
+def _is_remote(path) -> bool:
+  return str(path).startswith(("gs://", "s3://"))
+
+
 def _open(path: str, checkpointable: Optional[str]):
+  if _is_remote(path):  # gs://, s3://: TensorStore, not the C++ reader
+    from ocpx._src.remote import reader  # pylint: disable=g-import-not-at-top
+    return reader.RemoteCheckpointReader(
+        path, "AUTO" if checkpointable is None else checkpointable)
   return _core().CheckpointReader(
       path, "AUTO" if checkpointable is None else checkpointable)
 
@@ -307,6 +315,13 @@ def cmd_inspect(args) -> int:
 # verify
 
 
+def _as_path(path: str):
+  if not _is_remote(path):
+    return pathlib.Path(path)
+  from ocpx._src.remote import rpath  # pylint: disable=g-import-not-at-top
+  return rpath.RemotePath(path)
+
+
 def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
   """The resolved checkpointable plus every other PyTree checkpointable."""
   names = [first]
@@ -324,7 +339,7 @@ def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
 def cmd_verify(args) -> int:
   first = _open(args.path, args.checkpointable)
   names = ([first.checkpointable] if args.checkpointable is not None else
-           _pytree_names(pathlib.Path(args.path), first.checkpointable))
+           _pytree_names(_as_path(args.path), first.checkpointable))
   readers = []
   bad: list[tuple[str, str]] = []
   for n in names:

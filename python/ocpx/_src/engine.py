@@ -18,6 +18,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ocpx import _core
+from ocpx._src import path as path_lib
+from ocpx._src.remote import arrays as _remote_arrays
+from ocpx._src.remote import hooks as _remote
 
 # Orbax's OCDBT configuration (docs/format.md, "Manifest").
 ORBAX_MAX_INLINE_VALUE_BYTES = 1024
@@ -126,6 +129,11 @@ class ArrayWriteSession:
   checksums: zarr2 has no checksum codec).
   """
 
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayWriteSession(directory, **kwargs)
+    return super().__new__(cls)
+
   def __init__(self, directory: pathlib.Path, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
                use_compression: bool, use_zarr3: bool = True,
@@ -141,9 +149,12 @@ class ArrayWriteSession:
             else int(target_data_file_size))
     target = (self._dir / process_db_name(process_index, replica_folder)
               if use_ocdbt else self._dir)
+    # Inside a save's temporary directory the OCDBT commit syncs nothing: the
+    # save fsyncs the whole tree at once before renaming it into place.
     self._writer = _core.CheckpointArrayWriter(
         str(target), use_ocdbt=use_ocdbt, target_data_file_size=size,
-        limiter=limiter)
+        limiter=limiter,
+        sync=not path_lib.inside_tmp_checkpoint(target))
 
   def create(self, param: str, shape, dtype, chunk_shape) -> None:
     self._writer.write_metadata(param, list(shape), dtype_name(dtype),
@@ -169,12 +180,17 @@ class ArrayWriteSession:
 
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
+  if _remote.is_remote_path(directory):
+    _remote_arrays.merge(directory)
+    return
   directory = pathlib.Path(directory)
   children = sorted(c.name for c in directory.iterdir()
                     if c.is_dir() and c.name.startswith("ocdbt.process_"))
   if not children:
     return
-  _core.ocdbt_merge(str(directory), children)
+  # Synced by the save's final fsync of its temporary directory, if inside one.
+  _core.ocdbt_merge(str(directory), children,
+                    sync=not path_lib.inside_tmp_checkpoint(directory))
 
 
 # ---------------------------------------------------------------------------
@@ -195,10 +211,22 @@ class ArrayDataMissingError(ValueError, FileNotFoundError):
   array and the file.
   """
 
+  def __str__(self):
+    # The message as given (errno and filename are kept as attributes).
+    return str(self.args[0]) if self.args else ""
+
 
 def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
-  return ArrayDataMissingError(
-      f"NOT_FOUND: Error opening the array driver: {error}")
+  prefix = "NOT_FOUND: Error opening the array driver"
+  missing = ArrayDataMissingError(f"{prefix}: {error}")
+  if error.errno is None:
+    return missing
+  # Keep the OSError fields (errno, message, file) of the cause.
+  missing.errno = error.errno
+  missing.strerror = (f"{prefix}: {error.strerror}"
+                      if error.strerror is not None else None)
+  missing.filename = error.filename
+  return missing
 
 
 class ArrayStore:
@@ -206,6 +234,11 @@ class ArrayStore:
 
   Missing array files raise ArrayDataMissingError.
   """
+
+  def __new__(cls, directory, **kwargs):
+    if _remote.is_remote_path(directory):  # gs://, s3://: via TensorStore
+      return _remote_arrays.RemoteArrayStore(directory, **kwargs)
+    return super().__new__(cls)
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
                use_zarr3: Optional[bool] = None, limiter=None):

@@ -21,6 +21,8 @@ import os
 import pathlib
 from typing import Any
 
+from ocpx._src.remote import hooks as _remote
+
 _RENAME_CLASS_NAMES = ("AtomicRenameTemporaryPath",)
 
 
@@ -34,6 +36,8 @@ def user_path(ctx, path) -> Any:
   cls = ctx.file_options.path_class or pathlib.Path
   if isinstance(path, cls):
     return path
+  if _remote.is_remote(path) and issubclass(cls, pathlib.PurePath):
+    return _remote.as_remote_path(path)  # pathlib would fold "gs://" to "gs:/"
   try:
     return cls(path)
   except Exception as e:  # pylint: disable=broad-except
@@ -43,7 +47,11 @@ def user_path(ctx, path) -> Any:
 
 
 def local_path(ctx, path) -> pathlib.Path:
-  """The local filesystem path that `path` (made by path_class) names."""
+  """The local filesystem path that `path` (made by path_class) names, or
+  for gs:// and s3:// locations a `RemotePath` (see ocpx/_src/remote)."""
+  if _remote.is_remote(path):
+    user_path(ctx, path)  # path_class must accept it, as in Orbax
+    return _remote.as_remote_path(path)
   p = user_path(ctx, path)
   try:
     text = os.fspath(p)

@@ -68,4 +68,6 @@ def read_json(path: pathlib.Path) -> Any:
   OSError (e.g. FileNotFoundError) passes through; bad content is a
   ValueError naming `path`.
   """
-  return loads(pathlib.Path(path).read_bytes(), path)
+  if not hasattr(path, "read_bytes"):  # str; Path and RemotePath read as is
+    path = pathlib.Path(path)
+  return loads(path.read_bytes(), path)

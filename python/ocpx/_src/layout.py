@@ -102,6 +102,21 @@ def _check_directory(path: pathlib.Path) -> None:
     raise InvalidLayoutError(
         f"Found incomplete checkpoint at {path}: it is a temporary directory "
         "of a save that never committed.")
+  if path_lib.uses_commit_file(path) and not is_committed(path):
+    raise InvalidLayoutError(
+        f"Found incomplete checkpoint at {path}: it was never committed (no "
+        f"{path_lib.COMMIT_SUCCESS_FILE}); its save was interrupted or is "
+        "still running.")
+
+
+def is_committed(path) -> bool:
+  """On object stores a checkpoint is committed once `commit_success.txt`
+  exists in it (or, for an item directory of a v0 checkpoint, in its
+  parent); elsewhere the atomic rename committed whatever exists."""
+  if not path_lib.uses_commit_file(path):
+    return True
+  return ((path / path_lib.COMMIT_SUCCESS_FILE).is_file()
+          or (path.parent / path_lib.COMMIT_SUCCESS_FILE).is_file())
 
 
 def _v1_problem(path: pathlib.Path) -> Optional[str]:

@@ -18,6 +18,7 @@ from ocpx._src import recovery
 from ocpx._src import safetensors_layout
 from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
+from ocpx._src.handlers import pytree_handler
 from ocpx._src.handlers import registration
 from ocpx._src.saving import _run_coroutine
 
@@ -76,22 +77,43 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
   if registry.has(layout.STATE_CHECKPOINTABLE_KEY):
     return registration.construct_handler(
         key, registry.get(layout.STATE_CHECKPOINTABLE_KEY))
+  # KeyError's str() is the repr of the message: keep double quotes out of
+  # it so the message reads (and matches) as Orbax's does.
+  cause = (error.args[0] if error.args else str(error)).replace('"', "")
   raise registration.NoEntryError(
-      f"{directory}: could not resolve a handler for checkpointable {key!r} "
-      f"and no {layout.STATE_CHECKPOINTABLE_KEY!r} handler is registered "
-      f"({error}). Pass an abstract checkpointable or register a handler for "
-      "this name.")
+      f"Could not resolve a handler for {key!r} and no "
+      f"{layout.STATE_CHECKPOINTABLE_KEY!r} handler found in the registry "
+      f"(checkpointable directory {directory}: {cause}). Pass an abstract "
+      "checkpointable or register a handler for this name.")
 
 
 def _load_one(ctx, root, name, abstract, step_meta, *,
               name_errors: bool = False):
   directory = root if name is None else root / name
   handler = _handler_for_load(ctx, directory, name, abstract, step_meta)
+  if (name_errors and isinstance(handler, pytree_handler.PyTreeHandler)
+      and not (directory / layout.PYTREE_METADATA_FILE).exists()):
+    # Only `load` with the default (AUTO) name recovers a PyTree whose
+    # _METADATA was lost; named loads fail as in Orbax.
+    raise _load_failed(name, handler, FileNotFoundError(
+        f"{directory / layout.PYTREE_METADATA_FILE}: PyTree metadata file "
+        "not found (load the PyTree with ocpx.load(path) to rebuild it from "
+        "its stored arrays)"))
 
   async def run():
-    background = await handler.load(directory, abstract)
     if not name_errors:
+      background = await handler.load(directory, abstract)
       return await background
+    # Orbax names failures of the background phase only.  ocpx's
+    # PyTreeHandler reads the PyTree metadata in its blocking phase, which
+    # Orbax's does in the background: its failures are named too.
+    eager = isinstance(handler, pytree_handler.PyTreeHandler)
+    try:
+      background = await handler.load(directory, abstract)
+    except Exception as e:  # pylint: disable=broad-except
+      if not eager:
+        raise
+      raise _load_failed(name, handler, e) from e
     try:
       return await background
     except Exception as e:  # pylint: disable=broad-except

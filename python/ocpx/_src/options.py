@@ -116,6 +116,10 @@ class MultiprocessingOptions(_ActiveContextGuard):
   barrier_sync_key_prefix: Optional[str] = None
 
   def __post_init__(self):
+    self.validate()
+
+  def validate(self) -> None:
+    """Raises ValueError for invalid values (also checked at save)."""
     if (self.active_processes is not None and self.primary_host is not None
         and self.primary_host not in self.active_processes):
       raise ValueError(
@@ -275,6 +279,10 @@ class ArrayOptions(_ActiveContextGuard):
         "_ScopedStorageOptionsCreator"] = None
 
     def __post_init__(self):
+      self.validate()
+
+    def validate(self) -> None:
+      """Raises ValueError for invalid values (also checked at save)."""
       size = self.ocdbt_target_data_file_size
       if size is not None and size < 0:
         raise ValueError(
@@ -397,6 +405,10 @@ class MemoryOptions(_ActiveContextGuard):
   deepcopy_host_arrays: bool = True
 
   def __post_init__(self):
+    self.validate()
+
+  def validate(self) -> None:
+    """Raises ValueError for invalid values (also checked at save)."""
     for name in ("write_concurrent_bytes", "read_concurrent_bytes",
                  "transfer_concurrent_bytes"):
       v = getattr(self, name)
@@ -458,6 +470,11 @@ def check_save_options(ctx: Any) -> None:
   Called at the start of every save with the active Context, so that no
   option is silently ignored.
   """
+  # Options are mutable, so the checks made at construction are repeated
+  # here for values assigned afterwards.
+  ctx.multiprocessing.validate()
+  ctx.array.saving.validate()
+  ctx.memory.validate()
   if ctx.atomicity.mode == AtomicityMode.COMMIT_FILE:
     raise NotImplementedError(
         "AtomicityOptions.mode=COMMIT_FILE is not supported by ocpx: saves "

@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import stat
 import threading
 from typing import Optional, Union
+
+from ocpx._src.remote import hooks as _remote
 
 PathLike = Union[str, os.PathLike]
 
@@ -19,13 +22,16 @@ COMMIT_SUCCESS_FILE = "commit_success.txt"
 def as_path(path: PathLike) -> pathlib.Path:
   if isinstance(path, pathlib.Path):
     return path
+  if _remote.is_remote(path):  # gs:// and s3:// (see ocpx/_src/remote)
+    return _remote.as_remote_path(path)
   if isinstance(path, (str, os.PathLike)):
     s = os.fspath(path)
     if not s:
       raise ValueError("The checkpoint path must not be empty.")
     if "://" in s and not s.startswith("file://"):
       raise NotImplementedError(
-          f"{s}: ocpx writes to local (POSIX) filesystems only.")
+          f"{s}: ocpx reads and writes local (POSIX) paths, gs:// and "
+          "s3:// only.")
     if s.startswith("file://"):
       s = s[len("file://"):]
     return pathlib.Path(s)
@@ -36,7 +42,15 @@ def is_tmp(path: pathlib.Path) -> bool:
   return TMP_SUFFIX in path.name and not path.is_symlink()
 
 
+def uses_commit_file(path) -> bool:
+  """True where there is no atomic rename (object stores): a save writes in
+  place and `commit_success.txt`, written last, is its commit."""
+  return _remote.is_remote_path(path)
+
+
 def tmp_path_for(final: pathlib.Path) -> pathlib.Path:
+  if uses_commit_file(final):
+    return final
   return final.parent / (final.name + TMP_SUFFIX)
 
 
@@ -82,6 +96,8 @@ class PathAwaitingCreation:
 
 
 def fsync_dir(path: pathlib.Path) -> None:
+  if _remote.is_remote_path(path):
+    return  # an object is durable once its write returns
   fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
   try:
     os.fsync(fd)
@@ -89,12 +105,35 @@ def fsync_dir(path: pathlib.Path) -> None:
     os.close(fd)
 
 
+def inside_tmp_checkpoint(path: pathlib.Path) -> bool:
+  """True if `path` is or lies inside a checkpoint's temporary directory
+  (what a save's `fsync_tree` syncs before the commit rename)."""
+  path = pathlib.Path(path)
+  return any(TMP_SUFFIX in p.name for p in (path, *path.parents))
+
+
 def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
                        mode: Optional[int] = None) -> None:
-  """Writes `path` atomically (temp file, fsync, rename)."""
+  """Writes `path` atomically (temp file, fsync, rename).
+
+  Inside a checkpoint's temporary directory (`*.orbax-checkpoint-tmp/...`)
+  the file is written in place and not synced here: nothing there is
+  visible until the directory is renamed, and the save calls `fsync_tree`,
+  which syncs every file and directory at once, before that rename.  This
+  turns a save's many serial fsyncs into one concurrent batch.
+
+  Example:
+
+    write_file_durably(step_dir / "_CHECKPOINT_METADATA", text)
+  """
   if isinstance(data, str):
     data = data.encode("utf-8")
-  tmp = path.parent / f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}"
+  if _remote.is_remote_path(path):
+    path.write_bytes(data)  # object writes are atomic; modes do not apply
+    return
+  deferred = inside_tmp_checkpoint(path)
+  tmp = (path if deferred else
+         path.parent / f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
   fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
   try:
     try:
@@ -102,12 +141,14 @@ def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
       while view:
         n = os.write(fd, view)
         view = view[n:]
-      os.fsync(fd)
+      if not deferred:
+        os.fsync(fd)
     finally:
       os.close(fd)
     if mode is not None:
       os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    if not deferred:
+      os.replace(tmp, path)
   except OSError as e:
     try:
       os.unlink(tmp)
@@ -121,24 +162,77 @@ def write_file_durably(path: pathlib.Path, data: Union[bytes, str],
 
 def mkdir(path: pathlib.Path, mode: Optional[int] = None,
           parents: bool = False) -> None:
+  if _remote.is_remote_path(path):
+    return  # no directories on object stores
   path.mkdir(parents=parents, exist_ok=True)
   if mode is not None:
     os.chmod(path, mode)
 
 
 def rmtree(path: pathlib.Path) -> None:
+  if _remote.is_remote_path(path):
+    path.rmtree()  # prefix deletion, with retries
+    return
   if path.is_symlink() or path.is_file():
     path.unlink()
   elif path.exists():
     shutil.rmtree(path)
 
 
-def fsync_tree(root: pathlib.Path) -> None:
-  """fsyncs every directory below `root`.
+def _fsync_path(path: str) -> None:
+  try:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+  except PermissionError:
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # e.g. a mode-0o200 file
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
 
-  The files below it are already durable: Python writes them with
-  `write_file_durably`, the C++ array writers fsync each chunk file
-  (`FileChunkStore`) or each OCDBT data file and manifest before returning.
+
+def fsync_tree(root: pathlib.Path) -> None:
+  """fsyncs every file and directory below `root` (and `root`), concurrently.
+
+  The commit step of a save: it makes the files `write_file_durably` wrote
+  without syncing (inside the temporary directory) durable, and every
+  directory entry with them, before the directory is renamed into place.
+  The fsyncs are issued together from a few threads (each releases the
+  GIL), so the filesystem can commit them in one journal transaction
+  instead of one after another; files the C++ writers already synced cost
+  next to nothing.
   """
-  for dirpath, _, _ in os.walk(root):
-    fsync_dir(pathlib.Path(dirpath))
+  if _remote.is_remote_path(root):
+    return
+  paths = []
+  for dirpath, _, filenames in os.walk(root):
+    paths.append(dirpath)
+    for f in filenames:
+      p = os.path.join(dirpath, f)
+      try:
+        if stat.S_ISREG(os.lstat(p).st_mode):  # not symlinks, FIFOs, ...
+          paths.append(p)
+      except FileNotFoundError:
+        pass
+  if len(paths) <= 1:
+    for p in paths:
+      _fsync_path(p)
+    return
+  futures = [_fsync_executor().submit(_fsync_path, p) for p in paths]
+  for f in futures:
+    f.result()
+
+
+_FSYNC_THREADS = 16
+_fsync_pool = None
+_fsync_pool_lock = threading.Lock()
+
+
+def _fsync_executor():
+  """A lazily started pool shared by every save's `fsync_tree`."""
+  global _fsync_pool
+  with _fsync_pool_lock:
+    if _fsync_pool is None:
+      import concurrent.futures  # pylint: disable=g-import-not-at-top
+      _fsync_pool = concurrent.futures.ThreadPoolExecutor(
+          _FSYNC_THREADS, thread_name_prefix="ocpx-fsync")
+    return _fsync_pool

@@ -38,6 +38,7 @@ import logging
 import os
 import pathlib
 import shutil
+import threading
 import uuid
 from typing import Any, Iterator, Optional
 
@@ -64,6 +65,14 @@ def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
 # Locks
 
 
+# (st_dev, st_ino) of the directories this process holds a `try_lock` on,
+# by fd.  A flock conflicts between two open files even in one process, so
+# `_serialized` must not wait for a lock this process holds itself (a save
+# whose handler saves or recovers a path inside its own tmp directory).
+_HELD: dict[int, tuple[int, int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
 def try_lock(path: pathlib.Path) -> Optional[int]:
   """An fd holding an exclusive flock on the directory `path`, or None if
   another open file holds it (a save in progress).  Raises OSError if `path`
@@ -77,15 +86,26 @@ def try_lock(path: pathlib.Path) -> Optional[int]:
   except OSError:
     # No flock support on this filesystem: proceed unlocked.
     return fd
+  st = os.fstat(fd)
+  with _HELD_LOCK:
+    _HELD[fd] = (st.st_dev, st.st_ino)
   return fd
 
 
 def unlock(fd: Optional[int]) -> None:
   if fd is not None:
+    with _HELD_LOCK:
+      _HELD.pop(fd, None)
     try:
       os.close(fd)
     except OSError:
       pass
+
+
+def _held_here(fd: int) -> bool:
+  st = os.fstat(fd)
+  with _HELD_LOCK:
+    return (st.st_dev, st.st_ino) in _HELD.values()
 
 
 @contextlib.contextmanager
@@ -117,10 +137,11 @@ def _serialized(directory: pathlib.Path) -> Iterator[None]:
     yield
     return
   try:
-    try:
-      fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError:
-      pass
+    if not _held_here(fd):  # else this process's own save holds it
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+      except OSError:
+        pass
     yield
   finally:
     os.close(fd)
@@ -134,6 +155,11 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
   fd (close it with `unlock` when the save ends).  Raises ValueError if
   another save of `final` (in any process) is in progress.
   """
+  if path_lib.uses_commit_file(final):
+    # Object store: the save writes in place (tmp is final); remove what an
+    # interrupted save (or the checkpoint being overwritten) left there.
+    path_lib.rmtree(tmp)
+    return None
   recover_path(final)
   with _serialized(final.parent):
     if tmp.exists() or tmp.is_symlink():
@@ -184,6 +210,8 @@ def commit(tmp: pathlib.Path, final: pathlib.Path, overwrite: bool) -> None:
   """Moves the finished save `tmp` to `final`, replacing an old `final` only
   if `overwrite`; a kill at any point leaves `final` old or new (or
   recoverable by `recover_path`), never lost."""
+  if path_lib.uses_commit_file(final):
+    return  # object store: commit_success.txt, written last, committed it
   if not (final.exists() or final.is_symlink()):
     os.rename(tmp, final)
     path_lib.fsync_dir(final.parent)
@@ -249,6 +277,8 @@ def recover_path(final) -> Optional[str]:
     recovery.recover_path("/ckpts/step_100")
   """
   final = path_lib.as_path(final).absolute()
+  if path_lib.uses_commit_file(final):
+    return None  # object stores: no renames to finish or roll back
   tmp = path_lib.tmp_path_for(final)
   olds = _old_paths(final)
   if not olds and not (tmp.exists() or tmp.is_symlink()):

@@ -338,9 +338,30 @@ def _arm_timeout(response, cancelled: threading.Event, timeout: float):
   threading.Thread(target=watch, daemon=True).start()
 
 
+def _validate_state(state) -> None:
+  """`save` takes PyTrees of supported leaves only (as Orbax checks)."""
+  from ocpx._src import tree as tree_lib  # pylint: disable=g-import-not-at-top
+  from ocpx._src import tree_types  # pylint: disable=g-import-not-at-top
+  from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  try:
+    leaves, _ = tree_lib.flatten(state)
+  except ValueError:
+    return  # the save reports the structural problem, naming the node
+  for leaf in leaves:
+    value = leaf.value
+    if tree_lib.is_empty_leaf(value) or pytree_handler.leaf_kind(value):
+      continue
+    raise ValueError(
+        f"Unsupported leaf type for saving: `{type(value)}`. Supported leaf "
+        f"types are: {tree_types.Leaf}. (leaf "
+        f"{jax.tree_util.keystr(leaf.keypath) or '<root>'})")
+
+
 def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,
          overwrite: bool = False, custom_metadata=None) -> None:
   """Saves a PyTree; blocks until the checkpoint is committed."""
+  _validate_state(state)
   save_checkpointables_impl(
       path, {checkpointable_name: state}, overwrite=overwrite,
       custom_metadata=custom_metadata, is_async=False).result()
@@ -351,6 +372,7 @@ def save_async(path, state, *,
                overwrite: bool = False,
                custom_metadata=None) -> async_lib.AsyncResponse[None]:
   """Saves a PyTree; returns once host copies exist, writes in background."""
+  _validate_state(state)
   return save_checkpointables_impl(
       path, {checkpointable_name: state}, overwrite=overwrite,
       custom_metadata=custom_metadata, is_async=True)

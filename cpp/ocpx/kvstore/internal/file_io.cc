@@ -106,14 +106,16 @@ absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir) {
 }
 
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
-                             absl::string_view contents) {
+                             absl::string_view contents, bool sync) {
   OCPX_ASSIGN_OR_RETURN(std::string suffix, RandomHex(8));
   const std::string tmp = JoinPath(dir, absl::StrCat(name, ".__ocpx_tmp_", suffix));
   const std::string dst = JoinPath(dir, name);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
   absl::Status s = WriteAll(fd.get(), contents, 0, tmp);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", tmp);
+  if (s.ok() && sync && ::fsync(fd.get()) != 0) {
+    s = ErrnoStatus(errno, "fsync", tmp);
+  }
   if (fd.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", tmp);
   if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
     s = ErrnoStatus(errno, "rename", dst);
@@ -122,7 +124,7 @@ absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
     ::unlink(tmp.c_str());
     return s;
   }
-  return SyncDir(dir);
+  return sync ? SyncDir(dir) : absl::OkStatus();
 }
 
 absl::Status CreateFileExclusive(const std::string& dir,
@@ -224,9 +226,24 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
         " extends beyond the end of the file (", file->size, " bytes)"));
   }
   std::string out(length, '\0');
+  OCPX_RETURN_IF_ERROR(ReadInto(path, offset, absl::MakeSpan(out), what));
+  return out;
+}
+
+absl::Status ReadFileCache::ReadInto(const std::string& path, uint64_t offset,
+                                     absl::Span<char> out,
+                                     absl::string_view what) {
+  OCPX_ASSIGN_OR_RETURN(std::shared_ptr<File> file, Get(path));
+  const uint64_t length = out.size();
+  if (offset > file->size || length > file->size - offset) {
+    return absl::DataLossError(absl::StrCat(
+        "\"", path, "\": ", what, " at offset ", offset, " length ", length,
+        " extends beyond the end of the file (", file->size, " bytes)"));
+  }
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(file->fd.get(), &out[done], length - done, offset + done);
+    ssize_t n = ::pread(file->fd.get(), out.data() + done, length - done,
+                        offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0) {
@@ -238,7 +255,7 @@ absl::StatusOr<std::string> ReadFileCache::Read(const std::string& path,
     }
     done += n;
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<WritableFile>> WritableFile::Create(
@@ -254,10 +271,10 @@ absl::Status WritableFile::Pwrite(uint64_t offset, absl::string_view data) {
   return WriteAll(fd_.get(), data, offset, path_);
 }
 
-absl::Status WritableFile::SyncAndClose() {
+absl::Status WritableFile::SyncAndClose(bool sync) {
   if (!fd_.valid()) return absl::OkStatus();
   absl::Status s;
-  if (::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
+  if (sync && ::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
   if (fd_.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", path_);
   return s;
 }

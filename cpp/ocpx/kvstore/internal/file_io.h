@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/unique_fd.h"
@@ -55,9 +56,10 @@ absl::Status SyncDir(const std::string& dir);
 /// writers of other libraries.
 absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir);
 
-/// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir.
+/// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir
+/// (without `sync`: temp file and rename only, atomic but not durable).
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
-                             absl::string_view contents);
+                             absl::string_view contents, bool sync = true);
 
 /// Creates `dir/name` with O_EXCL (AlreadyExists if present), writes, fsyncs
 /// it and the directory.
@@ -93,6 +95,11 @@ class ReadFileCache {
   absl::StatusOr<std::string> Read(const std::string& path, uint64_t offset,
                                    uint64_t length, absl::string_view what);
 
+  /// Reads `out.size()` bytes at `offset` of `path` into `out` (errors as
+  /// `Read`).
+  absl::Status ReadInto(const std::string& path, uint64_t offset,
+                        absl::Span<char> out, absl::string_view what);
+
  private:
   struct File {
     UniqueFd fd;
@@ -117,8 +124,8 @@ class WritableFile {
       const std::string& path);
   ~WritableFile();
   absl::Status Pwrite(uint64_t offset, absl::string_view data);
-  /// fsync + close.
-  absl::Status SyncAndClose();
+  /// fsync (if `sync`) + close.
+  absl::Status SyncAndClose(bool sync = true);
   const std::string& path() const { return path_; }
 
  private:

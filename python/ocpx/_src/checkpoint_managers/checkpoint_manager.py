@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from typing import Any, Callable, Mapping, Optional, Sequence, cast
+import os
+import time
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ocpx._src.checkpoint_managers import preservation_policy as pp
 from ocpx._src.checkpoint_managers import save_decision_policy as sdp
@@ -145,7 +147,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
   if o.should_save_fn is not None:
     return sdp.AnySavePolicy([_ShouldSaveFnPolicy(o.should_save_fn),
                               sdp.PreemptionCheckpointingPolicy()])
-  policies: list[sdp.SaveDecisionPolicy] = []
+  policies = []
   if o.save_interval_steps:
     policies.append(sdp.FixedIntervalPolicy(o.save_interval_steps))
   if o.save_on_steps:
@@ -157,7 +159,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
 def _default_preservation_policy(o: CheckpointManagerOptions):
   if o.preservation_policy is not None:
     return o.preservation_policy
-  policies: list[pp.PreservationPolicy] = []
+  policies = []
   if o.keep_period is not None:
     policies.append(pp.EveryNSteps(o.keep_period))
   if o.keep_time_interval is not None:
@@ -171,6 +173,47 @@ def _default_preservation_policy(o: CheckpointManagerOptions):
   else:
     policies.append(pp.LatestN(o.max_to_keep))
   return pp.AnyPreservationPolicy(policies)
+
+
+def _contains_continuous(policy) -> bool:
+  if isinstance(policy, sdp.ContinuousCheckpointingPolicy):
+    return True
+  return any(_contains_continuous(p)
+             for p in getattr(policy, "policies", None) or ())
+
+
+def _record_continuous_telemetry(policy) -> None:
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.monitoring.record_scalar(
+      "/jax/orbax/checkpoint_manager/continuous_checkpointing_enabled",
+      int(_contains_continuous(policy)))
+
+
+def _log_entry(logger, entry: dict) -> None:
+  """Sends step statistics to `logger` (Orbax's `log_entry`), else INFO."""
+  if logger is not None:
+    logger.log_entry(entry)
+  else:
+    logging.info("%s", entry)
+
+
+class _Ref:
+  """A mutable cell (`get`/`set`/`set_if_none`), as Orbax keeps the mode."""
+
+  def __init__(self, value=None):
+    self._value = value
+
+  def get(self):
+    return self._value
+
+  def set(self, value):
+    self._value = value
+    return self
+
+  def set_if_none(self, value):
+    if self._value is None:
+      self._value = value
+    return self._value
 
 
 class _Handle:
@@ -232,6 +275,10 @@ class CheckpointManager:
       raise NotImplementedError(
           "todelete_full_path is only supported on gs:// paths; ocpx writes "
           "to local filesystems. Use todelete_subdir.")
+    if o.enable_per_process_directory_creation:
+      raise NotImplementedError(
+          "enable_per_process_directory_creation: ocpx saves each step "
+          "into one directory shared by all processes.")
     if o.temporary_path_class is not None:
       raise NotImplementedError(
           "temporary_path_class: ocpx commits by atomic rename; use "
@@ -242,24 +289,24 @@ class CheckpointManager:
           "directory beforehand and pass create=False.")
 
     # Item handlers and the default-item mode.
-    self._default_item: Optional[bool] = None
+    self._default_item = _Ref()
     handlers: dict = {}
     if checkpointers is not None:
       if isinstance(checkpointers, Mapping):
-        self._default_item = False
+        self._default_item.set(False)
         handlers = {k: c.handler for k, c in checkpointers.items()}
       else:
-        self._default_item = True
+        self._default_item.set(True)
         handlers = {DEFAULT_ITEM_NAME: checkpointers.handler}
     elif item_handlers is not None:
       if isinstance(item_handlers, Mapping):
-        self._default_item = False
+        self._default_item.set(False)
         handlers = dict(item_handlers)
       else:
-        self._default_item = True
+        self._default_item.set(True)
         handlers = {DEFAULT_ITEM_NAME: item_handlers}
     elif item_names is not None:
-      self._default_item = False
+      self._default_item.set(False)
       handlers = {n: None for n in item_names}
     if METRIC_ITEM_NAME in handlers:
       raise ValueError(
@@ -270,6 +317,7 @@ class CheckpointManager:
         multiprocessing_options=o.multiprocessing_options,
         file_options=o.file_options, atomicity_options=o.atomicity_options,
         async_options=o.async_options)
+    self._registry_copy = None
     if handler_registry is not None:
       registry = handler_registration.DefaultCheckpointHandlerRegistry(
           handler_registry)
@@ -278,21 +326,28 @@ class CheckpointManager:
           registry.add(METRIC_ITEM_NAME, args_cls, metrics_handler)
       handler = composite.CompositeCheckpointHandler(
           composite_options=composite_options, handler_registry=registry)
+      self._registry_copy = registry
     else:
       handler = composite.CompositeCheckpointHandler(
           *[n for n, h in handlers.items() if h is None],
           composite_options=composite_options,
           **{n: h for n, h in handlers.items() if h is not None},
-          **{METRIC_ITEM_NAME: cast(Any, metrics_handler)})
+          **{METRIC_ITEM_NAME: metrics_handler})
     self._composite = handler
+    self._registry = handler_registry
     async_options = o.async_options or options_lib.AsyncOptions()
-    if o.enable_async_checkpointing:
+    use_async = o.enable_async_checkpointing
+    if checkpointers is not None:
+      given = (checkpointers.values() if isinstance(checkpointers, Mapping)
+               else [checkpointers])
+      use_async = any(isinstance(c, async_checkpointer.AsyncCheckpointer)
+                      for c in given)
+    if use_async:
       async_options = dataclasses.replace(async_options)
-      self._checkpointer: checkpointer_lib.Checkpointer = (
-          async_checkpointer.AsyncCheckpointer(
-              handler, async_options=async_options,
-              multiprocessing_options=o.multiprocessing_options,
-              file_options=o.file_options))
+      self._checkpointer = async_checkpointer.AsyncCheckpointer(
+          handler, async_options=async_options,
+          multiprocessing_options=o.multiprocessing_options,
+          file_options=o.file_options)
     else:
       if async_options.post_finalization_callback is not None:
         raise ValueError("AsyncOptions.post_finalization_callback needs "
@@ -320,7 +375,12 @@ class CheckpointManager:
         multiprocessing_options=o.multiprocessing_options,
         path_permission_mode=o.file_options.path_permission_mode,
         step_exists_error=StepAlreadyExistsError,
-        step_not_found_error=FileNotFoundError)
+        step_not_found_error=FileNotFoundError,
+        num_deletion_threads=(o.num_deletion_threads or min(
+            16, max(1, (os.cpu_count() or 2) // 2))))
+    _record_continuous_telemetry(self._engine.save_decision_policy)
+    self._given_metadata = (dict(metadata) if metadata is not None
+                            and o.save_root_metadata else None)
     if (metadata is not None and o.save_root_metadata and not o.read_only
         and self._engine.is_primary):
       step_engine.write_root_metadata(self._engine.directory, metadata,
@@ -374,34 +434,70 @@ class CheckpointManager:
 
   def _lock_mode(self, args) -> bool:
     is_composite = isinstance(args, composite.CompositeArgs)
-    if self._default_item is None:
-      self._default_item = not is_composite
-    elif self._default_item and is_composite:
+    mode = self._default_item.get()
+    if mode is None:
+      self._default_item.set(not is_composite)
+    elif mode and is_composite:
       raise ValueError(
           "Cannot provide `args` of type `Composite` when dealing with a "
           "single, unnamed (default) checkpointable object.")
-    elif not self._default_item and not is_composite:
+    elif not mode and not is_composite:
       raise ValueError(
           "Must provide `args` of type `Composite` when dealing with "
           "multiple checkpointable objects.")
-    return self._default_item
+    return self._default_item.get()
 
   def _legacy_args(self, items, kwargs, for_save: bool):
-    if self._default_item is None:
-      self._default_item = not isinstance(items, Mapping) or not all(
-          k in self._handlers for k in items)
+    if self._default_item.get() is None:
+      self._default_item.set(not isinstance(items, Mapping) or not all(
+          k in self._handlers for k in items))
     def make(name, item, kw):
       h = self._handlers.get(name)
       if h is None:
         raise ValueError(
             f"Item {name!r} has no handler; pass `args=` (e.g. "
             "ocp.args.StandardSave) or `item_handlers`.")
-      return checkpointer_lib.construct_checkpoint_args(
+      built = checkpointer_lib.construct_checkpoint_args(
           h, for_save, item, **(kw or {}))
-    if self._default_item:
+      if built is None:
+        # A subclass of a built-in handler: use its base class's args.
+        for base in type(h).__mro__[1:]:
+          if checkpoint_args.has_registered_args(base):
+            save_cls, restore_cls = checkpoint_args.get_registered_args_cls(
+                base)
+            return (save_cls if for_save else restore_cls)(item, **(kw or {}))
+        raise ValueError(
+            f"Item {name!r}: handler {type(h).__name__} has no registered "
+            "CheckpointArgs; pass `args=`.")
+      return built
+    if self._default_item.get():
       return make(DEFAULT_ITEM_NAME, items, kwargs)
     return composite.CompositeArgs(**{
         k: make(k, v, (kwargs or {}).get(k)) for k, v in items.items()})
+
+  def _check_item_args(self, items_args: dict) -> None:
+    """Refuses args that the item's handler cannot take; lets a handler
+    registry fall back to the handler registered for the args type."""
+    for name, item_args in items_args.items():
+      if item_args is None:
+        continue
+      try:
+        cls = checkpoint_args.get_registered_handler_cls(item_args)
+      except (ValueError, TypeError):
+        continue
+      h = self._handlers.get(name)
+      if h is not None and not isinstance(h, cls):
+        raise ValueError(
+            f"Item {name!r} with args {type(item_args).__name__} does not "
+            f"match with any registered handler (its handler is "
+            f"{type(h).__name__}, the args belong to {cls.__name__}).")
+      reg = self._registry_copy
+      if reg is not None and not reg.has(name, item_args) and not reg.has(
+          None, item_args):
+        try:
+          reg.add(name, type(item_args), cls())
+        except TypeError:
+          pass  # not default-constructible: the composite reports it
 
   def save(self, step: int, items: Any = None, save_kwargs: Any = None,
            metrics: Optional[PyTree] = None, force: Optional[bool] = False,
@@ -414,6 +510,7 @@ class CheckpointManager:
     """
     if items is None and args is None:
       raise ValueError("Must provide `args` for `save`.")
+    start = time.time()
     if self._options.read_only:
       logging.warning("%s is read-only; not saving step %d.",
                       self.directory, step)
@@ -435,17 +532,46 @@ class CheckpointManager:
     if METRIC_ITEM_NAME in items_args:
       raise ValueError(
           f"Item name {METRIC_ITEM_NAME!r} is reserved for metrics.")
+    self._check_item_args(items_args)
+    if self._handlers and not default:
+      for name, item_args in items_args.items():
+        if name not in self._handlers:
+          raise ValueError(
+              f"Item {name!r} with args {type(item_args).__name__} does not "
+              "match with any registered handler (the manager was built "
+              f"for items {sorted(self._handlers)}).")
     if metrics is not None and not self._options.prevent_write_metrics:
       items_args[METRIC_ITEM_NAME] = json_h.JsonSaveArgs(metrics)
     composite_args = composite.CompositeArgs(**items_args)
     ckptr = self._checkpointer
     is_async = isinstance(ckptr, async_checkpointer.AsyncCheckpointer)
+    stats = {"step": step, "event_type": "save",
+             "directory": str(self.directory),
+             "reached_preemption": self.reached_preemption(step),
+             "preemption_received_at": None, "synchronous": not is_async,
+             "checkpoint_manager_blocking_start_time": start}
+    wait_start = time.time()
+    self._engine.wait_for_save()
+    stats["wait_for_prev_start_time"] = wait_start
+    stats["wait_for_prev_duration_secs"] = time.time() - wait_start
+    if stats["wait_for_prev_duration_secs"] > 1:
+      logging.warning(
+          "Waiting for previous save to complete took %.2f seconds before "
+          "saving step %d; consider saving less often.",
+          stats["wait_for_prev_duration_secs"], step)
 
     def write(final):
+      t = time.time()
       ckptr.save(final, args=composite_args, custom_metadata=custom_metadata)
+      stats["checkpointer_blocking_start_time"] = t
+      stats["checkpointer_blocking_duration_secs"] = time.time() - t
       return _Handle(ckptr.wait_until_finished if is_async else lambda: None)
 
     pending = self._engine.start_save(step, write, metrics=metrics)
+    stats["get_old_steps_start_time"] = time.time()
+    stats["get_old_steps_duration_secs"] = 0.0  # retention runs after commit
+    stats["checkpoint_manager_blocking_duration_secs"] = time.time() - start
+    _log_entry(self._logger, stats)
     if not is_async:
       self._engine.wait_for_save()
       if pending.error is not None:
@@ -474,9 +600,8 @@ class CheckpointManager:
     return self._engine.step_path(step)
 
   def _detect_mode(self, path) -> bool:
-    if self._default_item is None:
-      self._default_item = (path / DEFAULT_ITEM_NAME).is_dir()
-    return self._default_item
+    return self._default_item.set_if_none(
+        (path / DEFAULT_ITEM_NAME).is_dir())
 
   def restore(self, step: Optional[int], items: Any = None,
               restore_kwargs: Any = None, directory=None,
@@ -486,8 +611,22 @@ class CheckpointManager:
     Without `args`, every item whose handler is known (registered or
     recorded in `_CHECKPOINT_METADATA`) is restored.
     """
+    start = time.time()
+    self._engine.wait_for_save()  # as Orbax: restore follows the save
     self._engine.raise_errors()
     path = self._step_dir(step, directory)
+    result = self._restore(path, items, restore_kwargs, args)
+    end = time.time()
+    _log_entry(self._logger, {
+        "step": int(step) if step is not None else self.latest_step(),
+        "event_type": "restore", "directory": str(self.directory),
+        "checkpointer_start_time": start,
+        "checkpointer_duration_secs": end - start,
+        "checkpoint_manager_start_time": start,
+        "checkpoint_manager_duration_secs": end - start})
+    return result
+
+  def _restore(self, path, items, restore_kwargs, args):
     default = self._detect_mode(path)
     if args is None and items is not None:
       args = self._legacy_args(items, restore_kwargs, False)
@@ -513,6 +652,14 @@ class CheckpointManager:
       raise ValueError(
           "Must provide `args` of type `Composite` when dealing with "
           "multiple checkpointable objects.")
+    self._check_item_args(dict(args.items()))
+    known = getattr(self._composite, "_handlers", {})
+    for name, item_args in args.items():
+      if item_args is None and known.get(name) is None and (
+          self._registry is None):
+        raise ValueError(
+            f"Provided `None` for `CheckpointArgs`, and the "
+            f"`CheckpointHandler` for item \"{name}\" was not configured.")
     return self._checkpointer.restore(path, args=args)
 
   # ------------------------------------------------------------ metadata
@@ -520,9 +667,16 @@ class CheckpointManager:
   def metadata(self, step: Optional[int] = None):
     """Root metadata (step None) or the `StepMetadata` of `step`."""
     if step is None:
-      data = step_engine.read_root_metadata(self.directory) or {}
-      return metadata_lib.RootMetadata(
-          custom_metadata=data.get("custom_metadata") or {})
+      data = step_engine.read_root_metadata(self.directory)
+      if data is None:
+        custom = dict(self._given_metadata or {})
+      else:
+        custom = dict(data.get("custom_metadata") or {})
+        # Keys of a legacy `metadata/metadata` file are custom metadata.
+        custom.update({k: v for k, v in data.items()
+                       if k not in ("custom_metadata", "internal_metadata")})
+      return metadata_lib.RootMetadata(custom_metadata=custom)
+    self._engine.wait_for_save()
     path = self._step_dir(step)
     default = self._detect_mode(path)
     m = self._checkpointer.metadata(path)
@@ -537,11 +691,18 @@ class CheckpointManager:
         m, item_metadata=item,
         metrics=metrics if metrics is not None else m.metrics)
 
+  def _root_metadata_file_path(self, legacy: bool = False):
+    d = self.directory / step_engine.ROOT_METADATA_DIR
+    if not d.exists():
+      raise ValueError(f"Root Metadata directory is not initialized: {d}")
+    return step_engine.root_metadata_path(self.directory, legacy)
+
   def item_metadata(self, step: int) -> Any:
     return self.metadata(step).item_metadata
 
   def metrics(self, step: int) -> Optional[PyTree]:
     """The metrics saved with `step`, or None."""
+    self._engine.wait_for_save()
     try:
       return step_engine.read_metrics(self._step_dir(step))
     except FileNotFoundError:

@@ -21,6 +21,8 @@ import threading
 import uuid
 from typing import Callable, Optional
 
+from ocpx._src import path as path_lib
+
 TRASH_DIR = ".ocpx-trash"
 
 
@@ -32,7 +34,8 @@ class StepDeleter:
   """
 
   def __init__(self, root: pathlib.Path, *, todelete_subdir: Optional[str],
-               on_error: Callable[[Optional[int], BaseException], None]):
+               on_error: Callable[[Optional[int], BaseException], None],
+               num_threads: int = 1):
     self._root = root
     self._todelete_subdir = todelete_subdir
     self._on_error = on_error
@@ -40,17 +43,20 @@ class StepDeleter:
         queue.Queue())
     self._pending = 0
     self._idle = threading.Condition()
-    self._thread: Optional[threading.Thread] = None
+    self._threads: list[threading.Thread] = []
+    self._num_threads = max(1, int(num_threads))
 
   @property
   def trash(self) -> pathlib.Path:
     return self._root / TRASH_DIR
 
   def _start_worker(self):
-    if self._thread is None or not self._thread.is_alive():
-      self._thread = threading.Thread(target=self._work, daemon=True,
-                                      name="ocpx-step-deleter")
-      self._thread.start()
+    self._threads = [t for t in self._threads if t.is_alive()]
+    while len(self._threads) < min(self._num_threads, self._pending):
+      t = threading.Thread(target=self._work, daemon=True,
+                           name="ocpx-step-deleter")
+      t.start()
+      self._threads.append(t)
 
   def _work(self):
     while True:
@@ -77,6 +83,12 @@ class StepDeleter:
 
   def delete(self, step: int, step_path: pathlib.Path) -> None:
     """Takes `step_path` out of the listing now; removes it (maybe later)."""
+    if path_lib.uses_commit_file(step_path):
+      # Object store: without its commit marker the step is no longer
+      # listed; its objects are deleted by prefix (with retries) later.
+      (step_path / path_lib.COMMIT_SUCCESS_FILE).unlink(missing_ok=True)
+      self._enqueue(step, step_path)
+      return
     if self._todelete_subdir:
       dest_dir = self._root / self._todelete_subdir
       dest_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +119,9 @@ class StepDeleter:
 
 
 def _remove_tree(path: pathlib.Path) -> None:
+  if path_lib.uses_commit_file(path):
+    path_lib.rmtree(path)
+    return
   if path.is_symlink() or path.is_file():
     path.unlink()
   elif path.exists():

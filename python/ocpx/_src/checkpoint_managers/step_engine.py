@@ -169,13 +169,12 @@ def reached_preemption(step: int) -> bool:
   """Whether `step` is a preemption step (signal handler or JAX sync point)."""
   if _PREEMPTED.is_set():
     return True
-  if multihost.process_count() <= 1:
-    return False
   try:
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    # False when jax.distributed is not initialized (single process).
     return bool(multihost_utils.reached_preemption_sync_point(step))
   except (RuntimeError, ImportError):
-    return False
+    return False  # e.g. the preemption service is disabled
 
 
 # ------------------------------------------------------------------- engine
@@ -210,6 +209,7 @@ class StepEngine:
       path_permission_mode: Optional[int] = None,
       step_exists_error: Callable[[str], BaseException] = ValueError,
       step_not_found_error: Callable[[str], BaseException] = FileNotFoundError,
+      num_deletion_threads: int = 1,
   ):
     from ocpx._src import options as options_lib  # pylint: disable=g-import-not-at-top
     self.directory = path_lib.as_path(directory).absolute()
@@ -237,7 +237,8 @@ class StepEngine:
       path_lib.mkdir(self.directory, path_permission_mode, parents=True)
     self._deleter = deleter_lib.StepDeleter(
         self.directory, todelete_subdir=todelete_subdir,
-        on_error=self._record_deletion_error)
+        on_error=self._record_deletion_error,
+        num_threads=num_deletion_threads)
     self.reload()
     if not read_only and self.is_primary:
       self._deleter.resume()
@@ -281,7 +282,7 @@ class StepEngine:
   # ----------------------------------------------------------- listing
 
   def reload(self) -> None:
-    found: dict[Any, Any] = {}
+    found = {}
     for m in self.name_format.find_all(self.directory):
       found.setdefault(m.step, m.path)
     infos = [StepInfo(s, found[s]) for s in sorted(found)]
@@ -495,7 +496,9 @@ class StepEngine:
   # ----------------------------------------------------------- tmp dirs
 
   def _own_tmp_dirs(self) -> list[pathlib.Path]:
-    out: list[pathlib.Path] = []
+    out = []
+    if path_lib.uses_commit_file(self.directory):
+      return out  # object stores: steps are written in place, no tmp dirs
     try:
       entries = list(os.scandir(self.directory))
     except FileNotFoundError:
@@ -513,12 +516,21 @@ class StepEngine:
     return out
 
   def _cleanup_tmp(self) -> None:
+    from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
     from ocpx._src import saving  # pylint: disable=g-import-not-at-top
     for p in self._own_tmp_dirs():
       final = p.parent / p.name[:p.name.find(step_names.TMP_DIR_SUFFIX)]
       with saving._IN_FLIGHT_LOCK:  # pylint: disable=protected-access
         live = final in saving._IN_FLIGHT  # pylint: disable=protected-access
       if live:
+        continue
+      # A save in flight in another process (e.g. the trainer, when this is
+      # an evaluator) holds a flock on its tmp dir: never touch it.
+      try:
+        fd = recovery.try_lock(p)
+      except OSError:
+        continue  # vanished meanwhile
+      if fd is None:
         continue
       try:
         path_lib.rmtree(p)
@@ -528,6 +540,8 @@ class StepEngine:
         err = BackgroundError(f"Removing leftover {p} failed: {e}")
         err.__cause__ = e
         self._record(err)
+      finally:
+        recovery.unlock(fd)
 
   # ----------------------------------------------------------- lifecycle
 

@@ -57,7 +57,9 @@ class Metadata:
   @functools.cached_property
   def _checkpoint_metadata(self) -> Optional[cm.StepMetadata]:
     try:
-      return cm.read_step_metadata(pathlib.Path(self.path))
+      path = self.path
+      return cm.read_step_metadata(
+          path if hasattr(path, "read_bytes") else pathlib.Path(path))
     except (OSError, ValueError):
       return None
 
@@ -148,6 +150,8 @@ class _StandardNameFormat:
     return int(m.group(1)) if m else None
 
   def _committed(self, path: pathlib.Path) -> bool:
+    if path_lib.uses_commit_file(path):
+      return (path / COMMIT_SUCCESS_FILE).is_file()
     if not _commit_file_mode(self.atomicity_options, self.temporary_path_cls):
       return True
     if (path / COMMIT_SUCCESS_FILE).exists():
@@ -157,6 +161,8 @@ class _StandardNameFormat:
   def find_all(self, base_path) -> Iterator[Metadata]:
     base = _as_path(base_path)
     prefix = step_prefix_with_underscore(self.step_prefix)
+    if path_lib.uses_commit_file(base):
+      return iter(self._find_all_remote(base, prefix))
     try:
       it = os.scandir(base)
     except (FileNotFoundError, NotADirectoryError):
@@ -178,6 +184,24 @@ class _StandardNameFormat:
         if self._committed(p):
           found.append(Metadata(step=step, path=p))
     return iter(found)
+
+  def _find_all_remote(self, base, prefix: str) -> list[Metadata]:
+    """Object stores: one paginated listing of the root; a step counts once
+    its `commit_success.txt` exists (no rename marks it committed)."""
+    root = base.key + "/" if base.key else ""
+    committed = set()
+    for key in base.store.list(root):
+      name, sep, rest = key[len(root):].partition("/")
+      if sep and rest == COMMIT_SUCCESS_FILE:
+        committed.add(name)
+    found = []
+    for name in sorted(committed):
+      if not name.startswith(prefix) or TMP_DIR_SUFFIX in name:
+        continue
+      step = self.parse(name)
+      if step is not None:
+        found.append(Metadata(step=step, path=base / name))
+    return found
 
   def find_step(self, base_path, step: int) -> Metadata:
     base = _as_path(base_path)

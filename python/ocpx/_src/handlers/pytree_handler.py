@@ -139,6 +139,11 @@ class _ArrayPlan:
   replicated: bool = False  # some axis of its mesh holds copies
 
 
+# Orbax's wording for an abstract tree that does not fit the checkpoint.
+_STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
+                       "tree structures do not match")
+
+
 class PyTreeHandler:
   """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
 
@@ -158,10 +163,11 @@ class PyTreeHandler:
       leaves, _ = tree_lib.flatten(checkpointable)
     except Exception:  # pylint: disable=broad-except
       return False
-    if isinstance(checkpointable, (str, bytes)) or checkpointable is None:
+    if checkpointable is None:
       return False
-    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones too)
-    # is a PyTree; registered after JsonHandler, PyTreeHandler wins for it.
+    # Like Orbax 0.12.8, any tree of supported leaves (all-string ones and a
+    # bare string too) is a PyTree; registered after JsonHandler,
+    # PyTreeHandler wins for it.
     return all(tree_lib.is_empty_leaf(leaf.value)
                or leaf_kind(leaf.value) is not None for leaf in leaves)
 
@@ -710,7 +716,7 @@ class _Loader:
       l = by_names.get(a.names)
       if l is None:
         raise ValueError(
-            f"{self.dir}: the abstract tree has leaf "
+            f"{self.dir}: {_STRUCTURE_MISMATCH}: the abstract tree has leaf "
             f"{jax.tree_util.keystr(a.keypath)} which the checkpoint does "
             f"not contain. Saved leaves: "
             f"{sorted('.'.join(x.names) for x in self.meta.leaves)[:20]}")
@@ -773,7 +779,8 @@ class _Loader:
              if l.names not in wanted and not l.skip_deserialize]
     if extra:
       raise ValueError(
-          f"{self.dir}: the checkpoint has leaves missing from the abstract "
+          f"{self.dir}: {_STRUCTURE_MISMATCH}: the checkpoint has leaves "
+          "missing from the abstract "
           f"tree: {extra[:20]}. Pass them, or load with "
           "PyTreeOptions(loading=PyTreeOptions.Loading(partial_load=True)).")
 
@@ -809,7 +816,7 @@ class _Loader:
             if vt == tree_lib.JAX_ARRAY else None)
     if abstract is None:
       if vt == tree_lib.JAX_ARRAY:
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if vt == tree_lib.NP_ARRAY:
         return _Target("np", info.shape, info.dtype)
@@ -824,7 +831,7 @@ class _Loader:
             f"{self._where(l)}: saved as {vt}, requested as a string")
       restore = restore_type_of_abstract(abstract)
       if restore == "jax":
-        return _Target("jax", info.shape, info.dtype, self._saved_sharding(l),
+        return _Target("jax", info.shape, info.dtype, self._default_sharding(l),
                        key_impl=impl)
       if restore == "np":
         return _Target("np", info.shape, info.dtype)
@@ -854,6 +861,11 @@ class _Loader:
         raise TypeError(
             f"{self._where(l)}: a PRNG key loads as jax.Array; give an "
             "abstract leaf with a sharding (e.g. jax.ShapeDtypeStruct).")
+      # As Orbax: a numpy leaf takes only its dtype from the abstract leaf
+      # and its shape from the checkpoint, unless padding/truncation to
+      # the abstract shape is enabled.
+      if not self.ctx.array_options.loading.enable_padding_and_truncation:
+        shape = tuple(info.shape)
       return _Target("np", shape, np.dtype(dtype))
     sharding = sharding_lib.bind_to_devices(
         getattr(abstract, "sharding", None), self.global_mesh)
@@ -876,8 +888,19 @@ class _Loader:
             memory_kind=sharding.memory_kind)
       shape, dtype = tuple(physical.shape), physical.dtype
     if sharding is None:
-      sharding = self._saved_sharding(l)
+      sharding = self._default_sharding(l)
     return _Target("jax", shape, np.dtype(dtype), sharding, key_impl=impl)
+
+  def _default_sharding(self, l):
+    """The saved sharding, for a jax.Array leaf given no target sharding."""
+    if self.ctx.array_options.loading.use_load_and_broadcast:
+      # As Orbax: broadcasting needs the target (replicated) sharding.
+      raise ValueError(
+          f"{self._where(l)}: Must provide `sharding` to restore with "
+          "`SingleReplicaArrayHandler` (Orbax's wording): "
+          "use_load_and_broadcast needs a target sharding; pass an abstract "
+          "tree whose jax.Array leaves have a NamedSharding.")
+    return self._saved_sharding(l)
 
   def _saved_sharding(self, l):
     text = self.shardings().get(l.param_name)

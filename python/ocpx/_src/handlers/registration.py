@@ -147,7 +147,9 @@ def _content_kind(directory) -> tuple[Optional[str], Optional[str]]:
   ('pytree', None) for one holding PyTree metadata or array data, else
   (None, None)."""
   import pathlib  # pylint: disable=g-import-not-at-top
-  d = pathlib.Path(getattr(directory, "path", directory))
+  d = getattr(directory, "path", directory)
+  if not hasattr(d, "iterdir"):  # str; Path and RemotePath as they are
+    d = pathlib.Path(d)
   try:
     children = [c for c in d.iterdir() if not c.name.startswith(".")]
   except OSError:
@@ -228,8 +230,8 @@ def resolve_handler_for_save(registry, checkpointable: Any, *, name: str):
   if last is not None:
     return last
   raise NoEntryError(
-      f"Could not find a handler for checkpointable {name!r} of type "
-      f"{type(checkpointable).__name__}. Register one with "
+      f"Could not identify a valid handler for the checkpointable: "
+      f"\"{name}\" of type {type(checkpointable).__name__}. Register one with "
       "ocpx.handlers.register_handler or CheckpointablesOptions. Registered: "
       f"{[_type_of(t).__name__ for t, _ in registry.get_all_entries()]}")
 

@@ -29,9 +29,9 @@ class StatefulCheckpointableHandler:
   async def load(self, directory, abstract_checkpointable=None):
     if abstract_checkpointable is None:
       raise ValueError(
-          f"{getattr(directory, 'path', directory)}: loading a stateful "
-          "checkpointable needs the object to load into (pass it as the "
-          "abstract checkpointable).")
+          "To restore a `StatefulCheckpointable`, you must pass an instance "
+          f"of the object. ({getattr(directory, 'path', directory)}: pass the "
+          "object to load into as the abstract checkpointable.)")
     background = await abstract_checkpointable.load(directory)
 
     async def _background():

@@ -36,6 +36,10 @@ class AsyncOptions:
     post_finalization_callback: Called with no arguments after an async save
       has been committed.  Requires an AsyncCheckpointer.
     create_directories_asynchronously: Create directories in the background.
+      ocpx's Checkpointers create the one temporary directory of a save
+      before `save` returns either way (a single local mkdir), so both
+      values write the same checkpoint; CheckpointManager uses the flag for
+      its step directories.
 
   Example:
     ckptr = ocp.AsyncCheckpointer(

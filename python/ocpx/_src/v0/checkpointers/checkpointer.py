@@ -12,6 +12,7 @@ replaced only after the new one is complete.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -23,6 +24,7 @@ from typing import Any, Callable, Optional
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
+from ocpx._src import recovery
 from ocpx._src import saving as v1_saving
 from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import metadata as metadata_lib
@@ -123,6 +125,10 @@ class _SaveOperation:
               else mp.primary_host)
     if custom_metadata is not None:
       v1_saving._validate_custom_metadata(custom_metadata, self.final)  # pylint: disable=protected-access
+    self.tmp_lock: list = []  # the flock on `tmp` while this save runs
+    if self.primary:
+      # Finish or roll back an interrupted earlier save of this path first.
+      recovery.recover_path(self.final)
     digest = hashlib.sha256(str(self.final).encode()).hexdigest()
     if self.sync.broadcast("path", digest, leader) != digest:
       raise ValueError(
@@ -145,28 +151,34 @@ class _SaveOperation:
     mode = self.ckptr._file_options.path_permission_mode  # pylint: disable=protected-access
     try:
       if self.primary:
-        path_lib.rmtree(self.tmp)  # a leftover of a crashed save
         if not self.final.parent.exists():
           path_lib.mkdir(self.final.parent, parents=True)
-        path_lib.mkdir(self.tmp, mode)
+        self.tmp_lock.append(
+            recovery.create_locked_tmp(self.tmp, self.final, mode))
       self.sync.barrier("directories")
       if ckpt_args is not None:
         call_args, call_kwargs = (), {"args": ckpt_args}
       else:
         call_args, call_kwargs = raw_args, raw_kwargs
       self.futures = []
-      if is_async and isinstance(self.handler,
-                                 checkpoint_handler.AsyncCheckpointHandler):
-        self.futures = checkpoint_handler.run_async(
-            self.handler.async_save(self.tmp, *call_args, **call_kwargs)) or []
+      if isinstance(self.handler, checkpoint_handler.AsyncCheckpointHandler):
+        # finalize() runs in commit(), after every process has written.
+        with (contextlib.nullcontext() if is_async
+              else pytree_lib.synchronous_save()):
+          self.futures = checkpoint_handler.run_async(self.handler.async_save(
+              self.tmp, *call_args, **call_kwargs)) or []
       else:
-        with pytree_lib.synchronous_save():
-          self.handler.save(self.tmp, *call_args, **call_kwargs)
+        self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:  # only a tmp dir this save made
+        recovery.remove_tree(self.tmp)
+      self._unlock()
       raise
+
+  def _unlock(self):
+    while self.tmp_lock:
+      recovery.unlock(self.tmp_lock.pop())
 
   def _barrier(self, name: str):
     if self.barrier_sync_fn is not None:
@@ -190,6 +202,8 @@ class _SaveOperation:
         raise _Cancelled(f"{self.final}: save cancelled")
       self._barrier("written")
       if self.primary:
+        # (The engine's OCDBT commit takes no lock of its own on a save's tmp
+        # directory, so our lock stays held through the merge.)
         self.handler.finalize(self.tmp)
         self._write_step_metadata()
         path_lib.write_file_durably(
@@ -198,14 +212,15 @@ class _SaveOperation:
         path_lib.fsync_tree(self.tmp)
         if self.cancelled.is_set():
           raise _Cancelled(f"{self.final}: save cancelled")
-        v1_saving._commit(self.tmp, self.final, self.force)  # pylint: disable=protected-access
+        recovery.commit(self.tmp, self.final, self.force)
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary:
-        path_lib.rmtree(self.tmp)
+      if self.primary and self.tmp_lock:
+        recovery.remove_tree(self.tmp)
       raise
     finally:
+      self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
 
   def _write_step_metadata(self):

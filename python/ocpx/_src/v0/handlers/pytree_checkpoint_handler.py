@@ -34,7 +34,6 @@ from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
 from ocpx._src.v0 import options as options_lib
-from ocpx._src.v0 import random_keys
 from ocpx._src.v0 import transform_utils
 from ocpx._src.v0 import type_handlers
 from ocpx._src.v0.handlers import checkpoint_handler
@@ -293,22 +292,15 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     key = _key(directory)
-    item, key_impls = random_keys.split_keys(args.item)
-    if key_impls and not self._write_array_metadata:
-      raise ValueError(f"{key}: typed PRNG keys need the array metadata "
-                       "file, which is disabled for this handler.")
+    # Typed PRNG keys are stored by the engine (key data + implementation
+    # name in array_metadatas), as Orbax stores them.
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
-      run = engine_handler.prepare_save(directory, item,
+      run = engine_handler.prepare_save(directory, args.item,
                                         custom_metadata=args.custom_metadata)
-    dir_path = (directory.path
-                if isinstance(directory, path_lib.PathAwaitingCreation)
-                else directory)
 
     def background():
       with ctx:
         finalize = run()
-      if key_impls:
-        random_keys.record_impls(dir_path, jax.process_index(), key_impls)
       with self._lock:
         self._pending[key] = finalize
     return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
@@ -374,6 +366,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     sharding when no RestoreArgs is given.
     """
     dir_path = resolve_pytree_dir(dir_path)
+    self._refuse_aggregate_only(dir_path)
     meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
     loading = v1_options.ArrayOptions.Loading(
         enable_padding_and_truncation=True,
@@ -410,8 +403,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
-    key_impls = random_keys.read_impls(dir_path)
-    jobs: list[Any] = []
+    key_impls = v1_pytree.read_random_key_impls(dir_path)
+    jobs = []
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
         jobs.append(None)
@@ -424,8 +417,6 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         post[i] = _Keep(value)
         jobs.append(None)
         continue
-      if l is None:
-        raise KeyError(f"{dir_path}: no saved leaf {'.'.join(names)!r}")
       if (l.value_type in tree_lib.EMPTY_TYPES and value is not None
           and tree_lib.is_empty_leaf(value)):
         post[i] = _Keep(value)  # e.g. optax.EmptyState(): keep its type
@@ -433,12 +424,6 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         continue
       ra = _lookup_prefix(ra_map, names) if ra_map else None
       impl = key_impls.get(l.param_name)
-      if impl is not None and random_keys.is_key_abstract(value):
-        # The target is a key array; read its key data (trailing dims).
-        info = loader.store.info(l.param_name)
-        value = jax.ShapeDtypeStruct(
-            tuple(info.shape), info.dtype,
-            sharding=getattr(value, "sharding", None))
       abstract, fmt = self._abstract_for(
           dir_path, loader, l, value, ra, use_item_types=use_item_types,
           fallback_sharding=fallback_sharding, support_layout=support_layout,
@@ -453,10 +438,13 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(fmt, _Keep):
         values[i] = fmt.value
       elif isinstance(fmt, _WrapKey):
+        # Restore args that asked for the key's data type still get a key.
         v = values[i]
         if fmt.format is not None:
           v = jax.device_put(v, fmt.format)
-        values[i] = random_keys.wrap(v, fmt.impl)
+        if not v1_pytree.is_random_key_dtype(v.dtype):
+          v = jax.random.wrap_key_data(v, impl=fmt.impl)
+        values[i] = v
       else:
         values[i] = jax.device_put(values[i], fmt)
     if treedef is not None:
@@ -465,6 +453,17 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     if meta.value_metadata_tree:
       return tree_lib.build_rich_tree(meta.value_metadata_tree, by)
     return tree_lib.build_tree(meta.leaves, by)
+
+  def _refuse_aggregate_only(self, dir_path) -> None:
+    """Legacy checkpoints kept the whole tree in one msgpack file."""
+    legacy = dir_path / self._aggregate_filename
+    if (not (dir_path / PYTREE_METADATA_FILE).exists() and legacy.is_file()
+        and not (dir_path / "manifest.ocdbt").exists()):
+      raise NotImplementedError(
+          f"{dir_path}: this is a legacy aggregated checkpoint (the tree is "
+          f"in the msgpack file {legacy.name!r}, aggregate_filename); ocpx "
+          "does not read that format. Restore it with orbax-checkpoint and "
+          "save it again.")
 
   def _abstract_for(self, dir_path, loader, l, value, ra, *, use_item_types,
                     fallback_sharding, support_layout, strict):
@@ -481,7 +480,10 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       if isinstance(ra, type_handlers.ArrayRestoreArgs) and (
           rtype is None or rtype is jax.Array or _is_jax_array_type(rtype)):
         shape = ra.global_shape if ra.global_shape is not None else ra.shape
-        if shape is None and ra.strict and getattr(value, "shape", None) is not None:
+        if (shape is None and ra.strict
+            and getattr(value, "shape", None) is not None
+            and not v1_pytree.is_random_key_dtype(
+                getattr(value, "dtype", None))):  # key data has more dims
           if tuple(value.shape) != stored_shape:
             raise ValueError(
                 f"{where}: the requested shape {tuple(value.shape)} (from "
@@ -531,7 +533,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       shape = getattr(value, "shape", None)
       dtype = getattr(value, "dtype", None)
       if shape is not None and dtype is not None:
-        _check_strict(where, tuple(shape), stored_shape, strict)
+        if not v1_pytree.is_random_key_dtype(dtype):  # keys: data has more dims
+          _check_strict(where, tuple(shape), stored_shape, strict)
         raw = getattr(value, "sharding", None)
         if support_layout:
           raw = getattr(value, "format", None) or raw

@@ -1,0 +1,400 @@
+# Copyright 2026 The ocpx Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Arrays on object stores: zarr3 in OCDBT, through TensorStore.
+
+The same layout as ocpx's native engine and Orbax: every process writes its
+own OCDBT database `<dir>/ocdbt.process_<i>/`, the primary merges them into
+`<dir>/manifest.ocdbt` + `<dir>/d/`, and each array is a zarr3 array whose
+one `sharding_indexed` codec holds a single inner chunk (orbax-layout.md
+§1.10, §1.11, §3, §7).  The classes mirror `engine.ArrayWriteSession` and
+`engine.ArrayStore`, which hand remote directories to them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ocpx._src.remote import config
+from ocpx._src.remote import rpath as rpath_lib
+
+# Orbax's OCDBT settings (orbax-layout.md §1.10, §3.3).
+_OCDBT_CONFIG = {"max_inline_value_bytes": 1024,
+                 "max_decoded_node_bytes": 100_000_000,
+                 "manifest_kind": "single"}
+
+
+_READ_COALESCING = {
+    "experimental_read_coalescing_threshold_bytes": 1_000_000,
+    "experimental_read_coalescing_merged_bytes": 500_000_000_000,
+    "experimental_read_coalescing_interval": "1ms",
+}
+
+
+def _ts():
+  import tensorstore as ts  # pylint: disable=g-import-not-at-top
+  return ts
+
+
+def process_db_name(process_index: int, replica: bool = False) -> str:
+  return f"ocdbt.process_{'replica_' if replica else ''}{process_index}"
+
+
+def _dtype_name(dtype) -> str:
+  dt = np.dtype(dtype)
+  return "bool" if dt == np.bool_ else dt.name
+
+
+def _fill_value(dtype) -> Any:
+  dt = np.dtype(dtype)
+  if dt == np.bool_:
+    return False
+  if dt.kind in "iu":
+    return 0
+  if dt.kind == "c":
+    return [0.0, 0.0]
+  return 0.0
+
+
+def zarr3_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int],
+                   chunk_checksums: bool = False) -> dict:
+  """The zarr.json ocpx and Orbax write (orbax-layout.md §1.11); with
+  `chunk_checksums` (ocpx's default) a `crc32c` codec ends each chunk."""
+  inner = [{"name": "bytes", "configuration": {"endian": "little"}}]
+  if zstd_level is not None:
+    inner.append({"name": "zstd", "configuration": {"level": zstd_level,
+                                                    "checksum": False}})
+  if chunk_checksums:
+    inner.append({"name": "crc32c"})
+  return {
+      "zarr_format": 3,
+      "node_type": "array",
+      "shape": list(shape),
+      "data_type": _dtype_name(dtype),
+      "chunk_grid": {"name": "regular",
+                     "configuration": {"chunk_shape": list(chunk_shape)}},
+      "chunk_key_encoding": {"name": "default"},
+      "fill_value": _fill_value(dtype),
+      "codecs": [{"name": "sharding_indexed", "configuration": {
+          "chunk_shape": list(chunk_shape),
+          "codecs": inner,
+          "index_codecs": [
+              {"name": "bytes", "configuration": {"endian": "little"}},
+              {"name": "crc32c"}],
+          "index_location": "end"}}],
+  }
+
+
+def zarr2_metadata(shape, dtype, chunk_shape, zstd_level: Optional[int]
+                   ) -> dict:
+  """The .zarray ocpx and Orbax write for `use_zarr3=False`."""
+  dt = np.dtype(dtype)
+  return {
+      "zarr_format": 2,
+      "shape": list(shape),
+      "chunks": list(chunk_shape),
+      "dtype": dt.name if dt.kind == "V" else dt.str,  # ml_dtypes: by name
+      "compressor": (None if zstd_level is None
+                     else {"id": "zstd", "level": zstd_level}),
+      "fill_value": None,
+      "filters": None,
+      "order": "C",
+      "dimension_separator": ".",
+  }
+
+
+def _ocdbt_spec(base: dict, *, target_data_file_size: Optional[int] = None,
+                write: bool = False) -> dict:
+  spec: dict[str, Any] = {"driver": "ocdbt", "base": base,
+                          "cache_pool": "cache_pool#ocdbt"}
+  if not write:
+    # As Orbax does for GCS: nearby reads of one data file become one
+    # request.
+    spec.update(_READ_COALESCING)
+  if write:
+    spec["config"] = dict(_OCDBT_CONFIG)
+    if target_data_file_size is not None:
+      spec["target_data_file_size"] = int(target_data_file_size)
+  return spec
+
+
+def _wrap(e: Exception, where: str, param: str) -> Exception:
+  return OSError(f"{where}: array {param!r}: {e}")
+
+
+class RemoteArrayWriteSession:
+  """One process's array writes into a remote checkpointable directory."""
+
+  def __init__(self, directory: rpath_lib.RemotePath, *, process_index: int,
+               use_ocdbt: bool, target_data_file_size: Optional[int],
+               use_compression: bool, use_zarr3: bool = True,
+               chunk_checksums: bool = False, limiter=None,
+               replica_folder: bool = False):
+    ts = _ts()
+    self._dir = directory
+    self._zarr3 = bool(use_zarr3)
+    # zstd levels of Orbax (TensorStore's defaults): zarr3 3, zarr2 1.
+    self._zstd_level = (3 if use_zarr3 else 1) if use_compression else None
+    self._chunk_checksums = bool(chunk_checksums)
+    self._limiter = limiter
+    self._context = config.ocdbt_context(directory.resolved)
+    if use_ocdbt:
+      self._where = directory / process_db_name(process_index,
+                                                replica_folder)
+      self._kvstore = _ocdbt_spec(
+          self._where.kvstore_spec(),
+          target_data_file_size=target_data_file_size, write=True)
+    else:
+      self._where = directory
+      self._kvstore = directory.kvstore_spec()
+    # Without a byte limit every write of the session goes into one
+    # transaction, committed once (one OCDBT commit), as Orbax does; with a
+    # limit each write is committed at once so its bytes can be released.
+    self._txn = ts.Transaction() if limiter is None else None
+    self._arrays: dict[str, Any] = {}
+    self._lock = threading.Lock()
+
+  def _open(self, param, shape, dtype, chunk_shape, create: bool):
+    with self._lock:
+      got = self._arrays.get(param)
+    if got is not None:
+      return got
+    ts = _ts()
+    if self._zarr3:
+      driver, metadata = "zarr3", zarr3_metadata(
+          shape, dtype, chunk_shape, self._zstd_level, self._chunk_checksums)
+    else:
+      driver, metadata = "zarr", zarr2_metadata(shape, dtype, chunk_shape,
+                                                self._zstd_level)
+    spec = {"driver": driver,
+            "kvstore": {**self._kvstore, "path": param},
+            "metadata": metadata,
+            "recheck_cached_data": False, "recheck_cached_metadata": False,
+            "store_data_equal_to_fill_value": True}
+    try:
+      if create:
+        t = ts.open(spec, create=True, open=True, context=self._context,
+                    transaction=self._txn).result()
+      else:
+        t = ts.open(spec, open=True, assume_metadata=True,
+                    context=self._context, transaction=self._txn).result()
+    except Exception as e:  # pylint: disable=broad-except
+      raise _wrap(e, str(self._where), param) from e
+    with self._lock:
+      return self._arrays.setdefault(param, t)
+
+  def create(self, param: str, shape, dtype, chunk_shape) -> None:
+    self._open(param, shape, dtype, chunk_shape, create=True)
+
+  def write(self, param: str, origin, data: np.ndarray, shape, dtype,
+            chunk_shape) -> None:
+    t = self._open(param, shape, dtype, chunk_shape, create=False)
+    data = np.require(data, requirements="C")
+    index = tuple(slice(o, o + n) for o, n in zip(origin, data.shape))
+    nbytes = int(data.nbytes)
+    if self._limiter is not None:
+      self._limiter.reserve(nbytes)
+    try:
+      t[index].write(data).result()
+    except Exception as e:  # pylint: disable=broad-except
+      raise _wrap(e, str(self._where), param) from e
+    finally:
+      if self._limiter is not None:
+        self._limiter.release(nbytes)
+
+  def commit(self) -> None:
+    if self._txn is not None:
+      try:
+        self._txn.commit_async().result()
+      except Exception as e:  # pylint: disable=broad-except
+        raise OSError(f"{self._where}: committing the arrays failed: {e}"
+                      ) from e
+    self._arrays.clear()
+
+  def close(self) -> None:
+    """Drops uncommitted writes (after a failure)."""
+    if self._txn is not None:
+      try:
+        self._txn.abort()
+      except Exception:  # pylint: disable=broad-except
+        pass
+      self._txn = None
+    self._arrays.clear()
+
+
+def merge(directory: rpath_lib.RemotePath) -> None:
+  """Merges every `ocdbt.process_*` database into the directory's root
+  database, in one atomic transaction (orbax-layout.md §7)."""
+  ts = _ts()
+  children = sorted(c.name for c in directory.iterdir()
+                    if c.name.startswith("ocdbt.process_"))
+  if not children:
+    return
+  ctx = config.ocdbt_context(directory.resolved)
+  try:
+    parent = ts.KvStore.open(
+        _ocdbt_spec(directory.kvstore_spec(), write=True),
+        context=ctx).result()
+    txn = ts.Transaction(atomic=True)
+    for name in children:
+      child = ts.KvStore.open(
+          _ocdbt_spec((directory / name).kvstore_spec()),
+          context=ctx).result()
+      child.experimental_copy_range_to(
+          parent.with_transaction(txn)).result()
+    txn.commit_async().result()
+  except Exception as e:  # pylint: disable=broad-except
+    raise OSError(f"{directory}: merging {children} failed: {e}") from e
+
+
+class RemoteArrayStore:
+  """Read access to the arrays of a remote checkpointable directory."""
+
+  def __init__(self, directory: rpath_lib.RemotePath, *, use_ocdbt: bool,
+               use_zarr3: Optional[bool] = None, limiter=None):
+    del use_zarr3  # zarr.json or .zarray is found per array
+    self._dir = directory
+    self._limiter = limiter
+    self._context = config.ocdbt_context(directory.resolved)
+    self._kvstore = (_ocdbt_spec(directory.kvstore_spec()) if use_ocdbt
+                     else directory.kvstore_spec())
+    self._open_kv = None
+    self._kinds = None
+    self._arrays: dict[tuple, Any] = {}
+    self._info: dict[str, Any] = {}
+    self._lock = threading.Lock()
+
+  def _kv(self):
+    if self._open_kv is None:
+      self._open_kv = _ts().KvStore.open(
+          self._kvstore, context=self._context).result()
+    return self._open_kv
+
+  def _array(self, param: str, fill_missing: bool):
+    key = (param, fill_missing)
+    with self._lock:
+      got = self._arrays.get(key)
+    if got is not None:
+      return got
+    ts = _ts()
+    try:
+      kv = self._kv()
+      kinds = self._param_kinds()
+      driver = kinds.get(param)
+      if driver is None:
+        from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+        raise engine.ArrayDataMissingError(
+            f"NOT_FOUND: {self._dir}: array {param!r} not found (no "
+            f"{param}/zarr.json or {param}/.zarray)")
+      # Opened on the one kvstore object: its OCDBT manifest is read once,
+      # not once per array.
+      t = ts.open({"driver": driver,
+                   "recheck_cached_data": False,
+                   "recheck_cached_metadata": False,
+                   "fill_missing_data_reads": fill_missing},
+                  kvstore=kv / f"{param}/",
+                  open=True, read=True, context=self._context).result()
+    except FileNotFoundError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      raise _wrap(e, str(self._dir), param) from e
+    with self._lock:
+      return self._arrays.setdefault(key, t)
+
+  def _param_kinds(self) -> dict:
+    """param -> "zarr3" | "zarr", from one listing of the database."""
+    with self._lock:
+      kinds = self._kinds
+    if kinds is None:
+      kinds = {}
+      for k in self._kv().list().result():
+        k = k.decode()
+        if k.endswith("/zarr.json"):
+          kinds[k[:-len("/zarr.json")]] = "zarr3"
+        elif k.endswith("/.zarray"):
+          kinds.setdefault(k[:-len("/.zarray")], "zarr")
+      with self._lock:
+        self._kinds = kinds
+    return kinds
+
+  def info(self, param: str):
+    from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+    with self._lock:
+      got = self._info.get(param)
+    if got is not None:
+      return got
+    t = self._array(param, True)
+    chunk = tuple(t.chunk_layout.read_chunk.shape or ())
+    got = engine.ArrayInfo(tuple(int(d) for d in t.shape),
+                           np.dtype(t.dtype.numpy_dtype), chunk)
+    with self._lock:
+      self._info[param] = got
+    return got
+
+  def prefetch_info(self, params: Sequence[str]) -> None:
+    todo = [p for p in dict.fromkeys(params) if p not in self._info]
+    if len(todo) <= 1:
+      for p in todo:
+        self.info(p)
+      return
+    with concurrent.futures.ThreadPoolExecutor(
+        min(16, len(todo)), thread_name_prefix="ocpx-remote-info") as ex:
+      list(ex.map(self.info, todo))
+
+  def read_many(self, requests, fail_on_missing: bool = True) -> list:
+    """[(param, origin, shape)] -> arrays of the stored dtype.
+
+    Every read is started before any is awaited.  With a limiter, a read
+    holds its decoded size from its start until it completes (released by
+    the completion callback, so later reservations never wait on this
+    thread); as in the native engine, the output buffers are not counted.
+    """
+    limiter = self._limiter
+    futures = []
+    try:
+      for param, origin, shape in requests:
+        t = self._array(param, not fail_on_missing)
+        if len(origin) != t.rank or len(shape) != t.rank:
+          raise ValueError(
+              f"{self._dir}: array {param!r} has rank {t.rank}, box has "
+              f"rank {len(shape)}")
+        nbytes = (int(np.prod(shape, dtype=np.int64))
+                  * t.dtype.numpy_dtype.itemsize)
+        if limiter is not None:
+          limiter.reserve(nbytes)
+        index = tuple(slice(o, o + n) for o, n in zip(origin, shape))
+        try:
+          fut = t[index].read()
+        except Exception:
+          if limiter is not None:
+            limiter.release(nbytes)
+          raise
+        if limiter is not None:
+          fut.add_done_callback(
+              lambda _f, n=nbytes: limiter.release(n))
+        futures.append((param, fut))
+      out = []
+      for param, fut in futures:
+        try:
+          out.append(np.asarray(fut.result()))
+        except Exception as e:  # pylint: disable=broad-except
+          raise _wrap(e, str(self._dir), param) from e
+      return out
+    finally:
+      for _, fut in futures:  # on error: let every started read finish
+        try:
+          fut.result()
+        except Exception:  # pylint: disable=broad-except
+          pass
+
+  def list_params(self) -> list[str]:
+    keys = [k.decode() for k in self._kv().list().result()]
+    out = []
+    for k in keys:
+      for suffix in ("/zarr.json", "/.zarray"):
+        if k.endswith(suffix):
+          out.append(k[:-len(suffix)])
+    return sorted(set(out))
