@@ -45,8 +45,7 @@ uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
 // Reads `leaf` in slabs along axis 0 (whole chunk rows) and accumulates the
 // checksums.
 absl::Status Checksum(const ocpx::CheckpointReader& reader,
-                      const ocpx::LeafInfo& leaf, double* sum,
-                      uint32_t* crc) {
+                      const ocpx::LeafInfo& leaf, double* sum, uint32_t* crc) {
   *sum = 0;
   *crc = 0;
   const size_t item = ocpx::ItemSize(leaf.dtype);
@@ -54,8 +53,8 @@ absl::Status Checksum(const ocpx::CheckpointReader& reader,
   std::vector<int64_t> box = leaf.shape;
   int64_t rows_per_slab = 1;
   if (!leaf.shape.empty()) {
-    const size_t row_bytes = leaf.num_bytes() / std::max<int64_t>(
-                                                    leaf.shape[0], 1);
+    const size_t row_bytes =
+        leaf.num_bytes() / std::max<int64_t>(leaf.shape[0], 1);
     const int64_t chunk_rows = std::max<int64_t>(leaf.grid_chunk_shape[0], 1);
     const int64_t chunks = std::max<int64_t>(
         1, static_cast<int64_t>(kSlabBytes /
@@ -117,12 +116,11 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
           return 1;
         }
-        std::printf("%s\t%s\tshape=[%s]\tdtype=%s\tsum=%.17g\tcrc32c=%08" PRIx32
-                    "\n",
-                    leaf.name.c_str(), leaf.value_type.c_str(),
-                    absl::StrJoin(leaf.shape, ",").c_str(),
-                    std::string(ocpx::DataTypeName(leaf.dtype)).c_str(), sum,
-                    crc);
+        std::printf(
+            "%s\t%s\tshape=[%s]\tdtype=%s\tsum=%.17g\tcrc32c=%08" PRIx32 "\n",
+            leaf.name.c_str(), leaf.value_type.c_str(),
+            absl::StrJoin(leaf.shape, ",").c_str(),
+            std::string(ocpx::DataTypeName(leaf.dtype)).c_str(), sum, crc);
         break;
       }
       case ocpx::LeafKind::kString: {

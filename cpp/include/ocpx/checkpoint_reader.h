@@ -21,7 +21,8 @@
 /// }
 /// ```
 ///
-/// Layouts (docs/format.md, "Checkpoint layout"): the v1 layout (`orbax.checkpoint`
+/// Layouts (docs/format.md, "Checkpoint layout"): the v1 layout
+/// (`orbax.checkpoint`
 /// + `_CHECKPOINT_METADATA`, one subdirectory per checkpointable), v0
 /// composite checkpoints (subdirectories, no indicator file) and v0 flat
 /// checkpoints (the PyTree at the root).  Arrays are zarr v3 or v2, in OCDBT
@@ -224,8 +225,7 @@ class CheckpointReader {
 
   /// Reads the box `[origin, origin + shape)` (within the array's bounds) of
   /// `name` into `out` (C-order, `product(shape) * ItemSize(dtype)` bytes).
-  absl::Status ReadBox(absl::string_view name,
-                       absl::Span<const int64_t> origin,
+  absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
 
@@ -237,7 +237,8 @@ class CheckpointReader {
                                     absl::Span<const int64_t> shape) const;
 
   /// The value of a string leaf from `_strings.json` (a `/` in the name
-  /// nests, docs/format.md, "_strings.json").  NotFound naming the file if it is absent.
+  /// nests, docs/format.md, "_strings.json").  NotFound naming the file if it
+  /// is absent.
   absl::StatusOr<std::string> ReadString(absl::string_view name) const;
 
   /// The value of a scalar (or any one-element array) leaf as a double

@@ -11,11 +11,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/dtype.h"
@@ -81,8 +80,8 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
   d["write_shape"] = l.write_shape.has_value()
                          ? nb::object(nb::tuple(nb::cast(*l.write_shape)))
                          : nb::none();
-  d["sharding"] = l.sharding.has_value() ? nb::object(nb::cast(*l.sharding))
-                                         : nb::none();
+  d["sharding"] =
+      l.sharding.has_value() ? nb::object(nb::cast(*l.sharding)) : nb::none();
   return d;
 }
 
@@ -111,23 +110,25 @@ void RegisterReader(nb::module_& m) {
           nb::arg("fail_on_missing_chunks") = true)
       .def_prop_ro("path",
                    [](const PyCheckpointReader& r) { return r.reader->path(); })
-      .def_prop_ro("directory", [](const PyCheckpointReader& r) {
-        return r.reader->directory();
-      })
-      .def_prop_ro("checkpointable", [](const PyCheckpointReader& r) {
-        return r.reader->checkpointable();
-      })
-      .def_prop_ro("layout",
+      .def_prop_ro(
+          "directory",
+          [](const PyCheckpointReader& r) { return r.reader->directory(); })
+      .def_prop_ro("checkpointable",
                    [](const PyCheckpointReader& r) {
-                     return std::string(
-                         ocpx::CheckpointLayoutName(r.reader->layout()));
+                     return r.reader->checkpointable();
                    })
-      .def_prop_ro("use_ocdbt", [](const PyCheckpointReader& r) {
-        return r.reader->use_ocdbt();
-      })
-      .def_prop_ro("metadata_inferred", [](const PyCheckpointReader& r) {
-        return r.reader->metadata_inferred();
-      })
+      .def_prop_ro(
+          "layout",
+          [](const PyCheckpointReader& r) {
+            return std::string(ocpx::CheckpointLayoutName(r.reader->layout()));
+          })
+      .def_prop_ro(
+          "use_ocdbt",
+          [](const PyCheckpointReader& r) { return r.reader->use_ocdbt(); })
+      .def_prop_ro("metadata_inferred",
+                   [](const PyCheckpointReader& r) {
+                     return r.reader->metadata_inferred();
+                   })
       .def(
           "leaves",
           [](const PyCheckpointReader& r) {
@@ -148,7 +149,8 @@ void RegisterReader(nb::module_& m) {
             nlohmann::json j = nlohmann::json::object();
             j["item_handlers"] = nlohmann::json::parse(m->item_handlers);
             j["metrics"] = nlohmann::json::parse(m->metrics);
-            j["performance_metrics"] = nlohmann::json::parse(m->performance_metrics);
+            j["performance_metrics"] =
+                nlohmann::json::parse(m->performance_metrics);
             j["init_timestamp_nsecs"] =
                 m->init_timestamp_nsecs.has_value()
                     ? nlohmann::json(*m->init_timestamp_nsecs)
@@ -180,8 +182,7 @@ void RegisterReader(nb::module_& m) {
             size_t nbytes = 0;
             HostBuffer buf = AllocateBoxOrThrow(
                 s, leaf->dtype,
-                absl::StrCat(r.reader->path(), ": leaf '", name, "'"),
-                &nbytes);
+                absl::StrCat(r.reader->path(), ": leaf '", name, "'"), &nbytes);
             absl::Status st;
             {
               nb::gil_scoped_release release;

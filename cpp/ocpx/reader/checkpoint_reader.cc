@@ -11,18 +11,17 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/container/flat_hash_map.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/json_depth.h"
@@ -114,7 +113,8 @@ bool HasArrayData(const fs::path& p) {
   return false;
 }
 
-// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md, "Checkpoint layout").
+// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md,
+// "Checkpoint layout").
 absl::Status CheckCheckpointDir(const fs::path& p) {
   if (!Exists(p)) {
     return absl::NotFoundError(
@@ -149,8 +149,7 @@ absl::Status CheckCheckpointDir(const fs::path& p) {
     if (it->is_directory(type_ec) &&
         Exists(it->path() / std::string(kCheckpointMetadataFile))) {
       return absl::InvalidArgumentError(absl::StrCat(
-          p.string(),
-          ": a directory of checkpoints, not a checkpoint (e.g. ",
+          p.string(), ": a directory of checkpoints, not a checkpoint (e.g. ",
           it->path().string(), ")"));
     }
   }
@@ -165,9 +164,9 @@ SortKey MakeSortKey(const std::vector<PathKey>& path) {
   for (const PathKey& p : path) {
     int64_t idx = 0;
     const bool digits =
-        !p.key.empty() &&
-        std::all_of(p.key.begin(), p.key.end(),
-                    [](char c) { return absl::ascii_isdigit(c); });
+        !p.key.empty() && std::all_of(p.key.begin(), p.key.end(), [](char c) {
+          return absl::ascii_isdigit(c);
+        });
     if (p.type == KeyType::kSequence && digits && p.key.size() < 18) {
       idx = std::stoll(p.key);
       k.emplace_back(0, idx, "");
@@ -197,7 +196,7 @@ LeafKind KindOf(const std::string& value_type, bool skip_deserialize) {
 }
 
 absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
-                                            const std::string& where) {
+                                             const std::string& where) {
   if (!j.is_array()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": expected a list of integers"));
@@ -213,8 +212,8 @@ absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
   return out;
 }
 
-// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping entries whose key
-// path is a strict prefix of another's.
+// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping
+// entries whose key path is a strict prefix of another's.
 absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
                                std::vector<LeafInfo>* leaves) {
   if (!d.is_object() || !d.contains("tree_metadata") ||
@@ -233,16 +232,16 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     }
     LeafInfo leaf;
     for (const auto& km : entry["key_metadata"]) {
-      if (!km.is_object() || !km.contains("key") ||
-          !km.contains("key_type") || !km["key_type"].is_number_integer()) {
+      if (!km.is_object() || !km.contains("key") || !km.contains("key_type") ||
+          !km["key_type"].is_number_integer()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": malformed key_metadata"));
       }
       PathKey pk;
       pk.key = km["key"].is_string() ? km["key"].get<std::string>()
                                      : km["key"].dump();
-      pk.type = km["key_type"].get<int>() == 1 ? KeyType::kSequence
-                                               : KeyType::kDict;
+      pk.type =
+          km["key_type"].get<int>() == 1 ? KeyType::kSequence : KeyType::kDict;
       leaf.key_path.push_back(std::move(pk));
     }
     const auto& vm = entry["value_metadata"];
@@ -261,9 +260,9 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     }
     leaf.kind = KindOf(leaf.value_type, skip);
     if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
-      OCPX_ASSIGN_OR_RETURN(leaf.write_shape,
-                            IntList(vm["write_shape"],
-                                    absl::StrCat(where, ": write_shape")));
+      OCPX_ASSIGN_OR_RETURN(
+          leaf.write_shape,
+          IntList(vm["write_shape"], absl::StrCat(where, ": write_shape")));
     }
     leaf.name = JoinNames(leaf.key_path);
     leaves->push_back(std::move(leaf));
@@ -284,12 +283,12 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     bool is_prefix = false;
     if (n + 1 < order.size()) {
       const auto& next = (*leaves)[order[n + 1].second].key_path;
-      is_prefix = next.size() > leaf.key_path.size() &&
-                  std::equal(leaf.key_path.begin(), leaf.key_path.end(),
-                             next.begin(), [](const PathKey& a,
-                                              const PathKey& b) {
-                               return a.key == b.key && a.type == b.type;
-                             });
+      is_prefix =
+          next.size() > leaf.key_path.size() &&
+          std::equal(leaf.key_path.begin(), leaf.key_path.end(), next.begin(),
+                     [](const PathKey& a, const PathKey& b) {
+                       return a.key == b.key && a.type == b.type;
+                     });
     }
     if (!is_prefix) sorted.push_back(leaf);
   }
@@ -297,8 +296,8 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
   return absl::OkStatus();
 }
 
-// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON text.  Unreadable files
-// and entries are ignored, as Orbax does.
+// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON
+// text.  Unreadable files and entries are ignored, as Orbax does.
 absl::flat_hash_map<std::string, std::string> ReadShardings(
     const fs::path& dir) {
   absl::flat_hash_map<std::string, std::string> out;
@@ -377,8 +376,8 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
   if (!extra.empty()) {
     if (!custom.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          f.string(), ": unknown keys alongside custom_metadata: ",
-          extra.dump()));
+          f.string(),
+          ": unknown keys alongside custom_metadata: ", extra.dump()));
     }
     custom = std::move(extra);
   }
@@ -430,10 +429,11 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
           checkpoint_dir, ": invalid checkpointable name '", name, "'"));
     }
     if (!IsDir(root / name)) {
-      OCPX_ASSIGN_OR_RETURN(auto available, ListCheckpointables(checkpoint_dir));
+      OCPX_ASSIGN_OR_RETURN(auto available,
+                            ListCheckpointables(checkpoint_dir));
       return absl::NotFoundError(absl::StrCat(
-          checkpoint_dir, ": checkpointable '", name, "' not found; available: [",
-          absl::StrJoin(available, ", "), "]"));
+          checkpoint_dir, ": checkpointable '", name,
+          "' not found; available: [", absl::StrJoin(available, ", "), "]"));
     }
     return name;
   }
@@ -441,8 +441,8 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
   for (const auto& c : candidates) {
     if (Exists(root / c / std::string(kPytreeMetadataFile))) return c;
   }
-  if (!v1 && (Exists(root / std::string(kPytreeMetadataFile)) ||
-              HasArrayData(root))) {
+  if (!v1 &&
+      (Exists(root / std::string(kPytreeMetadataFile)) || HasArrayData(root))) {
     return std::string();
   }
   // PyTrees whose _METADATA was lost still hold their arrays.
@@ -467,8 +467,7 @@ struct CheckpointReader::Impl {
   absl::StatusOr<const LeafInfo*> ArrayLeaf(absl::string_view name) const;
   absl::Status Annotate(const absl::Status& s, absl::string_view name) const;
   absl::Status Read(absl::string_view name, void* out, size_t out_size) const;
-  absl::Status ReadBox(absl::string_view name,
-                       absl::Span<const int64_t> origin,
+  absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
   absl::StatusOr<HostArray> Read(absl::string_view name) const;
@@ -554,8 +553,8 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
-  OCPX_ASSIGN_OR_RETURN(r->checkpointable_,
-                        ResolvePytreeCheckpointable(path, options.checkpointable));
+  OCPX_ASSIGN_OR_RETURN(r->checkpointable_, ResolvePytreeCheckpointable(
+                                                path, options.checkpointable));
   const fs::path root(path);
   if (IsV1(root)) {
     r->layout_ = CheckpointLayout::kV1;
@@ -564,9 +563,8 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   } else {
     r->layout_ = CheckpointLayout::kV0Composite;
   }
-  r->directory_ = r->checkpointable_.empty()
-                      ? path
-                      : (root / r->checkpointable_).string();
+  r->directory_ =
+      r->checkpointable_.empty() ? path : (root / r->checkpointable_).string();
   OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));
   OCPX_RETURN_IF_ERROR(r->LoadLeaves());
   return std::unique_ptr<CheckpointReader>(new CheckpointReader(std::move(r)));
@@ -634,9 +632,9 @@ absl::Status CheckpointReader::Impl::LoadLeaves() {
       }
     }
     if (leaf.kind == LeafKind::kScalar && !leaf.shape.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path_, ": scalar leaf '", leaf.name, "' is stored with rank ",
-          leaf.shape.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": scalar leaf '", leaf.name,
+                       "' is stored with rank ", leaf.shape.size()));
     }
   }
   const fs::path strings_file = dir / std::string(kStringsFile);
@@ -648,7 +646,7 @@ absl::Status CheckpointReader::Impl::LoadLeaves() {
 }
 
 absl::Status CheckpointReader::Impl::Annotate(const absl::Status& s,
-                                        absl::string_view name) const {
+                                              absl::string_view name) const {
   return AnnotateStatus(s, path_, ": leaf '", name, "'");
 }
 
@@ -656,8 +654,8 @@ absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::Leaf(
     absl::string_view name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        path_, ": no leaf named '", name, "' in ", directory_));
+    return absl::NotFoundError(
+        absl::StrCat(path_, ": no leaf named '", name, "' in ", directory_));
   }
   return &leaves_[it->second];
 }
@@ -666,24 +664,24 @@ absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::ArrayLeaf(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
   if (leaf->kind != LeafKind::kArray && leaf->kind != LeafKind::kScalar) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, ": leaf '", name, "' is a ", leaf->value_type,
-                     " leaf, not an array"));
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": leaf '", name,
+                                                   "' is a ", leaf->value_type,
+                                                   " leaf, not an array"));
   }
   return leaf;
 }
 
 absl::Status CheckpointReader::Impl::Read(absl::string_view name, void* out,
-                                    size_t out_size) const {
+                                          size_t out_size) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape, out, out_size);
 }
 
 absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
-                                       absl::Span<const int64_t> origin,
-                                       absl::Span<const int64_t> shape,
-                                       void* out, size_t out_size) const {
+                                             absl::Span<const int64_t> origin,
+                                             absl::Span<const int64_t> shape,
+                                             void* out, size_t out_size) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   const size_t rank = leaf->shape.size();
   if (origin.size() != rank || shape.size() != rank) {
@@ -693,7 +691,8 @@ absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
   }
   size_t n = 1;
   for (size_t d = 0; d < rank; ++d) {
-    if (origin[d] < 0 || shape[d] < 0 || origin[d] + shape[d] > leaf->shape[d]) {
+    if (origin[d] < 0 || shape[d] < 0 ||
+        origin[d] + shape[d] > leaf->shape[d]) {
       return absl::OutOfRangeError(absl::StrCat(
           path_, ": leaf '", name, "': box [", absl::StrJoin(origin, ","),
           "] + [", absl::StrJoin(shape, ","), "] exceeds shape [",
@@ -708,12 +707,13 @@ absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
                      " bytes is smaller than the ", need, " bytes needed"));
   }
   if (n == 0) return absl::OkStatus();
-  return Annotate(arrays_->Read(leaf->name, origin, shape, out,
-                                fail_on_missing_chunks_),
-                  name);
+  return Annotate(
+      arrays_->Read(leaf->name, origin, shape, out, fail_on_missing_chunks_),
+      name);
 }
 
-absl::StatusOr<HostArray> CheckpointReader::Impl::Read(absl::string_view name) const {
+absl::StatusOr<HostArray> CheckpointReader::Impl::Read(
+    absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape);
@@ -729,8 +729,8 @@ absl::StatusOr<HostArray> CheckpointReader::Impl::ReadBox(
   size_t n = 1;
   for (int64_t d : shape) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
   a.bytes.resize(n * ItemSize(leaf->dtype));
-  OCPX_RETURN_IF_ERROR(ReadBox(name, origin, shape, a.bytes.data(),
-                               a.bytes.size()));
+  OCPX_RETURN_IF_ERROR(
+      ReadBox(name, origin, shape, a.bytes.data(), a.bytes.size()));
   return a;
 }
 
@@ -740,9 +740,9 @@ absl::StatusOr<std::string> CheckpointReader::Impl::ReadString(
   const std::string file =
       (fs::path(directory_) / std::string(kStringsFile)).string();
   if (leaf->kind != LeafKind::kString) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path_, ": leaf '", name, "' is a ", leaf->value_type,
-        " leaf, not a string"));
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": leaf '", name,
+                                                   "' is a ", leaf->value_type,
+                                                   " leaf, not a string"));
   }
   if (!strings_.has_value()) {
     return absl::NotFoundError(
