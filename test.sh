@@ -11,7 +11,7 @@ export JOBS="${JOBS:-$(nproc)}"
 echo "== lint: ruff, mypy, clang-format (configs: pyproject.toml, .clang-format)"
 .venv/bin/ruff check python tests bench tools
 .venv/bin/mypy
-# tools/check_format: enabled with the one-commit reformat of the C++ tree.
+tools/check_format
 
 echo "== pip: rebuild ocpx from the current sources"
 .venv/bin/python -m pip install -q --no-build-isolation --no-deps .
