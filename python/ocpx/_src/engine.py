@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 
@@ -181,7 +181,7 @@ class ArrayWriteSession:
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
   if _remote.is_remote_path(directory):
-    _remote_arrays.merge(directory)
+    _remote_arrays.merge(cast(Any, directory))
     return
   directory = pathlib.Path(directory)
   children = sorted(c.name for c in directory.iterdir()
