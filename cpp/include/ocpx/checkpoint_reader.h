@@ -245,8 +245,12 @@ class CheckpointReader {
   /// (complex: the real part; bool: 0/1).
   absl::StatusOr<double> ReadScalar(absl::string_view name) const;
 
+  /// Closes the checkpoint's files.
   ~CheckpointReader();
+  /// Not copyable: share it through the `unique_ptr` Open() returns (or a
+  /// `shared_ptr` made from it); all methods are const and thread-safe.
   CheckpointReader(const CheckpointReader&) = delete;
+  /// Not copy-assignable (see the copy constructor).
   CheckpointReader& operator=(const CheckpointReader&) = delete;
 
  private:
