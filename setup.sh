@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libabsl-dev libzstd-dev libisal-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest
   bazel-bootstrap bazel-rules-java
+  clang-format
 )
 
 missing=()

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Runs every ocpx test: the C++ tests under CMake/ctest, the Python suite
+# Runs every ocpx test: the lint stage (ruff, mypy, clang-format; fast, first),
+# the C++ tests under CMake/ctest, the Python suite
 # (pytest, including the compatibility tests against TensorStore and
 # orbax-checkpoint, and the slow ones), and `bazel test //...`.
 # Run ./setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")"
 export JOBS="${JOBS:-$(nproc)}"
+
+echo "== lint: ruff, mypy, clang-format (configs: pyproject.toml, .clang-format)"
+.venv/bin/ruff check python tests bench tools
+.venv/bin/mypy
+tools/check_format
 
 echo "== pip: rebuild ocpx from the current sources"
 .venv/bin/python -m pip install -q --no-build-isolation --no-deps .

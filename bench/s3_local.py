@@ -62,7 +62,7 @@ class MotoServer:
       except OSError:
         if time.time() > deadline or self._proc.poll() is not None:
           self.stop()
-          raise RuntimeError("moto_server did not start")
+          raise RuntimeError("moto_server did not start") from None
         time.sleep(0.2)
 
   def create_bucket(self, name: str) -> None:

@@ -289,7 +289,6 @@ def main():
     absl_logging.set_verbosity(absl_logging.WARNING)
   except ImportError:
     pass
-  import jax
   save, save_async, load = library(args.lib)
 
   if args.op in ("save", "save_async"):

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Options, Context and handler registration: the Orbax v1 surface."""
 
-import dataclasses
 import threading
 
 import pytest
@@ -133,8 +132,9 @@ def test_registry_resolution_order():
       reg, _Foo(), name="foo"), _FooHandler)
   with pytest.raises(handlers.AlreadyExistsError):
     reg.add(_FooHandler)
+  assert handlers.global_registry is not None
   with pytest.raises(NotImplementedError):
-    handlers.global_registry  # the default context registry is read-only:
+    # The default context registry is read-only.
     ocp.Context().checkpointables_options.registry.add(_FooHandler)
 
 

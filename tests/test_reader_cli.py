@@ -126,6 +126,12 @@ def _build_serving_example(build: pathlib.Path) -> pathlib.Path:
                    check=True, capture_output=True)
     assert (prefix / "lib" / "cmake" / "ocpx" / "ocpxConfig.cmake").exists() \
         or list(prefix.glob("lib*/cmake/ocpx/ocpxConfig.cmake"))
+    # Only the public headers are installed, under include/ocpx/.
+    headers = sorted(p.relative_to(prefix / "include").as_posix()
+                     for p in (prefix / "include").rglob("*.h"))
+    assert "ocpx/checkpoint_reader.h" in headers, headers
+    assert all(h.startswith("ocpx/") and h.count("/") == 1
+               for h in headers), headers
     args.append(f"-DCMAKE_PREFIX_PATH={prefix}")
   else:
     args.append(f"-DOCPX_SOURCE_DIR={REPO}")

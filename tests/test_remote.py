@@ -306,7 +306,6 @@ def test_transient_errors_are_retried(store, status):
 
 def test_other_errors_name_the_url_and_key(store):
   base = store.bucket()
-  bucket = base.split("://")[1]
   ocp.save(base + "/e", {"a": np.arange(3)})
   fault = servers.Fault("GET", r"state(/|%2F)_METADATA(\?|$)", 403, 1000)
   store.proxy.faults.append(fault)

@@ -3,7 +3,6 @@
 """A save starts the device-to-host copies of all its arrays before it waits
 on any of them."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -19,7 +19,6 @@ def test_flax_nnx_checkpointing_guide(tmp_path, monkeypatch):
   from flax import nnx  # pylint: disable=redefined-outer-name,g-import-not-at-top
   import ocpx as ocp  # the guide: import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
-  from jax import numpy as jnp  # pylint: disable=g-import-not-at-top,unused-import
   import numpy as np  # pylint: disable=g-import-not-at-top
 
   ckpt_dir = ocp.test_utils.erase_and_create_empty(str(root) + "/")

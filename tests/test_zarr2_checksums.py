@@ -13,7 +13,6 @@ arrays, and a flipped byte anywhere in a chunk is an error on load and in
 import json
 import os
 import pathlib
-import shutil
 
 import jax
 import jax.numpy as jnp

@@ -22,27 +22,39 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "cpp/ocpx/base/crc32c.h"
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 namespace {
 
 constexpr size_t kSlabBytes = size_t{64} << 20;
 
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `data`, continuing
+// from `crc` (0 to start).  Bitwise and table-free: this program uses only
+// the public ocpx API, and speed does not matter here.
+uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
+  crc = ~crc;
+  for (unsigned char byte : data) {
+    crc ^= byte;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+  }
+  return ~crc;
+}
+
 // Reads `leaf` in slabs along axis 0 (whole chunk rows) and accumulates the
 // checksums.
 absl::Status Checksum(const ocpx::CheckpointReader& reader,
-                      const ocpx::LeafInfo& leaf, double* sum,
-                      uint32_t* crc) {
+                      const ocpx::LeafInfo& leaf, double* sum, uint32_t* crc) {
   *sum = 0;
-  *crc = ocpx::Crc32c("");
+  *crc = 0;
   const size_t item = ocpx::ItemSize(leaf.dtype);
   std::vector<int64_t> origin(leaf.shape.size(), 0);
   std::vector<int64_t> box = leaf.shape;
   int64_t rows_per_slab = 1;
   if (!leaf.shape.empty()) {
-    const size_t row_bytes = leaf.num_bytes() / std::max<int64_t>(
-                                                    leaf.shape[0], 1);
+    const size_t row_bytes =
+        leaf.num_bytes() / std::max<int64_t>(leaf.shape[0], 1);
     const int64_t chunk_rows = std::max<int64_t>(leaf.grid_chunk_shape[0], 1);
     const int64_t chunks = std::max<int64_t>(
         1, static_cast<int64_t>(kSlabBytes /
@@ -66,7 +78,7 @@ absl::Status Checksum(const ocpx::CheckpointReader& reader,
     for (int64_t i = 0; i < n; ++i) {
       *sum += ocpx::ElementToDouble(leaf.dtype, buf.data() + i * item);
     }
-    *crc = ocpx::Crc32cExtend(
+    *crc = Crc32cExtend(
         *crc, absl::string_view(reinterpret_cast<const char*>(buf.data()),
                                 buf.size()));
   }
@@ -104,12 +116,11 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
           return 1;
         }
-        std::printf("%s\t%s\tshape=[%s]\tdtype=%s\tsum=%.17g\tcrc32c=%08" PRIx32
-                    "\n",
-                    leaf.name.c_str(), leaf.value_type.c_str(),
-                    absl::StrJoin(leaf.shape, ",").c_str(),
-                    std::string(ocpx::DataTypeName(leaf.dtype)).c_str(), sum,
-                    crc);
+        std::printf(
+            "%s\t%s\tshape=[%s]\tdtype=%s\tsum=%.17g\tcrc32c=%08" PRIx32 "\n",
+            leaf.name.c_str(), leaf.value_type.c_str(),
+            absl::StrJoin(leaf.shape, ",").c_str(),
+            std::string(ocpx::DataTypeName(leaf.dtype)).c_str(), sum, crc);
         break;
       }
       case ocpx::LeafKind::kString: {

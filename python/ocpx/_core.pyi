@@ -107,7 +107,7 @@ def zarr_write_metadata(root: str, param: str, json: str) -> None:
 def zarr_read_metadata(root: str, param: str) -> str:
     """Reads and validates root/param/zarr.json (normalized text)."""
 
-def zarr_write(root: str, param: str, json: str | None, origin: Sequence[int] | None = None, array: object, store_fill_value_chunks: bool = False, write_metadata: bool = True) -> None:
+def zarr_write(root: str, param: str, json: str | None, origin: Sequence[int] | None, array: object, store_fill_value_chunks: bool = False, write_metadata: bool = True) -> None:
     """
     Writes `array` (any C-contiguous numpy/ml_dtypes array whose dtype name equals data_type) at `origin` of the zarr3 array root/param.  json=None reads the existing zarr.json.
     """

@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
-#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -36,9 +36,9 @@ absl::Status WithKey(const absl::Status& s, absl::string_view key) {
 absl::Status CheckBox(const ArrayMetadata& m, absl::Span<const int64_t> origin,
                       absl::Span<const int64_t> shape) {
   if (origin.size() != m.rank() || shape.size() != m.rank()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "box rank (origin ", origin.size(), ", shape ", shape.size(),
-        ") does not match array rank ", m.rank()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("box rank (origin ", origin.size(), ", shape ",
+                     shape.size(), ") does not match array rank ", m.rank()));
   }
   for (size_t i = 0; i < m.rank(); ++i) {
     if (origin[i] < 0 || shape[i] < 0 || origin[i] > m.shape[i] ||
@@ -92,7 +92,7 @@ struct ChunkGeometry {
   std::vector<int64_t> valid;         // extent of the chunk inside the array
   std::vector<int64_t> isect_lo;      // intersection with box, array coords
   std::vector<int64_t> isect_shape;
-  bool covers_valid = true;           // box covers all of `valid`
+  bool covers_valid = true;  // box covers all of `valid`
 
   ChunkGeometry(const ArrayMetadata& m, absl::Span<const int64_t> g,
                 absl::Span<const int64_t> origin,
@@ -197,8 +197,7 @@ absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
   if (metadata.zarr_format == 2) {
     OCPX_ASSIGN_OR_RETURN(std::string text,
                           SerializeZarr2ArrayMetadata(metadata));
-    return store.Write(JoinKey(param_path, kZarr2MetadataKey),
-                       std::move(text));
+    return store.Write(JoinKey(param_path, kZarr2MetadataKey), std::move(text));
   }
   return store.Write(JoinKey(param_path, "zarr.json"),
                      SerializeArrayMetadata(metadata));
@@ -228,17 +227,16 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
   // decoded size) plus the staging buffer if there is one, and is held until
   // the store has the value.
   return ForEachChunk(
-      param_path, metadata, codec, origin, shape, options.pool,
-      options.limiter, options.max_parallelism,
+      param_path, metadata, codec, origin, shape, options.pool, options.limiter,
+      options.max_parallelism,
       [&](const std::string& key, const ChunkGeometry& geo,
           bool direct) -> absl::Status {
         if (direct) {
           // The whole chunk is one contiguous run of the input: no copy.
-          const char* src =
-              static_cast<const char*>(data) +
-              ByteOffset(shape, Sub(geo.isect_lo, origin), item);
-          absl::StatusOr<std::optional<std::string>> encoded = codec.Encode(
-              src, geo.valid, options.store_fill_value_chunks);
+          const char* src = static_cast<const char*>(data) +
+                            ByteOffset(shape, Sub(geo.isect_lo, origin), item);
+          absl::StatusOr<std::optional<std::string>> encoded =
+              codec.Encode(src, geo.valid, options.store_fill_value_chunks);
           OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));
           if (!*encoded) return WithKey(store.Delete(key), key);
           return WithKey(store.Write(key, *std::move(*encoded)), key);
@@ -378,9 +376,9 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
         const char* decoded = nullptr;
         std::unique_ptr<char[]> staging;
         if (direct >= 0) {
-          char* dst = out_of(direct) +
-                      ByteOffset(boxes[hits[direct].first].shape,
-                                 out_lo(direct), item);
+          char* dst =
+              out_of(direct) +
+              ByteOffset(boxes[hits[direct].first].shape, out_lo(direct), item);
           OCPX_RETURN_IF_ERROR(WithKey(decode(dst), key));
           decoded = dst;
         } else {
@@ -399,8 +397,7 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
           const ChunkGeometry& geo = hits[h].second;
           CopyBox(decoded, metadata.chunk_shape,
                   Sub(geo.isect_lo, geo.chunk_origin), out_of(h),
-                  boxes[hits[h].first].shape, out_lo(h), geo.isect_shape,
-                  item);
+                  boxes[hits[h].first].shape, out_lo(h), geo.isect_shape, item);
         }
         return absl::OkStatus();
       },

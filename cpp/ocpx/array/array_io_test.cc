@@ -42,7 +42,8 @@ TEST(ArrayIoTest, WriteReadWholeAndStraddlingBoxes) {
   std::vector<int32_t> box(3 * 4, -1);
   ASSERT_TRUE(ReadRegion(store, "p", *m2, {1, 2}, {3, 4}, box.data()).ok());
   for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 4; ++c) EXPECT_EQ(box[r * 4 + c], a[(r + 1) * 7 + c + 2]);
+    for (int c = 0; c < 4; ++c)
+      EXPECT_EQ(box[r * 4 + c], a[(r + 1) * 7 + c + 2]);
 }
 
 TEST(ArrayIoTest, ContiguousChunksBypassStaging) {
@@ -159,8 +160,7 @@ TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
   // Missing chunks: fill value in every box, or NotFound naming the key.
   MemoryChunkStore empty;
   std::vector<int32_t> x(12, -1), y(2, -1);
-  const std::vector<int64_t> o1 = {0, 0}, s1 = {3, 4}, o2 = {2, 3},
-                             s2 = {1, 2};
+  const std::vector<int64_t> o1 = {0, 0}, s1 = {3, 4}, o2 = {2, 3}, s2 = {1, 2};
   std::vector<ReadBox> two = {ReadBox{o1, s1, x.data()},
                               ReadBox{o2, s2, y.data()}};
   ASSERT_TRUE(ReadRegions(empty, "p", m, two).ok());
@@ -280,8 +280,7 @@ TEST(ArrayIoTest, LimiterBoundsBytesInFlight) {
   ro.pool = &pool;
   ro.limiter = &limiter;
   std::vector<int32_t> back(64 * 64, -1);
-  ASSERT_TRUE(
-      ReadRegion(store, "", m, {0, 0}, {64, 64}, back.data(), ro).ok());
+  ASSERT_TRUE(ReadRegion(store, "", m, {0, 0}, {64, 64}, back.data(), ro).ok());
   EXPECT_EQ(back, a);
   EXPECT_LE(limiter.peak(), 3u * 256);
   EXPECT_GE(limiter.peak(), 512u);
@@ -316,8 +315,7 @@ TEST(ArrayIoTest, ChunkLargerThanLimitRunsAlone) {
   ro.pool = &pool;
   ro.limiter = &limiter;
   std::vector<float> back(32 * 32);
-  ASSERT_TRUE(
-      ReadRegion(store, "", m, {0, 0}, {32, 32}, back.data(), ro).ok());
+  ASSERT_TRUE(ReadRegion(store, "", m, {0, 0}, {32, 32}, back.data(), ro).ok());
   EXPECT_EQ(back, a);
   EXPECT_EQ(limiter.peak(), 8u * 32 * 4);
 }
@@ -331,10 +329,9 @@ TEST(ArrayIoTest, Zarr2ArrayRoundTrip) {
   std::iota(a.begin(), a.end(), -3);
   ASSERT_TRUE(WriteArrayMetadata(store, "p", m).ok());
   ASSERT_TRUE(WriteRegion(store, "p", m, {0, 0}, {5, 7}, a.data()).ok());
-  EXPECT_THAT(Keys(store),
-              UnorderedElementsAre("p/.zarray", "p/0.0", "p/0.1", "p/0.2",
-                                   "p/1.0", "p/1.1", "p/1.2", "p/2.0",
-                                   "p/2.1", "p/2.2"));
+  EXPECT_THAT(Keys(store), UnorderedElementsAre(
+                               "p/.zarray", "p/0.0", "p/0.1", "p/0.2", "p/1.0",
+                               "p/1.1", "p/1.2", "p/2.0", "p/2.1", "p/2.2"));
   auto text = store.Read("p/.zarray");
   ASSERT_TRUE(text.ok() && text->has_value());
   auto m2 = ParseZarr2ArrayMetadata(**text);

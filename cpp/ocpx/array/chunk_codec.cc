@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
-#include <vector>
-#include <limits>
 #include <utility>
+#include <vector>
 
 #include "absl/base/config.h"
 #include "absl/status/status.h"
@@ -41,15 +41,15 @@ struct Chain {
   DataType dtype;
   size_t item_size;
   std::string fill;
-  std::vector<int64_t> shape;      // decoded shape
+  std::vector<int64_t> shape;  // decoded shape
   int64_t num_elements;
   size_t raw_bytes;
   bool has_transpose = false;
-  std::vector<int64_t> perm;       // encoded axis j = decoded axis perm[j]
+  std::vector<int64_t> perm;  // encoded axis j = decoded axis perm[j]
   std::vector<int64_t> inv_perm;
   std::vector<int64_t> enc_shape;  // shape after the transposes
   bool sharding = false;
-  bool swap = false;               // bytes: non-native endian
+  bool swap = false;  // bytes: non-native endian
   // sharding_indexed
   std::vector<int64_t> inner_shape;
   std::vector<int64_t> grid;
@@ -58,7 +58,7 @@ struct Chain {
   std::unique_ptr<Chain> index;
   bool index_at_start = false;
   size_t index_bytes = 0;
-  std::vector<CodecSpec> b2b;      // bytes->bytes codecs, in encode order
+  std::vector<CodecSpec> b2b;  // bytes->bytes codecs, in encode order
   // Upper bound on the array->bytes output size, and whether it is exact.
   size_t ab_bound = 0;
   bool ab_exact = false;
@@ -68,10 +68,14 @@ namespace {
 
 size_t CompressBound(const CodecSpec& c, size_t n) {
   switch (c.kind) {
-    case CodecSpec::Kind::kCrc32c: return n + 4;
-    case CodecSpec::Kind::kZstd: return n + n / 128 + 1024;
-    case CodecSpec::Kind::kGzip: return n + n / 8 + 1024;
-    default: return n;
+    case CodecSpec::Kind::kCrc32c:
+      return n + 4;
+    case CodecSpec::Kind::kZstd:
+      return n + n / 128 + 1024;
+    case CodecSpec::Kind::kGzip:
+      return n + n / 8 + 1024;
+    default:
+      return n;
   }
 }
 
@@ -124,23 +128,23 @@ absl::StatusOr<std::unique_ptr<Chain>> Compile(
                           Compile(ab.codecs, ab.chunk_shape, dtype, c->fill));
     std::vector<int64_t> index_shape = c->grid;
     index_shape.push_back(2);
-    OCPX_ASSIGN_OR_RETURN(c->index,
-                          Compile(ab.index_codecs, index_shape,
-                                  DataType::kUint64, std::string(8, '\0')));
+    OCPX_ASSIGN_OR_RETURN(
+        c->index, Compile(ab.index_codecs, index_shape, DataType::kUint64,
+                          std::string(8, '\0')));
     if (!c->index->ab_exact) {
       return absl::InvalidArgumentError(
           "sharding_indexed: index_codecs must have a fixed size");
     }
     c->index_bytes = c->index->ab_bound;
-    for (const auto& b : c->index->b2b) c->index_bytes = CompressBound(b, c->index_bytes);
-    c->ab_bound =
-        static_cast<size_t>(c->num_inner) *
-            (c->inner->ab_bound + 64 * c->inner->b2b.size() + 1024) +
-        c->index_bytes;
+    for (const auto& b : c->index->b2b)
+      c->index_bytes = CompressBound(b, c->index_bytes);
+    c->ab_bound = static_cast<size_t>(c->num_inner) *
+                      (c->inner->ab_bound + 64 * c->inner->b2b.size() + 1024) +
+                  c->index_bytes;
     for (const auto& b : c->inner->b2b) {
-      c->ab_bound += static_cast<size_t>(c->num_inner) *
-                     (CompressBound(b, c->inner->raw_bytes) -
-                      c->inner->raw_bytes);
+      c->ab_bound +=
+          static_cast<size_t>(c->num_inner) *
+          (CompressBound(b, c->inner->raw_bytes) - c->inner->raw_bytes);
     }
     c->ab_exact = false;
   } else {
@@ -150,7 +154,8 @@ absl::StatusOr<std::unique_ptr<Chain>> Compile(
   return c;
 }
 
-// --- gzip (RFC 1952) via zlib -------------------------------------------------
+// --- gzip (RFC 1952) via zlib
+// -------------------------------------------------
 
 absl::Status GzipCompress(absl::string_view in, int level, std::string* out) {
   z_stream zs;
@@ -239,8 +244,8 @@ absl::StatusOr<bool> EncodeShard(const Chain& c, const char* arr,
       }
       if (store_fill || !AllEqual(src, in.num_elements, c.fill)) {
         std::string enc;
-        OCPX_ASSIGN_OR_RETURN(bool present,
-                              EncodeChain(in, src, inner_valid, store_fill, &enc));
+        OCPX_ASSIGN_OR_RETURN(
+            bool present, EncodeChain(in, src, inner_valid, store_fill, &enc));
         if (present) {
           index[2 * k] = data_part.size();
           index[2 * k + 1] = enc.size();
@@ -266,8 +271,9 @@ absl::StatusOr<bool> EncodeShard(const Chain& c, const char* arr,
   }
   std::string idx_enc;
   OCPX_ASSIGN_OR_RETURN(
-      bool ok, EncodeChain(*c.index, reinterpret_cast<const char*>(index.data()),
-                           {}, true, &idx_enc));
+      bool ok,
+      EncodeChain(*c.index, reinterpret_cast<const char*>(index.data()), {},
+                  true, &idx_enc));
   (void)ok;
   if (idx_enc.size() != c.index_bytes) {
     return absl::InternalError("sharding_indexed: index size mismatch");
@@ -371,9 +377,9 @@ absl::Status DecodeShard(const Chain& c, absl::string_view shard,
         "sharding_indexed: shard of ", shard.size(),
         " bytes is shorter than its index (", c.index_bytes, " bytes)"));
   }
-  absl::string_view idx_view =
-      c.index_at_start ? shard.substr(0, c.index_bytes)
-                       : shard.substr(shard.size() - c.index_bytes);
+  absl::string_view idx_view = c.index_at_start
+                                   ? shard.substr(0, c.index_bytes)
+                                   : shard.substr(shard.size() - c.index_bytes);
   std::vector<uint64_t> index(2 * static_cast<size_t>(c.num_inner));
   absl::Status s =
       DecodeChain(*c.index, idx_view, reinterpret_cast<char*>(index.data()));
@@ -455,8 +461,8 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
         if (stored != actual) {
           return absl::DataLossError(absl::StrCat(
               "crc32c: checksum mismatch, the stored data is corrupt (stored "
-              "0x", absl::Hex(stored), ", computed 0x", absl::Hex(actual),
-              ")"));
+              "0x",
+              absl::Hex(stored), ", computed 0x", absl::Hex(actual), ")"));
         }
         cur = payload;
         break;
@@ -470,8 +476,8 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
             in_target = true;
           } else {
             std::string next(size_before[i], '\0');
-            OCPX_RETURN_IF_ERROR(
-                ZstdDecompressInto(cur, absl::Span<char>(next.data(), next.size())));
+            OCPX_RETURN_IF_ERROR(ZstdDecompressInto(
+                cur, absl::Span<char>(next.data(), next.size())));
             buf = std::move(next);
             cur = buf;
           }
@@ -527,10 +533,9 @@ absl::StatusOr<ChunkCodec> ChunkCodec::Make(const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
   ChunkCodec codec;
   codec.metadata_ = std::make_unique<ArrayMetadata>(metadata);
-  OCPX_ASSIGN_OR_RETURN(
-      codec.chain_,
-      internal_array::Compile(metadata.codecs, metadata.chunk_shape,
-                              metadata.dtype, metadata.fill_value));
+  OCPX_ASSIGN_OR_RETURN(codec.chain_, internal_array::Compile(
+                                          metadata.codecs, metadata.chunk_shape,
+                                          metadata.dtype, metadata.fill_value));
   codec.chunk_num_elements_ = codec.chain_->num_elements;
   codec.chunk_bytes_ = codec.chain_->raw_bytes;
   return codec;
@@ -548,10 +553,9 @@ absl::StatusOr<std::optional<std::string>> ChunkCodec::Encode(
     return std::nullopt;
   }
   std::string out;
-  OCPX_ASSIGN_OR_RETURN(bool present,
-                        internal_array::EncodeChain(*chain_, data, valid_shape,
-                                                    store_fill_value_chunks,
-                                                    &out));
+  OCPX_ASSIGN_OR_RETURN(
+      bool present, internal_array::EncodeChain(*chain_, data, valid_shape,
+                                                store_fill_value_chunks, &out));
   if (!present) return std::nullopt;
   return out;
 }
@@ -583,10 +587,10 @@ absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
   OCPX_RETURN_IF_ERROR(read_at(c.index_at_start ? 0 : size - c.index_bytes,
                                absl::MakeSpan(index_bytes)));
   uint64_t index[2];
-  OCPX_RETURN_IF_ERROR(AnnotateStatus(
-      internal_array::DecodeChain(*c.index, index_bytes,
-                                  reinterpret_cast<char*>(index)),
-      "sharding_indexed index"));
+  OCPX_RETURN_IF_ERROR(
+      AnnotateStatus(internal_array::DecodeChain(
+                         *c.index, index_bytes, reinterpret_cast<char*>(index)),
+                     "sharding_indexed index"));
   const uint64_t off = index[0], nb = index[1];
   char* out = static_cast<char*>(chunk_out);
   if (off == internal_array::kMissing && nb == internal_array::kMissing) {
@@ -610,12 +614,14 @@ absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
     return absl::ResourceExhaustedError("cannot allocate a read buffer");
   }
   for (uint64_t pos = 0; pos < nb;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece_bytes, nb - pos));
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(piece_bytes, nb - pos));
     OCPX_RETURN_IF_ERROR(read_at(off + pos, absl::MakeSpan(piece.get(), n)));
     // The part of this piece before the trailing checksum, if any.
     const size_t data_n =
-        pos >= payload ? 0
-                       : static_cast<size_t>(std::min<uint64_t>(n, payload - pos));
+        pos >= payload
+            ? 0
+            : static_cast<size_t>(std::min<uint64_t>(n, payload - pos));
     absl::string_view data(piece.get(), data_n);
     if (crc) actual = Crc32cExtend(actual, data);
     if (zstd_status.ok()) zstd_status = decoder.Feed(data);
@@ -629,7 +635,8 @@ absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
       return AnnotateStatus(
           absl::DataLossError(absl::StrCat(
               "crc32c: checksum mismatch, the stored data is corrupt (stored "
-              "0x", absl::Hex(want), ", computed 0x", absl::Hex(actual), ")")),
+              "0x",
+              absl::Hex(want), ", computed 0x", absl::Hex(actual), ")")),
           where);
     }
   }

@@ -12,12 +12,11 @@
 /// checksums and fails with DataLoss on corrupt input.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

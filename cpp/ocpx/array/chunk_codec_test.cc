@@ -33,8 +33,9 @@ std::vector<uint16_t> Iota16(size_t n) {
   return v;
 }
 
-// A shard verified against TensorStore (docs/format.md, "Zarr v3 arrays"): uint16 shard [4,8], inner [2,4], end index, only
-// inner chunks 0 and 3 non-fill.
+// A shard verified against TensorStore (docs/format.md, "Zarr v3 arrays"):
+// uint16 shard [4,8], inner [2,4], end index, only inner chunks 0 and 3
+// non-fill.
 TEST(ChunkCodecTest, ShardMatchesVerifiedLayout) {
   ArrayMetadata m = Plain({4, 8}, DataType::kUint16,
                           {CodecSpec::ShardingIndexed(
@@ -65,8 +66,8 @@ TEST(ChunkCodecTest, ShardMatchesVerifiedLayout) {
 }
 
 TEST(ChunkCodecTest, AllFillChunkIsOmittedUnlessStoringFill) {
-  ArrayMetadata m = Plain({4}, DataType::kFloat32,
-                          {CodecSpec::Bytes(Endian::kLittle)});
+  ArrayMetadata m =
+      Plain({4}, DataType::kFloat32, {CodecSpec::Bytes(Endian::kLittle)});
   float nan = std::nanf("");
   std::memcpy(m.fill_value.data(), &nan, 4);
   auto codec = ChunkCodec::Make(m);
@@ -96,16 +97,14 @@ TEST(ChunkCodecTest, ChainsRoundTrip) {
       {CodecSpec::Bytes(Endian::kLittle), CodecSpec::Crc32c(),
        CodecSpec::Zstd()},
       {CodecSpec::Bytes(Endian::kBig), CodecSpec::Gzip(6)},
-      {CodecSpec::ShardingIndexed({2, 3, 2},
-                                  {CodecSpec::Bytes(Endian::kBig),
-                                   CodecSpec::Zstd()},
-                                  true)},
+      {CodecSpec::ShardingIndexed(
+          {2, 3, 2}, {CodecSpec::Bytes(Endian::kBig), CodecSpec::Zstd()},
+          true)},
       {CodecSpec::Transpose({2, 1, 0}),
        CodecSpec::ShardingIndexed(
-           {2, 3, 2},
-           {CodecSpec::ShardingIndexed({1, 3, 1},
-                                       {CodecSpec::Bytes(Endian::kLittle),
-                                        CodecSpec::Gzip()})})},
+           {2, 3, 2}, {CodecSpec::ShardingIndexed(
+                          {1, 3, 1}, {CodecSpec::Bytes(Endian::kLittle),
+                                      CodecSpec::Gzip()})})},
   };
   for (size_t i = 0; i < chains.size(); ++i) {
     ArrayMetadata m = Plain({4, 6, 2}, DataType::kUint16, chains[i]);
@@ -123,8 +122,8 @@ TEST(ChunkCodecTest, ChainsRoundTrip) {
 }
 
 TEST(ChunkCodecTest, BigEndianBytesLayout) {
-  ArrayMetadata m = Plain({2}, DataType::kUint16,
-                          {CodecSpec::Bytes(Endian::kBig)});
+  ArrayMetadata m =
+      Plain({2}, DataType::kUint16, {CodecSpec::Bytes(Endian::kBig)});
   auto codec = ChunkCodec::Make(m);
   uint16_t data[2] = {0x0102, 0x0304};
   EXPECT_EQ(**codec->Encode(data, {}, false), std::string("\1\2\3\4", 4));
@@ -132,13 +131,12 @@ TEST(ChunkCodecTest, BigEndianBytesLayout) {
 
 TEST(ChunkCodecTest, TransposeLayout) {
   // [1,0] on a 2x3 chunk gives 3x2 C order.
-  ArrayMetadata m = Plain({2, 3}, DataType::kUint8,
-                          {CodecSpec::Transpose({1, 0}),
-                           CodecSpec::Bytes(std::nullopt)});
+  ArrayMetadata m =
+      Plain({2, 3}, DataType::kUint8,
+            {CodecSpec::Transpose({1, 0}), CodecSpec::Bytes(std::nullopt)});
   auto codec = ChunkCodec::Make(m);
   uint8_t data[6] = {1, 2, 3, 4, 5, 6};
-  EXPECT_EQ(**codec->Encode(data, {}, false),
-            std::string("\1\4\2\5\3\6", 6));
+  EXPECT_EQ(**codec->Encode(data, {}, false), std::string("\1\4\2\5\3\6", 6));
 }
 
 TEST(ChunkCodecTest, CorruptionIsDataLoss) {
@@ -152,8 +150,7 @@ TEST(ChunkCodecTest, CorruptionIsDataLoss) {
   EXPECT_EQ(out, data);
   // (Flips inside zstd data are not always detectable: Orbax writes no
   // content checksum.)
-  for (size_t pos : {size_t{0}, enc.size() - 10,
-                     enc.size() - 1}) {
+  for (size_t pos : {size_t{0}, enc.size() - 10, enc.size() - 1}) {
     std::string bad = enc;
     bad[pos] ^= 0x40;
     auto s = codec->Decode(bad, out.data());
@@ -164,8 +161,9 @@ TEST(ChunkCodecTest, CorruptionIsDataLoss) {
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << len << " " << s;
   }
   // Wrong size after `bytes`.
-  ArrayMetadata p = Plain({4}, DataType::kUint8, {CodecSpec::Bytes(std::nullopt),
-                                                  CodecSpec::Crc32c()});
+  ArrayMetadata p =
+      Plain({4}, DataType::kUint8,
+            {CodecSpec::Bytes(std::nullopt), CodecSpec::Crc32c()});
   auto pc = ChunkCodec::Make(p);
   std::string e = **pc->Encode("abcd", {}, true);
   EXPECT_THAT(std::string(pc->Decode(e.substr(0, 3), out.data()).message()),
@@ -175,11 +173,11 @@ TEST(ChunkCodecTest, CorruptionIsDataLoss) {
 // With chunk checksums, every byte of a stored chunk is covered: flipping any
 // single bit anywhere is DataLoss, for compressed and uncompressed chunks.
 TEST(ChunkCodecTest, ChunkChecksumsDetectEveryFlippedByte) {
-  for (std::optional<int> level : {std::optional<int>(3),
-                                   std::optional<int>()}) {
-    ArrayMetadata m = MakeOrbaxArrayMetadata({6, 4}, DataType::kFloat32,
-                                             {6, 4}, level,
-                                             /*chunk_checksums=*/true);
+  for (std::optional<int> level :
+       {std::optional<int>(3), std::optional<int>()}) {
+    ArrayMetadata m =
+        MakeOrbaxArrayMetadata({6, 4}, DataType::kFloat32, {6, 4}, level,
+                               /*chunk_checksums=*/true);
     EXPECT_TRUE(HasChunkChecksums(m));
     auto codec = ChunkCodec::Make(m);
     ASSERT_TRUE(codec.ok()) << codec.status();
@@ -199,15 +197,15 @@ TEST(ChunkCodecTest, ChunkChecksumsDetectEveryFlippedByte) {
       }
     }
   }
-  EXPECT_FALSE(HasChunkChecksums(
-      MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4})));
+  EXPECT_FALSE(
+      HasChunkChecksums(MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4})));
 }
 
 // The inner `crc32c` is the last inner codec and appends CRC-32C(payload) as
 // 4 little-endian bytes, as TensorStore does.
 TEST(ChunkCodecTest, ChunkChecksumLayout) {
-  ArrayMetadata m = MakeOrbaxArrayMetadata({4}, DataType::kUint8, {4},
-                                           std::nullopt, true);
+  ArrayMetadata m =
+      MakeOrbaxArrayMetadata({4}, DataType::kUint8, {4}, std::nullopt, true);
   EXPECT_EQ(SerializeArrayMetadata(m),
             R"({"chunk_grid":{"configuration":{"chunk_shape":[4]},)"
             R"("name":"regular"},"chunk_key_encoding":{"name":"default"},)"

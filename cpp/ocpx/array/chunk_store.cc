@@ -108,9 +108,10 @@ absl::Status FileChunkStore::Write(const std::string& key, std::string value) {
   const std::string path = absl::StrCat(root_, "/", key);
   OCPX_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/')), sync_));
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp = absl::StrCat(path, ".__ocpx_tmp_", ::getpid(), "_",
-                                       counter.fetch_add(1));
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  const std::string tmp =
+      absl::StrCat(path, ".__ocpx_tmp_", ::getpid(), "_", counter.fetch_add(1));
+  UniqueFd fd(
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
   absl::Status s;
   size_t done = 0;

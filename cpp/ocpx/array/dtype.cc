@@ -70,22 +70,34 @@ struct FloatFormat {
 
 FloatFormat Format(DataType d) {
   switch (d) {
-    case DataType::kFloat16: return {true, 5, 10, 15, NanStyle::kIeee};
-    case DataType::kBfloat16: return {true, 8, 7, 127, NanStyle::kIeee};
-    case DataType::kFloat32: return {true, 8, 23, 127, NanStyle::kIeee};
-    case DataType::kFloat64: return {true, 11, 52, 1023, NanStyle::kIeee};
-    case DataType::kFloat8E4m3fn: return {true, 4, 3, 7, NanStyle::kFn};
-    case DataType::kFloat8E5m2: return {true, 5, 2, 15, NanStyle::kIeee};
-    case DataType::kFloat8E4m3fnuz: return {true, 4, 3, 8, NanStyle::kFnuz};
-    case DataType::kFloat8E5m2fnuz: return {true, 5, 2, 16, NanStyle::kFnuz};
+    case DataType::kFloat16:
+      return {true, 5, 10, 15, NanStyle::kIeee};
+    case DataType::kBfloat16:
+      return {true, 8, 7, 127, NanStyle::kIeee};
+    case DataType::kFloat32:
+      return {true, 8, 23, 127, NanStyle::kIeee};
+    case DataType::kFloat64:
+      return {true, 11, 52, 1023, NanStyle::kIeee};
+    case DataType::kFloat8E4m3fn:
+      return {true, 4, 3, 7, NanStyle::kFn};
+    case DataType::kFloat8E5m2:
+      return {true, 5, 2, 15, NanStyle::kIeee};
+    case DataType::kFloat8E4m3fnuz:
+      return {true, 4, 3, 8, NanStyle::kFnuz};
+    case DataType::kFloat8E5m2fnuz:
+      return {true, 5, 2, 16, NanStyle::kFnuz};
     case DataType::kFloat8E4m3b11fnuz:
       return {true, 4, 3, 11, NanStyle::kFnuz};
-    case DataType::kFloat8E3m4: return {true, 3, 4, 3, NanStyle::kIeee};
+    case DataType::kFloat8E3m4:
+      return {true, 3, 4, 3, NanStyle::kIeee};
     // No sign, no mantissa.  Exponent 0 decodes as 0.0 (TensorStore writes a
     // zero fill value as 0.0), every other pattern as 2^(e-127).
-    case DataType::kFloat8E8m0fnu: return {false, 8, 0, 127, NanStyle::kFn};
-    case DataType::kFloat4E2m1fn: return {true, 2, 1, 1, NanStyle::kNone};
-    default: return {true, 0, 0, 0, NanStyle::kNone};
+    case DataType::kFloat8E8m0fnu:
+      return {false, 8, 0, 127, NanStyle::kFn};
+    case DataType::kFloat4E2m1fn:
+      return {true, 2, 1, 1, NanStyle::kNone};
+    default:
+      return {true, 0, 0, 0, NanStyle::kNone};
   }
 }
 
@@ -103,8 +115,7 @@ Fields Split(const FloatFormat& f, uint64_t bits) {
   return r;
 }
 
-uint64_t Join(const FloatFormat& f, uint64_t sign, uint64_t exp,
-              uint64_t man) {
+uint64_t Join(const FloatFormat& f, uint64_t sign, uint64_t exp, uint64_t man) {
   uint64_t bits = (exp << f.mbits) | man;
   if (f.has_sign) bits |= sign << (f.mbits + f.ebits);
   return bits;
@@ -115,10 +126,14 @@ bool FormatIsNaN(const FloatFormat& f, uint64_t bits) {
   uint64_t emask = (uint64_t{1} << f.ebits) - 1;
   uint64_t mmask = (uint64_t{1} << f.mbits) - 1;
   switch (f.nan) {
-    case NanStyle::kIeee: return x.exp == emask && x.man != 0;
-    case NanStyle::kFn: return x.exp == emask && x.man == mmask;
-    case NanStyle::kFnuz: return x.sign == 1 && x.exp == 0 && x.man == 0;
-    case NanStyle::kNone: return false;
+    case NanStyle::kIeee:
+      return x.exp == emask && x.man != 0;
+    case NanStyle::kFn:
+      return x.exp == emask && x.man == mmask;
+    case NanStyle::kFnuz:
+      return x.sign == 1 && x.exp == 0 && x.man == 0;
+    case NanStyle::kNone:
+      return false;
   }
   return false;
 }
@@ -129,9 +144,12 @@ uint64_t FormatNaN(const FloatFormat& f) {
   switch (f.nan) {
     case NanStyle::kIeee:
       return Join(f, 0, emask, uint64_t{1} << (f.mbits - 1));
-    case NanStyle::kFn: return Join(f, 0, emask, mmask);
-    case NanStyle::kFnuz: return Join(f, 1, 0, 0);
-    case NanStyle::kNone: return Join(f, 1, 0, 0);
+    case NanStyle::kFn:
+      return Join(f, 0, emask, mmask);
+    case NanStyle::kFnuz:
+      return Join(f, 1, 0, 0);
+    case NanStyle::kNone:
+      return Join(f, 1, 0, 0);
   }
   return 0;
 }
@@ -140,12 +158,14 @@ uint64_t FormatMaxFinite(const FloatFormat& f, uint64_t sign) {
   uint64_t emask = (uint64_t{1} << f.ebits) - 1;
   uint64_t mmask = (uint64_t{1} << f.mbits) - 1;
   switch (f.nan) {
-    case NanStyle::kIeee: return Join(f, sign, emask - 1, mmask);
+    case NanStyle::kIeee:
+      return Join(f, sign, emask - 1, mmask);
     case NanStyle::kFn:
       return f.mbits == 0 ? Join(f, sign, emask - 1, 0)
                           : Join(f, sign, emask, mmask - 1);
     case NanStyle::kFnuz:
-    case NanStyle::kNone: return Join(f, sign, emask, mmask);
+    case NanStyle::kNone:
+      return Join(f, sign, emask, mmask);
   }
   return 0;
 }
@@ -172,9 +192,12 @@ uint64_t DoubleToFormat(const FloatFormat& f, double v) {
   if (!f.has_sign) sign = 0;
   if (std::isinf(a)) {
     switch (f.nan) {
-      case NanStyle::kIeee: return Join(f, sign, emask, 0);
-      case NanStyle::kNone: return FormatMaxFinite(f, sign);
-      default: return FormatNaN(f);
+      case NanStyle::kIeee:
+        return Join(f, sign, emask, 0);
+      case NanStyle::kNone:
+        return FormatMaxFinite(f, sign);
+      default:
+        return FormatNaN(f);
     }
   }
   uint64_t mag;  // exponent and mantissa fields, without the sign
@@ -188,7 +211,8 @@ uint64_t DoubleToFormat(const FloatFormat& f, double v) {
     if (e < emin) {
       // Subnormal: count units of 2^(emin - mbits); rounding may carry into
       // the smallest normal, which the bit layout handles by itself.
-      mag = static_cast<uint64_t>(std::nearbyint(std::ldexp(a, f.mbits - emin)));
+      mag =
+          static_cast<uint64_t>(std::nearbyint(std::ldexp(a, f.mbits - emin)));
     } else {
       double r = std::nearbyint(std::ldexp(a, f.mbits - e));
       if (r >= std::ldexp(1.0, f.mbits + 1)) {
@@ -205,9 +229,12 @@ uint64_t DoubleToFormat(const FloatFormat& f, double v) {
       }
       if (mag > max_mag) {
         switch (f.nan) {
-          case NanStyle::kIeee: return Join(f, sign, emask, 0);
-          case NanStyle::kNone: return FormatMaxFinite(f, sign);
-          default: return FormatNaN(f);
+          case NanStyle::kIeee:
+            return Join(f, sign, emask, 0);
+          case NanStyle::kNone:
+            return FormatMaxFinite(f, sign);
+          default:
+            return FormatNaN(f);
         }
       }
     }
@@ -256,7 +283,8 @@ void ByteSwapInPlace(DataType dtype, void* data, size_t num_elements) {
   size_t units = num_elements * (ItemSize(dtype) / unit);
   auto* p = static_cast<unsigned char*>(data);
   switch (unit) {
-    case 1: return;
+    case 1:
+      return;
     case 2:
       return SwapEach<uint16_t>(
           p, units, [](uint16_t v) { return __builtin_bswap16(v); });

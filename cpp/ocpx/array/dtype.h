@@ -5,6 +5,8 @@
 #define OCPX_ARRAY_DTYPE_H_
 
 /// \file
+/// Internal data-type helpers over the public `ocpx/dtype.h`.
+///
 /// The zarr v3 data types Orbax/JAX store, as TensorStore 0.1.86 names them.
 ///
 /// In memory (and in the `bytes` codec) every element takes `ItemSize()`
@@ -19,58 +21,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ocpx/dtype.h"  // DataType, DataTypeName, ItemSize, GetKind
 
 namespace ocpx {
-
-enum class DataType : uint8_t {
-  kBool,
-  kInt2,
-  kInt4,
-  kInt8,
-  kInt16,
-  kInt32,
-  kInt64,
-  kUint8,
-  kUint16,
-  kUint32,
-  kUint64,
-  kFloat16,
-  kBfloat16,
-  kFloat32,
-  kFloat64,
-  kComplex64,
-  kComplex128,
-  kFloat8E4m3fn,
-  kFloat8E5m2,
-  kFloat8E4m3fnuz,
-  kFloat8E5m2fnuz,
-  kFloat8E4m3b11fnuz,
-  kFloat8E3m4,
-  kFloat8E8m0fnu,
-  kFloat4E2m1fn,
-};
-
-/// Number of data types above (they are numbered 0..kNumDataTypes-1).
-inline constexpr int kNumDataTypes = 25;
-
-enum class DataTypeKind { kBool, kSignedInt, kUnsignedInt, kFloat, kComplex };
-
-/// Parses a zarr v3 `data_type` name ("float32", "bfloat16", "int4", ...).
-/// Unknown or unsupported names (e.g. "uint4", "string", "r16") give
-/// InvalidArgument.
-absl::StatusOr<DataType> DataTypeFromName(absl::string_view name);
-
-/// The zarr v3 name, which is also the numpy / ml_dtypes dtype name.
-absl::string_view DataTypeName(DataType dtype);
-
-/// Bytes per element in memory and in the `bytes` codec.
-size_t ItemSize(DataType dtype);
 
 /// Size of the units whose byte order the `bytes` codec swaps: the item size,
 /// except complex types, which swap each component.
 size_t ByteSwapUnit(DataType dtype);
-
-DataTypeKind GetKind(DataType dtype);
 
 /// Number of meaningful bits in one element's storage (2 for int2, 4 for int4
 /// and float4_e2m1fn, 1 for bool, else 8 * ItemSize).

@@ -53,16 +53,14 @@ TEST(DataTypeTest, FloatConversions) {
   EXPECT_EQ(DoubleToFloatBits(DataType::kFloat4E2m1fn, NAN), 0x8u);
   EXPECT_EQ(DoubleToFloatBits(DataType::kFloat4E2m1fn, 1.5), 0x3u);
   EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3fn, 0x7e), 448.0);
-  EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3fnuz, 0xff),
-                   -240.0);
-  EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3b11fnuz, 0x7f),
-                   30.0);
+  EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3fnuz, 0xff), -240.0);
+  EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3b11fnuz, 0x7f), 30.0);
   EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat16, 0x7f),
                    7.569789886474609e-06);
-  EXPECT_DOUBLE_EQ(FloatBitsToDouble(DataType::kFloat8E4m3fn,
-                                     DoubleToFloatBits(DataType::kFloat8E4m3fn,
-                                                       0.1)),
-                   0.1015625);
+  EXPECT_DOUBLE_EQ(
+      FloatBitsToDouble(DataType::kFloat8E4m3fn,
+                        DoubleToFloatBits(DataType::kFloat8E4m3fn, 0.1)),
+      0.1015625);
   EXPECT_TRUE(std::isnan(FloatBitsToDouble(DataType::kFloat8E5m2, 0x7f)));
   EXPECT_EQ(CanonicalNaNBits(DataType::kFloat32), 0x7fc00000u);
   EXPECT_EQ(CanonicalNaNBits(DataType::kFloat64), 0x7ff8000000000000u);
@@ -72,11 +70,10 @@ TEST(DataTypeTest, FloatConversions) {
 }
 
 TEST(DataTypeTest, ExhaustiveEightBitRoundTrip) {
-  for (DataType d :
-       {DataType::kFloat8E4m3fn, DataType::kFloat8E5m2,
-        DataType::kFloat8E4m3fnuz, DataType::kFloat8E5m2fnuz,
-        DataType::kFloat8E4m3b11fnuz, DataType::kFloat8E3m4,
-        DataType::kFloat8E8m0fnu}) {
+  for (DataType d : {DataType::kFloat8E4m3fn, DataType::kFloat8E5m2,
+                     DataType::kFloat8E4m3fnuz, DataType::kFloat8E5m2fnuz,
+                     DataType::kFloat8E4m3b11fnuz, DataType::kFloat8E3m4,
+                     DataType::kFloat8E8m0fnu}) {
     for (uint64_t b = 0; b < 256; ++b) {
       if (IsNaNBits(d, b)) continue;
       if (d == DataType::kFloat8E8m0fnu && b == 0) continue;  // reads as 0

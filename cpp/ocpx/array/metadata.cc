@@ -117,9 +117,9 @@ absl::StatusOr<CodecSpec> ParseCodec(const json& j, absl::string_view field) {
       } else if (*e == "big") {
         c.endian = Endian::kBig;
       } else {
-        return FieldError(absl::StrCat(cfield, ".endian"),
-                          absl::StrCat("expected \"little\" or \"big\", got ",
-                                       Dump(*e)));
+        return FieldError(
+            absl::StrCat(cfield, ".endian"),
+            absl::StrCat("expected \"little\" or \"big\", got ", Dump(*e)));
       }
     }
   } else if (name == "transpose") {
@@ -176,29 +176,27 @@ absl::StatusOr<CodecSpec> ParseCodec(const json& j, absl::string_view field) {
         return FieldError(absl::StrCat(cfield, ".", required), "missing");
       }
     }
-    OCPX_ASSIGN_OR_RETURN(
-        c.chunk_shape,
-        GetIntArray(cfg["chunk_shape"], absl::StrCat(cfield, ".chunk_shape"),
-                    1));
+    OCPX_ASSIGN_OR_RETURN(c.chunk_shape,
+                          GetIntArray(cfg["chunk_shape"],
+                                      absl::StrCat(cfield, ".chunk_shape"), 1));
     OCPX_ASSIGN_OR_RETURN(
         c.codecs, ParseCodecs(cfg["codecs"], absl::StrCat(cfield, ".codecs")));
-    OCPX_ASSIGN_OR_RETURN(
-        c.index_codecs,
-        ParseCodecs(cfg["index_codecs"],
-                    absl::StrCat(cfield, ".index_codecs")));
+    OCPX_ASSIGN_OR_RETURN(c.index_codecs,
+                          ParseCodecs(cfg["index_codecs"],
+                                      absl::StrCat(cfield, ".index_codecs")));
     if (auto loc = cfg.find("index_location"); loc != cfg.end()) {
       if (*loc == "start") {
         c.index_at_start = true;
       } else if (*loc != "end") {
-        return FieldError(absl::StrCat(cfield, ".index_location"),
-                          absl::StrCat("expected \"start\" or \"end\", got ",
-                                       Dump(*loc)));
+        return FieldError(
+            absl::StrCat(cfield, ".index_location"),
+            absl::StrCat("expected \"start\" or \"end\", got ", Dump(*loc)));
       }
     }
   } else {
-    return FieldError(absl::StrCat(field, ".name"),
-                      absl::StrCat("unknown or unsupported codec \"", name,
-                                   "\""));
+    return FieldError(
+        absl::StrCat(field, ".name"),
+        absl::StrCat("unknown or unsupported codec \"", name, "\""));
   }
   return c;
 }
@@ -235,9 +233,9 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     const CodecSpec& c = chain[i];
     std::string f = absl::StrCat(field, "[", i, "].configuration.order");
     if (c.order.size() != shape.size()) {
-      return FieldError(f, absl::StrCat("rank ", c.order.size(),
-                                        " does not match array rank ",
-                                        shape.size()));
+      return FieldError(
+          f, absl::StrCat("rank ", c.order.size(),
+                          " does not match array rank ", shape.size()));
     }
     std::vector<bool> seen(shape.size());
     std::vector<int64_t> next(shape.size());
@@ -252,18 +250,18 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     shape = std::move(next);
   }
   if (i == chain.size() || !IsArrayToBytes(chain[i])) {
-    return FieldError(field, absl::StrCat("expected exactly one array->bytes "
-                                          "codec (bytes or sharding_indexed)",
-                                          i < chain.size()
-                                              ? absl::StrCat(" at index ", i)
-                                              : ""));
+    return FieldError(
+        field,
+        absl::StrCat("expected exactly one array->bytes "
+                     "codec (bytes or sharding_indexed)",
+                     i < chain.size() ? absl::StrCat(" at index ", i) : ""));
   }
   const CodecSpec& ab = chain[i];
   if (ab.kind == CodecSpec::Kind::kBytes) {
     if (!ab.endian && ItemSize(dtype) > 1) {
-      return FieldError(absl::StrCat(field, "[", i, "].configuration.endian"),
-                        absl::StrCat("required for data type ",
-                                     DataTypeName(dtype)));
+      return FieldError(
+          absl::StrCat(field, "[", i, "].configuration.endian"),
+          absl::StrCat("required for data type ", DataTypeName(dtype)));
     }
   } else {
     if (fixed_size_only) {
@@ -272,10 +270,10 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     }
     std::string f = absl::StrCat(field, "[", i, "].configuration");
     if (ab.chunk_shape.size() != shape.size()) {
-      return FieldError(absl::StrCat(f, ".chunk_shape"),
-                        absl::StrCat("rank ", ab.chunk_shape.size(),
-                                     " does not match array rank ",
-                                     shape.size()));
+      return FieldError(
+          absl::StrCat(f, ".chunk_shape"),
+          absl::StrCat("rank ", ab.chunk_shape.size(),
+                       " does not match array rank ", shape.size()));
     }
     std::vector<int64_t> grid;
     for (size_t k = 0; k < shape.size(); ++k) {
@@ -291,8 +289,7 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     OCPX_RETURN_IF_ERROR(ValidateChain(ab.codecs, ab.chunk_shape, dtype,
                                        absl::StrCat(f, ".codecs"), false));
     grid.push_back(2);
-    OCPX_RETURN_IF_ERROR(ValidateChain(ab.index_codecs, grid,
-                                       DataType::kUint64,
+    OCPX_RETURN_IF_ERROR(ValidateChain(ab.index_codecs, grid, DataType::kUint64,
                                        absl::StrCat(f, ".index_codecs"), true));
   }
   for (++i; i < chain.size(); ++i) {
@@ -304,8 +301,9 @@ absl::Status ValidateChain(const std::vector<CodecSpec>& chain,
     if (ab.kind == CodecSpec::Kind::kShardingIndexed) {
       // As TensorStore: whole-shard bytes->bytes codecs would defeat partial
       // reads; they belong in the inner codecs.
-      return FieldError(f, "bytes->bytes codecs may not follow "
-                           "sharding_indexed (use its inner codecs)");
+      return FieldError(f,
+                        "bytes->bytes codecs may not follow "
+                        "sharding_indexed (use its inner codecs)");
     }
     if (fixed_size_only && c.kind != CodecSpec::Kind::kCrc32c) {
       return FieldError(f, "index codecs must have a fixed encoded size");
@@ -390,8 +388,8 @@ absl::StatusOr<uint64_t> ParseFloatBits(DataType dtype, const json& j,
         if (bits < 8) {
           v &= (uint64_t{1} << bits) - 1;
         } else if (bits < 64 && (v >> bits) != 0) {
-          return FieldError(field, absl::StrCat("raw bits ", s, " exceed ",
-                                                bits, " bits"));
+          return FieldError(
+              field, absl::StrCat("raw bits ", s, " exceed ", bits, " bits"));
         }
         return v;
       }
@@ -473,8 +471,9 @@ absl::StatusOr<std::string> FillValueFromJson(DataType dtype, const json& j) {
   switch (GetKind(dtype)) {
     case DataTypeKind::kBool:
       if (!j.is_boolean()) {
-        return FieldError("fill_value",
-                          absl::StrCat("expected true or false, got ", Dump(j)));
+        return FieldError(
+            "fill_value",
+            absl::StrCat("expected true or false, got ", Dump(j)));
       }
       return std::string(1, j.get<bool>() ? '\1' : '\0');
     case DataTypeKind::kSignedInt: {
@@ -488,10 +487,10 @@ absl::StatusOr<std::string> FillValueFromJson(DataType dtype, const json& j) {
            j.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
           (!j.is_number_unsigned() &&
            (j.get<int64_t>() < lo || j.get<int64_t>() > hi))) {
-        return FieldError("fill_value",
-                          absl::StrCat("expected an integer in [", lo, ", ",
-                                       hi, "] for ", DataTypeName(dtype),
-                                       ", got ", Dump(j)));
+        return FieldError(
+            "fill_value",
+            absl::StrCat("expected an integer in [", lo, ", ", hi, "] for ",
+                         DataTypeName(dtype), ", got ", Dump(j)));
       }
       uint64_t v = static_cast<uint64_t>(j.get<int64_t>());
       if (bits < 8) v &= (uint64_t{1} << bits) - 1;
@@ -503,10 +502,10 @@ absl::StatusOr<std::string> FillValueFromJson(DataType dtype, const json& j) {
                                : (uint64_t{1} << bits) - 1;
       if (!j.is_number_unsigned() || j.get<uint64_t>() > hi) {
         // nlohmann stores non-negative integers as unsigned.
-        return FieldError("fill_value",
-                          absl::StrCat("expected an integer in [0, ", hi,
-                                       "] for ", DataTypeName(dtype),
-                                       ", got ", Dump(j)));
+        return FieldError(
+            "fill_value",
+            absl::StrCat("expected an integer in [0, ", hi, "] for ",
+                         DataTypeName(dtype), ", got ", Dump(j)));
       }
       return StoreBits(j.get<uint64_t>(), n);
     }
@@ -556,8 +555,9 @@ json FillValueToJson(DataType dtype, absl::string_view fill) {
     case DataTypeKind::kComplex: {
       DataType part = dtype == DataType::kComplex64 ? DataType::kFloat32
                                                     : DataType::kFloat64;
-      return json::array({FloatBitsToJson(part, LoadBits(fill.substr(0, n / 2))),
-                          FloatBitsToJson(part, LoadBits(fill.substr(n / 2)))});
+      return json::array(
+          {FloatBitsToJson(part, LoadBits(fill.substr(0, n / 2))),
+           FloatBitsToJson(part, LoadBits(fill.substr(n / 2)))});
     }
   }
   return nullptr;
@@ -619,8 +619,8 @@ absl::Status CheckShardSizes(const std::vector<CodecSpec>& chain,
     std::vector<int64_t> grid;
     for (size_t k = 0; k < shape.size(); ++k) {
       if (c.chunk_shape[k] < 1 || c.chunk_shape[k] > kMaxExtent) {
-        return FieldError(f, absl::StrCat("extent ", c.chunk_shape[k],
-                                          " is out of range"));
+        return FieldError(
+            f, absl::StrCat("extent ", c.chunk_shape[k], " is out of range"));
       }
       grid.push_back(shape[k] / c.chunk_shape[k]);
     }
@@ -628,8 +628,9 @@ absl::Status CheckShardSizes(const std::vector<CodecSpec>& chain,
     if (!CheckedBytes(grid, 16)) {
       return FieldError(f, "too many inner chunks per shard");
     }
-    return CheckShardSizes(c.codecs, c.chunk_shape,
-                           absl::StrCat(field, "[", i, "].configuration.codecs"));
+    return CheckShardSizes(
+        c.codecs, c.chunk_shape,
+        absl::StrCat(field, "[", i, "].configuration.codecs"));
   }
   return absl::OkStatus();
 }
@@ -638,13 +639,13 @@ absl::Status CheckShardSizes(const std::vector<CodecSpec>& chain,
 
 absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
   if (m.shape.size() > kMaxRank) {
-    return FieldError("shape", absl::StrCat("rank ", m.shape.size(),
-                                            " exceeds the maximum of ",
-                                            kMaxRank));
+    return FieldError("shape",
+                      absl::StrCat("rank ", m.shape.size(),
+                                   " exceeds the maximum of ", kMaxRank));
   }
   if (m.zarr_format != 2 && m.zarr_format != 3) {
-    return FieldError("zarr_format", absl::StrCat("expected 2 or 3, got ",
-                                                  m.zarr_format));
+    return FieldError("zarr_format",
+                      absl::StrCat("expected 2 or 3, got ", m.zarr_format));
   }
   if (m.zarr_format == 2 &&
       m.chunk_key_encoding.kind != ChunkKeyEncoding::Kind::kV2) {
@@ -652,10 +653,10 @@ absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
                       "zarr v2 arrays use the v2 chunk key encoding");
   }
   if (m.chunk_shape.size() != m.shape.size()) {
-    return FieldError("chunk_grid.configuration.chunk_shape",
-                      absl::StrCat("rank ", m.chunk_shape.size(),
-                                   " does not match the rank ", m.shape.size(),
-                                   " of shape"));
+    return FieldError(
+        "chunk_grid.configuration.chunk_shape",
+        absl::StrCat("rank ", m.chunk_shape.size(), " does not match the rank ",
+                     m.shape.size(), " of shape"));
   }
   for (int64_t d : m.shape) {
     if (d < 0) return FieldError("shape", "negative extent");
@@ -675,9 +676,8 @@ absl::Status ValidateArrayMetadata(const ArrayMetadata& m) {
   }
   const int64_t item = static_cast<int64_t>(ItemSize(m.dtype));
   if (!CheckedBytes(m.shape, item)) {
-    return FieldError("shape",
-                      absl::StrCat("[", absl::StrJoin(m.shape, ","),
-                                   "] holds more than 2^62 bytes"));
+    return FieldError("shape", absl::StrCat("[", absl::StrJoin(m.shape, ","),
+                                            "] holds more than 2^62 bytes"));
   }
   if (!CheckedBytes(m.chunk_shape, item)) {
     return FieldError("chunk_grid.configuration.chunk_shape",
@@ -712,7 +712,7 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
   }
   ArrayMetadata m;
   static constexpr absl::string_view kRequired[] = {
-      "zarr_format", "node_type", "shape", "data_type",
+      "zarr_format", "node_type",          "shape",      "data_type",
       "chunk_grid",  "chunk_key_encoding", "fill_value", "codecs"};
   for (auto r : kRequired) {
     if (!j.contains(std::string(r))) return FieldError(r, "missing");
@@ -727,9 +727,8 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
   }
   OCPX_ASSIGN_OR_RETURN(m.shape, GetIntArray(j["shape"], "shape", 0));
   if (!j["data_type"].is_string()) {
-    return FieldError("data_type",
-                      absl::StrCat("expected a string, got ",
-                                   Dump(j["data_type"])));
+    return FieldError("data_type", absl::StrCat("expected a string, got ",
+                                                Dump(j["data_type"])));
   }
   OCPX_ASSIGN_OR_RETURN(m.dtype,
                         DataTypeFromName(j["data_type"].get<std::string>()));
@@ -743,16 +742,14 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
     if (!g.contains("configuration")) {
       return FieldError("chunk_grid.configuration", "missing");
     }
-    OCPX_RETURN_IF_ERROR(CheckMembers(g["configuration"],
-                                      "chunk_grid.configuration",
-                                      {"chunk_shape"}));
+    OCPX_RETURN_IF_ERROR(CheckMembers(
+        g["configuration"], "chunk_grid.configuration", {"chunk_shape"}));
     if (!g["configuration"].contains("chunk_shape")) {
       return FieldError("chunk_grid.configuration.chunk_shape", "missing");
     }
     OCPX_ASSIGN_OR_RETURN(
-        m.chunk_shape,
-        GetIntArray(g["configuration"]["chunk_shape"],
-                    "chunk_grid.configuration.chunk_shape", 1));
+        m.chunk_shape, GetIntArray(g["configuration"]["chunk_shape"],
+                                   "chunk_grid.configuration.chunk_shape", 1));
   }
   {
     const json& e = j["chunk_key_encoding"];
@@ -764,9 +761,9 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
     } else if (name == "v2") {
       m.chunk_key_encoding = {ChunkKeyEncoding::Kind::kV2, '.'};
     } else {
-      return FieldError("chunk_key_encoding.name",
-                        absl::StrCat("expected \"default\" or \"v2\", got ",
-                                     Dump(name)));
+      return FieldError(
+          "chunk_key_encoding.name",
+          absl::StrCat("expected \"default\" or \"v2\", got ", Dump(name)));
     }
     if (e.contains("configuration")) {
       OCPX_RETURN_IF_ERROR(CheckMembers(e["configuration"],
@@ -779,14 +776,15 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
         } else if (s == ".") {
           m.chunk_key_encoding.separator = '.';
         } else {
-          return FieldError("chunk_key_encoding.configuration.separator",
-                            absl::StrCat("expected \"/\" or \".\", got ",
-                                         Dump(s)));
+          return FieldError(
+              "chunk_key_encoding.configuration.separator",
+              absl::StrCat("expected \"/\" or \".\", got ", Dump(s)));
         }
       }
     }
   }
-  OCPX_ASSIGN_OR_RETURN(m.fill_value, FillValueFromJson(m.dtype, j["fill_value"]));
+  OCPX_ASSIGN_OR_RETURN(m.fill_value,
+                        FillValueFromJson(m.dtype, j["fill_value"]));
   OCPX_ASSIGN_OR_RETURN(m.codecs, ParseCodecs(j["codecs"], "codecs"));
   if (auto it = j.find("dimension_names"); it != j.end()) {
     if (!it->is_array()) {
@@ -800,9 +798,9 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
         m.dimension_names.push_back(n.get<std::string>());
         any = true;
       } else {
-        return FieldError("dimension_names",
-                          absl::StrCat("expected strings or null, got ",
-                                       Dump(n)));
+        return FieldError(
+            "dimension_names",
+            absl::StrCat("expected strings or null, got ", Dump(n)));
       }
     }
     if (m.dimension_names.size() != m.shape.size()) {
@@ -816,10 +814,17 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
     if (!it->is_object()) return FieldError("attributes", "expected an object");
     m.attributes = *it;
   }
-  static constexpr absl::string_view kKnown[] = {
-      "zarr_format", "node_type",          "shape",      "data_type",
-      "chunk_grid",  "chunk_key_encoding", "fill_value", "codecs",
-      "dimension_names", "attributes",     "storage_transformers"};
+  static constexpr absl::string_view kKnown[] = {"zarr_format",
+                                                 "node_type",
+                                                 "shape",
+                                                 "data_type",
+                                                 "chunk_grid",
+                                                 "chunk_key_encoding",
+                                                 "fill_value",
+                                                 "codecs",
+                                                 "dimension_names",
+                                                 "attributes",
+                                                 "storage_transformers"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;
     for (auto k : kKnown) known = known || k == it.key();
@@ -839,10 +844,10 @@ absl::StatusOr<ArrayMetadata> ArrayMetadataFromJson(const json& j) {
                       "unknown member (not marked \"must_understand\": false)");
   }
   if (m.chunk_shape.size() != m.shape.size()) {
-    return FieldError("chunk_grid.configuration.chunk_shape",
-                      absl::StrCat("rank ", m.chunk_shape.size(),
-                                   " does not match the rank ", m.shape.size(),
-                                   " of shape"));
+    return FieldError(
+        "chunk_grid.configuration.chunk_shape",
+        absl::StrCat("rank ", m.chunk_shape.size(), " does not match the rank ",
+                     m.shape.size(), " of shape"));
   }
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(m));
   return m;
@@ -894,8 +899,7 @@ std::string SerializeArrayMetadata(const ArrayMetadata& m) {
   return ArrayMetadataToJson(m).dump();
 }
 
-ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
-                                     DataType dtype,
+ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape, DataType dtype,
                                      std::vector<int64_t> chunk_shape,
                                      std::optional<int> zstd_level,
                                      bool chunk_checksums) {

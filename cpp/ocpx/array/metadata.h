@@ -9,11 +9,10 @@
 /// and writes it (docs/format.md, "Zarr v3 arrays").
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,7 +25,14 @@ enum class Endian { kLittle, kBig };
 
 /// One entry of a zarr v3 codec chain.
 struct CodecSpec {
-  enum class Kind { kBytes, kTranspose, kZstd, kGzip, kCrc32c, kShardingIndexed };
+  enum class Kind {
+    kBytes,
+    kTranspose,
+    kZstd,
+    kGzip,
+    kCrc32c,
+    kShardingIndexed
+  };
   Kind kind = Kind::kBytes;
 
   /// `bytes`: byte order; unset only for 1-byte data types.
@@ -119,7 +125,8 @@ std::string SerializeArrayMetadata(const ArrayMetadata& metadata);
 absl::StatusOr<std::string> FillValueFromJson(DataType dtype,
                                               const nlohmann::json& j);
 
-/// TensorStore's JSON for the fill value bytes (docs/format.md, "Zarr v3 arrays").
+/// TensorStore's JSON for the fill value bytes (docs/format.md, "Zarr v3
+/// arrays").
 nlohmann::json FillValueToJson(DataType dtype, absl::string_view fill_value);
 
 /// The all-zero fill value for `dtype` (TensorStore's and Orbax's default).
@@ -130,8 +137,8 @@ std::string ZeroFillValue(DataType dtype);
 std::string ChunkKey(const ChunkKeyEncoding& encoding,
                      absl::Span<const int64_t> grid_index);
 
-/// Metadata as Orbax writes it (docs/format.md, "Zarr v3 arrays"): a regular grid of
-/// `chunk_shape`, the default key encoding, zero fill, and one
+/// Metadata as Orbax writes it (docs/format.md, "Zarr v3 arrays"): a regular
+/// grid of `chunk_shape`, the default key encoding, zero fill, and one
 /// `sharding_indexed` codec whose inner chunk is `chunk_shape` with inner
 /// codecs `bytes` little (+ `zstd` `zstd_level` if `zstd_level` is set) and
 /// index codecs `bytes` little + `crc32c`.
@@ -139,8 +146,7 @@ std::string ChunkKey(const ChunkKeyEncoding& encoding,
 /// With `chunk_checksums` (an ocpx extension, still plain zarr v3 that
 /// TensorStore and Orbax read) the inner codecs end with `crc32c`, so every
 /// chunk's data carries a CRC-32C that is checked when it is decoded.
-ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape,
-                                     DataType dtype,
+ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape, DataType dtype,
                                      std::vector<int64_t> chunk_shape,
                                      std::optional<int> zstd_level = 3,
                                      bool chunk_checksums = false);

@@ -34,8 +34,8 @@ TEST(MetadataTest, MakeOrbaxMatchesOrbaxOutput) {
             kOrbaxExample);
   // 1-byte types: `bytes` without configuration; no zstd.
   EXPECT_EQ(
-      SerializeArrayMetadata(MakeOrbaxArrayMetadata({3}, DataType::kBool, {3},
-                                                    std::nullopt)),
+      SerializeArrayMetadata(
+          MakeOrbaxArrayMetadata({3}, DataType::kBool, {3}, std::nullopt)),
       R"({"chunk_grid":{"configuration":{"chunk_shape":[3]},"name":"regular"},"chunk_key_encoding":{"name":"default"},"codecs":[{"configuration":{"chunk_shape":[3],"codecs":[{"name":"bytes"}],"index_codecs":[{"configuration":{"endian":"little"},"name":"bytes"},{"name":"crc32c"}]},"name":"sharding_indexed"}],"data_type":"bool","fill_value":false,"node_type":"array","shape":[3],"zarr_format":3})");
 }
 
@@ -89,8 +89,7 @@ TEST(MetadataTest, Rejections) {
   EXPECT_THAT(ErrorOf(j), HasSubstr("endian"));
 
   j = Base();
-  j["codecs"][0]["configuration"]["index_codecs"].push_back(
-      {{"name", "zstd"}});
+  j["codecs"][0]["configuration"]["index_codecs"].push_back({{"name", "zstd"}});
   EXPECT_THAT(ErrorOf(j), HasSubstr("index_codecs"));
 
   j = Base();
@@ -162,7 +161,8 @@ TEST(MetadataTest, ChunkKeyEncodingSerialization) {
     EXPECT_EQ(back->chunk_key_encoding.separator, sep);
     return s;
   };
-  EXPECT_EQ(enc(ChunkKeyEncoding::Kind::kDefault, '/'), R"({"name":"default"})");
+  EXPECT_EQ(enc(ChunkKeyEncoding::Kind::kDefault, '/'),
+            R"({"name":"default"})");
   EXPECT_EQ(enc(ChunkKeyEncoding::Kind::kDefault, '.'),
             R"({"configuration":{"separator":"."},"name":"default"})");
   EXPECT_EQ(enc(ChunkKeyEncoding::Kind::kV2, '.'), R"({"name":"v2"})");

@@ -3,9 +3,8 @@
 
 #include "cpp/ocpx/array/zarr2_metadata.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -48,7 +47,8 @@ absl::StatusOr<int> CompressorLevel(const json& compressor, int fallback,
                                     int lo, int hi) {
   auto it = compressor.find("level");
   if (it == compressor.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer()) return Bad("compressor.level", "not an integer");
+  if (!it->is_number_integer())
+    return Bad("compressor.level", "not an integer");
   const int64_t level = it->is_number_unsigned()
                             ? static_cast<int64_t>(std::min<uint64_t>(
                                   it->get<uint64_t>(), uint64_t{1} << 62))
@@ -125,27 +125,34 @@ absl::StatusOr<Zarr2Dtype> ParseDtype(const json& j) {
 std::string DtypeString(DataType dtype, std::optional<Endian> endian) {
   char kind = 0;
   switch (dtype) {
-    case DataType::kBool: return "|b1";
-    case DataType::kInt8: case DataType::kInt16: case DataType::kInt32:
+    case DataType::kBool:
+      return "|b1";
+    case DataType::kInt8:
+    case DataType::kInt16:
+    case DataType::kInt32:
     case DataType::kInt64:
       kind = 'i';
       break;
-    case DataType::kUint8: case DataType::kUint16: case DataType::kUint32:
+    case DataType::kUint8:
+    case DataType::kUint16:
+    case DataType::kUint32:
     case DataType::kUint64:
       kind = 'u';
       break;
-    case DataType::kFloat16: case DataType::kFloat32: case DataType::kFloat64:
+    case DataType::kFloat16:
+    case DataType::kFloat32:
+    case DataType::kFloat64:
       kind = 'f';
       break;
-    case DataType::kComplex64: case DataType::kComplex128:
+    case DataType::kComplex64:
+    case DataType::kComplex128:
       kind = 'c';
       break;
     default:
       return std::string(DataTypeName(dtype));
   }
   const size_t size = ItemSize(dtype);
-  const char order =
-      size == 1 ? '|' : (endian == Endian::kBig ? '>' : '<');
+  const char order = size == 1 ? '|' : (endian == Endian::kBig ? '>' : '<');
   return absl::StrCat(std::string(1, order), std::string(1, kind), size);
 }
 
@@ -178,8 +185,9 @@ absl::StatusOr<std::string> SerializeZarr2ArrayMetadata(
   }
   j["order"] = order;
   if (i >= md.codecs.size() || md.codecs[i].kind != CodecSpec::Kind::kBytes) {
-    return Bad("compressor", "the codec chain has no zarr v2 form (expected "
-                             "bytes + at most one compressor)");
+    return Bad("compressor",
+               "the codec chain has no zarr v2 form (expected "
+               "bytes + at most one compressor)");
   }
   j["dtype"] = DtypeString(md.dtype, md.codecs[i].endian);
   ++i;
@@ -191,8 +199,9 @@ absl::StatusOr<std::string> SerializeZarr2ArrayMetadata(
     } else if (c.kind == CodecSpec::Kind::kGzip) {
       j["compressor"] = {{"id", "gzip"}, {"level", c.level}};
     } else {
-      return Bad("compressor", "only zstd (without checksum) and gzip have a "
-                               "zarr v2 form here");
+      return Bad("compressor",
+                 "only zstd (without checksum) and gzip have a "
+                 "zarr v2 form here");
     }
     ++i;
   }
@@ -218,9 +227,9 @@ ArrayMetadata MakeOrbaxZarr2ArrayMetadata(std::vector<int64_t> shape,
   md.chunk_shape = std::move(chunk_shape);
   md.chunk_key_encoding = {ChunkKeyEncoding::Kind::kV2, '.'};
   md.fill_value = ZeroFillValue(dtype);
-  md.codecs = {CodecSpec::Bytes(
-      ItemSize(dtype) > 1 ? std::optional<Endian>(Endian::kLittle)
-                          : std::nullopt)};
+  md.codecs = {CodecSpec::Bytes(ItemSize(dtype) > 1
+                                    ? std::optional<Endian>(Endian::kLittle)
+                                    : std::nullopt)};
   if (zstd_level) md.codecs.push_back(CodecSpec::Zstd(*zstd_level));
   return md;
 }

@@ -77,40 +77,67 @@ TEST(Zarr2MetadataTest, SerializeMatchesTensorStore) {
     const char* expected;
   };
   const Case cases[] = {
-      {DataType::kFloat32, 1, {5, 3}, {2, 3},
+      {DataType::kFloat32,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"<f4","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kBfloat16, 1, {5, 3}, {2, 3},
+      {DataType::kBfloat16,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"bfloat16","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kBool, 1, {5, 3}, {2, 3},
+      {DataType::kBool,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"|b1","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kInt8, 1, {5, 3}, {2, 3},
+      {DataType::kInt8,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"|i1","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kComplex64, 1, {5, 3}, {2, 3},
+      {DataType::kComplex64,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"<c8","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kInt4, 1, {5, 3}, {2, 3},
+      {DataType::kInt4,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"int4","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kFloat8E4m3fn, 1, {5, 3}, {2, 3},
+      {DataType::kFloat8E4m3fn,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"float8_e4m3fn",)"
        R"("fill_value":null,"filters":null,"order":"C","shape":[5,3],)"
        R"("zarr_format":2})"},
-      {DataType::kUint64, 1, {5, 3}, {2, 3},
+      {DataType::kUint64,
+       1,
+       {5, 3},
+       {2, 3},
        R"({"chunks":[2,3],"compressor":{"id":"zstd","level":1},)"
        R"("dimension_separator":".","dtype":"<u8","fill_value":null,)"
        R"("filters":null,"order":"C","shape":[5,3],"zarr_format":2})"},
-      {DataType::kInt32, std::nullopt, {}, {},
+      {DataType::kInt32,
+       std::nullopt,
+       {},
+       {},
        R"({"chunks":[],"compressor":null,"dimension_separator":".",)"
        R"("dtype":"<i4","fill_value":null,"filters":null,"order":"C",)"
        R"("shape":[],"zarr_format":2})"},

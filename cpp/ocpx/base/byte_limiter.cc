@@ -55,9 +55,9 @@ absl::Status ByteLimiter::ReserveUntil(
     if (now >= deadline) {
       RemoveTicketLocked(ticket);
       cv_.SignalAll();  // the next waiter may be at the front now
-      absl::Status s = absl::DeadlineExceededError(absl::StrCat(
-          "timed out waiting to reserve ", n, " bytes (", in_use_, " of ",
-          max_bytes_.value_or(0), " in use)"));
+      absl::Status s = absl::DeadlineExceededError(
+          absl::StrCat("timed out waiting to reserve ", n, " bytes (", in_use_,
+                       " of ", max_bytes_.value_or(0), " in use)"));
       mu_.Unlock();
       return s;
     }

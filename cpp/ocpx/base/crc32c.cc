@@ -20,8 +20,8 @@ uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
   constexpr size_t kMaxPiece = size_t{1} << 30;
   while (remaining > 0) {
     const size_t n = std::min(remaining, kMaxPiece);
-    state = crc32_iscsi(const_cast<unsigned char*>(p), static_cast<int>(n),
-                        state);
+    state =
+        crc32_iscsi(const_cast<unsigned char*>(p), static_cast<int>(n), state);
     p += n;
     remaining -= n;
   }

@@ -28,8 +28,8 @@ TEST(Crc32cTest, ExtendMatchesWhole) {
   std::string data;
   for (int i = 0; i < 10000; ++i) data.push_back(static_cast<char>(i * 31 + 7));
   const uint32_t whole = ocpx::Crc32c(data);
-  for (size_t split : {size_t{0}, size_t{1}, size_t{17}, size_t{4096},
-                       data.size()}) {
+  for (size_t split :
+       {size_t{0}, size_t{1}, size_t{17}, size_t{4096}, data.size()}) {
     const uint32_t a = ocpx::Crc32c(absl::string_view(data).substr(0, split));
     EXPECT_EQ(ocpx::Crc32cExtend(a, absl::string_view(data).substr(split)),
               whole)

@@ -21,8 +21,8 @@ TEST(JsonDepthTest, RejectsDeepNestingWithoutRecursing) {
   absl::Status s = CheckJsonDepth(deep, "/ckpt/_METADATA");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("/ckpt/_METADATA"), absl::string_view::npos);
-  std::string ok = std::string(kMaxJsonDepth, '[') +
-                   std::string(kMaxJsonDepth, ']');
+  std::string ok =
+      std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   EXPECT_TRUE(CheckJsonDepth(ok, "f").ok());
   EXPECT_FALSE(CheckJsonDepth("[" + ok + "]", "f").ok());
 }

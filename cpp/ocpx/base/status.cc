@@ -13,10 +13,10 @@ namespace ocpx {
 namespace internal_status {
 
 absl::Status Prepend(const absl::Status& status, absl::string_view context) {
-  absl::Status out(status.code(), context.empty()
-                                      ? std::string(status.message())
-                                      : absl::StrCat(context, ": ",
-                                                     status.message()));
+  absl::Status out(status.code(),
+                   context.empty()
+                       ? std::string(status.message())
+                       : absl::StrCat(context, ": ", status.message()));
   status.ForEachPayload(
       [&out](absl::string_view type_url, const absl::Cord& payload) {
         out.SetPayload(type_url, payload);
@@ -50,7 +50,8 @@ absl::Status ErrnoCode(int err, std::string msg) {
 
 }  // namespace
 
-absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path) {
+absl::Status ErrnoStatus(int err, absl::string_view op,
+                         absl::string_view path) {
   absl::Status s =
       ErrnoCode(err, absl::StrCat(op, " \"", path, "\": ", std::strerror(err)));
   // Kept by AnnotateStatus; the Python binding raises

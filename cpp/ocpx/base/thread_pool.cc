@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -148,8 +147,7 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory starting ", n, " parallel tasks"));
   }
-  size_t par =
-      max_parallelism == 0 ? pool->num_threads() + 1 : max_parallelism;
+  size_t par = max_parallelism == 0 ? pool->num_threads() + 1 : max_parallelism;
   size_t helpers = std::min(n - 1, par - 1);
   try {
     for (size_t h = 0; h < helpers; ++h) {
@@ -165,9 +163,8 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
     // that start later find nothing to do.
     absl::MutexLock lock(&state->mu);
     state->mu.Await(absl::Condition(
-        +[](ParallelForState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-          return s->done == s->n;
-        },
+        +[](ParallelForState* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->done == s->n; },
         state.get()));
   }
   absl::MutexLock lock(&state->mu);

@@ -68,9 +68,8 @@ TEST(ThreadPoolTest, ExceptionsBecomeStatusOnEveryThread) {
         << s;
   }
   // The pool still works afterwards.
-  EXPECT_TRUE(ParallelFor(&pool, 10, [](size_t) {
-                return absl::OkStatus();
-              }).ok());
+  EXPECT_TRUE(
+      ParallelFor(&pool, 10, [](size_t) { return absl::OkStatus(); }).ok());
 }
 
 TEST(ThreadPoolTest, InlinePathCatchesToo) {
@@ -96,9 +95,8 @@ TEST(ThreadPoolTest, HugeCountStopsSoonAfterAnError) {
 TEST(ThreadPoolTest, TaskExceptionDoesNotKillWorker) {
   ThreadPool pool(1);
   pool.Schedule([] { throw std::runtime_error("dropped"); });
-  EXPECT_TRUE(ParallelFor(&pool, 4, [](size_t) {
-                return absl::OkStatus();
-              }).ok());
+  EXPECT_TRUE(
+      ParallelFor(&pool, 4, [](size_t) { return absl::OkStatus(); }).ok());
 }
 
 }  // namespace

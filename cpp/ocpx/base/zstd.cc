@@ -39,8 +39,8 @@ absl::Status ZstdError(absl::string_view what, size_t code) {
 // Checks that `frame` holds exactly one complete frame.
 absl::Status CheckSingleFrame(absl::string_view frame) {
   if (frame.size() < 4) {
-    return absl::DataLossError(absl::StrCat(
-        "zstd frame truncated: ", frame.size(), " bytes"));
+    return absl::DataLossError(
+        absl::StrCat("zstd frame truncated: ", frame.size(), " bytes"));
   }
   const size_t n = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
   if (ZSTD_isError(n)) return ZstdError("frame", n);
@@ -77,9 +77,9 @@ absl::Status ZstdStreamDecoder::Feed(absl::string_view piece) {
       const size_t r = ZSTD_decompressStream(dctx, &pout, &in);
       if (ZSTD_isError(r)) return ZstdError("decompress", r);
       if (pout.pos != 0) {
-        return absl::DataLossError(absl::StrCat(
-            "zstd frame decompresses to more than the expected ", out_.size(),
-            " bytes"));
+        return absl::DataLossError(
+            absl::StrCat("zstd frame decompresses to more than the expected ",
+                         out_.size(), " bytes"));
       }
       if (r == 0) ended_ = true;
       continue;
@@ -152,9 +152,9 @@ absl::StatusOr<std::string> ZstdDecompress(absl::string_view frame,
   std::string out;
   if (content_size != ZSTD_CONTENTSIZE_UNKNOWN) {
     if (content_size > max_output_bytes) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "zstd frame claims ", content_size, " bytes, more than the limit of ",
-          max_output_bytes));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("zstd frame claims ", content_size,
+                       " bytes, more than the limit of ", max_output_bytes));
     }
     out.resize(content_size);
     absl::Status s = ZstdDecompressInto(frame, absl::MakeSpan(out));
@@ -175,9 +175,9 @@ absl::StatusOr<std::string> ZstdDecompress(absl::string_view frame,
         const size_t r = ZSTD_decompressStream(dctx, &pout, &in);
         if (ZSTD_isError(r)) return ZstdError("decompress", r);
         if (pout.pos != 0) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "zstd frame decompresses to more than the limit of ",
-              max_output_bytes, " bytes"));
+          return absl::ResourceExhaustedError(
+              absl::StrCat("zstd frame decompresses to more than the limit of ",
+                           max_output_bytes, " bytes"));
         }
         if (r == 0) break;
         continue;
@@ -198,8 +198,7 @@ absl::StatusOr<std::string> ZstdDecompress(absl::string_view frame,
   return out;
 }
 
-absl::Status ZstdDecompressInto(absl::string_view frame,
-                                absl::Span<char> out) {
+absl::Status ZstdDecompressInto(absl::string_view frame, absl::Span<char> out) {
   if (absl::Status s = CheckSingleFrame(frame); !s.ok()) return s;
   const unsigned long long content_size =
       ZSTD_getFrameContentSize(frame.data(), frame.size());
@@ -207,9 +206,8 @@ absl::Status ZstdDecompressInto(absl::string_view frame,
     return absl::DataLossError("zstd frame header is invalid");
   }
   if (content_size != ZSTD_CONTENTSIZE_UNKNOWN && content_size != out.size()) {
-    return absl::DataLossError(
-        absl::StrCat("zstd frame holds ", content_size, " bytes, expected ",
-                     out.size()));
+    return absl::DataLossError(absl::StrCat("zstd frame holds ", content_size,
+                                            " bytes, expected ", out.size()));
   }
   ZSTD_DCtx* dctx = ThreadDCtx();
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
@@ -218,8 +216,8 @@ absl::Status ZstdDecompressInto(absl::string_view frame,
                                          frame.data(), frame.size());
     if (ZSTD_isError(n)) return ZstdError("decompress", n);
     if (n != out.size()) {
-      return absl::DataLossError(absl::StrCat(
-          "zstd frame decompressed to ", n, " bytes, expected ", out.size()));
+      return absl::DataLossError(absl::StrCat("zstd frame decompressed to ", n,
+                                              " bytes, expected ", out.size()));
     }
     return absl::OkStatus();
   }
@@ -235,9 +233,9 @@ absl::Status ZstdDecompressInto(absl::string_view frame,
       const size_t r2 = ZSTD_decompressStream(dctx, &pout, &in);
       if (ZSTD_isError(r2)) return ZstdError("decompress", r2);
       if (pout.pos != 0) {
-        return absl::DataLossError(absl::StrCat(
-            "zstd frame decompresses to more than the expected ", out.size(),
-            " bytes"));
+        return absl::DataLossError(
+            absl::StrCat("zstd frame decompresses to more than the expected ",
+                         out.size(), " bytes"));
       }
       if (r2 == 0) break;
     } else if (in.pos == in.size) {

@@ -49,8 +49,8 @@ TEST(ZstdTest, StreamDecoderFedInPieces) {
   std::string out(data.size(), '\0');
   {
     ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
-    ASSERT_TRUE(dec.Feed(absl::string_view(frame).substr(0, frame.size() / 2))
-                    .ok());
+    ASSERT_TRUE(
+        dec.Feed(absl::string_view(frame).substr(0, frame.size() / 2)).ok());
     EXPECT_EQ(dec.Finish().code(), absl::StatusCode::kDataLoss);
   }
   {

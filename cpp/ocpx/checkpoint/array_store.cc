@@ -30,7 +30,7 @@ CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
     auto reader = OcdbtReader::Open(directory);
     if (!reader.ok()) {
       return AnnotateStatus(reader.status(),
-                        absl::StrCat(directory, " (OCDBT database)"));
+                            absl::StrCat(directory, " (OCDBT database)"));
     }
     r->ocdbt_ = *reader;
     r->store_ = std::make_unique<OcdbtReadChunkStore>(r->ocdbt_);
@@ -73,9 +73,9 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
     auto v2 = store_->Read(JoinKey(param, kZarr2MetadataKey));
     if (!v2.ok()) return Annotate(v2.status(), param);
     if (!v2->has_value()) {
-      return absl::NotFoundError(absl::StrCat(
-          directory_, ": array '", param,
-          "' not found (no zarr.json or .zarray stored for it)"));
+      return absl::NotFoundError(
+          absl::StrCat(directory_, ": array '", param,
+                       "' not found (no zarr.json or .zarray stored for it)"));
     }
     auto parsed = ParseZarr2ArrayMetadata(**v2);
     if (!parsed.ok()) return Annotate(parsed.status(), param);
@@ -89,8 +89,7 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
 absl::Status CheckpointArrayReader::Read(const std::string& param,
                                          absl::Span<const int64_t> origin,
                                          absl::Span<const int64_t> shape,
-                                         void* out,
-                                         bool fail_on_missing_chunks,
+                                         void* out, bool fail_on_missing_chunks,
                                          ByteLimiter* limiter) {
   OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
   ReadRegionOptions options;
@@ -131,15 +130,14 @@ absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
     if (!s.ok()) return AnnotateStatus(s, directory_);
   } else {
     std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(directory_,
-                                                                 ec);
+    for (auto it =
+             std::filesystem::recursive_directory_iterator(directory_, ec);
          !ec && it != std::filesystem::recursive_directory_iterator();
          it.increment(ec)) {
       std::error_code type_ec;
       if (!it->is_regular_file(type_ec)) continue;
-      std::string rel = it->path()
-                            .lexically_relative(directory_)
-                            .generic_string();
+      std::string rel =
+          it->path().lexically_relative(directory_).generic_string();
       add(absl::StrCat("/", rel).substr(1));
     }
     if (ec) return ErrorCodeStatus(ec, "list", directory_);
@@ -177,7 +175,7 @@ CheckpointArrayWriter::~CheckpointArrayWriter() = default;
 absl::Status CheckpointArrayWriter::WriteMetadata(
     const std::string& param, const ArrayMetadata& metadata) {
   return AnnotateStatus(WriteArrayMetadata(*store_, param, metadata),
-                    absl::StrCat(directory_, ": array '", param, "'"));
+                        absl::StrCat(directory_, ": array '", param, "'"));
 }
 
 absl::Status CheckpointArrayWriter::Write(const std::string& param,

@@ -7,8 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,8 +21,9 @@ namespace ocpx {
 namespace {
 
 std::string TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() /
-                      "ocpx_array_store_XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "ocpx_array_store_XXXXXX")
+          .string();
   char* d = mkdtemp(tmpl.data());
   EXPECT_NE(d, nullptr);
   return d;
@@ -45,8 +46,7 @@ TEST_P(ArrayStoreTest, WriteCommitReadAnyBox) {
     ASSERT_TRUE((*w)->WriteMetadata("p.x", md).ok());
     // Two shards: rows 0..3 and 4..7.
     ASSERT_TRUE((*w)->Write("p.x", md, {0, 0}, {4, 6}, data.data()).ok());
-    ASSERT_TRUE(
-        (*w)->Write("p.x", md, {4, 0}, {4, 6}, data.data() + 24).ok());
+    ASSERT_TRUE((*w)->Write("p.x", md, {4, 0}, {4, 6}, data.data() + 24).ok());
     ASSERT_TRUE((*w)->Commit().ok());
     EXPECT_FALSE((*w)->Commit().ok());
   }
@@ -112,9 +112,8 @@ TEST_P(ArrayStoreTest, SharedLimiterBoundsConcurrentWritesAndReads) {
   ASSERT_TRUE(r.ok()) << r.status();
   ByteLimiter read_limiter(2 * 256);
   std::vector<int32_t> back(64 * 64, -1);
-  ASSERT_TRUE((*r)->Read("a", {0, 0}, {64, 64}, back.data(), true,
-                         &read_limiter)
-                  .ok());
+  ASSERT_TRUE(
+      (*r)->Read("a", {0, 0}, {64, 64}, back.data(), true, &read_limiter).ok());
   EXPECT_EQ(back, data);
   EXPECT_LE(read_limiter.peak(), 2u * 256);
   EXPECT_GE(read_limiter.peak(), 512u);

@@ -20,8 +20,8 @@ OcdbtReadChunkStore::OpenValue(const std::string& key) {
   if (!entry.ok()) return entry.status();
   if (!entry->has_value()) return std::nullopt;
   ValueRange range;
-  range.size = (*entry)->indirect ? (*entry)->ref.length
-                                  : (*entry)->inline_value.size();
+  range.size =
+      (*entry)->indirect ? (*entry)->ref.length : (*entry)->inline_value.size();
   range.read_at = [reader = reader_, e = **std::move(entry)](
                       uint64_t offset, absl::Span<char> out) {
     return reader->ReadValueRange(e, offset, out);

@@ -41,26 +41,30 @@ absl::Status EncodeKeys(const Entries& entries, std::string* out,
       AppendVarint(prefix[i], out);
     }
   }
-  for (size_t i = 0; i < n; ++i) AppendVarint(entries[i].key.size() - prefix[i], out);
+  for (size_t i = 0; i < n; ++i)
+    AppendVarint(entries[i].key.size() - prefix[i], out);
   between();
-  for (size_t i = 0; i < n; ++i) out->append(entries[i].key, prefix[i], std::string::npos);
+  for (size_t i = 0; i < n; ++i)
+    out->append(entries[i].key, prefix[i], std::string::npos);
   return absl::OkStatus();
 }
 
 // Decodes key columns into `keys`; `between` reads extra per-entry columns
 // that sit between the lengths and the key bytes.
 template <typename Between>
-absl::Status DecodeKeys(ByteReader& r, uint32_t n, std::vector<std::string>* keys,
-                        Between between) {
+absl::Status DecodeKeys(ByteReader& r, uint32_t n,
+                        std::vector<std::string>* keys, Between between) {
   std::vector<uint32_t> prefix(n, 0), suffix(n);
-  for (uint32_t i = 1; i < n; ++i) OCPX_RETURN_IF_ERROR(r.ReadVarint16(&prefix[i]));
+  for (uint32_t i = 1; i < n; ++i)
+    OCPX_RETURN_IF_ERROR(r.ReadVarint16(&prefix[i]));
   uint64_t total = 0;
   for (uint32_t i = 0; i < n; ++i) {
     OCPX_RETURN_IF_ERROR(r.ReadVarint16(&suffix[i]));
     total += suffix[i];
   }
   OCPX_RETURN_IF_ERROR(between());
-  if (total > r.remaining()) return r.Error("key suffixes exceed the available data");
+  if (total > r.remaining())
+    return r.Error("key suffixes exceed the available data");
   keys->resize(n);
   for (uint32_t i = 0; i < n; ++i) {
     const size_t pos = r.offset();
@@ -75,7 +79,8 @@ absl::Status DecodeKeys(ByteReader& r, uint32_t n, std::vector<std::string>* key
       k.assign((*keys)[i - 1], 0, prefix[i]);
     }
     k.append(s.data(), s.size());
-    if (k.size() > kMaxKeyLength) return r.ErrorAt(pos, "key exceeds 65535 bytes");
+    if (k.size() > kMaxKeyLength)
+      return r.ErrorAt(pos, "key exceeds 65535 bytes");
     if (i > 0 && !((*keys)[i - 1] < k)) {
       return r.ErrorAt(pos, "invalid key order: keys not strictly increasing");
     }
@@ -86,9 +91,9 @@ absl::Status DecodeKeys(ByteReader& r, uint32_t n, std::vector<std::string>* key
 absl::Status CheckRange(ByteReader& r, size_t pos, uint64_t offset,
                         uint64_t length) {
   if (offset > kMaxOffsetPlusLength || length > kMaxOffsetPlusLength - offset) {
-    return r.ErrorAt(pos, absl::StrCat("reference offset ", offset,
-                                       " + length ", length,
-                                       " exceeds 2^63-1"));
+    return r.ErrorAt(
+        pos, absl::StrCat("reference offset ", offset, " + length ", length,
+                          " exceeds 2^63-1"));
   }
   return absl::OkStatus();
 }
@@ -110,11 +115,11 @@ void BtreeNodeStatistics::Add(const BtreeNodeStatistics& o) {
 absl::StatusOr<std::string> EncodeBtreeNode(const BtreeNode& node,
                                             const CompressionOptions& options) {
   const bool leaf = node.height == 0;
-  const size_t n = leaf ? node.leaf_entries.size() : node.interior_entries.size();
+  const size_t n =
+      leaf ? node.leaf_entries.size() : node.interior_entries.size();
   if (n == 0 || n > kMaxNodeEntries) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("B+tree node must have 1..", kMaxNodeEntries,
-                     " entries, got ", n));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "B+tree node must have 1..", kMaxNodeEntries, " entries, got ", n));
   }
   DataFileTableBuilder table;
   if (leaf) {
@@ -156,7 +161,8 @@ absl::StatusOr<std::string> EncodeBtreeNode(const BtreeNode& node,
       }
     }
     OCPX_RETURN_IF_ERROR(EncodeKeys(es, &body, [&] {
-      for (const auto& e : es) AppendVarint(e.subtree_common_prefix_length, &body);
+      for (const auto& e : es)
+        AppendVarint(e.subtree_common_prefix_length, &body);
     }));
     for (const auto& e : es) AppendVarint(table.IndexOf(e.child.file), &body);
     for (const auto& e : es) AppendVarint(e.child.offset, &body);
@@ -170,9 +176,9 @@ absl::StatusOr<std::string> EncodeBtreeNode(const BtreeNode& node,
   return EncodeEnvelope(kBtreeNodeMagic, body, options);
 }
 
-absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
-                                          absl::string_view transitive_base_path,
-                                          absl::string_view context) {
+absl::StatusOr<BtreeNode> DecodeBtreeNode(
+    absl::string_view encoded, absl::string_view transitive_base_path,
+    absl::string_view context) {
   OCPX_ASSIGN_OR_RETURN(std::string body,
                         DecodeEnvelope(kBtreeNodeMagic, encoded, context));
   const std::string body_context = absl::StrCat(context, " (decoded body)");
@@ -186,12 +192,13 @@ absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
   OCPX_RETURN_IF_ERROR(r.ReadVarint32(&n));
   if (n == 0) return r.ErrorAt(pos, "empty b-tree node");
   if (n > kMaxNodeEntries || n > r.remaining()) {
-    return r.ErrorAt(pos, absl::StrCat("b-tree node entry count ", n,
-                                       " out of range"));
+    return r.ErrorAt(
+        pos, absl::StrCat("b-tree node entry count ", n, " out of range"));
   }
   std::vector<std::string> keys;
   if (node.height == 0) {
-    OCPX_RETURN_IF_ERROR(DecodeKeys(r, n, &keys, [] { return absl::OkStatus(); }));
+    OCPX_RETURN_IF_ERROR(
+        DecodeKeys(r, n, &keys, [] { return absl::OkStatus(); }));
     std::vector<uint64_t> lengths(n);
     for (auto& l : lengths) OCPX_RETURN_IF_ERROR(r.ReadVarint(&l));
     std::vector<uint8_t> kinds(n);
@@ -237,7 +244,8 @@ absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
       LeafNodeEntry& e = node.leaf_entries[i];
       e.key = std::move(keys[i]);
       if (kinds[i] == 1) {
-        OCPX_RETURN_IF_ERROR(CheckRange(r, offset_pos[k], offsets[k], lengths[i]));
+        OCPX_RETURN_IF_ERROR(
+            CheckRange(r, offset_pos[k], offsets[k], lengths[i]));
         e.indirect = true;
         e.ref.file = *ids[k];
         e.ref.offset = offsets[k];
@@ -281,12 +289,14 @@ absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
       OCPX_RETURN_IF_ERROR(
           CheckRange(r, offset_pos[i], es[i].child.offset, es[i].child.length));
     }
-    for (auto& e : es) OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_keys));
+    for (auto& e : es)
+      OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_keys));
     for (auto& e : es) {
       OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_tree_bytes));
     }
     for (auto& e : es) {
-      OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_indirect_value_bytes));
+      OCPX_RETURN_IF_ERROR(
+          r.ReadVarint(&e.statistics.num_indirect_value_bytes));
     }
   }
   OCPX_RETURN_IF_ERROR(r.VerifyEnd());

@@ -5,9 +5,9 @@
 #define OCPX_FORMAT_BTREE_NODE_H_
 
 /// \file
-/// OCDBT B+tree nodes (docs/format.md, "B+tree nodes"): leaf nodes holding inline or
-/// out-of-line values, interior nodes holding child references with subtree
-/// statistics, both with prefix-compressed keys.
+/// OCDBT B+tree nodes (docs/format.md, "B+tree nodes"): leaf nodes holding
+/// inline or out-of-line values, interior nodes holding child references with
+/// subtree statistics, both with prefix-compressed keys.
 
 #include <cstdint>
 #include <string>
@@ -83,9 +83,9 @@ absl::StatusOr<std::string> EncodeBtreeNode(const BtreeNode& node,
 
 /// Decodes and validates an encoded node.  Every file id is resolved under
 /// `transitive_base_path` (the base path of the file holding the node).
-absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
-                                          absl::string_view transitive_base_path,
-                                          absl::string_view context);
+absl::StatusOr<BtreeNode> DecodeBtreeNode(
+    absl::string_view encoded, absl::string_view transitive_base_path,
+    absl::string_view context);
 
 }  // namespace ocpx
 

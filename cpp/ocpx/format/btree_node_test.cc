@@ -33,9 +33,14 @@ TEST(BtreeNodeTest, SpecLeafBytes) {
   // The 74-byte leaf of a minimal database (docs/format.md, "B+tree nodes").
   auto enc = EncodeBtreeNode(SpecLeaf(), {Compression::kNone, 0});
   ASSERT_TRUE(enc.ok()) << enc.status();
-  std::string expected("\x0c\xdb\x20\xde\x4a\0\0\0\0\0\0\0\0\0\0\x01\x22\x00", 18);
+  std::string expected("\x0c\xdb\x20\xde\x4a\0\0\0\0\0\0\0\0\0\0\x01\x22\x00",
+                       18);
   expected += kFile.relative_path;
-  expected += std::string("\x02\x00\x01\x01" "ab" "\x05\xc8\x01\x00\x01\x00\x00", 13);
+  expected += std::string(
+      "\x02\x00\x01\x01"
+      "ab"
+      "\x05\xc8\x01\x00\x01\x00\x00",
+      13);
   expected += "hello";
   expected += std::string("\x5d\x49\x49\x1c", 4);
   EXPECT_EQ(*enc, expected);
@@ -55,7 +60,8 @@ TEST(BtreeNodeTest, InteriorRoundTripWithPrefixes) {
     e.key = "prefix/" + std::string(i, 'x') + "key" + std::to_string(i);
     e.subtree_common_prefix_length = 7;
     e.child = {{i % 2 ? "sub/" : "", "d/f" + std::to_string(i % 3)},
-               uint64_t(i) * 100, 50};
+               uint64_t(i) * 100,
+               50};
     e.statistics = {uint64_t(i), uint64_t(i) * 2, uint64_t(i) * 3};
     n.interior_entries.push_back(e);
   }
@@ -110,25 +116,35 @@ TEST(BtreeNodeTest, DecodeRejectsInvalidBodies) {
     }
   };
   // Valid baseline: one inline entry "k" -> "v".
-  const std::string ok = std::string("\x00", 1) + table +
-                         std::string("\x01\x01k\x01\x00v", 6);
+  const std::string ok =
+      std::string("\x00", 1) + table + std::string("\x01\x01k\x01\x00v", 6);
   ASSERT_TRUE(DecodeBtreeNode(Wrap(ok), "", "f").ok());
   bad(std::string("\x00", 1) + table + std::string("\x00", 1));  // no entries
-  bad(ok + "x");                                                  // trailing
-  bad(ok.substr(0, ok.size() - 1));                               // short
+  bad(ok + "x");                                                 // trailing
+  bad(ok.substr(0, ok.size() - 1));                              // short
   // Keys out of order: "b" then "a".
   bad(std::string("\x00", 1) + table +
-      std::string("\x02\x00\x01\x01" "ba" "\x00\x00\x00\x00", 10));
+      std::string("\x02\x00\x01\x01"
+                  "ba"
+                  "\x00\x00\x00\x00",
+                  10));
   // Duplicate keys.
   bad(std::string("\x00", 1) + table +
-      std::string("\x02\x00\x01\x01" "aa" "\x00\x00\x00\x00", 10));
+      std::string("\x02\x00\x01\x01"
+                  "aa"
+                  "\x00\x00\x00\x00",
+                  10));
   // Prefix length beyond the previous key.
   bad(std::string("\x00", 1) + table +
-      std::string("\x02\x05\x01\x01" "ab" "\x00\x00\x00\x00", 10));
+      std::string("\x02\x05\x01\x01"
+                  "ab"
+                  "\x00\x00\x00\x00",
+                  10));
   // Bad value kind.
   bad(std::string("\x00", 1) + table + std::string("\x01\x01k\x00\x02", 5));
   // Out-of-line file index out of range.
-  bad(std::string("\x00", 1) + table + std::string("\x01\x01k\x05\x01\x07\x00", 7));
+  bad(std::string("\x00", 1) + table +
+      std::string("\x01\x01k\x05\x01\x07\x00", 7));
   // Huge inline length.
   bad(std::string("\x00", 1) + table +
       std::string("\x01\x01k\xff\xff\xff\xff\x0f\x00", 9));
@@ -136,7 +152,8 @@ TEST(BtreeNodeTest, DecodeRejectsInvalidBodies) {
   bad(std::string("\x00", 1) + table + std::string("\xff\xff\xff\x7f", 4));
   // Offset + length beyond 2^63-1.
   bad(std::string("\x00", 1) + table +
-      std::string("\x01\x01k\x05\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 15));
+      std::string("\x01\x01k\x05\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
+                  15));
   // Interior: scp longer than the key.
   bad(std::string("\x01", 1) + table +
       std::string("\x01\x01\x05k\x00\x00\x01\x00\x00\x00", 10));

@@ -11,9 +11,9 @@ namespace ocpx {
 
 absl::Status ValidateConfig(const Config& c) {
   if (c.version_tree_arity_log2 < 1 || c.version_tree_arity_log2 > 16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "version_tree_arity_log2 ", c.version_tree_arity_log2,
-        " not in [1, 16]"));
+    return absl::InvalidArgumentError(absl::StrCat("version_tree_arity_log2 ",
+                                                   c.version_tree_arity_log2,
+                                                   " not in [1, 16]"));
   }
   if (c.max_inline_value_bytes > kMaxInlineValueBytes) {
     return absl::InvalidArgumentError(
@@ -55,7 +55,8 @@ absl::Status DecodeConfig(ByteReader& r, Config* c) {
   size_t pos = r.offset();
   uint8_t kind;
   OCPX_RETURN_IF_ERROR(r.ReadU8(&kind));
-  if (kind > 1) return r.ErrorAt(pos, absl::StrCat("invalid manifest_kind ", kind));
+  if (kind > 1)
+    return r.ErrorAt(pos, absl::StrCat("invalid manifest_kind ", kind));
   c->manifest_kind = static_cast<ManifestKind>(kind);
   pos = r.offset();
   OCPX_RETURN_IF_ERROR(r.ReadVarint32(&c->max_inline_value_bytes));
@@ -66,9 +67,9 @@ absl::Status DecodeConfig(ByteReader& r, Config* c) {
   pos = r.offset();
   OCPX_RETURN_IF_ERROR(r.ReadU8(&c->version_tree_arity_log2));
   if (c->version_tree_arity_log2 < 1 || c->version_tree_arity_log2 > 16) {
-    return r.ErrorAt(pos, absl::StrCat("version_tree_arity_log2 ",
-                                       c->version_tree_arity_log2,
-                                       " not in [1, 16]"));
+    return r.ErrorAt(
+        pos, absl::StrCat("version_tree_arity_log2 ",
+                          c->version_tree_arity_log2, " not in [1, 16]"));
   }
   pos = r.offset();
   uint32_t method;
@@ -84,8 +85,8 @@ absl::Status DecodeConfig(ByteReader& r, Config* c) {
     OCPX_RETURN_IF_ERROR(r.ReadU32le(&level));
     c->compression.zstd_level = static_cast<int32_t>(level);
     if (!IsValidZstdLevel(c->compression.zstd_level)) {
-      return r.ErrorAt(pos, absl::StrCat("invalid zstd level ",
-                                         c->compression.zstd_level));
+      return r.ErrorAt(
+          pos, absl::StrCat("invalid zstd level ", c->compression.zstd_level));
     }
   }
   return absl::OkStatus();

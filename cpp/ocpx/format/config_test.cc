@@ -14,8 +14,9 @@ TEST(ConfigTest, DefaultBytes) {
   Config c;
   std::string out;
   EncodeConfig(c, &out);
-  EXPECT_EQ(out.substr(16),
-            std::string("\x00\x64\x80\x80\x80\x04\x04\x01\x00\x00\x00\x00", 12));
+  EXPECT_EQ(
+      out.substr(16),
+      std::string("\x00\x64\x80\x80\x80\x04\x04\x01\x00\x00\x00\x00", 12));
   ByteReader r(out, "t");
   Config d;
   ASSERT_TRUE(DecodeConfig(r, &d).ok());
@@ -55,7 +56,8 @@ TEST(ConfigTest, Invalid) {
     Config d;
     return DecodeConfig(r, &d);
   };
-  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(decode(good.substr(0, n)).ok());
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(decode(good.substr(0, n)).ok());
   std::string bad = good;
   bad[16] = 2;  // manifest kind
   EXPECT_FALSE(decode(bad).ok());

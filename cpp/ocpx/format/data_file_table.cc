@@ -33,13 +33,15 @@ absl::Status DecodeDataFileTable(ByteReader& r,
   }
   if (n == 0) return absl::OkStatus();
   std::vector<uint32_t> prefix(n, 0), suffix(n), base(n);
-  for (uint64_t i = 1; i < n; ++i) OCPX_RETURN_IF_ERROR(r.ReadVarint16(&prefix[i]));
+  for (uint64_t i = 1; i < n; ++i)
+    OCPX_RETURN_IF_ERROR(r.ReadVarint16(&prefix[i]));
   uint64_t total_suffix = 0;
   for (uint64_t i = 0; i < n; ++i) {
     OCPX_RETURN_IF_ERROR(r.ReadVarint16(&suffix[i]));
     total_suffix += suffix[i];
   }
-  for (uint64_t i = 0; i < n; ++i) OCPX_RETURN_IF_ERROR(r.ReadVarint16(&base[i]));
+  for (uint64_t i = 0; i < n; ++i)
+    OCPX_RETURN_IF_ERROR(r.ReadVarint16(&base[i]));
   if (total_suffix > r.remaining()) {
     return r.Error("data-file path suffixes exceed the available data");
   }
@@ -113,11 +115,11 @@ void DataFileTableBuilder::Encode(std::string* out) const {
     AppendVarint(prefix[i], out);
   }
   for (size_t i = 0; i < v.size(); ++i) {
-    AppendVarint(v[i]->base_path.size() + v[i]->relative_path.size() -
-                     prefix[i],
-                 out);
+    AppendVarint(
+        v[i]->base_path.size() + v[i]->relative_path.size() - prefix[i], out);
   }
-  for (size_t i = 0; i < v.size(); ++i) AppendVarint(v[i]->base_path.size(), out);
+  for (size_t i = 0; i < v.size(); ++i)
+    AppendVarint(v[i]->base_path.size(), out);
   for (size_t i = 0; i < v.size(); ++i) {
     const std::string full = v[i]->FullPath();
     out->append(full, prefix[i], std::string::npos);

@@ -13,7 +13,7 @@ namespace {
 
 // A worked example of the data-file table (docs/format.md, "Data-file table").
 const std::vector<DataFileId> kIds = {
-    {"", "d/aa1"},   {"", "d/aa2"}, {"x/", "d/aa1"},  {"x/", "d/aa2"},
+    {"", "d/aa1"},   {"", "d/aa2"},    {"x/", "d/aa1"},  {"x/", "d/aa2"},
     {"x/y/", "d/b"}, {"xz/", "d/aa1"}, {"xz/", "d/aa12"}};
 const char kEncoded[] =
     "\x07\x04\x00\x06\x02\x01\x08\x05\x01\x07\x01\x05\x07\x01\x00\x00\x02\x02"
@@ -80,7 +80,10 @@ TEST(DataFileTableTest, Invalid) {
   // base length > path length.
   EXPECT_FALSE(decode(std::string("\x01\x01\x02x", 4)).ok());
   // prefix beyond both base paths with different base lengths.
-  EXPECT_FALSE(decode(std::string("\x02\x02\x02\x01\x01\x02" "abc", 9)).ok());
+  EXPECT_FALSE(decode(std::string("\x02\x02\x02\x01\x01\x02"
+                                  "abc",
+                                  9))
+                   .ok());
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ absl::StatusOr<std::string> EncodeEnvelope(uint32_t magic,
                                            const CompressionOptions& options) {
   std::string out;
   AppendU32be(magic, &out);
-  AppendU64le(0, &out);  // Patched below.
+  AppendU64le(0, &out);   // Patched below.
   AppendVarint(0, &out);  // format_version
   switch (options.method) {
     case Compression::kNone:
@@ -55,9 +55,9 @@ absl::StatusOr<std::string> DecodeEnvelope(uint32_t magic,
   }
   const uint64_t length = LoadU64le(encoded.data() + 4);
   if (length != encoded.size()) {
-    return r.ErrorAt(4, absl::StrCat("length field ", length,
-                                     " does not match the ", encoded.size(),
-                                     " bytes read"));
+    return r.ErrorAt(
+        4, absl::StrCat("length field ", length, " does not match the ",
+                        encoded.size(), " bytes read"));
   }
   const size_t crc_pos = encoded.size() - 4;
   const uint32_t stored_crc = LoadU32le(encoded.data() + crc_pos);
@@ -93,9 +93,9 @@ absl::StatusOr<std::string> DecodeEnvelope(uint32_t magic,
   }
   auto decoded = ZstdDecompress(body, max_body_bytes);
   if (!decoded.ok()) {
-    return absl::DataLossError(absl::StrCat(context, ": at offset ",
-                                            comp_pos + 1, ": zstd body: ",
-                                            decoded.status().message()));
+    return absl::DataLossError(
+        absl::StrCat(context, ": at offset ", comp_pos + 1,
+                     ": zstd body: ", decoded.status().message()));
   }
   return decoded;
 }

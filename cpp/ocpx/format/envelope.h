@@ -5,8 +5,8 @@
 #define OCPX_FORMAT_ENVELOPE_H_
 
 /// \file
-/// The common OCDBT object envelope (docs/format.md, "Encodings"), shared by manifests,
-/// version-tree nodes and B+tree nodes:
+/// The common OCDBT object envelope (docs/format.md, "Encodings"), shared by
+/// manifests, version-tree nodes and B+tree nodes:
 ///
 ///     magic u32be | length u64le | format_version varint32 (0) |
 ///     compression varint32 (0 raw, 1 zstd) | body | crc32c u32le

@@ -42,7 +42,8 @@ TEST(EnvelopeTest, RawLayout) {
 }
 
 TEST(EnvelopeTest, Failures) {
-  auto enc = EncodeEnvelope(kManifestMagic, "hello world", {Compression::kZstd, 0});
+  auto enc =
+      EncodeEnvelope(kManifestMagic, "hello world", {Compression::kZstd, 0});
   ASSERT_TRUE(enc.ok());
   const std::string good = *enc;
   auto code = [](const absl::StatusOr<std::string>& s) {
@@ -53,7 +54,8 @@ TEST(EnvelopeTest, Failures) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(code(DecodeEnvelope(kManifestMagic, good.substr(0, 10), "f")),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(code(DecodeEnvelope(kManifestMagic, good.substr(0, good.size() - 1), "f")),
+  EXPECT_EQ(code(DecodeEnvelope(kManifestMagic, good.substr(0, good.size() - 1),
+                                "f")),
             absl::StatusCode::kDataLoss);
   for (size_t i = 0; i < good.size(); ++i) {
     std::string bad = good;
@@ -75,7 +77,8 @@ TEST(EnvelopeTest, Failures) {
   std::string two = good.substr(0, good.size() - 4);
   two += *ZstdCompress("x", 0);
   two += "CRC!";
-  for (int i = 0; i < 8; ++i) two[4 + i] = static_cast<char>(two.size() >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    two[4 + i] = static_cast<char>(two.size() >> (8 * i));
   EXPECT_EQ(code(DecodeEnvelope(kManifestMagic, FixCrc(two), "f")),
             absl::StatusCode::kDataLoss);
   // The decoded size limit is enforced.

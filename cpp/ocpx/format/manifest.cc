@@ -62,8 +62,9 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view encoded,
       return r.ErrorAt(pos, "manifest version tree node heights invalid");
     }
     if (nodes[i].generation >= m.versions.front().generation) {
-      return r.ErrorAt(pos, "manifest version tree node generation overlaps "
-                            "the inline versions");
+      return r.ErrorAt(pos,
+                       "manifest version tree node generation overlaps "
+                       "the inline versions");
     }
   }
   return m;

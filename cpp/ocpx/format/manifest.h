@@ -5,8 +5,9 @@
 #define OCPX_FORMAT_MANIFEST_H_
 
 /// \file
-/// The OCDBT manifest (docs/format.md, "Manifest"): config, then (single kind) the inline
-/// versions of the current leaf block and the manifest's version-tree nodes.
+/// The OCDBT manifest (docs/format.md, "Manifest"): config, then (single kind)
+/// the inline versions of the current leaf block and the manifest's
+/// version-tree nodes.
 
 #include <cstdint>
 #include <string>

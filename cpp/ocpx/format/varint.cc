@@ -101,7 +101,8 @@ absl::Status ByteReader::ReadVarint16(uint32_t* v) {
   uint64_t x;
   absl::Status s = ReadVarint(&x);
   if (!s.ok()) return s;
-  if (x > 65535) return ErrorAt(start, absl::StrCat("length ", x, " exceeds 65535"));
+  if (x > 65535)
+    return ErrorAt(start, absl::StrCat("length ", x, " exceeds 65535"));
   *v = static_cast<uint32_t>(x);
   return absl::OkStatus();
 }

@@ -5,9 +5,10 @@
 #define OCPX_FORMAT_VARINT_H_
 
 /// \file
-/// OCDBT primitive encodings (docs/format.md, "Encodings"): unsigned LEB128 varints and
-/// fixed-width little/big-endian integers, plus `ByteReader`, a bounds-checked
-/// cursor whose errors are `DataLoss` statuses naming the object and offset.
+/// OCDBT primitive encodings (docs/format.md, "Encodings"): unsigned LEB128
+/// varints and fixed-width little/big-endian integers, plus `ByteReader`, a
+/// bounds-checked cursor whose errors are `DataLoss` statuses naming the object
+/// and offset.
 
 #include <cstddef>
 #include <cstdint>

@@ -13,9 +13,9 @@ namespace ocpx {
 namespace {
 
 TEST(VarintTest, RoundTrip) {
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128},
-                     uint64_t{300}, uint64_t{65535}, uint64_t{1} << 32,
-                     ~uint64_t{0}}) {
+  for (uint64_t v :
+       {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300},
+        uint64_t{65535}, uint64_t{1} << 32, ~uint64_t{0}}) {
     std::string s;
     AppendVarint(v, &s);
     EXPECT_EQ(s.size(), VarintLength(v));

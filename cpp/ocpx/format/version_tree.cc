@@ -25,7 +25,8 @@ void EncodeVersionLeafEntries(const std::vector<VersionEntry>& v,
   for (const auto& e : v) AppendVarint(e.root.length, out);
   for (const auto& e : v) AppendVarint(e.statistics.num_keys, out);
   for (const auto& e : v) AppendVarint(e.statistics.num_tree_bytes, out);
-  for (const auto& e : v) AppendVarint(e.statistics.num_indirect_value_bytes, out);
+  for (const auto& e : v)
+    AppendVarint(e.statistics.num_indirect_value_bytes, out);
   for (const auto& e : v) AppendU64le(e.commit_time, out);
 }
 
@@ -37,8 +38,8 @@ absl::Status DecodeVersionLeafEntries(ByteReader& r, uint8_t arity_log2,
   OCPX_RETURN_IF_ERROR(r.ReadVarint(&n));
   const uint64_t arity = uint64_t{1} << arity_log2;
   if (n < 1 || n > arity || n > r.remaining()) {
-    return r.ErrorAt(pos, absl::StrCat("version count ", n, " not in [1, ",
-                                       arity, "]"));
+    return r.ErrorAt(
+        pos, absl::StrCat("version count ", n, " not in [1, ", arity, "]"));
   }
   auto& v = *versions;
   v.assign(n, VersionEntry{});
@@ -74,7 +75,8 @@ absl::Status DecodeVersionLeafEntries(ByteReader& r, uint8_t arity_log2,
     }
   }
   for (auto& e : v) OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_keys));
-  for (auto& e : v) OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_tree_bytes));
+  for (auto& e : v)
+    OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_tree_bytes));
   for (auto& e : v) {
     OCPX_RETURN_IF_ERROR(r.ReadVarint(&e.statistics.num_indirect_value_bytes));
   }
@@ -170,21 +172,21 @@ absl::StatusOr<std::string> EncodeVersionTreeNode(
 absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
     absl::string_view encoded, uint8_t arity_log2,
     absl::string_view transitive_base_path, absl::string_view context) {
-  OCPX_ASSIGN_OR_RETURN(std::string body,
-                        DecodeEnvelope(kVersionTreeNodeMagic, encoded, context));
+  OCPX_ASSIGN_OR_RETURN(std::string body, DecodeEnvelope(kVersionTreeNodeMagic,
+                                                         encoded, context));
   const std::string body_context = absl::StrCat(context, " (decoded body)");
   ByteReader r(body, body_context);
   VersionTreeNode node;
   OCPX_RETURN_IF_ERROR(r.ReadU8(&node.arity_log2));
   if (node.arity_log2 != arity_log2) {
-    return r.ErrorAt(0, absl::StrCat("version node arity_log2 ",
-                                     node.arity_log2, " != config's ",
-                                     arity_log2));
+    return r.ErrorAt(0,
+                     absl::StrCat("version node arity_log2 ", node.arity_log2,
+                                  " != config's ", arity_log2));
   }
   OCPX_RETURN_IF_ERROR(r.ReadU8(&node.height));
   if (node.height > MaxVersionTreeHeight(arity_log2)) {
-    return r.ErrorAt(1, absl::StrCat("version node height ", node.height,
-                                     " too large"));
+    return r.ErrorAt(
+        1, absl::StrCat("version node height ", node.height, " too large"));
   }
   std::vector<DataFileId> files;
   OCPX_RETURN_IF_ERROR(DecodeDataFileTable(r, transitive_base_path, &files));
@@ -205,17 +207,16 @@ absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
     for (size_t i = 0; i < c.size(); ++i) {
       c[i].height = node.height - 1;
       if (stride == 0 || c[i].generation % stride != 0) {
-        return r.ErrorAt(pos, absl::StrCat("version node child generation ",
-                                           c[i].generation,
-                                           " is not a full block"));
+        return r.ErrorAt(
+            pos, absl::StrCat("version node child generation ", c[i].generation,
+                              " is not a full block"));
       }
       if (c[i].num_generations > stride) {
         return r.ErrorAt(pos, "version node child num_generations too large");
       }
-      if (i > 0 && VersionBlockStart(c[i].generation, arity_log2,
-                                     node.height) !=
-                       VersionBlockStart(c[0].generation, arity_log2,
-                                         node.height)) {
+      if (i > 0 &&
+          VersionBlockStart(c[i].generation, arity_log2, node.height) !=
+              VersionBlockStart(c[0].generation, arity_log2, node.height)) {
         return r.ErrorAt(pos, "version node children span more than one block");
       }
     }

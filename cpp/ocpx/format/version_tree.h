@@ -5,9 +5,9 @@
 #define OCPX_FORMAT_VERSION_TREE_H_
 
 /// \file
-/// OCDBT version tree (docs/format.md, "Version tree"): the per-generation B+tree root
-/// references, stored inline in the manifest (current leaf block) and in
-/// version-tree nodes for older generations.
+/// OCDBT version tree (docs/format.md, "Version tree"): the per-generation
+/// B+tree root references, stored inline in the manifest (current leaf block)
+/// and in version-tree nodes for older generations.
 
 #include <cstdint>
 #include <string>
@@ -49,8 +49,8 @@ struct VersionNodeReference {
 struct VersionTreeNode {
   uint8_t arity_log2 = 4;
   uint8_t height = 0;
-  std::vector<VersionEntry> versions;            // height == 0
-  std::vector<VersionNodeReference> children;    // height > 0
+  std::vector<VersionEntry> versions;          // height == 0
+  std::vector<VersionNodeReference> children;  // height > 0
 };
 
 /// Maximum version-node height for an arity: 63 / arity_log2 - 1.
@@ -62,8 +62,8 @@ inline uint8_t MaxVersionTreeHeight(uint8_t arity_log2) {
 /// unused) containing `generation`: `g - ((g - 1) mod A^(h+1))`.
 uint64_t VersionBlockStart(uint64_t generation, uint8_t arity_log2, int height);
 
-/// Version leaf entry array (docs/format.md, "Version tree"): appends the columns; file ids must be in
-/// `table`.
+/// Version leaf entry array (docs/format.md, "Version tree"): appends the
+/// columns; file ids must be in `table`.
 void EncodeVersionLeafEntries(const std::vector<VersionEntry>& versions,
                               const DataFileTableBuilder& table,
                               std::string* out);
@@ -73,7 +73,8 @@ absl::Status DecodeVersionLeafEntries(ByteReader& r, uint8_t arity_log2,
                                       const std::vector<DataFileId>& files,
                                       std::vector<VersionEntry>* versions);
 
-/// Version interior entry array (docs/format.md, "Version tree"); `with_height` for the manifest copy.
+/// Version interior entry array (docs/format.md, "Version tree"); `with_height`
+/// for the manifest copy.
 void EncodeVersionInteriorEntries(const std::vector<VersionNodeReference>& refs,
                                   const DataFileTableBuilder& table,
                                   bool with_height, std::string* out);
@@ -85,8 +86,8 @@ absl::Status DecodeVersionInteriorEntries(
 absl::StatusOr<std::string> EncodeVersionTreeNode(
     const VersionTreeNode& node, const CompressionOptions& options);
 
-/// Decodes and validates a version-tree node (docs/format.md, "Version tree").  `arity_log2` is the
-/// config's value, which the node must repeat.
+/// Decodes and validates a version-tree node (docs/format.md, "Version tree").
+/// `arity_log2` is the config's value, which the node must repeat.
 absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
     absl::string_view encoded, uint8_t arity_log2,
     absl::string_view transitive_base_path, absl::string_view context);

@@ -73,19 +73,23 @@ TEST(VersionTreeTest, InteriorNodeRoundTripAndRules) {
   // A child that is not a full block.
   auto bad = n;
   bad.children[1].generation = 9;
-  EXPECT_FALSE(DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
+  EXPECT_FALSE(
+      DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
   // Children spanning two blocks.
   bad = n;
   bad.children[2].generation = 20;
-  EXPECT_FALSE(DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
+  EXPECT_FALSE(
+      DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
   // Too many generations in a child.
   bad = n;
   bad.children[0].num_generations = 5;
-  EXPECT_FALSE(DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
+  EXPECT_FALSE(
+      DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
   // Non-increasing generations.
   bad = n;
   bad.children[1].generation = 4;
-  EXPECT_FALSE(DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
+  EXPECT_FALSE(
+      DecodeVersionTreeNode(*EncodeVersionTreeNode(bad, {}), 2, "", "f").ok());
 }
 
 TEST(VersionTreeTest, LeafEntryValidation) {

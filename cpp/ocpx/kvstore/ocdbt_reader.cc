@@ -3,14 +3,13 @@
 
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 
-#include <cstring>
-
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
@@ -23,19 +22,24 @@ using internal_kvstore::JoinPath;
 constexpr uint64_t kMaxManifestBytes = uint64_t{64} << 20;
 
 std::string RefContext(const std::string& full_path,
-                       const IndirectDataReference& ref, absl::string_view what) {
+                       const IndirectDataReference& ref,
+                       absl::string_view what) {
   return absl::StrCat("\"", full_path, "\" [", what, " at offset ", ref.offset,
                       ", length ", ref.length, "]");
 }
 
 bool ParseNumberedManifestName(absl::string_view name, uint64_t* gen) {
-  if (!absl::StartsWith(name, "manifest.") || name.size() != 9 + 16) return false;
+  if (!absl::StartsWith(name, "manifest.") || name.size() != 9 + 16)
+    return false;
   uint64_t v = 0;
   for (char c : name.substr(9)) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return false;
     v = v * 16 + d;
   }
   if (v == 0) return false;
@@ -49,19 +53,22 @@ KeyRange KeyRange::Prefix(absl::string_view prefix) {
   KeyRange r;
   r.inclusive_min = std::string(prefix);
   std::string max(prefix);
-  while (!max.empty() && static_cast<uint8_t>(max.back()) == 0xff) max.pop_back();
-  if (!max.empty()) max.back() = static_cast<char>(static_cast<uint8_t>(max.back()) + 1);
+  while (!max.empty() && static_cast<uint8_t>(max.back()) == 0xff)
+    max.pop_back();
+  if (!max.empty())
+    max.back() = static_cast<char>(static_cast<uint8_t>(max.back()) + 1);
   r.exclusive_max = std::move(max);
   return r;
 }
 
-absl::StatusOr<Manifest> OcdbtReader::ReadLatestManifest(const std::string& path) {
+absl::StatusOr<Manifest> OcdbtReader::ReadLatestManifest(
+    const std::string& path) {
   const std::string file = JoinPath(path, "manifest.ocdbt");
   auto data = internal_kvstore::ReadWholeFile(file, kMaxManifestBytes);
   if (!data.ok()) {
     if (absl::IsNotFound(data.status())) {
-      return absl::NotFoundError(absl::StrCat(
-          "no OCDBT database at \"", path, "\": ", data.status().message()));
+      return absl::NotFoundError(absl::StrCat("no OCDBT database at \"", path,
+                                              "\": ", data.status().message()));
     }
     return data.status();
   }
@@ -77,13 +84,13 @@ absl::StatusOr<Manifest> OcdbtReader::ReadLatestManifest(const std::string& path
     if (ParseNumberedManifestName(n, &g)) best = std::max(best, g);
   }
   if (best == 0) {
-    return absl::NotFoundError(absl::StrCat("OCDBT database \"", path,
-                                            "\" has no numbered manifest"));
+    return absl::NotFoundError(
+        absl::StrCat("OCDBT database \"", path, "\" has no numbered manifest"));
   }
   const std::string numbered =
       JoinPath(path, absl::StrFormat("manifest.%016x", best));
-  OCPX_ASSIGN_OR_RETURN(std::string ndata,
-                        internal_kvstore::ReadWholeFile(numbered, kMaxManifestBytes));
+  OCPX_ASSIGN_OR_RETURN(std::string ndata, internal_kvstore::ReadWholeFile(
+                                               numbered, kMaxManifestBytes));
   const std::string ctx = absl::StrCat("\"", numbered, "\"");
   OCPX_ASSIGN_OR_RETURN(Manifest nm, DecodeManifest(ndata, ctx));
   Config expected = m.config;
@@ -134,9 +141,9 @@ absl::StatusOr<VersionTreeNode> OcdbtReader::ReadVersionNode(
   const uint64_t last = node.height == 0 ? node.versions.back().generation
                                          : node.children.back().generation;
   if (last != ref.generation) {
-    return absl::DataLossError(absl::StrCat(
-        ctx, ": last generation ", last, " does not match reference ",
-        ref.generation));
+    return absl::DataLossError(absl::StrCat(ctx, ": last generation ", last,
+                                            " does not match reference ",
+                                            ref.generation));
   }
   return node;
 }
@@ -149,7 +156,8 @@ absl::StatusOr<VersionEntry> OcdbtReader::FindVersion(uint64_t g) const {
   }
   const VersionNodeReference* ref = nullptr;
   for (const auto& n : m.version_tree_nodes) {
-    if (g <= n.generation && g >= VersionBlockStart(n.generation, a, n.height)) {
+    if (g <= n.generation &&
+        g >= VersionBlockStart(n.generation, a, n.height)) {
       ref = &n;
       break;
     }
@@ -165,26 +173,27 @@ absl::StatusOr<VersionEntry> OcdbtReader::FindVersion(uint64_t g) const {
     }
     ref = nullptr;
     for (const auto& c : node.children) {
-      if (g <= c.generation && g >= VersionBlockStart(c.generation, a, c.height)) {
+      if (g <= c.generation &&
+          g >= VersionBlockStart(c.generation, a, c.height)) {
         current = c;
         ref = &current;
         break;
       }
     }
   }
-  return absl::NotFoundError(absl::StrCat("generation ", g,
-                                          " not found in OCDBT database \"",
-                                          path_, "\""));
+  return absl::NotFoundError(absl::StrCat(
+      "generation ", g, " not found in OCDBT database \"", path_, "\""));
 }
 
-absl::Status OcdbtReader::CollectVersions(const VersionNodeReference& ref,
-                                          std::vector<VersionEntry>* out) const {
+absl::Status OcdbtReader::CollectVersions(
+    const VersionNodeReference& ref, std::vector<VersionEntry>* out) const {
   OCPX_ASSIGN_OR_RETURN(VersionTreeNode node, ReadVersionNode(ref));
   if (node.height == 0) {
     out->insert(out->end(), node.versions.begin(), node.versions.end());
     return absl::OkStatus();
   }
-  for (const auto& c : node.children) OCPX_RETURN_IF_ERROR(CollectVersions(c, out));
+  for (const auto& c : node.children)
+    OCPX_RETURN_IF_ERROR(CollectVersions(c, out));
   return absl::OkStatus();
 }
 
@@ -216,8 +225,9 @@ absl::StatusOr<std::shared_ptr<const BtreeNode>> OcdbtReader::LoadNode(
     }
   }
   const std::string file = JoinPath(path_, full);
-  OCPX_ASSIGN_OR_RETURN(std::string data,
-                        files_.Read(file, ref.offset, ref.length, "b-tree node"));
+  OCPX_ASSIGN_OR_RETURN(
+      std::string data,
+      files_.Read(file, ref.offset, ref.length, "b-tree node"));
   const std::string ctx = RefContext(file, ref, "b-tree node");
   OCPX_ASSIGN_OR_RETURN(BtreeNode node,
                         DecodeBtreeNode(data, ref.file.base_path, ctx));
@@ -227,8 +237,8 @@ absl::StatusOr<std::shared_ptr<const BtreeNode>> OcdbtReader::LoadNode(
   }
   auto shared = std::make_shared<const BtreeNode>(std::move(node));
   const size_t charge =
-      data.size() * 2 + 64 * (shared->leaf_entries.size() +
-                               shared->interior_entries.size());
+      data.size() * 2 +
+      64 * (shared->leaf_entries.size() + shared->interior_entries.size());
   absl::MutexLock lock(&cache_mu_);
   if (charge <= cache_bytes_ && cache_.find(key) == cache_.end()) {
     cache_lru_.push_front(CachedNode{key, shared, charge});
@@ -254,18 +264,20 @@ absl::StatusOr<std::optional<LeafNodeEntry>> OcdbtReader::GetEntry(
                           LoadNode(ref, height));
     if (height == 0) {
       const auto& es = node->leaf_entries;
-      auto it = std::lower_bound(
-          es.begin(), es.end(), k,
-          [](const LeafNodeEntry& e, absl::string_view k) { return e.key < k; });
+      auto it = std::lower_bound(es.begin(), es.end(), k,
+                                 [](const LeafNodeEntry& e,
+                                    absl::string_view k) { return e.key < k; });
       if (it == es.end() || it->key != k) return std::nullopt;
       LeafNodeEntry out = *it;
       out.key = std::string(key);
       return out;
     }
     const auto& es = node->interior_entries;
-    auto it = std::upper_bound(
-        es.begin(), es.end(), k,
-        [](absl::string_view k, const InteriorNodeEntry& e) { return k < e.key; });
+    auto it =
+        std::upper_bound(es.begin(), es.end(), k,
+                         [](absl::string_view k, const InteriorNodeEntry& e) {
+                           return k < e.key;
+                         });
     if (it == es.begin()) return std::nullopt;
     --it;
     const absl::string_view scp =
@@ -291,9 +303,9 @@ absl::Status OcdbtReader::ReadValueRange(const LeafNodeEntry& entry,
   const uint64_t size =
       entry.indirect ? entry.ref.length : entry.inline_value.size();
   if (offset > size || out.size() > size - offset) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "read of ", out.size(), " bytes at offset ", offset,
-        " is beyond the end of a value of ", size, " bytes"));
+    return absl::OutOfRangeError(
+        absl::StrCat("read of ", out.size(), " bytes at offset ", offset,
+                     " is beyond the end of a value of ", size, " bytes"));
   }
   if (out.empty()) return absl::OkStatus();
   if (!entry.indirect) {
@@ -333,7 +345,8 @@ absl::StatusOr<bool> OcdbtReader::Visit(const IndirectDataReference& ref,
       full.assign(prefix);
       full.append(e.key);
       if (full < range.inclusive_min) continue;
-      if (!range.exclusive_max.empty() && full >= range.exclusive_max) return false;
+      if (!range.exclusive_max.empty() && full >= range.exclusive_max)
+        return false;
       absl::Status s = callback(full, e);
       if (absl::IsCancelled(s)) return false;
       OCPX_RETURN_IF_ERROR(s);
@@ -348,12 +361,14 @@ absl::StatusOr<bool> OcdbtReader::Visit(const IndirectDataReference& ref,
     }
     full.assign(prefix);
     full.append(es[i].key);
-    if (!range.exclusive_max.empty() && full >= range.exclusive_max) return false;
+    if (!range.exclusive_max.empty() && full >= range.exclusive_max)
+      return false;
     const std::string child_prefix =
         absl::StrCat(prefix, absl::string_view(es[i].key).substr(
                                  0, es[i].subtree_common_prefix_length));
-    OCPX_ASSIGN_OR_RETURN(bool more, Visit(es[i].child, height - 1, child_prefix,
-                                           full, range, callback));
+    OCPX_ASSIGN_OR_RETURN(
+        bool more,
+        Visit(es[i].child, height - 1, child_prefix, full, range, callback));
     if (!more) return false;
   }
   return true;

@@ -21,9 +21,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "cpp/ocpx/format/btree_node.h"
 #include "cpp/ocpx/format/manifest.h"
 #include "cpp/ocpx/format/version_tree.h"
@@ -104,11 +104,10 @@ class OcdbtReader {
                            const EntryCallback& callback) const;
 
   /// Streams `(key, value)` pairs in `range`, reading each value.
-  absl::Status List(
-      const KeyRange& range,
-      const std::function<absl::Status(absl::string_view key,
-                                       absl::string_view value)>& callback)
-      const;
+  absl::Status List(const KeyRange& range,
+                    const std::function<absl::Status(absl::string_view key,
+                                                     absl::string_view value)>&
+                        callback) const;
 
   /// Reads a version-tree node referenced from the manifest or another
   /// version node (file ids resolved relative to the root).

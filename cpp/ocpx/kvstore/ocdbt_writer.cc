@@ -48,15 +48,16 @@ absl::Status CheckKey(absl::string_view key) {
   return absl::OkStatus();
 }
 
-// Splits entries with estimated `sizes` into consecutive groups (docs/format.md, "B+tree nodes");
-// returns the end index of each group.
+// Splits entries with estimated `sizes` into consecutive groups
+// (docs/format.md, "B+tree nodes"); returns the end index of each group.
 std::vector<size_t> SplitGroups(const std::vector<uint64_t>& sizes,
                                 uint64_t max_bytes, size_t min_arity) {
   const size_t n = sizes.size();
   uint64_t total = 0;
   for (uint64_t s : sizes) total += s;
   uint64_t nodes = (n + kMaxNodeEntries - 1) / kMaxNodeEntries;
-  if (max_bytes > 0) nodes = std::max<uint64_t>(nodes, (total + max_bytes - 1) / max_bytes);
+  if (max_bytes > 0)
+    nodes = std::max<uint64_t>(nodes, (total + max_bytes - 1) / max_bytes);
   nodes = std::max<uint64_t>(nodes, 1);
   const uint64_t target = (total + nodes - 1) / nodes;
   std::vector<size_t> ends;
@@ -64,9 +65,8 @@ std::vector<size_t> SplitGroups(const std::vector<uint64_t>& sizes,
   uint64_t cur = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t count = i - start;
-    if (count >= min_arity &&
-        ((max_bytes > 0 && cur + sizes[i] > max_bytes) ||
-         count >= kMaxNodeEntries)) {
+    if (count >= min_arity && ((max_bytes > 0 && cur + sizes[i] > max_bytes) ||
+                               count >= kMaxNodeEntries)) {
       ends.push_back(i);
       start = i;
       cur = 0;
@@ -125,15 +125,16 @@ absl::Status BuildTree(std::vector<LeafNodeEntry> entries, const Config& config,
       BuiltChild c;
       c.first_key = entries[start].key;
       c.last_key = entries[end - 1].key;
-      c.prefix_length = ends.size() == 1 ? 0 : CommonPrefix(c.first_key, c.last_key);
+      c.prefix_length =
+          ends.size() == 1 ? 0 : CommonPrefix(c.first_key, c.last_key);
       BtreeNode node;
       node.height = 0;
       node.leaf_entries.reserve(end - start);
       for (size_t i = start; i < end; ++i) {
         LeafNodeEntry& e = entries[i];
         if (e.indirect) {
-          c.statistics.num_indirect_value_bytes =
-              SaturatingAdd(c.statistics.num_indirect_value_bytes, e.ref.length);
+          c.statistics.num_indirect_value_bytes = SaturatingAdd(
+              c.statistics.num_indirect_value_bytes, e.ref.length);
         }
         e.key.erase(0, c.prefix_length);
         node.leaf_entries.push_back(std::move(e));
@@ -165,7 +166,8 @@ absl::Status BuildTree(std::vector<LeafNodeEntry> entries, const Config& config,
       BuiltChild p;
       p.first_key = level[start].first_key;
       p.last_key = level[end - 1].last_key;
-      p.prefix_length = ends.size() == 1 ? 0 : CommonPrefix(p.first_key, p.last_key);
+      p.prefix_length =
+          ends.size() == 1 ? 0 : CommonPrefix(p.first_key, p.last_key);
       BtreeNode node;
       node.height = height;
       for (size_t i = start; i < end; ++i) {
@@ -195,8 +197,8 @@ absl::Status BuildTree(std::vector<LeafNodeEntry> entries, const Config& config,
   return absl::OkStatus();
 }
 
-VersionNodeReference MakeNodeRef(const std::vector<VersionNodeReference>& children,
-                                 uint8_t height) {
+VersionNodeReference MakeNodeRef(
+    const std::vector<VersionNodeReference>& children, uint8_t height) {
   VersionNodeReference r;
   r.height = height;
   r.generation = children.back().generation;
@@ -246,7 +248,8 @@ absl::StatusOr<std::unique_ptr<OcdbtTransaction>> OcdbtTransaction::Begin(
   } else {
     OCPX_ASSIGN_OR_RETURN(std::string hex, internal_kvstore::RandomHex(16));
     for (int i = 0; i < 16; ++i) {
-      c.uuid[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+      c.uuid[i] =
+          static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
     }
   }
   OCPX_RETURN_IF_ERROR(ValidateConfig(c));
@@ -264,9 +267,8 @@ OcdbtTransaction::Reserve(uint64_t n) {
     auto nf = std::make_unique<DataFile>();
     nf->id.relative_path = absl::StrCat("d/", hex);
     OCPX_RETURN_IF_ERROR(internal_kvstore::MakeDirs(JoinPath(path_, "d")));
-    OCPX_ASSIGN_OR_RETURN(
-        nf->file, internal_kvstore::WritableFile::Create(
-                      JoinPath(path_, nf->id.relative_path)));
+    OCPX_ASSIGN_OR_RETURN(nf->file, internal_kvstore::WritableFile::Create(
+                                        JoinPath(path_, nf->id.relative_path)));
     files_.push_back(std::move(nf));
     f = files_.back().get();
   }
@@ -280,7 +282,8 @@ absl::StatusOr<IndirectDataReference> OcdbtTransaction::WriteBlob(
   std::pair<DataFile*, uint64_t> slot;
   {
     absl::MutexLock lock(&mu_);
-    if (done_) return absl::FailedPreconditionError("transaction already committed");
+    if (done_)
+      return absl::FailedPreconditionError("transaction already committed");
     OCPX_ASSIGN_OR_RETURN(slot, Reserve(data.size()));
   }
   // Files are never removed before Commit, so the pointer stays valid.
@@ -294,7 +297,8 @@ absl::StatusOr<IndirectDataReference> OcdbtTransaction::WriteBlob(
 
 absl::Status OcdbtTransaction::Record(absl::string_view key, Mutation m) {
   absl::MutexLock lock(&mu_);
-  if (done_) return absl::FailedPreconditionError("transaction already committed");
+  if (done_)
+    return absl::FailedPreconditionError("transaction already committed");
   mutations_[key] = std::move(m);
   return absl::OkStatus();
 }
@@ -337,7 +341,8 @@ absl::StatusOr<std::optional<std::string>> OcdbtTransaction::Get(
   std::optional<Mutation> m;
   {
     absl::MutexLock lock(&mu_);
-    if (done_) return absl::FailedPreconditionError("transaction already committed");
+    if (done_)
+      return absl::FailedPreconditionError("transaction already committed");
     auto it = mutations_.find(key);
     if (it != mutations_.end()) m = it->second;
   }
@@ -357,7 +362,8 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   absl::flat_hash_map<std::string, Mutation> mutations;
   {
     absl::MutexLock lock(&mu_);
-    if (done_) return absl::FailedPreconditionError("transaction already committed");
+    if (done_)
+      return absl::FailedPreconditionError("transaction already committed");
     mutations = std::move(mutations_);
   }
   // 1. Merge the base generation's entries with the sorted mutations.
@@ -451,8 +457,9 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
                                 base_->ReadVersionNode(*old_node));
           node.children.push_back(*carry);
           VersionNodeReference r = MakeNodeRef(node.children, h);
-          OCPX_ASSIGN_OR_RETURN(std::string enc,
-                                EncodeVersionTreeNode(node, config_.compression));
+          OCPX_ASSIGN_OR_RETURN(
+              std::string enc,
+              EncodeVersionTreeNode(node, config_.compression));
           OCPX_ASSIGN_OR_RETURN(r.location, WriteBlob(enc));
           new_nodes.push_back(r);
           carry.reset();
@@ -471,8 +478,9 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
           node.height = h;
           node.children = {*carry};
           VersionNodeReference r = MakeNodeRef(node.children, h);
-          OCPX_ASSIGN_OR_RETURN(std::string enc,
-                                EncodeVersionTreeNode(node, config_.compression));
+          OCPX_ASSIGN_OR_RETURN(
+              std::string enc,
+              EncodeVersionTreeNode(node, config_.compression));
           OCPX_ASSIGN_OR_RETURN(r.location, WriteBlob(enc));
           new_nodes.push_back(r);
         }
@@ -511,22 +519,23 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
     OCPX_ASSIGN_OR_RETURN(lock, internal_kvstore::LockDirectory(path_));
   }
   if (base_ != nullptr) {
-    OCPX_ASSIGN_OR_RETURN(Manifest current, OcdbtReader::ReadLatestManifest(path_));
+    OCPX_ASSIGN_OR_RETURN(Manifest current,
+                          OcdbtReader::ReadLatestManifest(path_));
     if (current.latest().generation != base_generation_) {
       return absl::AbortedError(absl::StrCat(
-          "OCDBT database \"", path_, "\" was modified concurrently (generation ",
+          "OCDBT database \"", path_,
+          "\" was modified concurrently (generation ",
           current.latest().generation, ", expected ", base_generation_, ")"));
     }
   } else if (internal_kvstore::PathExists(JoinPath(path_, "manifest.ocdbt"))) {
-    return absl::AbortedError(absl::StrCat(
-        "OCDBT database \"", path_,
-        "\" was created concurrently by another writer"));
+    return absl::AbortedError(
+        absl::StrCat("OCDBT database \"", path_,
+                     "\" was created concurrently by another writer"));
   }
   OCPX_ASSIGN_OR_RETURN(std::string encoded, EncodeManifest(manifest));
   if (config_.manifest_kind == ManifestKind::kSingle) {
-    OCPX_RETURN_IF_ERROR(
-        internal_kvstore::WriteFileAtomic(path_, "manifest.ocdbt", encoded,
-                                          options_.sync));
+    OCPX_RETURN_IF_ERROR(internal_kvstore::WriteFileAtomic(
+        path_, "manifest.ocdbt", encoded, options_.sync));
   } else {
     if (new_database_) {
       OCPX_ASSIGN_OR_RETURN(std::string config_only,
@@ -551,9 +560,9 @@ absl::StatusOr<uint64_t> OcdbtCommit(
   return t->Commit();
 }
 
-absl::StatusOr<uint64_t> OcdbtMerge(const std::string& parent,
-                                    const std::vector<std::string>& child_subdirs,
-                                    const OcdbtWriteOptions& options) {
+absl::StatusOr<uint64_t> OcdbtMerge(
+    const std::string& parent, const std::vector<std::string>& child_subdirs,
+    const OcdbtWriteOptions& options) {
   struct Item {
     std::string key;
     LeafNodeEntry entry;

@@ -44,8 +44,9 @@ struct OcdbtWriteOptions {
   std::optional<std::array<uint8_t, 16>> uuid;
   /// Roll to a new data file once this many bytes are written (0 = never).
   uint64_t target_data_file_size = uint64_t{1} << 31;
-  /// Keep every generation reachable through version-tree nodes (docs/format.md, "Version tree");
-  /// if false, only the current leaf block of versions is kept (docs/format.md, "Version tree").
+  /// Keep every generation reachable through version-tree nodes
+  /// (docs/format.md, "Version tree"); if false, only the current leaf block of
+  /// versions is kept (docs/format.md, "Version tree").
   bool keep_version_history = true;
   /// `Commit` fsyncs the data files, the manifest and their directories
   /// before it returns.  false: the manifest is still published atomically
@@ -145,10 +146,9 @@ absl::StatusOr<uint64_t> OcdbtCommit(
 /// place (base path `<subdir>/`), inline values copied; the children's key
 /// sets may interleave but must be disjoint (InvalidArgument naming the key
 /// otherwise).  Returns the parent's new generation.
-absl::StatusOr<uint64_t> OcdbtMerge(const std::string& parent,
-                                    const std::vector<std::string>& child_subdirs,
-                                    const OcdbtWriteOptions& options =
-                                        OcdbtWriteOptions::Orbax());
+absl::StatusOr<uint64_t> OcdbtMerge(
+    const std::string& parent, const std::vector<std::string>& child_subdirs,
+    const OcdbtWriteOptions& options = OcdbtWriteOptions::Orbax());
 
 }  // namespace ocpx
 

@@ -31,10 +31,12 @@ std::map<std::string, std::string> ReadAll(const std::string& path,
   auto r = OcdbtReader::Open(path, o);
   EXPECT_TRUE(r.ok()) << r.status();
   std::map<std::string, std::string> out;
-  EXPECT_TRUE((*r)->List(KeyRange{}, [&](absl::string_view k, absl::string_view v) {
-                  out.emplace(k, v);
-                  return absl::OkStatus();
-                }).ok());
+  EXPECT_TRUE((*r)->List(KeyRange{},
+                         [&](absl::string_view k, absl::string_view v) {
+                           out.emplace(k, v);
+                           return absl::OkStatus();
+                         })
+                  .ok());
   return out;
 }
 
@@ -48,7 +50,8 @@ TEST(OcdbtWriterTest, ConcurrentPutsMultiLevelTree) {
   std::map<std::string, std::string> expected;
   for (int th = 0; th < 4; ++th) {
     for (int i = 0; i < 500; ++i) {
-      expected[absl::StrCat("key/", th, "/", i)] = std::string(i % 250, 'a' + th);
+      expected[absl::StrCat("key/", th, "/", i)] =
+          std::string(i % 250, 'a' + th);
     }
   }
   std::vector<std::thread> threads;
@@ -82,7 +85,8 @@ TEST(OcdbtWriterTest, ConcurrentPutsMultiLevelTree) {
                                   EXPECT_EQ(k.substr(0, 7), "key/3/4");
                                   ++n;
                                   return absl::OkStatus();
-                                }).ok());
+                                })
+                  .ok());
   EXPECT_EQ(n, 111);
 }
 
@@ -91,8 +95,9 @@ TEST(OcdbtWriterTest, GenerationsAndVersionTree) {
   OcdbtWriteOptions o;
   o.version_tree_arity_log2 = 1;
   for (int g = 1; g <= 21; ++g) {
-    auto got = OcdbtCommit(dir, {{absl::StrCat("g", g), std::string(g * 20, 'v')}},
-                           {absl::StrCat("g", g - 2)}, o);
+    auto got =
+        OcdbtCommit(dir, {{absl::StrCat("g", g), std::string(g * 20, 'v')}},
+                    {absl::StrCat("g", g - 2)}, o);
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(*got, uint64_t(g));
   }
@@ -127,8 +132,8 @@ TEST(OcdbtWriterTest, MergeInterleavedChildren) {
                             OcdbtWriteOptions::Orbax())
                     .ok());
   }
-  auto g = OcdbtMerge(dir, {"ocdbt.process_0", "ocdbt.process_1/",
-                            "ocdbt.process_2"});
+  auto g = OcdbtMerge(
+      dir, {"ocdbt.process_0", "ocdbt.process_1/", "ocdbt.process_2"});
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(ReadAll(dir), expected);
   auto r = OcdbtReader::Open(dir);
@@ -146,7 +151,8 @@ TEST(OcdbtWriterTest, MergeInterleavedChildren) {
 
 TEST(OcdbtWriterTest, DeleteEverythingGivesMissingRoot) {
   const std::string dir = TempDir();
-  ASSERT_TRUE(OcdbtCommit(dir, {{"a", "1"}, {"b", std::string(500, 'b')}}, {}).ok());
+  ASSERT_TRUE(
+      OcdbtCommit(dir, {{"a", "1"}, {"b", std::string(500, 'b')}}, {}).ok());
   ASSERT_TRUE(OcdbtCommit(dir, {}, {"a", "b"}).ok());
   auto r = OcdbtReader::Open(dir);
   ASSERT_TRUE(r.ok());
@@ -183,11 +189,13 @@ void RaceCommits(const std::string& db, int writers, int round = 0) {
     ASSERT_TRUE(t.ok()) << t.status();
     ASSERT_TRUE((*t)->Put("who", absl::StrCat("writer", i)).ok());
     ASSERT_TRUE((*t)->Put(absl::StrCat("only", round, ".", i),
-                          std::string(3000, 'a' + i)).ok());
+                          std::string(3000, 'a' + i))
+                    .ok());
     txns.push_back(*std::move(t));
   }
   const uint64_t base = txns[0]->base_generation();
-  std::vector<absl::StatusOr<uint64_t>> results(writers, absl::UnknownError(""));
+  std::vector<absl::StatusOr<uint64_t>> results(writers,
+                                                absl::UnknownError(""));
   std::vector<std::thread> threads;
   for (int i = 0; i < writers; ++i) {
     threads.emplace_back([&, i] { results[i] = txns[i]->Commit(); });

@@ -30,14 +30,13 @@ std::vector<int64_t> Divisors(int64_t n) {
 absl::StatusOr<std::vector<int64_t>> ChooseChunkShape(
     absl::Span<const int64_t> global_shape,
     absl::Span<const int64_t> write_shape, size_t itemsize,
-    std::optional<int64_t> target_byte_size,
-    absl::Span<const int> shard_axes) {
+    std::optional<int64_t> target_byte_size, absl::Span<const int> shard_axes) {
   const size_t rank = write_shape.size();
   if (global_shape.size() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "global_shape [", absl::StrJoin(global_shape, ","),
-        "] and write_shape [", absl::StrJoin(write_shape, ","),
-        "] must have the same rank"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("global_shape [", absl::StrJoin(global_shape, ","),
+                     "] and write_shape [", absl::StrJoin(write_shape, ","),
+                     "] must have the same rank"));
   }
   std::vector<int64_t> write(rank);
   for (size_t i = 0; i < rank; ++i) {
@@ -65,9 +64,8 @@ absl::StatusOr<std::vector<int64_t>> ChooseChunkShape(
   };
   for (int axis : shard_axes) {
     if (axis < 0 || static_cast<size_t>(axis) >= rank) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("shard_axes: axis ", axis, " out of range for rank ",
-                       rank));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shard_axes: axis ", axis, " out of range for rank ", rank));
     }
   }
   for (int axis : shard_axes) {
@@ -80,12 +78,11 @@ absl::StatusOr<std::vector<int64_t>> ChooseChunkShape(
   };
   if (!target_byte_size) return current();
   if (*target_byte_size < static_cast<int64_t>(itemsize)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("target_byte_size=", *target_byte_size, " must be >= ",
-                     itemsize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target_byte_size=", *target_byte_size, " must be >= ", itemsize));
   }
-  const long double target =
-      static_cast<long double>(*target_byte_size / static_cast<int64_t>(itemsize));
+  const long double target = static_cast<long double>(
+      *target_byte_size / static_cast<int64_t>(itemsize));
 
   // Phase A: round-robin over the explicit shard axes that can still shrink.
   bool could_shard = true;

@@ -6,7 +6,8 @@
 
 /// \file
 /// Orbax's choice of the zarr chunk shape for an array (docs/format.md,
-/// "Chunk shapes and replicas"), so that a checkpoint we write has the same chunking Orbax would pick.
+/// "Chunk shapes and replicas"), so that a checkpoint we write has the same
+/// chunking Orbax would pick.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,7 +40,8 @@ absl::StatusOr<std::vector<int64_t>> ChooseChunkShape(
     std::optional<int64_t> target_byte_size,
     absl::Span<const int> shard_axes = {});
 
-/// The chunk byte size target to use when writing through OCDBT (docs/format.md, "Chunk shapes and replicas"):
+/// The chunk byte size target to use when writing through OCDBT
+/// (docs/format.md, "Chunk shapes and replicas"):
 ///  * `target_data_file_size == 0` (unlimited): `chunk_byte_size` unchanged;
 ///  * no `chunk_byte_size`: `target_data_file_size` if the slice
 ///    (`prod(write_shape) * itemsize`) is larger than it, else none;

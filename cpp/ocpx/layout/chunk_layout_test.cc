@@ -13,8 +13,8 @@ namespace {
 
 using ::testing::ElementsAre;
 
-// Worked examples of docs/format.md, "Chunk shapes and replicas": float32, write (64,48,10) of a
-// global (256,96,10) array.
+// Worked examples of docs/format.md, "Chunk shapes and replicas": float32,
+// write (64,48,10) of a global (256,96,10) array.
 const std::vector<int64_t> kGlobal = {256, 96, 10};
 const std::vector<int64_t> kWrite = {64, 48, 10};
 
@@ -71,8 +71,7 @@ TEST(ClampChunkByteSizeTest, Section34) {
   const int64_t kGiB2 = int64_t{2} << 30;
   // Unlimited target keeps the user value.
   EXPECT_EQ(ClampChunkByteSizeForOcdbt(123, 0, {10}, 4), 123);
-  EXPECT_EQ(ClampChunkByteSizeForOcdbt(std::nullopt, 0, {10}, 4),
-            std::nullopt);
+  EXPECT_EQ(ClampChunkByteSizeForOcdbt(std::nullopt, 0, {10}, 4), std::nullopt);
   // No user value: only big slices get the file size as target.
   EXPECT_EQ(ClampChunkByteSizeForOcdbt(std::nullopt, kGiB2, {1024}, 4),
             std::nullopt);

@@ -30,8 +30,7 @@ absl::Status CheckShards(absl::Span<const int64_t> global_shape,
           b.shape.size(), "), array has rank ", global_shape.size()));
     }
     for (size_t i = 0; i < global_shape.size(); ++i) {
-      if (b.origin[i] < 0 || b.shape[i] < 0 ||
-          b.origin[i] > global_shape[i] ||
+      if (b.origin[i] < 0 || b.shape[i] < 0 || b.origin[i] > global_shape[i] ||
           b.shape[i] > global_shape[i] - b.origin[i]) {
         return absl::InvalidArgumentError(absl::StrCat(
             "shard ", s, " box origin [", absl::StrJoin(b.origin, ","),
@@ -57,7 +56,8 @@ ReplicaSlice WholeShard(size_t index, const ShardBox& shard) {
   return r;
 }
 
-// Replica-parallel slicing (docs/format.md, "Chunk shapes and replicas"); nullopt when replica-parallel does not apply.
+// Replica-parallel slicing (docs/format.md, "Chunk shapes and replicas");
+// nullopt when replica-parallel does not apply.
 absl::StatusOr<std::optional<ReplicaSlicePlan>> MaybeReplicaParallel(
     size_t itemsize, absl::Span<const ShardBox> shards, int64_t replica_count,
     const ReplicaSliceOptions& options) {

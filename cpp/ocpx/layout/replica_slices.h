@@ -80,13 +80,13 @@ struct ReplicaSlicePlan {
 /// `addressable_shards` order) and whose sharding maps `replica_count`
 /// devices to each index.
 ///
-/// Replica-parallel (docs/format.md, "Chunk shapes and replicas"), if enabled, allowed for pinned host
-/// and `replica_id` is set: `R = min(replica_count, max_replicas)`; gives up
-/// if the first shard is empty, `R <= 1`, no dimension of the first shard's
-/// shape is divisible by R, or a slice (`local_shape`) has fewer than
-/// `min_slice_bytes` bytes.  Otherwise `local_shape` is the shard shape with
-/// the first divisible axis divided by R, and each shard with `replica_id <
-/// R` writes slice number `replica_id` of that axis.
+/// Replica-parallel (docs/format.md, "Chunk shapes and replicas"), if enabled,
+/// allowed for pinned host and `replica_id` is set: `R = min(replica_count,
+/// max_replicas)`; gives up if the first shard is empty, `R <= 1`, no dimension
+/// of the first shard's shape is divisible by R, or a slice (`local_shape`) has
+/// fewer than `min_slice_bytes` bytes.  Otherwise `local_shape` is the shard
+/// shape with the first divisible axis divided by R, and each shard with
+/// `replica_id < R` writes slice number `replica_id` of that axis.
 ///
 /// Otherwise (step 2): every shard whose replica id equals the target (the
 /// option, or the first shard's when it is nullopt) is written whole;

@@ -22,7 +22,8 @@ std::vector<ShardBox> Mesh42(const V& shard_shape, OriginFn origin_fn,
                              ReplicaFn replica_fn) {
   std::vector<ShardBox> shards;
   for (int d = 0; d < 8; ++d) {
-    shards.push_back({origin_fn(d / 2, d % 2), shard_shape, replica_fn(d / 2, d % 2)});
+    shards.push_back(
+        {origin_fn(d / 2, d % 2), shard_shape, replica_fn(d / 2, d % 2)});
   }
   return shards;
 }
@@ -30,7 +31,10 @@ std::vector<ShardBox> Mesh42(const V& shard_shape, OriginFn origin_fn,
 TEST(ReplicaSlicesTest, FullyShardedHasNoReplicas) {
   // P("x", "y"), (64, 16): shards (16, 8), one replica.
   auto shards = Mesh42(
-      {16, 8}, [](int x, int y) { return V{16 * x, 8 * y}; },
+      {16, 8},
+      [](int x, int y) {
+        return V{16 * x, 8 * y};
+      },
       [](int, int) { return 0; });
   auto plan = ComputeReplicaSlices({64, 16}, 4, shards, 1);
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -67,7 +71,10 @@ TEST(ReplicaSlicesTest, FullyReplicatedSplitsAcrossEightReplicas) {
 TEST(ReplicaSlicesTest, ShardedOnXReplicatedOnY) {
   // P("x"), (1024, 512): shards (256, 512), 2 replicas -> (128, 512).
   auto shards = Mesh42(
-      {256, 512}, [](int x, int) { return V{256 * x, 0}; },
+      {256, 512},
+      [](int x, int) {
+        return V{256 * x, 0};
+      },
       [](int, int y) { return y; });
   auto plan = ComputeReplicaSlices({1024, 512}, 4, shards, 2);
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -85,7 +92,10 @@ TEST(ReplicaSlicesTest, ShardedOnXReplicatedOnY) {
 TEST(ReplicaSlicesTest, ReplicatedOnXShardedOnY) {
   // P(None, "y"), (8, 4): shards (8, 2), 4 replicas -> (2, 2).
   auto shards = Mesh42(
-      {8, 2}, [](int, int y) { return V{0, 2 * y}; },
+      {8, 2},
+      [](int, int y) {
+        return V{0, 2 * y};
+      },
       [](int x, int) { return x; });
   auto plan = ComputeReplicaSlices({8, 4}, 4, shards, 4);
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -109,7 +119,8 @@ TEST(ReplicaSlicesTest, TwoProcessesSplitReplicatedArray) {
     EXPECT_THAT(plan->local_shape, ElementsAre(8, 32));
     ASSERT_EQ(plan->slices.size(), 4u);
     for (int d = 0; d < 4; ++d) {
-      EXPECT_THAT(plan->slices[d].global_origin, ElementsAre(32 * p + 8 * d, 0));
+      EXPECT_THAT(plan->slices[d].global_origin,
+                  ElementsAre(32 * p + 8 * d, 0));
     }
   }
 }

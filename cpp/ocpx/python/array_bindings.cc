@@ -35,11 +35,9 @@ namespace nb = nanobind;
 namespace ocpx_python {
 namespace {
 
-
 ocpx::ArrayMetadata ParseMetadata(const std::string& json) {
   return ValueOrThrow(ocpx::ParseArrayMetadata(json));
 }
-
 
 ocpx::ArrayMetadata MetadataFor(ocpx::ChunkStore& store,
                                 const std::string& param,
@@ -115,11 +113,11 @@ void RegisterArray(nb::module_& m) {
         if (write_metadata) {
           ThrowIfError(ocpx::WriteArrayMetadata(store, param, md));
         }
-        ThrowIfError(
-            ocpx::WriteRegion(store, param, md, org, shape, bytes.data(), opts));
+        ThrowIfError(ocpx::WriteRegion(store, param, md, org, shape,
+                                       bytes.data(), opts));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("json").none(),
-      nb::arg("origin").none() = nb::none(), nb::arg("array"),
+      nb::arg("origin").none(), nb::arg("array"),
       nb::arg("store_fill_value_chunks") = false,
       nb::arg("write_metadata") = true,
       "Writes `array` (any C-contiguous numpy/ml_dtypes array whose dtype "
@@ -175,7 +173,8 @@ void RegisterArray(nb::module_& m) {
         ocpx::ReadRegionOptions opts;
         opts.fail_on_missing_chunks = fail_on_missing;
         nb::gil_scoped_release release;
-        ThrowIfError(ocpx::ReadRegion(store, param, md, org, shape, data, opts));
+        ThrowIfError(
+            ocpx::ReadRegion(store, param, md, org, shape, data, opts));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("origin").none(),
       nb::arg("out"), nb::arg("json").none() = nb::none(),
@@ -230,7 +229,8 @@ void RegisterArray(nb::module_& m) {
       nb::arg("global_shape"), nb::arg("write_shape"), nb::arg("itemsize"),
       nb::arg("target_byte_size").none() = nb::none(),
       nb::arg("shard_axes") = std::vector<int>{},
-      "Orbax's subchunking.choose_chunk_shape (docs/format.md, 'Chunk shapes and replicas').");
+      "Orbax's subchunking.choose_chunk_shape (docs/format.md, 'Chunk shapes "
+      "and replicas').");
   m.def(
       "clamp_chunk_byte_size_for_ocdbt",
       [](std::optional<int64_t> chunk_byte_size, int64_t target_data_file_size,
@@ -240,7 +240,8 @@ void RegisterArray(nb::module_& m) {
       },
       nb::arg("chunk_byte_size").none(), nb::arg("target_data_file_size"),
       nb::arg("write_shape"), nb::arg("itemsize"),
-      "The chunk_byte_size to use with OCDBT (docs/format.md, 'Chunk shapes and replicas').");
+      "The chunk_byte_size to use with OCDBT (docs/format.md, 'Chunk shapes "
+      "and replicas').");
 }
 
 }  // namespace ocpx_python

@@ -43,8 +43,8 @@ struct PyArrayWriter {
 
   ocpx::CheckpointArrayWriter& Get() {
     if (writer == nullptr) {
-      ThrowStatus(absl::FailedPreconditionError(
-          "CheckpointArrayWriter is closed"));
+      ThrowStatus(
+          absl::FailedPreconditionError("CheckpointArrayWriter is closed"));
     }
     return *writer;
   }
@@ -64,8 +64,7 @@ ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
           "chunk_checksums: zarr v2 arrays have no checksum codec (use "
           "zarr_format=3)"));
     }
-    md = ocpx::MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape,
-                                           zstd_level);
+    md = ocpx::MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape, zstd_level);
   } else if (zarr_format == 3) {
     md = ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level,
                                       chunk_checksums);
@@ -154,16 +153,14 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "info_many",
           [](PyArrayReader& r, const std::vector<std::string>& params) {
-            std::vector<absl::StatusOr<ocpx::ArrayMetadata>> mds(
-                params.size());
+            std::vector<absl::StatusOr<ocpx::ArrayMetadata>> mds(params.size());
             {
               nb::gil_scoped_release release;
-              (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), params.size(),
-                  [&](size_t i) {
-                    mds[i] = r.reader->Metadata(params[i]);
-                    return absl::OkStatus();
-                  });
+              (void)ocpx::ParallelFor(ocpx::ThreadPool::Default(),
+                                      params.size(), [&](size_t i) {
+                                        mds[i] = r.reader->Metadata(params[i]);
+                                        return absl::OkStatus();
+                                      });
             }
             nb::list out;
             for (auto& md : mds) {
@@ -208,18 +205,16 @@ void RegisterCheckpoint(nb::module_& m) {
                       shape.size()));
                   break;
                 }
-                absl::StatusOr<size_t> nbytes =
-                    BoxBytes(shape, mds[i].dtype);
+                absl::StatusOr<size_t> nbytes = BoxBytes(shape, mds[i].dtype);
                 absl::StatusOr<HostBuffer> buf =
                     nbytes.ok() ? AllocateBuffer(*nbytes)
-                                : absl::StatusOr<HostBuffer>(
-                                      nbytes.status());
+                                : absl::StatusOr<HostBuffer>(nbytes.status());
                 if (!buf.ok()) {
                   status[i] = absl::Status(
                       buf.status().code(),
                       absl::StrCat(r.reader->directory(), ": array '",
-                                   std::get<0>(reqs[i]), "': ",
-                                   buf.status().message()));
+                                   std::get<0>(reqs[i]),
+                                   "': ", buf.status().message()));
                   break;
                 }
                 sizes[i] = *nbytes;
@@ -253,22 +248,22 @@ void RegisterCheckpoint(nb::module_& m) {
                                                     std::get<2>(reqs[i]),
                                                     bufs[i].get()});
                     }
-                    status[group.front()] = r.reader->ReadBoxes(
-                        std::get<0>(reqs[group.front()]), boxes,
-                        fail_on_missing, limiter);
+                    status[group.front()] =
+                        r.reader->ReadBoxes(std::get<0>(reqs[group.front()]),
+                                            boxes, fail_on_missing, limiter);
                     return absl::OkStatus();
                   });
             }
             for (const auto& st : status) ThrowIfError(st);
             nb::list out;
             for (size_t i = 0; i < n; ++i) {
-              out.append(OwnedArray(std::move(bufs[i]), sizes[i],
-                                    mds[i].dtype, std::get<2>(reqs[i])));
+              out.append(OwnedArray(std::move(bufs[i]), sizes[i], mds[i].dtype,
+                                    std::get<2>(reqs[i])));
             }
             return out;
           },
-          nb::arg("requests"), nb::arg("fail_on_missing") = true,
-          nb::kw_only(), nb::arg("limiter").none() = nb::none(),
+          nb::arg("requests"), nb::arg("fail_on_missing") = true, nb::kw_only(),
+          nb::arg("limiter").none() = nb::none(),
           "Reads many (param, origin, shape) boxes at once: one call, the GIL "
           "released, boxes read in parallel.  Raises the first error in "
           "request order.")
@@ -362,17 +357,16 @@ void RegisterCheckpoint(nb::module_& m) {
           nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
           "Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is "
           "released while chunks are encoded in parallel.")
-      .def(
-          "commit",
-          [](PyArrayWriter& w) {
-            ocpx::CheckpointArrayWriter& writer = w.Get();
-            absl::Status s;
-            {
-              nb::gil_scoped_release release;
-              s = writer.Commit();
-            }
-            ThrowIfError(s);
-          })
+      .def("commit",
+           [](PyArrayWriter& w) {
+             ocpx::CheckpointArrayWriter& writer = w.Get();
+             absl::Status s;
+             {
+               nb::gil_scoped_release release;
+               s = writer.Commit();
+             }
+             ThrowIfError(s);
+           })
       .def(
           "close",
           [](PyArrayWriter& w) {

@@ -45,8 +45,10 @@ ocpx::OcdbtWriteOptions MakeOptions(
     std::optional<uint64_t> target_data_file_size,
     std::optional<nb::bytes> uuid, bool keep_version_history) {
   auto o = orbax ? ocpx::OcdbtWriteOptions::Orbax() : ocpx::OcdbtWriteOptions();
-  if (max_inline_value_bytes) o.max_inline_value_bytes = *max_inline_value_bytes;
-  if (max_decoded_node_bytes) o.max_decoded_node_bytes = *max_decoded_node_bytes;
+  if (max_inline_value_bytes)
+    o.max_inline_value_bytes = *max_inline_value_bytes;
+  if (max_decoded_node_bytes)
+    o.max_decoded_node_bytes = *max_decoded_node_bytes;
   if (version_tree_arity_log2) {
     if (*version_tree_arity_log2 < 1 || *version_tree_arity_log2 > 16) {
       ThrowStatus(absl::InvalidArgumentError(
@@ -59,8 +61,8 @@ ocpx::OcdbtWriteOptions MakeOptions(
   } else if (compression == "none" || compression.empty()) {
     o.compression = {ocpx::Compression::kNone, 0};
   } else {
-    ThrowStatus(absl::InvalidArgumentError(
-        "compression must be \"zstd\" or \"none\""));
+    ThrowStatus(
+        absl::InvalidArgumentError("compression must be \"zstd\" or \"none\""));
   }
   if (manifest_kind == "single") {
     o.manifest_kind = ocpx::ManifestKind::kSingle;
@@ -83,14 +85,14 @@ ocpx::OcdbtWriteOptions MakeOptions(
   return o;
 }
 
-#define OCPX_OPTION_ARGS                                                   \
-  nb::arg("orbax") = false, nb::arg("max_inline_value_bytes") = nb::none(), \
-      nb::arg("max_decoded_node_bytes") = nb::none(),                      \
-      nb::arg("version_tree_arity_log2") = nb::none(),                     \
-      nb::arg("compression") = "zstd", nb::arg("zstd_level") = 0,          \
-      nb::arg("manifest_kind") = "single",                                 \
-      nb::arg("target_data_file_size") = nb::none(),                       \
-      nb::arg("uuid") = nb::none(), nb::arg("keep_version_history") = true
+#define OCPX_OPTION_ARGS                                                       \
+  nb::arg("orbax") = false, nb::arg("max_inline_value_bytes") = nb::none(),    \
+  nb::arg("max_decoded_node_bytes") = nb::none(),                              \
+  nb::arg("version_tree_arity_log2") = nb::none(),                             \
+  nb::arg("compression") = "zstd", nb::arg("zstd_level") = 0,                  \
+  nb::arg("manifest_kind") = "single",                                         \
+  nb::arg("target_data_file_size") = nb::none(), nb::arg("uuid") = nb::none(), \
+  nb::arg("keep_version_history") = true
 
 nb::dict ConfigDict(const ocpx::Config& c) {
   nb::dict d;
@@ -130,12 +132,15 @@ void RegisterKvstore(nb::module_& m) {
                    [](const PyReader& r) { return r.reader->generation(); })
       .def_prop_ro("num_keys",
                    [](const PyReader& r) { return r.reader->num_keys(); })
-      .def_prop_ro("root_height",
-                   [](const PyReader& r) { return r.reader->version().root_height; })
-      .def_prop_ro("commit_time",
-                   [](const PyReader& r) { return r.reader->version().commit_time; })
-      .def_prop_ro("config",
-                   [](const PyReader& r) { return ConfigDict(r.reader->config()); })
+      .def_prop_ro(
+          "root_height",
+          [](const PyReader& r) { return r.reader->version().root_height; })
+      .def_prop_ro(
+          "commit_time",
+          [](const PyReader& r) { return r.reader->version().commit_time; })
+      .def_prop_ro(
+          "config",
+          [](const PyReader& r) { return ConfigDict(r.reader->config()); })
       .def(
           "get",
           [](const PyReader& r, nb::bytes key) -> nb::object {
@@ -158,11 +163,11 @@ void RegisterKvstore(nb::module_& m) {
             {
               const auto range = ocpx::KeyRange::Prefix(View(prefix));
               nb::gil_scoped_release release;
-              s = r.reader->List(range, [&](absl::string_view k,
-                                            absl::string_view v) {
-                items.emplace_back(std::string(k), std::string(v));
-                return absl::OkStatus();
-              });
+              s = r.reader->List(
+                  range, [&](absl::string_view k, absl::string_view v) {
+                    items.emplace_back(std::string(k), std::string(v));
+                    return absl::OkStatus();
+                  });
             }
             ThrowIfError(s);
             nb::list out;
@@ -220,8 +225,8 @@ void RegisterKvstore(nb::module_& m) {
              std::optional<uint32_t> c, const std::string& compression,
              int level, const std::string& kind, std::optional<uint64_t> t,
              std::optional<nb::bytes> uuid, bool keep) {
-            auto options = MakeOptions(orbax, a, b, c, compression, level,
-                                       kind, t, uuid, keep);
+            auto options = MakeOptions(orbax, a, b, c, compression, level, kind,
+                                       t, uuid, keep);
             absl::StatusOr<std::unique_ptr<ocpx::OcdbtTransaction>> txn;
             {
               nb::gil_scoped_release release;
@@ -232,8 +237,9 @@ void RegisterKvstore(nb::module_& m) {
           nb::arg("path"), nb::kw_only(), OCPX_OPTION_ARGS)
       .def_prop_ro("base_generation",
                    [](const PyWriter& w) { return w.txn->base_generation(); })
-      .def_prop_ro("config",
-                   [](const PyWriter& w) { return ConfigDict(w.txn->config()); })
+      .def_prop_ro(
+          "config",
+          [](const PyWriter& w) { return ConfigDict(w.txn->config()); })
       .def(
           "put",
           [](PyWriter& w, nb::bytes key, nb::bytes value) {
@@ -292,8 +298,8 @@ void RegisterKvstore(nb::module_& m) {
          std::optional<uint32_t> c, const std::string& compression, int level,
          const std::string& kind, std::optional<uint64_t> t,
          std::optional<nb::bytes> uuid, bool keep) {
-        auto options =
-            MakeOptions(orbax, a, b, c, compression, level, kind, t, uuid, keep);
+        auto options = MakeOptions(orbax, a, b, c, compression, level, kind, t,
+                                   uuid, keep);
         std::vector<std::pair<std::string, std::string>> p;
         p.reserve(puts.size());
         for (auto [k, v] : puts) {
@@ -322,8 +328,8 @@ void RegisterKvstore(nb::module_& m) {
          std::optional<uint32_t> c, const std::string& compression, int level,
          const std::string& kind, std::optional<uint64_t> t,
          std::optional<nb::bytes> uuid, bool keep, bool sync) {
-        auto options =
-            MakeOptions(orbax, a, b, c, compression, level, kind, t, uuid, keep);
+        auto options = MakeOptions(orbax, a, b, c, compression, level, kind, t,
+                                   uuid, keep);
         options.sync = sync;
         absl::StatusOr<uint64_t> g;
         {
@@ -338,8 +344,9 @@ void RegisterKvstore(nb::module_& m) {
       nb::arg("version_tree_arity_log2") = nb::none(),
       nb::arg("compression") = "zstd", nb::arg("zstd_level") = 0,
       nb::arg("manifest_kind") = "single",
-      nb::arg("target_data_file_size") = nb::none(), nb::arg("uuid") = nb::none(),
-      nb::arg("keep_version_history") = true, nb::arg("sync") = true,
+      nb::arg("target_data_file_size") = nb::none(),
+      nb::arg("uuid") = nb::none(), nb::arg("keep_version_history") = true,
+      nb::arg("sync") = true,
       "Merges the child databases parent_path/<subdir> into parent_path "
       "(values referenced in place); returns the parent's new generation.  "
       "With sync=False nothing is fsynced (the caller syncs the tree).");

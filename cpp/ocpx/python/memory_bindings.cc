@@ -127,15 +127,14 @@ void RegisterMemory(nb::module_& m) {
              r.held = true;
              return nb::borrow(self);
            })
-      .def(
-          "__exit__",
-          [](PyReservation& r, nb::args) {
-            if (r.held) {
-              r.held = false;
-              ThrowIfError(r.limiter->Release(r.bytes));
-            }
-            return false;
-          })
+      .def("__exit__",
+           [](PyReservation& r, nb::args) {
+             if (r.held) {
+               r.held = false;
+               ThrowIfError(r.limiter->Release(r.bytes));
+             }
+             return false;
+           })
       .def_ro("bytes", &PyReservation::bytes);
 
   m.def(
@@ -160,9 +159,8 @@ void RegisterMemory(nb::module_& m) {
             global_shape, itemsize, boxes, replica_count, o));
         nb::list slices;
         for (const ocpx::ReplicaSlice& s : plan.slices) {
-          slices.append(nb::make_tuple(s.shard_index,
-                                       ToTuple(s.origin_in_shard),
-                                       ToTuple(s.shape)));
+          slices.append(nb::make_tuple(
+              s.shard_index, ToTuple(s.origin_in_shard), ToTuple(s.shape)));
         }
         return nb::make_tuple(ToTuple(plan.local_shape), slices);
       },
@@ -170,8 +168,7 @@ void RegisterMemory(nb::module_& m) {
       nb::arg("replica_count"), nb::arg("use_replica_parallel") = true,
       nb::arg("min_slice_bytes") = 0,
       nb::arg("max_replicas").none() = nb::none(),
-      nb::arg("replica_id").none() = 0,
-      nb::arg("pinned_host_transfer") = false,
+      nb::arg("replica_id").none() = 0, nb::arg("pinned_host_transfer") = false,
       "Orbax's replica selection / replica-parallel slicing for one array. "
       "`shards`: this process's addressable shards in order, as (origin, "
       "shape, replica_id).  Returns (local_shape, [(shard_index, "

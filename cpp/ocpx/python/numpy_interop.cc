@@ -5,7 +5,6 @@
 
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -58,8 +57,8 @@ absl::StatusOr<HostBuffer> AllocateBuffer(size_t nbytes) {
   }();
   if (nbytes > physical) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "reading ", nbytes, " bytes needs more than this machine's ",
-        physical, " bytes of memory (is the stored shape corrupt?)"));
+        "reading ", nbytes, " bytes needs more than this machine's ", physical,
+        " bytes of memory (is the stored shape corrupt?)"));
   }
   void* p = nullptr;
   const size_t alignment = nbytes >= (size_t{1} << 20) ? 4096 : 64;
@@ -74,10 +73,8 @@ absl::StatusOr<HostBuffer> AllocateBuffer(size_t nbytes) {
   return buf;
 }
 
-HostBuffer AllocateBoxOrThrow(const Shape& shape,
-                                           ocpx::DataType dtype,
-                                           absl::string_view what,
-                                           size_t* nbytes) {
+HostBuffer AllocateBoxOrThrow(const Shape& shape, ocpx::DataType dtype,
+                              absl::string_view what, size_t* nbytes) {
   absl::StatusOr<size_t> n = BoxBytes(shape, dtype);
   if (!n.ok()) {
     ThrowStatus(absl::Status(n.status().code(),
@@ -121,13 +118,14 @@ nb::object NumpyDtype(ocpx::DataType d) {
 ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
                   const char* what) {
   if (!nb::hasattr(array, "dtype") || !nb::hasattr(array, "flags")) {
-    throw nb::type_error(absl::StrCat(what, ": expected a numpy array").c_str());
+    throw nb::type_error(
+        absl::StrCat(what, ": expected a numpy array").c_str());
   }
   std::string name = nb::cast<std::string>(array.attr("dtype").attr("name"));
   if (name != ocpx::DataTypeName(dtype)) {
-    ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
-        what, ": dtype mismatch: array has ", name, ", zarr data_type is ",
-        ocpx::DataTypeName(dtype))));
+    ThrowStatus(absl::InvalidArgumentError(
+        absl::StrCat(what, ": dtype mismatch: array has ", name,
+                     ", zarr data_type is ", ocpx::DataTypeName(dtype))));
   }
   if (!nb::cast<bool>(array.attr("flags").attr("c_contiguous"))) {
     ThrowStatus(absl::InvalidArgumentError(
@@ -149,8 +147,8 @@ ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
 }
 
 // A numpy array of `shape` and `dtype` that owns `buf`.
-nb::object OwnedArray(HostBuffer buf, size_t nbytes,
-                      ocpx::DataType dtype, const Shape& shape) {
+nb::object OwnedArray(HostBuffer buf, size_t nbytes, ocpx::DataType dtype,
+                      const Shape& shape) {
   char* data = buf.release();
   nb::capsule owner(data, [](void* p) noexcept { std::free(p); });
   size_t dims[1] = {nbytes};

@@ -17,13 +17,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-
 #include "cpp/ocpx/array/dtype.h"
 
 namespace ocpx_python {
 
-using ByteArray = nanobind::ndarray<nanobind::ro, nanobind::c_contig,
-                                    nanobind::device::cpu>;
+using ByteArray =
+    nanobind::ndarray<nanobind::ro, nanobind::c_contig, nanobind::device::cpu>;
 using MutableByteArray =
     nanobind::ndarray<nanobind::c_contig, nanobind::device::cpu>;
 using Shape = std::vector<int64_t>;
@@ -53,10 +52,8 @@ absl::StatusOr<HostBuffer> AllocateBuffer(size_t nbytes);
 
 /// `BoxBytes` then `AllocateBuffer`, raising a Python exception prefixed with
 /// `what` (the checkpoint path and array) on error.  Sets `*nbytes`.
-HostBuffer AllocateBoxOrThrow(const Shape& shape,
-                                           ocpx::DataType dtype,
-                                           absl::string_view what,
-                                           size_t* nbytes);
+HostBuffer AllocateBoxOrThrow(const Shape& shape, ocpx::DataType dtype,
+                              absl::string_view what, size_t* nbytes);
 
 /// The numpy dtype object of a zarr data type (ml_dtypes for bfloat16, ...).
 nanobind::object NumpyDtype(ocpx::DataType d);
@@ -67,8 +64,8 @@ ByteArray AsBytes(nanobind::handle array, ocpx::DataType dtype,
                   const Shape& shape, const char* what);
 
 /// A numpy array of `shape` and `dtype` owning `buf` (no copy).
-nanobind::object OwnedArray(HostBuffer buf, size_t nbytes,
-                            ocpx::DataType dtype, const Shape& shape);
+nanobind::object OwnedArray(HostBuffer buf, size_t nbytes, ocpx::DataType dtype,
+                            const Shape& shape);
 
 }  // namespace ocpx_python
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/numpy_interop.h"
 #include "cpp/ocpx/python/status.h"
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 namespace nb = nanobind;
 
@@ -79,8 +80,8 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
   d["write_shape"] = l.write_shape.has_value()
                          ? nb::object(nb::tuple(nb::cast(*l.write_shape)))
                          : nb::none();
-  d["sharding"] = l.sharding.has_value() ? nb::object(nb::cast(*l.sharding))
-                                         : nb::none();
+  d["sharding"] =
+      l.sharding.has_value() ? nb::object(nb::cast(*l.sharding)) : nb::none();
   return d;
 }
 
@@ -109,23 +110,25 @@ void RegisterReader(nb::module_& m) {
           nb::arg("fail_on_missing_chunks") = true)
       .def_prop_ro("path",
                    [](const PyCheckpointReader& r) { return r.reader->path(); })
-      .def_prop_ro("directory", [](const PyCheckpointReader& r) {
-        return r.reader->directory();
-      })
-      .def_prop_ro("checkpointable", [](const PyCheckpointReader& r) {
-        return r.reader->checkpointable();
-      })
-      .def_prop_ro("layout",
+      .def_prop_ro(
+          "directory",
+          [](const PyCheckpointReader& r) { return r.reader->directory(); })
+      .def_prop_ro("checkpointable",
                    [](const PyCheckpointReader& r) {
-                     return std::string(
-                         ocpx::CheckpointLayoutName(r.reader->layout()));
+                     return r.reader->checkpointable();
                    })
-      .def_prop_ro("use_ocdbt", [](const PyCheckpointReader& r) {
-        return r.reader->use_ocdbt();
-      })
-      .def_prop_ro("metadata_inferred", [](const PyCheckpointReader& r) {
-        return r.reader->metadata_inferred();
-      })
+      .def_prop_ro(
+          "layout",
+          [](const PyCheckpointReader& r) {
+            return std::string(ocpx::CheckpointLayoutName(r.reader->layout()));
+          })
+      .def_prop_ro(
+          "use_ocdbt",
+          [](const PyCheckpointReader& r) { return r.reader->use_ocdbt(); })
+      .def_prop_ro("metadata_inferred",
+                   [](const PyCheckpointReader& r) {
+                     return r.reader->metadata_inferred();
+                   })
       .def(
           "leaves",
           [](const PyCheckpointReader& r) {
@@ -144,9 +147,10 @@ void RegisterReader(nb::module_& m) {
             const auto& m = r.reader->step_metadata();
             if (!m.has_value()) return std::nullopt;
             nlohmann::json j = nlohmann::json::object();
-            j["item_handlers"] = m->item_handlers;
-            j["metrics"] = m->metrics;
-            j["performance_metrics"] = m->performance_metrics;
+            j["item_handlers"] = nlohmann::json::parse(m->item_handlers);
+            j["metrics"] = nlohmann::json::parse(m->metrics);
+            j["performance_metrics"] =
+                nlohmann::json::parse(m->performance_metrics);
             j["init_timestamp_nsecs"] =
                 m->init_timestamp_nsecs.has_value()
                     ? nlohmann::json(*m->init_timestamp_nsecs)
@@ -155,7 +159,7 @@ void RegisterReader(nb::module_& m) {
                 m->commit_timestamp_nsecs.has_value()
                     ? nlohmann::json(*m->commit_timestamp_nsecs)
                     : nlohmann::json();
-            j["custom_metadata"] = m->custom_metadata;
+            j["custom_metadata"] = nlohmann::json::parse(m->custom_metadata);
             return j.dump();
           },
           "`_CHECKPOINT_METADATA` as parsed (JSON text), or None if absent.")
@@ -178,8 +182,7 @@ void RegisterReader(nb::module_& m) {
             size_t nbytes = 0;
             HostBuffer buf = AllocateBoxOrThrow(
                 s, leaf->dtype,
-                absl::StrCat(r.reader->path(), ": leaf '", name, "'"),
-                &nbytes);
+                absl::StrCat(r.reader->path(), ": leaf '", name, "'"), &nbytes);
             absl::Status st;
             {
               nb::gil_scoped_release release;

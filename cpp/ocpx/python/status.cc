@@ -11,7 +11,6 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
-
 #include "cpp/ocpx/python/bindings.h"
 
 namespace nb = nanobind;
@@ -38,9 +37,8 @@ namespace {
 // a path or key with odd bytes never hides the error behind a
 // UnicodeDecodeError.
 PyObject* DecodeLossless(absl::string_view bytes) {
-  return PyUnicode_DecodeUTF8(bytes.data(),
-                              static_cast<Py_ssize_t>(bytes.size()),
-                              "backslashreplace");
+  return PyUnicode_DecodeUTF8(
+      bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "backslashreplace");
 }
 
 std::optional<std::string> Payload(const absl::Status& status,
@@ -58,10 +56,10 @@ bool SetOSError(const absl::Status& status) {
   if (!e || !absl::SimpleAtoi(*e, &err) || err <= 0) return false;
   PyObject* msg = DecodeLossless(status.message());
   std::optional<std::string> path = Payload(status, kPathPayload);
-  PyObject* fname = path ? PyUnicode_DecodeFSDefaultAndSize(
-                               path->data(),
-                               static_cast<Py_ssize_t>(path->size()))
-                         : nullptr;
+  PyObject* fname =
+      path ? PyUnicode_DecodeFSDefaultAndSize(
+                 path->data(), static_cast<Py_ssize_t>(path->size()))
+           : nullptr;
   if (msg == nullptr || (path && fname == nullptr)) {
     Py_XDECREF(msg);
     Py_XDECREF(fname);

@@ -1,7 +1,7 @@
 // Copyright 2026 The ocpx Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-#include "cpp/ocpx/reader/checkpoint_reader.h"
+#include "ocpx/checkpoint_reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,20 +12,24 @@
 #include <cstring>
 #include <filesystem>
 #include <new>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/unique_fd.h"
+#include "cpp/ocpx/checkpoint/array_store.h"
 
 namespace ocpx {
 namespace {
@@ -110,7 +114,8 @@ bool HasArrayData(const fs::path& p) {
   return false;
 }
 
-// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md, "Checkpoint layout").
+// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md,
+// "Checkpoint layout").
 absl::Status CheckCheckpointDir(const fs::path& p) {
   if (!Exists(p)) {
     return absl::NotFoundError(
@@ -145,8 +150,7 @@ absl::Status CheckCheckpointDir(const fs::path& p) {
     if (it->is_directory(type_ec) &&
         Exists(it->path() / std::string(kCheckpointMetadataFile))) {
       return absl::InvalidArgumentError(absl::StrCat(
-          p.string(),
-          ": a directory of checkpoints, not a checkpoint (e.g. ",
+          p.string(), ": a directory of checkpoints, not a checkpoint (e.g. ",
           it->path().string(), ")"));
     }
   }
@@ -161,9 +165,9 @@ SortKey MakeSortKey(const std::vector<PathKey>& path) {
   for (const PathKey& p : path) {
     int64_t idx = 0;
     const bool digits =
-        !p.key.empty() &&
-        std::all_of(p.key.begin(), p.key.end(),
-                    [](char c) { return absl::ascii_isdigit(c); });
+        !p.key.empty() && std::all_of(p.key.begin(), p.key.end(), [](char c) {
+          return absl::ascii_isdigit(c);
+        });
     if (p.type == KeyType::kSequence && digits && p.key.size() < 18) {
       idx = std::stoll(p.key);
       k.emplace_back(0, idx, "");
@@ -193,7 +197,7 @@ LeafKind KindOf(const std::string& value_type, bool skip_deserialize) {
 }
 
 absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
-                                            const std::string& where) {
+                                             const std::string& where) {
   if (!j.is_array()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": expected a list of integers"));
@@ -209,8 +213,8 @@ absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
   return out;
 }
 
-// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping entries whose key
-// path is a strict prefix of another's.
+// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping
+// entries whose key path is a strict prefix of another's.
 absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
                                std::vector<LeafInfo>* leaves) {
   if (!d.is_object() || !d.contains("tree_metadata") ||
@@ -229,16 +233,16 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     }
     LeafInfo leaf;
     for (const auto& km : entry["key_metadata"]) {
-      if (!km.is_object() || !km.contains("key") ||
-          !km.contains("key_type") || !km["key_type"].is_number_integer()) {
+      if (!km.is_object() || !km.contains("key") || !km.contains("key_type") ||
+          !km["key_type"].is_number_integer()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": malformed key_metadata"));
       }
       PathKey pk;
       pk.key = km["key"].is_string() ? km["key"].get<std::string>()
                                      : km["key"].dump();
-      pk.type = km["key_type"].get<int>() == 1 ? KeyType::kSequence
-                                               : KeyType::kDict;
+      pk.type =
+          km["key_type"].get<int>() == 1 ? KeyType::kSequence : KeyType::kDict;
       leaf.key_path.push_back(std::move(pk));
     }
     const auto& vm = entry["value_metadata"];
@@ -257,9 +261,9 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     }
     leaf.kind = KindOf(leaf.value_type, skip);
     if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
-      OCPX_ASSIGN_OR_RETURN(leaf.write_shape,
-                            IntList(vm["write_shape"],
-                                    absl::StrCat(where, ": write_shape")));
+      OCPX_ASSIGN_OR_RETURN(
+          leaf.write_shape,
+          IntList(vm["write_shape"], absl::StrCat(where, ": write_shape")));
     }
     leaf.name = JoinNames(leaf.key_path);
     leaves->push_back(std::move(leaf));
@@ -280,12 +284,12 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
     bool is_prefix = false;
     if (n + 1 < order.size()) {
       const auto& next = (*leaves)[order[n + 1].second].key_path;
-      is_prefix = next.size() > leaf.key_path.size() &&
-                  std::equal(leaf.key_path.begin(), leaf.key_path.end(),
-                             next.begin(), [](const PathKey& a,
-                                              const PathKey& b) {
-                               return a.key == b.key && a.type == b.type;
-                             });
+      is_prefix =
+          next.size() > leaf.key_path.size() &&
+          std::equal(leaf.key_path.begin(), leaf.key_path.end(), next.begin(),
+                     [](const PathKey& a, const PathKey& b) {
+                       return a.key == b.key && a.type == b.type;
+                     });
     }
     if (!is_prefix) sorted.push_back(leaf);
   }
@@ -293,8 +297,8 @@ absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
   return absl::OkStatus();
 }
 
-// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON text.  Unreadable files
-// and entries are ignored, as Orbax does.
+// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON
+// text.  Unreadable files and entries are ignored, as Orbax does.
 absl::flat_hash_map<std::string, std::string> ReadShardings(
     const fs::path& dir) {
   absl::flat_hash_map<std::string, std::string> out;
@@ -346,14 +350,15 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
         absl::StrCat(f.string(), ": expected a JSON object"));
   }
   StepMetadata m;
+  nlohmann::json custom = nlohmann::json::object();
   nlohmann::json extra = nlohmann::json::object();
   for (const auto& [k, v] : d.items()) {
     if (k == "item_handlers") {
-      m.item_handlers = v;
+      m.item_handlers = v.dump();
     } else if (k == "metrics") {
-      if (v.is_object()) m.metrics = v;
+      if (v.is_object()) m.metrics = v.dump();
     } else if (k == "performance_metrics") {
-      if (v.is_object()) m.performance_metrics = v;
+      if (v.is_object()) m.performance_metrics = v.dump();
     } else if (k == "init_timestamp_nsecs" || k == "commit_timestamp_nsecs") {
       if (v.is_null()) continue;
       if (!v.is_number_integer()) {
@@ -364,19 +369,20 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
                                    : m.commit_timestamp_nsecs) =
           v.get<int64_t>();
     } else if (k == "custom_metadata") {
-      if (!v.is_null()) m.custom_metadata = v;
+      if (!v.is_null()) custom = v;
     } else {
       extra[k] = v;
     }
   }
   if (!extra.empty()) {
-    if (!m.custom_metadata.empty()) {
+    if (!custom.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          f.string(), ": unknown keys alongside custom_metadata: ",
-          extra.dump()));
+          f.string(),
+          ": unknown keys alongside custom_metadata: ", extra.dump()));
     }
-    m.custom_metadata = std::move(extra);
+    custom = std::move(extra);
   }
+  m.custom_metadata = custom.dump();
   return std::optional<StepMetadata>(std::move(m));
 }
 
@@ -424,10 +430,11 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
           checkpoint_dir, ": invalid checkpointable name '", name, "'"));
     }
     if (!IsDir(root / name)) {
-      OCPX_ASSIGN_OR_RETURN(auto available, ListCheckpointables(checkpoint_dir));
+      OCPX_ASSIGN_OR_RETURN(auto available,
+                            ListCheckpointables(checkpoint_dir));
       return absl::NotFoundError(absl::StrCat(
-          checkpoint_dir, ": checkpointable '", name, "' not found; available: [",
-          absl::StrJoin(available, ", "), "]"));
+          checkpoint_dir, ": checkpointable '", name,
+          "' not found; available: [", absl::StrJoin(available, ", "), "]"));
     }
     return name;
   }
@@ -435,8 +442,8 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
   for (const auto& c : candidates) {
     if (Exists(root / c / std::string(kPytreeMetadataFile))) return c;
   }
-  if (!v1 && (Exists(root / std::string(kPytreeMetadataFile)) ||
-              HasArrayData(root))) {
+  if (!v1 &&
+      (Exists(root / std::string(kPytreeMetadataFile)) || HasArrayData(root))) {
     return std::string();
   }
   // PyTrees whose _METADATA was lost still hold their arrays.
@@ -453,13 +460,102 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
       "_METADATA)"));
 }
 
+// The state of an opened reader (immutable after Open) and the methods the
+// public class forwards to.
+struct CheckpointReader::Impl {
+  absl::Status LoadLeaves();
+  absl::StatusOr<const LeafInfo*> Leaf(absl::string_view name) const;
+  absl::StatusOr<const LeafInfo*> ArrayLeaf(absl::string_view name) const;
+  absl::Status Annotate(const absl::Status& s, absl::string_view name) const;
+  absl::Status Read(absl::string_view name, void* out, size_t out_size) const;
+  absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
+                       absl::Span<const int64_t> shape, void* out,
+                       size_t out_size) const;
+  absl::StatusOr<HostArray> Read(absl::string_view name) const;
+  absl::StatusOr<HostArray> ReadBox(absl::string_view name,
+                                    absl::Span<const int64_t> origin,
+                                    absl::Span<const int64_t> shape) const;
+  absl::StatusOr<std::string> ReadString(absl::string_view name) const;
+  absl::StatusOr<double> ReadScalar(absl::string_view name) const;
+
+  std::string path_;
+  std::string checkpointable_;
+  std::string directory_;
+  CheckpointLayout layout_ = CheckpointLayout::kV1;
+  bool use_ocdbt_ = true;
+  bool metadata_inferred_ = false;
+  bool fail_on_missing_chunks_ = true;
+  std::optional<StepMetadata> step_metadata_;
+  std::string tree_custom_metadata_ = "null";
+  std::optional<nlohmann::json> strings_;
+  std::vector<LeafInfo> leaves_;
+  absl::flat_hash_map<std::string, size_t> by_name_;
+  std::unique_ptr<CheckpointArrayReader> arrays_;
+};
+
+CheckpointReader::CheckpointReader(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+CheckpointReader::~CheckpointReader() = default;
+
+const std::string& CheckpointReader::path() const { return impl_->path_; }
+const std::string& CheckpointReader::checkpointable() const {
+  return impl_->checkpointable_;
+}
+const std::string& CheckpointReader::directory() const {
+  return impl_->directory_;
+}
+CheckpointLayout CheckpointReader::layout() const { return impl_->layout_; }
+bool CheckpointReader::use_ocdbt() const { return impl_->use_ocdbt_; }
+bool CheckpointReader::metadata_inferred() const {
+  return impl_->metadata_inferred_;
+}
+const std::optional<StepMetadata>& CheckpointReader::step_metadata() const {
+  return impl_->step_metadata_;
+}
+const std::string& CheckpointReader::tree_custom_metadata() const {
+  return impl_->tree_custom_metadata_;
+}
+const std::vector<LeafInfo>& CheckpointReader::leaves() const {
+  return impl_->leaves_;
+}
+absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
+    absl::string_view name) const {
+  return impl_->Leaf(name);
+}
+absl::Status CheckpointReader::Read(absl::string_view name, void* out,
+                                    size_t out_size) const {
+  return impl_->Read(name, out, out_size);
+}
+absl::Status CheckpointReader::ReadBox(absl::string_view name,
+                                       absl::Span<const int64_t> origin,
+                                       absl::Span<const int64_t> shape,
+                                       void* out, size_t out_size) const {
+  return impl_->ReadBox(name, origin, shape, out, out_size);
+}
+absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
+  return impl_->Read(name);
+}
+absl::StatusOr<HostArray> CheckpointReader::ReadBox(
+    absl::string_view name, absl::Span<const int64_t> origin,
+    absl::Span<const int64_t> shape) const {
+  return impl_->ReadBox(name, origin, shape);
+}
+absl::StatusOr<std::string> CheckpointReader::ReadString(
+    absl::string_view name) const {
+  return impl_->ReadString(name);
+}
+absl::StatusOr<double> CheckpointReader::ReadScalar(
+    absl::string_view name) const {
+  return impl_->ReadScalar(name);
+}
+
 absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
     std::string path, const CheckpointReaderOptions& options) {
-  auto r = std::unique_ptr<CheckpointReader>(new CheckpointReader());
+  auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
-  OCPX_ASSIGN_OR_RETURN(r->checkpointable_,
-                        ResolvePytreeCheckpointable(path, options.checkpointable));
+  OCPX_ASSIGN_OR_RETURN(r->checkpointable_, ResolvePytreeCheckpointable(
+                                                path, options.checkpointable));
   const fs::path root(path);
   if (IsV1(root)) {
     r->layout_ = CheckpointLayout::kV1;
@@ -468,15 +564,14 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   } else {
     r->layout_ = CheckpointLayout::kV0Composite;
   }
-  r->directory_ = r->checkpointable_.empty()
-                      ? path
-                      : (root / r->checkpointable_).string();
+  r->directory_ =
+      r->checkpointable_.empty() ? path : (root / r->checkpointable_).string();
   OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));
   OCPX_RETURN_IF_ERROR(r->LoadLeaves());
-  return r;
+  return std::unique_ptr<CheckpointReader>(new CheckpointReader(std::move(r)));
 }
 
-absl::Status CheckpointReader::LoadLeaves() {
+absl::Status CheckpointReader::Impl::LoadLeaves() {
   const fs::path dir(directory_);
   const fs::path meta_file = dir / std::string(kPytreeMetadataFile);
   bool use_ocdbt = Exists(dir / "manifest.ocdbt");
@@ -487,7 +582,7 @@ absl::Status CheckpointReader::LoadLeaves() {
       use_ocdbt = d["use_ocdbt"].get<bool>();
     }
     if (d.contains("custom_metadata")) {
-      tree_custom_metadata_ = d["custom_metadata"];
+      tree_custom_metadata_ = d["custom_metadata"].dump();
     }
   } else {
     metadata_inferred_ = true;
@@ -538,9 +633,9 @@ absl::Status CheckpointReader::LoadLeaves() {
       }
     }
     if (leaf.kind == LeafKind::kScalar && !leaf.shape.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path_, ": scalar leaf '", leaf.name, "' is stored with rank ",
-          leaf.shape.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": scalar leaf '", leaf.name,
+                       "' is stored with rank ", leaf.shape.size()));
     }
   }
   const fs::path strings_file = dir / std::string(kStringsFile);
@@ -551,43 +646,43 @@ absl::Status CheckpointReader::LoadLeaves() {
   return absl::OkStatus();
 }
 
-absl::Status CheckpointReader::Annotate(const absl::Status& s,
-                                        absl::string_view name) const {
+absl::Status CheckpointReader::Impl::Annotate(const absl::Status& s,
+                                              absl::string_view name) const {
   return AnnotateStatus(s, path_, ": leaf '", name, "'");
 }
 
-absl::StatusOr<const LeafInfo*> CheckpointReader::Leaf(
+absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::Leaf(
     absl::string_view name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        path_, ": no leaf named '", name, "' in ", directory_));
+    return absl::NotFoundError(
+        absl::StrCat(path_, ": no leaf named '", name, "' in ", directory_));
   }
   return &leaves_[it->second];
 }
 
-absl::StatusOr<const LeafInfo*> CheckpointReader::ArrayLeaf(
+absl::StatusOr<const LeafInfo*> CheckpointReader::Impl::ArrayLeaf(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
   if (leaf->kind != LeafKind::kArray && leaf->kind != LeafKind::kScalar) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, ": leaf '", name, "' is a ", leaf->value_type,
-                     " leaf, not an array"));
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": leaf '", name,
+                                                   "' is a ", leaf->value_type,
+                                                   " leaf, not an array"));
   }
   return leaf;
 }
 
-absl::Status CheckpointReader::Read(absl::string_view name, void* out,
-                                    size_t out_size) const {
+absl::Status CheckpointReader::Impl::Read(absl::string_view name, void* out,
+                                          size_t out_size) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape, out, out_size);
 }
 
-absl::Status CheckpointReader::ReadBox(absl::string_view name,
-                                       absl::Span<const int64_t> origin,
-                                       absl::Span<const int64_t> shape,
-                                       void* out, size_t out_size) const {
+absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
+                                             absl::Span<const int64_t> origin,
+                                             absl::Span<const int64_t> shape,
+                                             void* out, size_t out_size) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   const size_t rank = leaf->shape.size();
   if (origin.size() != rank || shape.size() != rank) {
@@ -597,7 +692,8 @@ absl::Status CheckpointReader::ReadBox(absl::string_view name,
   }
   size_t n = 1;
   for (size_t d = 0; d < rank; ++d) {
-    if (origin[d] < 0 || shape[d] < 0 || origin[d] + shape[d] > leaf->shape[d]) {
+    if (origin[d] < 0 || shape[d] < 0 ||
+        origin[d] + shape[d] > leaf->shape[d]) {
       return absl::OutOfRangeError(absl::StrCat(
           path_, ": leaf '", name, "': box [", absl::StrJoin(origin, ","),
           "] + [", absl::StrJoin(shape, ","), "] exceeds shape [",
@@ -612,18 +708,19 @@ absl::Status CheckpointReader::ReadBox(absl::string_view name,
                      " bytes is smaller than the ", need, " bytes needed"));
   }
   if (n == 0) return absl::OkStatus();
-  return Annotate(arrays_->Read(leaf->name, origin, shape, out,
-                                fail_on_missing_chunks_),
-                  name);
+  return Annotate(
+      arrays_->Read(leaf->name, origin, shape, out, fail_on_missing_chunks_),
+      name);
 }
 
-absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
+absl::StatusOr<HostArray> CheckpointReader::Impl::Read(
+    absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   std::vector<int64_t> origin(leaf->shape.size(), 0);
   return ReadBox(name, origin, leaf->shape);
 }
 
-absl::StatusOr<HostArray> CheckpointReader::ReadBox(
+absl::StatusOr<HostArray> CheckpointReader::Impl::ReadBox(
     absl::string_view name, absl::Span<const int64_t> origin,
     absl::Span<const int64_t> shape) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
@@ -653,15 +750,15 @@ absl::StatusOr<HostArray> CheckpointReader::ReadBox(
   return a;
 }
 
-absl::StatusOr<std::string> CheckpointReader::ReadString(
+absl::StatusOr<std::string> CheckpointReader::Impl::ReadString(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, Leaf(name));
   const std::string file =
       (fs::path(directory_) / std::string(kStringsFile)).string();
   if (leaf->kind != LeafKind::kString) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path_, ": leaf '", name, "' is a ", leaf->value_type,
-        " leaf, not a string"));
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": leaf '", name,
+                                                   "' is a ", leaf->value_type,
+                                                   " leaf, not a string"));
   }
   if (!strings_.has_value()) {
     return absl::NotFoundError(
@@ -678,7 +775,7 @@ absl::StatusOr<std::string> CheckpointReader::ReadString(
   return node->is_string() ? node->get<std::string>() : node->dump();
 }
 
-absl::StatusOr<double> CheckpointReader::ReadScalar(
+absl::StatusOr<double> CheckpointReader::Impl::ReadScalar(
     absl::string_view name) const {
   OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
   if (leaf->num_elements() != 1) {

@@ -15,11 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/metadata.h"
@@ -27,8 +26,8 @@
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
-#include "cpp/ocpx/reader/checkpoint_reader.h"
 #include "gtest/gtest.h"
+#include "ocpx/checkpoint_reader.h"
 
 namespace ocpx {
 namespace {
@@ -73,9 +72,9 @@ std::vector<json> GarbageValues() {
 // Calls `visit` with a copy of `doc` in which one node (a member, an
 // element or the root) was replaced by one garbage value or removed; every
 // node and every garbage value is tried.
-void ForEachCorruption(const json& doc,
-                       const std::function<void(const json&,
-                                                const std::string&)>& visit) {
+void ForEachCorruption(
+    const json& doc,
+    const std::function<void(const json&, const std::string&)>& visit) {
   std::vector<json::json_pointer> pointers;
   std::function<void(const json&, const json::json_pointer&)> collect =
       [&](const json& node, const json::json_pointer& at) {
@@ -97,11 +96,11 @@ void ForEachCorruption(const json& doc,
     }
     if (!ptr.empty()) {
       json copy = doc;
-      copy.at(ptr.parent_pointer()).erase(
-          copy.at(ptr.parent_pointer()).is_object()
-              ? copy.at(ptr.parent_pointer()).find(ptr.back())
-              : copy.at(ptr.parent_pointer()).begin() +
-                    std::stoll(ptr.back()));
+      copy.at(ptr.parent_pointer())
+          .erase(copy.at(ptr.parent_pointer()).is_object()
+                     ? copy.at(ptr.parent_pointer()).find(ptr.back())
+                     : copy.at(ptr.parent_pointer()).begin() +
+                           std::stoll(ptr.back()));
       visit(copy, absl::StrCat(ptr.to_string(), " removed"));
     }
   }
@@ -109,8 +108,11 @@ void ForEachCorruption(const json& doc,
 
 // Texts that are not the expected document at all.
 std::vector<std::string> GarbageTexts() {
-  return {"", "{", "not json", "[]", "null", "42", "\"text\"", "{}",
-          "{\"a\":", std::string(3000, '[') + std::string(3000, ']'),
+  return {"",          "{",
+          "not json",  "[]",
+          "null",      "42",
+          "\"text\"",  "{}",
+          "{\"a\":",   std::string(3000, '[') + std::string(3000, ']'),
           "\xff\xfe{}"};
 }
 
@@ -137,9 +139,11 @@ std::string WriteCheckpoint(const std::string& root, bool use_ocdbt) {
   // Chunks of 8 KiB: OCDBT keeps them in data files, not inline.
   std::vector<float> wdata(64 * 64);
   for (size_t i = 0; i < wdata.size(); ++i) wdata[i] = 1.0f / (i + 1.5f);
-  ArrayMetadata wmd = MakeOrbaxArrayMetadata({64, 64}, DataType::kFloat32, {32, 64});
+  ArrayMetadata wmd =
+      MakeOrbaxArrayMetadata({64, 64}, DataType::kFloat32, {32, 64});
   EXPECT_TRUE((*w)->WriteMetadata("params.w", wmd).ok());
-  EXPECT_TRUE((*w)->Write("params.w", wmd, {0, 0}, {64, 64}, wdata.data()).ok());
+  EXPECT_TRUE(
+      (*w)->Write("params.w", wmd, {0, 0}, {64, 64}, wdata.data()).ok());
   double scalar = 2.25;
   ArrayMetadata smd = MakeOrbaxArrayMetadata({}, DataType::kFloat64, {});
   EXPECT_TRUE((*w)->WriteMetadata("lst.2", smd).ok());
@@ -229,7 +233,8 @@ class MalformedCheckpointTest : public ::testing::TestWithParam<bool> {
 
 TEST_P(MalformedCheckpointTest, TreeMetadata) {
   for (const std::string& text : GarbageTexts()) {
-    ExpectFails("state/_METADATA", text, absl::StrCat("text ", text.substr(0, 20)));
+    ExpectFails("state/_METADATA", text,
+                absl::StrCat("text ", text.substr(0, 20)));
   }
   const json valid = json::parse(ReadText(fs::path(ckpt_) / "state/_METADATA"));
   // Garbage anywhere must not throw; where it breaks a leaf, Open fails.
@@ -268,7 +273,8 @@ TEST_P(MalformedCheckpointTest, StepMetadata) {
                                   /*must_fail=*/false);
                     });
   ExpectFails("_CHECKPOINT_METADATA", R"({"init_timestamp_nsecs": "x"})", "ts");
-  ExpectFails("_CHECKPOINT_METADATA", R"({"commit_timestamp_nsecs": 1.5})", "ts");
+  ExpectFails("_CHECKPOINT_METADATA", R"({"commit_timestamp_nsecs": 1.5})",
+              "ts");
   ExpectFails("_CHECKPOINT_METADATA",
               R"({"custom_metadata": {"a": 1}, "unknown": 2})", "extra keys");
   ExpectFailsWithDirectory("_CHECKPOINT_METADATA");
@@ -292,7 +298,8 @@ TEST_P(MalformedCheckpointTest, TruncatedAndMissingArrayFiles) {
   // Every file under the PyTree's array storage: truncated, emptied, or a
   // directory in its place.
   std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(ckpt_) / "state")) {
+  for (const auto& e :
+       fs::recursive_directory_iterator(fs::path(ckpt_) / "state")) {
     const std::string name = e.path().filename().string();
     if (!e.is_regular_file() || name.rfind("_", 0) == 0) continue;
     files.push_back(e.path());
@@ -316,7 +323,8 @@ TEST_P(MalformedCheckpointTest, TruncatedAndMissingArrayFiles) {
     ExpectFails(rel, original.substr(0, original.size() / 2), "truncated",
                 used && original.size() > 1);
     ExpectFails(rel, "", "emptied", used);
-    ExpectFails(rel, std::string(original.size(), '\xa5'), "overwritten", false);
+    ExpectFails(rel, std::string(original.size(), '\xa5'), "overwritten",
+                false);
     if (used) ExpectFailsWithDirectory(rel);
   }
   if (GetParam()) EXPECT_GT(process_files_needed, 0);
@@ -336,9 +344,8 @@ TEST_P(MalformedCheckpointTest, PermissionDenied) {
     GTEST_SKIP() << "root reads files whatever their mode; the directory-in-"
                     "place-of-a-file cases cover unreadable files";
   }
-  for (const std::string rel :
-       {"state/_METADATA", "_CHECKPOINT_METADATA", "state/_strings.json",
-        "state", "state/d"}) {
+  for (const std::string rel : {"state/_METADATA", "_CHECKPOINT_METADATA",
+                                "state/_strings.json", "state", "state/d"}) {
     const fs::path p = fs::path(ckpt_) / rel;
     if (!fs::exists(p)) continue;
     const auto mode = fs::status(p).permissions();
@@ -349,8 +356,7 @@ TEST_P(MalformedCheckpointTest, PermissionDenied) {
 }
 
 INSTANTIATE_TEST_SUITE_P(OcdbtAndPlain, MalformedCheckpointTest,
-                         ::testing::Bool(),
-                         [](const auto& info) {
+                         ::testing::Bool(), [](const auto& info) {
                            return info.param ? "ocdbt" : "plain";
                          });
 
@@ -370,7 +376,8 @@ TEST(MalformedPathTest, UnresolvablePaths) {
                    ReadStepMetadata(path + "/x")->has_value());
       EXPECT_FALSE(ResolvePytreeCheckpointable(path, "AUTO").ok());
     } catch (const std::exception& e) {
-      ADD_FAILURE() << path.substr(0, 80) << ": exception escaped: " << e.what();
+      ADD_FAILURE() << path.substr(0, 80)
+                    << ": exception escaped: " << e.what();
     }
   }
   // A symlink loop where the checkpoint should be.
@@ -381,7 +388,8 @@ TEST(MalformedPathTest, UnresolvablePaths) {
 
 TEST(MalformedOcdbtTest, ManifestCorruptions) {
   const std::string db = TempDir() + "/db";
-  ASSERT_TRUE(OcdbtCommit(db, {{"k", "v"}, {"big", std::string(5000, 'x')}}, {}).ok());
+  ASSERT_TRUE(
+      OcdbtCommit(db, {{"k", "v"}, {"big", std::string(5000, 'x')}}, {}).ok());
   const fs::path manifest = fs::path(db) / "manifest.ocdbt";
   const std::string original = ReadText(manifest);
   auto open_and_list = [&]() -> absl::Status {
@@ -421,27 +429,27 @@ void FuzzParser(const std::string& valid_text, Parse parse) {
     try {
       EXPECT_FALSE(parse(text).ok()) << text.substr(0, 20);
     } catch (const std::exception& e) {
-      ADD_FAILURE() << text.substr(0, 20) << ": exception escaped: " << e.what();
+      ADD_FAILURE() << text.substr(0, 20)
+                    << ": exception escaped: " << e.what();
     }
   }
   int rejected = 0, total = 0;
-  ForEachCorruption(json::parse(valid_text),
-                    [&](const json& doc, const std::string& what) {
-                      try {
-                        ++total;
-                        if (!parse(doc.dump()).ok()) ++rejected;
-                      } catch (const std::exception& e) {
-                        ADD_FAILURE() << what << ": exception escaped: "
-                                      << e.what();
-                      }
-                    });
+  ForEachCorruption(
+      json::parse(valid_text), [&](const json& doc, const std::string& what) {
+        try {
+          ++total;
+          if (!parse(doc.dump()).ok()) ++rejected;
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << what << ": exception escaped: " << e.what();
+        }
+      });
   // Nearly every corruption of a required member is an error.
   EXPECT_GT(rejected, total / 2) << rejected << " of " << total;
 }
 
 TEST(MalformedZarrMetadataTest, Zarr3) {
-  FuzzParser(SerializeArrayMetadata(MakeOrbaxArrayMetadata(
-                 {8, 6}, DataType::kFloat32, {4, 6})),
+  FuzzParser(SerializeArrayMetadata(
+                 MakeOrbaxArrayMetadata({8, 6}, DataType::kFloat32, {4, 6})),
              [](const std::string& t) { return ParseArrayMetadata(t); });
 }
 
@@ -449,14 +457,15 @@ TEST(MalformedZarrMetadataTest, Zarr2) {
   FuzzParser(
       R"({"zarr_format": 2, "shape": [8, 6], "chunks": [4, 6], "dtype": "<f4", "compressor": {"id": "zstd", "level": 1}, "fill_value": 0, "order": "C", "filters": null, "dimension_separator": "."})",
       [](const std::string& t) { return ParseZarr2ArrayMetadata(t); });
-  for (const char* text : {
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "order": 1})",
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": 5}})",
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "zstd", "level": "max"}})",
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "gzip", "level": 1e300}})",
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "gzip", "level": 99}})",
-           R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<i4x"})",
-       }) {
+  for (
+      const char* text : {
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "order": 1})",
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": 5}})",
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "zstd", "level": "max"}})",
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "gzip", "level": 1e300}})",
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<f4", "compressor": {"id": "gzip", "level": 99}})",
+          R"({"zarr_format": 2, "shape": [8], "chunks": [4], "dtype": "<i4x"})",
+      }) {
     try {
       EXPECT_FALSE(ParseZarr2ArrayMetadata(text).ok()) << text;
     } catch (const std::exception& e) {

@@ -47,7 +47,7 @@ def to_shape_dtype_struct(
     dtype: Optional[DType] = None,
     scalar_dtype: Optional[type] = None,
     support_format: bool = False,
-) -> Union[jax.ShapeDtypeStruct, int, float]:
+) -> Union[jax.ShapeDtypeStruct, int, float, np.number]:
   """The abstract form of an array-like value.
 
   Args:

@@ -56,7 +56,7 @@ def plan(sharding: Any, loading, where: str) -> Plan:
         f"{where}: LoadAndBroadcastOptions.replica_axis_index={axis_index} "
         f"is not an axis of the mesh {dict(mesh.shape)}.")
   axis = mesh.axis_names[axis_index]
-  used = set()
+  used: set[Any] = set()
   for p in sharding.spec:
     used.update(p if isinstance(p, tuple) else (p,))
   if axis in used:
@@ -130,7 +130,7 @@ def broadcast(p: Plan, shape: tuple, dtype, shard_data: dict, loading,
     gathered = jax.lax.all_gather(x, p.replica_axis, axis=0, tiled=True)
     return gathered[primary]
 
-  shard_map = getattr(jax, "shard_map", None)
+  shard_map: Any = getattr(jax, "shard_map", None)
   if shard_map is None:  # older JAX
     from jax.experimental.shard_map import shard_map  # pylint: disable=g-import-not-at-top
   kwargs = dict(mesh=mesh,

@@ -60,7 +60,7 @@ def _open(path: str, checkpointable: Optional[str]):
       path, "AUTO" if checkpointable is None else checkpointable)
 
 
-def human_bytes(n: int) -> str:
+def human_bytes(n: float) -> str:
   if n < 1024:
     return f"{n} B"
   for unit in ("KiB", "MiB", "GiB", "TiB"):
@@ -467,7 +467,7 @@ def export_safetensors(reader, out: pathlib.Path, *, skip_unsupported: bool,
           data = np.ascontiguousarray(data)
           if data.dtype.byteorder == ">":
             data = data.byteswap()
-          f.write(memoryview(data.reshape(-1).view(np.uint8)))
+          f.write(data.reshape(-1).view(np.uint8).data)
           progress.update(data.nbytes, leaf["name"])
       f.flush()
       os.fsync(f.fileno())

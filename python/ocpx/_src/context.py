@@ -27,7 +27,7 @@ import contextvars
 import copy
 import dataclasses
 import enum
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
 from ocpx._src import options as options_lib
 
@@ -74,7 +74,7 @@ def _isolated_copy(value: Any, memo: Optional[dict[int, Any]] = None) -> Any:
       value, (bool, int, float, complex, str, bytes, enum.Enum, type)):
     return value
   if (dataclasses.is_dataclass(value) and hasattr(value, "__dict__")
-      and not value.__dataclass_params__.frozen):
+      and not getattr(value, "__dataclass_params__").frozen):
     result = copy.copy(value)
     memo[id(value)] = result
     for name, item in vars(value).items():
@@ -130,6 +130,19 @@ class Context:
     child = ocp.Context(ctx)          # inherits partial_load
     child.array.saving.use_zarr3 = False
   """
+
+  # Set in __init__ (through setattr, from _OPTION_FIELDS).
+  _pytree_options: options_lib.PyTreeOptions
+  _array_options: options_lib.ArrayOptions
+  _async_options: options_lib.AsyncOptions
+  _multiprocessing_options: options_lib.MultiprocessingOptions
+  _file_options: options_lib.FileOptions
+  _checkpointables_options: options_lib.CheckpointablesOptions
+  _pathways_options: options_lib.PathwaysOptions
+  _deletion_options: options_lib.DeletionOptions
+  _memory_options: options_lib.MemoryOptions
+  _safetensors_options: options_lib.SafetensorsOptions
+  _atomicity_options: options_lib.AtomicityOptions
 
   def __init__(
       self,
@@ -264,7 +277,7 @@ class Context:
     _TOKENS.set(_TOKENS.get() + (tokens,))
     return self
 
-  def __exit__(self, *exc) -> bool:
+  def __exit__(self, *exc) -> Literal[False]:
     stack = _TOKENS.get()
     frozen_token, context_token = stack[-1]
     _TOKENS.set(stack[:-1])

@@ -28,7 +28,7 @@ def _deprecated(replacement: Callable[..., Any], message: str):
       return replacement(*args, **kwargs)
 
     wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__deprecated__ = message
+    setattr(wrapper, "__deprecated__", message)
     return wrapper
 
   return decorate

@@ -11,13 +11,10 @@ checkpointable directory's root database, as Orbax does.  With
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import pathlib
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
-import jax
 import numpy as np
 
 from ocpx import _core
@@ -184,7 +181,7 @@ class ArrayWriteSession:
 def merge(directory: pathlib.Path) -> None:
   """Merges every `ocdbt.process_*` database into the directory's root."""
   if _remote.is_remote_path(directory):
-    _remote_arrays.merge(directory)
+    _remote_arrays.merge(cast(Any, directory))
     return
   directory = pathlib.Path(directory)
   children = sorted(c.name for c in directory.iterdir()

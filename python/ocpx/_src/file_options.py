@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any
+from typing import Any, cast
 
 from ocpx._src.remote import hooks as _remote
 
@@ -51,7 +51,8 @@ def local_path(ctx, path) -> pathlib.Path:
   for gs:// and s3:// locations a `RemotePath` (see ocpx/_src/remote)."""
   if _remote.is_remote(path):
     user_path(ctx, path)  # path_class must accept it, as in Orbax
-    return _remote.as_remote_path(path)
+    # A RemotePath provides the pathlib.Path methods ocpx uses.
+    return cast(pathlib.Path, _remote.as_remote_path(path))
   p = user_path(ctx, path)
   try:
     text = os.fspath(p)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 from ocpx._src import async_response as async_lib
 from ocpx._src import checkpoint_metadata as cm

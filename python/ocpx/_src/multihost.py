@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional, cast
 
 import jax
 
@@ -63,7 +63,7 @@ class Sync:
     # Every wait of this operation ends by this time (the operation's own
     # timeout counts from its start).
     self.deadline = time.monotonic() + self.timeout
-    self.client = _client() if count > 1 else None
+    self.client: Any = _client() if count > 1 else None
     if self.client is None and count > 1:
       raise RuntimeError(
           "jax.process_count() > 1 but jax.distributed is not initialized")
@@ -129,12 +129,15 @@ class Sync:
       time.sleep(_POLL_SECS)
 
   def broadcast(self, name: str, value: Optional[str], source: int) -> str:
-    """`value` from process `source`, on every active process."""
+    """`value` from process `source`, on every active process.
+
+    `value` must be a str on `source`; the other processes may pass None.
+    """
     if not self.multi:
-      return value
+      return cast(str, value)
     if self.process == source:
-      self._set(f"bcast/{name}", value)
-      return value
+      self._set(f"bcast/{name}", cast(str, value))
+      return cast(str, value)
     deadline = self.deadline
     while True:
       try:

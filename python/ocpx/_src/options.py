@@ -21,7 +21,6 @@ operation would need them; none is silently ignored.
 from __future__ import annotations
 
 import contextvars
-import copy
 import dataclasses
 import enum
 import pathlib
@@ -190,6 +189,10 @@ class ScopedStorageOptionsCreator(Protocol):
     ...
 
 
+# The protocol under a name the nested option classes do not shadow.
+_ScopedStorageOptionsCreator = ScopedStorageOptionsCreator
+
+
 @dataclasses.dataclass(kw_only=True)
 class ArrayOptions(_ActiveContextGuard):
   """Array saving and loading."""
@@ -272,7 +275,8 @@ class ArrayOptions(_ActiveContextGuard):
     enable_replica_parallel_separate_folder: bool = False
     enable_write_sharding_file: bool = True
     array_metadata_store: Any = True
-    scoped_storage_options_creator: Optional[ScopedStorageOptionsCreator] = None
+    scoped_storage_options_creator: Optional[
+        "_ScopedStorageOptionsCreator"] = None
 
     def __post_init__(self):
       self.validate()

@@ -151,7 +151,8 @@ def save_async(path, state: Any, *,
         _IN_FLIGHT.pop(session, None)
       raise
     # Saves are numbered so that finalize merges them in call order.
-    seq = 1 + max([int(_PENDING.match(p.name).group(1)) for p in pendings]
+    # _pending_dirs keeps only names matching _PENDING: pending-<seq>-<id>.
+    seq = 1 + max([int(p.name.split("-")[1]) for p in pendings]
                   + [n for n, _ in flights.values()] + [-1])
     flights[token] = (seq, new_keys)
   try:

@@ -9,7 +9,7 @@ import pathlib
 import shutil
 import stat
 import threading
-from typing import Optional, Union
+from typing import Any, Optional, Union, cast
 
 from ocpx._src.remote import hooks as _remote
 
@@ -23,7 +23,8 @@ def as_path(path: PathLike) -> pathlib.Path:
   if isinstance(path, pathlib.Path):
     return path
   if _remote.is_remote(path):  # gs:// and s3:// (see ocpx/_src/remote)
-    return _remote.as_remote_path(path)
+    # A RemotePath provides the pathlib.Path methods ocpx uses.
+    return cast(pathlib.Path, _remote.as_remote_path(path))
   if isinstance(path, (str, os.PathLike)):
     s = os.fspath(path)
     if not s:
@@ -171,7 +172,7 @@ def mkdir(path: pathlib.Path, mode: Optional[int] = None,
 
 def rmtree(path: pathlib.Path) -> None:
   if _remote.is_remote_path(path):
-    path.rmtree()  # prefix deletion, with retries
+    cast(Any, path).rmtree()  # prefix deletion, with retries
     return
   if path.is_symlink() or path.is_file():
     path.unlink()

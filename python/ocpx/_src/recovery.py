@@ -40,7 +40,7 @@ import pathlib
 import shutil
 import threading
 import uuid
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from ocpx._src import path as path_lib
 
@@ -180,7 +180,7 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_libc = None
+_libc: Any = None
 
 
 def _exchange(a: pathlib.Path, b: pathlib.Path) -> bool:

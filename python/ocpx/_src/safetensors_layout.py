@@ -258,7 +258,7 @@ def _blocks(runs, ratio: float) -> list[tuple[int, int, list[int]]]:
   """Merges runs (sorted by offset) into (start, end, members) blocks while
   block size <= ratio * needed bytes, or the gap is under a page."""
   order = sorted(range(len(runs)), key=lambda i: runs[i][0])
-  out = []
+  out: list[Any] = []
   for i in order:
     off, n = runs[i]
     if out:
@@ -331,13 +331,13 @@ def _plan(t: _Tensor, abstract, global_mesh, runs_by_file, targets_by_file
   for device, index in sharding.devices_indices_map(shape).items():
     if device.process_index != me:
       continue
-    bounds = []
+    box = []
     for sl, dim in zip(index, shape):
       a, b, step = sl.indices(dim)
       if step != 1:
         raise ValueError(f"Tensor {t.name!r}: strided shard {index}")
-      bounds.append((a, b))
-    devices_of[tuple(bounds)].append(device)
+      box.append((a, b))
+    devices_of[tuple(box)].append(device)
   shards = []
   for bounds, devices in devices_of.items():
     buf, flat = _buffer(tuple(b - a for a, b in bounds), t.dtype)
@@ -402,8 +402,8 @@ def load(path, abstract_state=None, *, ctx=None, global_mesh=None) -> dict:
         raise KeyError(f"Tensor '{name}' not found in Safetensors checkpoint "
                        f"{p}.")
     names = sorted(abstract_state)
-  runs_by_file = collections.defaultdict(list)
-  targets_by_file = collections.defaultdict(list)
+  runs_by_file: dict[Any, list[Any]] = collections.defaultdict(list)
+  targets_by_file: dict[Any, list[Any]] = collections.defaultdict(list)
   builders = {}
   for name in names:
     builders[name] = _plan(

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import pathlib
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import jax
 import numpy as np
@@ -28,7 +28,7 @@ def sharding_to_json(sharding: Any) -> Optional[str]:
   """Orbax's JSON string for a NamedSharding / SingleDeviceSharding."""
   if isinstance(sharding, jax.sharding.NamedSharding):
     mesh = sharding.mesh
-    d = {
+    d: dict[str, Any] = {
         "sharding_type": "NamedSharding",
         "shape": list(np.asarray(mesh.devices).shape),
         "axis_names": list(mesh.axis_names),
@@ -220,10 +220,11 @@ class NamedShardingMetadata(ShardingMetadata):
                          otypes=[object])(devices).tolist()))
 
   def to_jax_sharding(self) -> jax.sharding.NamedSharding:
-    return sharding_from_json(self.to_serialized_string())
+    return cast(jax.sharding.NamedSharding,
+                sharding_from_json(self.to_serialized_string()))
 
   def to_serialized_string(self) -> str:
-    d = {"sharding_type": "NamedSharding",
+    d: dict[str, Any] = {"sharding_type": "NamedSharding",
          "shape": [int(x) for x in np.asarray(self.shape).tolist()],
          "axis_names": list(self.axis_names)}
     if self.axis_types is not None:
@@ -264,7 +265,8 @@ class SingleDeviceShardingMetadata(ShardingMetadata):
     return cls(device_str=str(next(iter(s.device_set))))
 
   def to_jax_sharding(self) -> jax.sharding.SingleDeviceSharding:
-    return sharding_from_json(self.to_serialized_string())
+    return cast(jax.sharding.SingleDeviceSharding,
+                sharding_from_json(self.to_serialized_string()))
 
   def to_serialized_string(self) -> str:
     return json.dumps({"sharding_type": "SingleDeviceSharding",

@@ -90,7 +90,7 @@ class FlatLeaf:
 
 def _unsortable_dict(tree: Any) -> Optional[tuple[tuple, list]]:
   """(key path, keys) of a dict in `tree` whose keys cannot be sorted."""
-  stack = [((), tree)]
+  stack: list[tuple[tuple[Any, ...], Any]] = [((), tree)]
   while stack:
     path, node = stack.pop()
     if isinstance(node, dict):
@@ -159,7 +159,7 @@ def is_empty_leaf(x: Any) -> bool:
 
 def check_param_names(leaves: Sequence[FlatLeaf], directory) -> None:
   """Rejects names Orbax would silently collide or mis-store."""
-  seen = {}
+  seen: dict[str, Any] = {}
   for leaf in leaves:
     for n in leaf.names:
       if n == "" or n in (".", "..") or "\x00" in n:
@@ -203,7 +203,7 @@ class LeafMetadata:
 class TreeMetadata:
   leaves: list[LeafMetadata]
   use_ocdbt: bool = True
-  use_zarr3: bool = True
+  use_zarr3: Optional[bool] = True  # None: unknown (tree rebuilt from data)
   store_array_data_equal_to_fill_value: bool = True
   custom_metadata: Any = None
   value_metadata_tree: Optional[str] = None
@@ -220,7 +220,7 @@ class TreeMetadata:
                            for n, t in zip(leaf.names, leaf.key_types)],
           "value_metadata": vm,
       }
-    d = {"tree_metadata": tree}
+    d: dict[str, Any] = {"tree_metadata": tree}
     if self.value_metadata_tree is not None:
       d["value_metadata_tree"] = self.value_metadata_tree
     d.update({
@@ -341,7 +341,7 @@ def build_tree(leaves: Sequence[LeafMetadata], values: dict) -> Any:
     node = root
     for i, (name, kind) in enumerate(zip(leaf.names, leaf.key_types)):
       last = i == len(leaf.names) - 1
-      key = int(name) if isinstance(node, list) else name
+      key: Any = int(name) if isinstance(node, list) else name
       if isinstance(node, list):
         while len(node) <= key:
           node.append(None)

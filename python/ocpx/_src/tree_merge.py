@@ -49,7 +49,7 @@ def _merge_two(new: Any, old: Any, overwrite: bool,
   if isinstance(new, collections.abc.Mapping) or _is_namedtuple(new):
     new_d = new._asdict() if _is_namedtuple(new) else new
     old_d = old._asdict() if _is_namedtuple(old) else old
-    merged = dict(old_d)
+    merged: Any = dict(old_d)
     for k, v in new_d.items():
       merged[k] = (_merge_two(v, old_d[k], overwrite, is_leaf)
                    if k in old_d else v)

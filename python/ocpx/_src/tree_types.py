@@ -21,7 +21,7 @@ PyTreeKey = Union[jax.tree_util.SequenceKey, jax.tree_util.DictKey,
 PyTreeKeyPath = tuple[PyTreeKey, ...]
 
 if typing.TYPE_CHECKING:
-  PyTreeOf = Any
+  PyTreeOf = Union[T, Any]  # generic, and Any to type checkers
   PyTree = Any
 else:
 

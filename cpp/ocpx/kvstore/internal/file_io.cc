@@ -54,10 +54,9 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
         absl::StrCat("\"", path, "\": not a regular file"));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return absl::DataLossError(absl::StrCat("\"", path, "\": file of ",
-                                            st.st_size,
-                                            " bytes exceeds the limit of ",
-                                            max_bytes));
+    return absl::DataLossError(
+        absl::StrCat("\"", path, "\": file of ", st.st_size,
+                     " bytes exceeds the limit of ", max_bytes));
   }
   std::string out(st.st_size, '\0');
   size_t done = 0;
@@ -108,9 +107,11 @@ absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir) {
 absl::Status WriteFileAtomic(const std::string& dir, const std::string& name,
                              absl::string_view contents, bool sync) {
   OCPX_ASSIGN_OR_RETURN(std::string suffix, RandomHex(8));
-  const std::string tmp = JoinPath(dir, absl::StrCat(name, ".__ocpx_tmp_", suffix));
+  const std::string tmp =
+      JoinPath(dir, absl::StrCat(name, ".__ocpx_tmp_", suffix));
   const std::string dst = JoinPath(dir, name);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  UniqueFd fd(
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
   absl::Status s = WriteAll(fd.get(), contents, 0, tmp);
   if (s.ok() && sync && ::fsync(fd.get()) != 0) {
@@ -131,7 +132,8 @@ absl::Status CreateFileExclusive(const std::string& dir,
                                  const std::string& name,
                                  absl::string_view contents) {
   const std::string dst = JoinPath(dir, name);
-  UniqueFd fd(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  UniqueFd fd(
+      ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", dst);
   absl::Status s = WriteAll(fd.get(), contents, 0, dst);
   if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, "fsync", dst);
@@ -148,7 +150,8 @@ absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
   if (d == nullptr) return ErrnoStatus(errno, "opendir", dir);
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(d.get())) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
+      continue;
     names.emplace_back(e->d_name);
   }
   return names;
@@ -197,7 +200,8 @@ absl::StatusOr<std::shared_ptr<ReadFileCache::File>> ReadFileCache::Get(
   file->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!file->fd.valid()) return ErrnoStatus(errno, "open data file", path);
   struct stat st;
-  if (::fstat(file->fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (::fstat(file->fd.get(), &st) != 0)
+    return ErrnoStatus(errno, "stat", path);
   if (!S_ISREG(st.st_mode)) {
     return absl::DataLossError(
         absl::StrCat("\"", path, "\": data file is not a regular file"));
@@ -247,9 +251,9 @@ absl::Status ReadFileCache::ReadInto(const std::string& path, uint64_t offset,
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0) {
-        return absl::DataLossError(absl::StrCat("\"", path,
-                                                "\": unexpected end of file at offset ",
-                                                offset + done));
+        return absl::DataLossError(
+            absl::StrCat("\"", path, "\": unexpected end of file at offset ",
+                         offset + done));
       }
       return ErrnoStatus(errno, "read", path);
     }
@@ -260,7 +264,8 @@ absl::Status ReadFileCache::ReadInto(const std::string& path, uint64_t offset,
 
 absl::StatusOr<std::unique_ptr<WritableFile>> WritableFile::Create(
     const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return ErrnoStatus(errno, "create", path);
   return std::unique_ptr<WritableFile>(new WritableFile(path, std::move(fd)));
 }

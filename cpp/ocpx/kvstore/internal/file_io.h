@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -21,8 +21,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/unique_fd.h"
 
@@ -110,9 +110,8 @@ class ReadFileCache {
   const size_t max_open_;
   absl::Mutex mu_;
   std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string,
-                      std::pair<std::shared_ptr<File>,
-                                std::list<std::string>::iterator>>
+  absl::flat_hash_map<std::string, std::pair<std::shared_ptr<File>,
+                                             std::list<std::string>::iterator>>
       files_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,7 +18,7 @@ import datetime
 import logging
 import os
 import time
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 from ocpx._src.checkpoint_managers import preservation_policy as pp
 from ocpx._src.checkpoint_managers import save_decision_policy as sdp
@@ -147,7 +147,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
   if o.should_save_fn is not None:
     return sdp.AnySavePolicy([_ShouldSaveFnPolicy(o.should_save_fn),
                               sdp.PreemptionCheckpointingPolicy()])
-  policies = []
+  policies: list[sdp.SaveDecisionPolicy] = []
   if o.save_interval_steps:
     policies.append(sdp.FixedIntervalPolicy(o.save_interval_steps))
   if o.save_on_steps:
@@ -159,7 +159,7 @@ def _default_save_policy(o: CheckpointManagerOptions):
 def _default_preservation_policy(o: CheckpointManagerOptions):
   if o.preservation_policy is not None:
     return o.preservation_policy
-  policies = []
+  policies: list[pp.PreservationPolicy] = []
   if o.keep_period is not None:
     policies.append(pp.EveryNSteps(o.keep_period))
   if o.keep_time_interval is not None:
@@ -332,7 +332,7 @@ class CheckpointManager:
           *[n for n, h in handlers.items() if h is None],
           composite_options=composite_options,
           **{n: h for n, h in handlers.items() if h is not None},
-          **{METRIC_ITEM_NAME: metrics_handler})
+          **{METRIC_ITEM_NAME: cast(Any, metrics_handler)})
     self._composite = handler
     self._registry = handler_registry
     async_options = o.async_options or options_lib.AsyncOptions()
@@ -344,10 +344,11 @@ class CheckpointManager:
                       for c in given)
     if use_async:
       async_options = dataclasses.replace(async_options)
-      self._checkpointer = async_checkpointer.AsyncCheckpointer(
-          handler, async_options=async_options,
-          multiprocessing_options=o.multiprocessing_options,
-          file_options=o.file_options)
+      self._checkpointer: checkpointer_lib.Checkpointer = (
+          async_checkpointer.AsyncCheckpointer(
+              handler, async_options=async_options,
+              multiprocessing_options=o.multiprocessing_options,
+              file_options=o.file_options))
     else:
       if async_options.post_finalization_callback is not None:
         raise ValueError("AsyncOptions.post_finalization_callback needs "
@@ -545,7 +546,7 @@ class CheckpointManager:
     composite_args = composite.CompositeArgs(**items_args)
     ckptr = self._checkpointer
     is_async = isinstance(ckptr, async_checkpointer.AsyncCheckpointer)
-    stats = {"step": step, "event_type": "save",
+    stats: dict[str, Any] = {"step": step, "event_type": "save",
              "directory": str(self.directory),
              "reached_preemption": self.reached_preemption(step),
              "preemption_received_at": None, "synchronous": not is_async,

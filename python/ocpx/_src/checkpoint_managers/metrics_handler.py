@@ -22,5 +22,5 @@ class MetricsHandler(json_handler.JsonHandler):
     super().__init__(filename="metrics")
 
 
-MetricsHandler._orbax_typestr = {"cls": MetricsHandler,  # pylint: disable=protected-access
-                                 "typestr": _ORBAX_METRICS_TYPESTR}
+setattr(MetricsHandler, "_orbax_typestr",
+        {"cls": MetricsHandler, "typestr": _ORBAX_METRICS_TYPESTR})

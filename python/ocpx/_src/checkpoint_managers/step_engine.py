@@ -287,7 +287,7 @@ class StepEngine:
   # ----------------------------------------------------------- listing
 
   def reload(self) -> None:
-    found = {}
+    found: dict[Any, Any] = {}
     for m in self.name_format.find_all(self.directory):
       found.setdefault(m.step, m.path)
     infos = [StepInfo(s, found[s]) for s in sorted(found)]
@@ -501,7 +501,7 @@ class StepEngine:
   # ----------------------------------------------------------- tmp dirs
 
   def _own_tmp_dirs(self) -> list[pathlib.Path]:
-    out = []
+    out: list[pathlib.Path] = []
     if path_lib.uses_commit_file(self.directory):
       return out  # object stores: steps are written in place, no tmp dirs
     try:

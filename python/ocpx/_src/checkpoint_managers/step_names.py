@@ -36,7 +36,7 @@ COMMIT_SUCCESS_FILE = path_lib.COMMIT_SUCCESS_FILE
 ALLOWED_STEP_NAME_PATTERN = r"(.+)_(\d+)"
 TMP_DIR_STEP_PATTERN = r".*?_*?(\d+)\.orbax-checkpoint-tmp"
 
-MetadataT = TypeVar("MetadataT")
+MetadataT = TypeVar("MetadataT", covariant=True)
 
 
 def _as_path(p) -> pathlib.Path:

@@ -41,6 +41,9 @@ class CheckpointMetadata(cm.CheckpointMetadata):
   (`Checkpointer.metadata`), and None in `Checkpointer.checkpoints`.
   """
 
+  _step: int
+  _metrics: Any
+
   def __init__(self, step: int, path, *, metadata: Any = None,
                init_timestamp_nsecs: Optional[int] = None,
                commit_timestamp_nsecs: Optional[int] = None,
@@ -63,6 +66,8 @@ class CheckpointMetadata(cm.CheckpointMetadata):
 
   @property
   def time(self) -> datetime.datetime:
+    if self.commit_timestamp_nsecs is None:
+      raise ValueError(f"Step {self.step} has no commit timestamp.")
     return datetime.datetime.fromtimestamp(
         self.commit_timestamp_nsecs / 1e9, tz=datetime.timezone.utc)
 
@@ -456,7 +461,7 @@ class Checkpointer:
     info = self._engine.info(step)
     if info is None:
       if missing_ok:
-        r = async_lib.CompletedResponse(value=False)
+        r: async_lib.AsyncResponse = async_lib.CompletedResponse(value=False)
         return r
       raise errors.StepNotFoundError(
           f"No checkpoint found at step {step} under {self.directory}.")

@@ -114,5 +114,5 @@ class JsonHandler:
     return None
 
 
-JsonHandler._orbax_typestr = {"cls": JsonHandler,
-                              "typestr": _ORBAX_JSON_TYPESTR}
+setattr(JsonHandler, "_orbax_typestr",
+        {"cls": JsonHandler, "typestr": _ORBAX_JSON_TYPESTR})

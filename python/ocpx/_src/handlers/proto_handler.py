@@ -107,4 +107,5 @@ class ProtoHandler:
         "the checkpoint.")
 
 
-ProtoHandler._orbax_typestr = {"cls": ProtoHandler, "typestr": _ORBAX_TYPESTR}  # pylint: disable=protected-access
+setattr(ProtoHandler, "_orbax_typestr",
+        {"cls": ProtoHandler, "typestr": _ORBAX_TYPESTR})

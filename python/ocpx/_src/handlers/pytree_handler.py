@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import pathlib
 import threading
 from typing import Any, Optional
@@ -150,7 +149,8 @@ _STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
 class PyTreeHandler:
   """Saves and loads PyTrees (the default handler for `ocpx.save`)."""
 
-  _orbax_typestr = None  # set below, once the class exists
+  # Set below, once the class exists.
+  _orbax_typestr: Optional[dict[str, Any]] = None
 
   def __init__(self, *, context: Optional[context_lib.Context] = None):
     self._context = context
@@ -628,8 +628,8 @@ class _ReadBatch:
   def __init__(self, store, fail_on_missing: bool):
     self._get_store = store  # called only if there is something to read
     self._fail = fail_on_missing
-    self._reqs = []
-    self._strict = []
+    self._reqs: list[Any] = []
+    self._strict: list[Any] = []
     self._results = None
 
   def add(self, param, origin, shape, fail_on_missing=None) -> int:
@@ -675,7 +675,7 @@ class _Loader:
     self._store = None
     self._strings = None
     self._shardings = None
-    self._key_impls = None
+    self._key_impls: Optional[dict[str, str]] = None
 
   @property
   def store(self):

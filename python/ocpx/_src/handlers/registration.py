@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Sequence, Type
+from typing import Any, Optional, Sequence
 
 from ocpx._src.handlers import types as handler_types
 

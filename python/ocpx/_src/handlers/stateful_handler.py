@@ -45,5 +45,5 @@ class StatefulCheckpointableHandler:
     return None
 
 
-StatefulCheckpointableHandler._orbax_typestr = {
-    "cls": StatefulCheckpointableHandler, "typestr": _ORBAX_TYPESTR}
+setattr(StatefulCheckpointableHandler, "_orbax_typestr", {
+    "cls": StatefulCheckpointableHandler, "typestr": _ORBAX_TYPESTR})

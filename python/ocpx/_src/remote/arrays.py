@@ -262,7 +262,7 @@ class RemoteArrayStore:
     self._kvstore = (_ocdbt_spec(directory.kvstore_spec()) if use_ocdbt
                      else directory.kvstore_spec())
     self._open_kv = None
-    self._kinds = None
+    self._kinds: Optional[dict[str, str]] = None
     self._arrays: dict[tuple, Any] = {}
     self._info: dict[str, Any] = {}
     self._lock = threading.Lock()

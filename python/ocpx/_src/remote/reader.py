@@ -13,7 +13,7 @@ crc32c.
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -49,7 +49,8 @@ class RemoteCheckpointReader:
                fail_on_missing_chunks: bool = True):
     from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
     self._ph = pytree_handler
-    root = rpath_lib.RemotePath(str(path))
+    # A RemotePath provides the pathlib.Path methods the readers use.
+    root = cast(Any, rpath_lib.RemotePath(str(path)))
     name = layout.resolve_pytree_name(root, checkpointable)
     self._root = root
     self._dir = root if name is None else root / name
@@ -60,8 +61,8 @@ class RemoteCheckpointReader:
     self._store = arrays_lib.RemoteArrayStore(
         self._dir, use_ocdbt=self._tree.use_ocdbt)
     self._fail = fail_on_missing_chunks
-    self._strings = None
-    self._leaves = None
+    self._strings: Optional[dict[str, Any]] = None
+    self._leaves: Optional[list[dict[str, Any]]] = None
 
   @property
   def path(self) -> str:

@@ -31,6 +31,9 @@ from ocpx._src.remote import urls
 class RemotePath:
   """A gs:// or s3:// location, with the options it was created under."""
 
+  _url: urls.Url
+  _resolved: config.Resolved
+
   def __init__(self, url: Union[str, "RemotePath", urls.Url],
                resolved: Optional[config.Resolved] = None):
     if isinstance(url, RemotePath):
@@ -158,7 +161,7 @@ class RemotePath:
   def iterdir(self) -> Iterator["RemotePath"]:
     """The immediate children (objects and sub-prefixes), from one listing."""
     prefix = self._dir_prefix()
-    seen = []
+    seen: list[str] = []
     for k in self.store.list(prefix):
       head = k[len(prefix):].split("/", 1)[0]
       if head and (not seen or seen[-1] != head):

@@ -24,6 +24,8 @@ from ocpx._src import sharding as sharding_lib
 class ShardingMetadata:
   """A saved sharding, rebuilt as a jax Sharding with `to_jax_sharding()`."""
 
+  _json: str  # The saved JSON text (a dataclass field of the subclasses).
+
   @classmethod
   def from_jax_sharding(cls, sharding) -> Optional["ShardingMetadata"]:
     text = sharding_lib.sharding_to_json(sharding)
@@ -45,7 +47,7 @@ class ShardingMetadata:
     raise ValueError(f"Unsupported sharding metadata: {text}")
 
   def to_jax_sharding(self) -> jax.sharding.Sharding:
-    return sharding_lib.sharding_from_json(self._json)  # pytype: disable=attribute-error
+    return sharding_lib.sharding_from_json(self._json)
 
 
 @dataclasses.dataclass

@@ -42,8 +42,9 @@ class Transform:
 
   original_key: Optional[Union[str, Tuple[str]]] = None
   use_fallback: bool = False
-  value_fn: Optional[Callable[[Any], Any]] = None
-  multi_value_fn: Optional[Callable[[str, PyTree], Any]] = None
+  # `...`: RestoreTransform's functions take one more argument.
+  value_fn: Optional[Callable[..., Any]] = None
+  multi_value_fn: Optional[Callable[..., Any]] = None
 
   def __post_init__(self):
     given = [self.original_key is not None, self.use_fallback,
@@ -178,7 +179,7 @@ def _flat_rules(transformations) -> list:
 def merge_trees(*trees: PyTree, target: Optional[PyTree] = None) -> PyTree:
   """One tree with every key of `trees`; later trees win on overlaps."""
   flats = [to_flat_dict(t) for t in trees]
-  merged = functools.reduce(operator.ior, flats, {})
+  merged: dict[Any, Any] = functools.reduce(operator.ior, flats, {})
   return from_flat_dict(merged, target=target)
 
 

@@ -20,7 +20,6 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-import jax
 
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost

@@ -42,7 +42,9 @@ class StandardCheckpointer(async_checkpointer.AsyncCheckpointer):
         checkpoint_metadata_store=checkpoint_metadata_store,
         temporary_path_class=temporary_path_class)
 
-  def save(self, directory, state: Any = None, *,
+  # Orbax's StandardCheckpointer.save takes `state` positionally, unlike the
+  # base class's `*args`.
+  def save(self, directory, state: Any = None, *,  # type: ignore[override]
            save_args: Optional[Any] = None, force: bool = False,
            custom_metadata: dict[str, Any] | None = None, **kwargs):
     """Starts saving `state` (a PyTree) to `directory`."""

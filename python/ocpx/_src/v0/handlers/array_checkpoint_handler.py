@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, List, Optional, Union
+from typing import List, Optional, Union
 
 import jax
 import numpy as np

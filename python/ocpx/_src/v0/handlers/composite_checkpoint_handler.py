@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import jax
 
@@ -154,8 +154,8 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
 
   def item_handler_typestrs(self) -> dict:
     """{item: typestr} of the items of the last save (for step metadata)."""
-    return {n: self._handlers[n].typestr() for n in sorted(self._saved_items)
-            if self._handlers.get(n) is not None}
+    return {n: h.typestr() for n in sorted(self._saved_items)
+            if (h := self._handlers.get(n)) is not None}
 
   # -- save ---------------------------------------------------------------------
   async def async_save(self, directory, args: "CompositeArgs"

@@ -44,7 +44,7 @@ class JsonCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                        args: Optional["JsonSaveArgs"] = None
                        ) -> Optional[List[future_lib.Future]]:
     if args is None:
-      args = JsonSaveArgs(item)
+      args = JsonSaveArgs(item)  # type: ignore[arg-type]  # as Orbax
     target = directory
     try:
       text = json.dumps(args.item)
@@ -63,7 +63,7 @@ class JsonCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def save(self, directory, item: Optional[Mapping[str, Any]] = None,
            args: Optional["JsonSaveArgs"] = None):
     if args is None:
-      args = JsonSaveArgs(item)
+      args = JsonSaveArgs(item)  # type: ignore[arg-type]  # as Orbax
     if _is_primary(self._mp):
       d = path_lib.as_path(directory)
       path_lib.write_file_durably(d / self._filename, json.dumps(args.item))

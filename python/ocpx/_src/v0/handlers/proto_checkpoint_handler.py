@@ -58,7 +58,7 @@ class ProtoCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     """Parses the saved text into a new message of class `item`."""
     from google.protobuf import text_format  # pylint: disable=g-import-not-at-top
     if args is None:
-      args = ProtoRestoreArgs(item)
+      args = ProtoRestoreArgs(item)  # type: ignore[arg-type]  # checked below
     if args.item is None:
       raise ValueError(
           f"{directory}: restoring a proto needs its message class: "

@@ -404,7 +404,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     if arrays:
       loader.store.prefetch_info(arrays)
     key_impls = v1_pytree.read_random_key_impls(dir_path)
-    jobs = []
+    jobs: list[Any] = []
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
         jobs.append(None)
@@ -417,6 +417,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         post[i] = _Keep(value)
         jobs.append(None)
         continue
+      if l is None:
+        raise KeyError(f"{dir_path}: no saved leaf {'.'.join(names)!r}")
       if (l.value_type in tree_lib.EMPTY_TYPES and value is not None
           and tree_lib.is_empty_leaf(value)):
         post[i] = _Keep(value)  # e.g. optax.EmptyState(): keep its type

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, List, Optional, Union
+from typing import Any, List, Optional, Union, cast
 
 import jax
-import numpy as np
 
 from ocpx._src import path as path_lib
 from ocpx._src.v0 import checkpoint_args
@@ -46,6 +45,8 @@ def _mkdir(d):
 
 class _RandomKeyHandler(checkpoint_handler.AsyncCheckpointHandler):
   """Shared save/restore of (key data, JSON metadata) subdirectories."""
+
+  _data_handler: Any  # The subclass's array or PyTree handler.
 
   def __init__(self, key_name: str):
     self._key_name = key_name
@@ -131,7 +132,7 @@ class JaxRandomKeyCheckpointHandler(_RandomKeyHandler):
         path_lib.as_path(directory) / self._key_name,
         args=array_lib.ArrayRestoreArgs(restore_args=args.restore_args))
     if meta.get("typed"):
-      return jax.random.wrap_key_data(data)
+      return jax.random.wrap_key_data(cast(jax.Array, data))
     return data
 
 

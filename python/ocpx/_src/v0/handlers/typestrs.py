@@ -43,7 +43,7 @@ def register_handler_type(handler_cls: type,
     name = handler_cls.__qualname__
     if handler_cls.__dict__.get("_ORBAX_TYPESTR"):
       _BY_TYPESTR.setdefault(
-          handler_cls._ORBAX_TYPESTR.replace(  # pylint: disable=protected-access
+          handler_cls.__dict__["_ORBAX_TYPESTR"].replace(
               "orbax.checkpoint._src.", "orbax.checkpoint.v0._src."),
           handler_cls)
     del name

@@ -1,12 +1,14 @@
 // Copyright 2026 The ocpx Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-#ifndef OCPX_READER_CHECKPOINT_READER_H_
-#define OCPX_READER_CHECKPOINT_READER_H_
+#ifndef OCPX_CHECKPOINT_READER_H_
+#define OCPX_CHECKPOINT_READER_H_
 
 /// \file
-/// Reading Orbax checkpoints from C++ with no Python: the public API for
-/// serving binaries.
+/// Public: reading Orbax checkpoints from C++ with no Python, the API for
+/// serving binaries.  Include it as `#include "ocpx/checkpoint_reader.h"`
+/// (Bazel: depend on `//cpp:ocpx`; CMake: link `ocpx::core`).  It includes
+/// only the standard library, abseil and the other public `ocpx/` headers.
 ///
 /// ```
 /// auto reader = ocpx::CheckpointReader::Open("/ckpt/step_100");
@@ -19,7 +21,8 @@
 /// }
 /// ```
 ///
-/// Layouts (docs/format.md, "Checkpoint layout"): the v1 layout (`orbax.checkpoint`
+/// Layouts (docs/format.md, "Checkpoint layout"): the v1 layout
+/// (`orbax.checkpoint`
 /// + `_CHECKPOINT_METADATA`, one subdirectory per checkpointable), v0
 /// composite checkpoints (subdirectories, no indicator file) and v0 flat
 /// checkpoints (the PyTree at the root).  Arrays are zarr v3 or v2, in OCDBT
@@ -33,32 +36,34 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "cpp/ocpx/array/dtype.h"
-#include "cpp/ocpx/checkpoint/array_store.h"
+#include "ocpx/dtype.h"
 
 namespace ocpx {
 
-/// The parsed `_CHECKPOINT_METADATA` of a checkpoint directory (docs/format.md, "_CHECKPOINT_METADATA").
-/// Missing fields stay null / unset; unknown top-level keys are moved into
-/// `custom_metadata`, as Orbax reads them.
+/// The parsed `_CHECKPOINT_METADATA` of a checkpoint directory
+/// (docs/format.md, "_CHECKPOINT_METADATA").  Missing fields stay null /
+/// unset; unknown top-level keys are moved into `custom_metadata`, as Orbax
+/// reads them.  JSON values are kept as JSON text so that this header needs
+/// no JSON library.
 struct StepMetadata {
-  /// `{name: handler typestr}` (composite / v1), a string (v0 flat), or null.
-  nlohmann::json item_handlers;
-  /// Objects (empty if absent).
-  nlohmann::json metrics = nlohmann::json::object();
-  nlohmann::json performance_metrics = nlohmann::json::object();
-  /// Nanoseconds since the epoch.
+  /// `{name: handler typestr}` (composite / v1), a string (v0 flat), or null,
+  /// as compact JSON text.
+  std::string item_handlers = "null";
+  /// The `metrics` object as compact JSON text ("{}" if absent).
+  std::string metrics = "{}";
+  /// The `performance_metrics` object as compact JSON text ("{}" if absent).
+  std::string performance_metrics = "{}";
+  /// When the save started, in nanoseconds since the epoch.
   std::optional<int64_t> init_timestamp_nsecs;
+  /// When the save was committed, in nanoseconds since the epoch.
   std::optional<int64_t> commit_timestamp_nsecs;
-  /// The user's `custom_metadata` given to save (an object, empty if absent).
-  nlohmann::json custom_metadata = nlohmann::json::object();
+  /// The user's `custom_metadata` given to save, as compact JSON text (an
+  /// object, "{}" if absent).
+  std::string custom_metadata = "{}";
 };
 
 /// Reads `<checkpoint_dir>/_CHECKPOINT_METADATA`; nullopt if the file does not
@@ -82,12 +87,15 @@ absl::StatusOr<std::string> ResolvePytreeCheckpointable(
     const std::string& checkpoint_dir, const std::string& name);
 
 /// `key_type` of `_METADATA` key paths.
-enum class KeyType : int { kSequence = 1, kDict = 2 };
+enum class KeyType : int {
+  kSequence = 1,  ///< A list / tuple index.
+  kDict = 2,      ///< A dict key or attribute name.
+};
 
 /// One component of a leaf's key path.
 struct PathKey {
-  std::string key;  ///< Always a string ("0" for sequence index 0).
-  KeyType type = KeyType::kDict;
+  std::string key;                ///< Always a string ("0" for index 0).
+  KeyType type = KeyType::kDict;  ///< How `key` indexes its parent.
 };
 
 /// What a leaf holds.
@@ -107,11 +115,14 @@ struct LeafInfo {
   /// `_METADATA`'s value_type ("jax.Array", "np.ndarray", "scalar",
   /// "string", "None", ...).
   std::string value_type;
+  /// What the leaf holds, derived from `value_type`.
   LeafKind kind = LeafKind::kEmpty;
-  /// kArray / kScalar only: the stored array's shape, dtype and storage chunk
-  /// shape (for Orbax's sharded zarr3 arrays, the inner chunk).
+  /// kArray / kScalar only: the stored array's shape.
   std::vector<int64_t> shape;
+  /// kArray / kScalar only: the stored element type.
   DataType dtype = DataType::kFloat32;
+  /// kArray / kScalar only: the storage chunk shape (for Orbax's sharded
+  /// zarr3 arrays, the inner chunk).
   std::vector<int64_t> chunk_shape;
   /// The outer zarr chunk-grid shape (one stored value per grid cell).
   std::vector<int64_t> grid_chunk_shape;
@@ -155,9 +166,9 @@ struct CheckpointReaderOptions {
 /// An array owned by the caller: `bytes` holds the C-order native-endian
 /// elements (`ItemSize(dtype)` bytes each; see dtype.h for sub-byte types).
 struct HostArray {
-  DataType dtype = DataType::kFloat32;
-  std::vector<int64_t> shape;
-  std::vector<unsigned char> bytes;
+  DataType dtype = DataType::kFloat32;  ///< The element type.
+  std::vector<int64_t> shape;           ///< The array's shape (C order).
+  std::vector<unsigned char> bytes;     ///< The elements' bytes.
 
   /// The elements as `T` (the caller picks the `T` matching `dtype`).
   template <typename T>
@@ -182,29 +193,26 @@ class CheckpointReader {
       std::string path, const CheckpointReaderOptions& options = {});
 
   /// The checkpoint directory as given.
-  const std::string& path() const { return path_; }
+  const std::string& path() const;
   /// The resolved checkpointable name ("" for a flat PyTree at the root).
-  const std::string& checkpointable() const { return checkpointable_; }
+  const std::string& checkpointable() const;
   /// The PyTree directory (`path` or `path/checkpointable`).
-  const std::string& directory() const { return directory_; }
-  CheckpointLayout layout() const { return layout_; }
+  const std::string& directory() const;
+  /// How the checkpoint directory is laid out.
+  CheckpointLayout layout() const;
   /// Whether arrays live in an OCDBT database (else plain directories).
-  bool use_ocdbt() const { return use_ocdbt_; }
+  bool use_ocdbt() const;
   /// True if `_METADATA` was missing and the leaves were rebuilt from the
   /// stored array names (all dict keys; `jax.Array` if a `_sharding` entry
   /// exists, else `np.ndarray`).
-  bool metadata_inferred() const { return metadata_inferred_; }
+  bool metadata_inferred() const;
   /// `_CHECKPOINT_METADATA`, if the checkpoint has one.
-  const std::optional<StepMetadata>& step_metadata() const {
-    return step_metadata_;
-  }
-  /// `_METADATA`'s `custom_metadata` (usually null).
-  const nlohmann::json& tree_custom_metadata() const {
-    return tree_custom_metadata_;
-  }
+  const std::optional<StepMetadata>& step_metadata() const;
+  /// `_METADATA`'s `custom_metadata` as compact JSON text (usually "null").
+  const std::string& tree_custom_metadata() const;
 
   /// Every leaf, in key-path order (sequence indices numerically).
-  const std::vector<LeafInfo>& leaves() const { return leaves_; }
+  const std::vector<LeafInfo>& leaves() const;
 
   /// The leaf with param name `name`; NotFound naming the checkpoint if none.
   absl::StatusOr<const LeafInfo*> Leaf(absl::string_view name) const;
@@ -217,47 +225,39 @@ class CheckpointReader {
 
   /// Reads the box `[origin, origin + shape)` (within the array's bounds) of
   /// `name` into `out` (C-order, `product(shape) * ItemSize(dtype)` bytes).
-  absl::Status ReadBox(absl::string_view name,
-                       absl::Span<const int64_t> origin,
+  absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
 
-  /// Same, into a new buffer.
+  /// Reads the whole array (or scalar) `name` into a new buffer.
   absl::StatusOr<HostArray> Read(absl::string_view name) const;
+  /// Reads the box `[origin, origin + shape)` of `name` into a new buffer.
   absl::StatusOr<HostArray> ReadBox(absl::string_view name,
                                     absl::Span<const int64_t> origin,
                                     absl::Span<const int64_t> shape) const;
 
   /// The value of a string leaf from `_strings.json` (a `/` in the name
-  /// nests, docs/format.md, "_strings.json").  NotFound naming the file if it is absent.
+  /// nests, docs/format.md, "_strings.json").  NotFound naming the file if it
+  /// is absent.
   absl::StatusOr<std::string> ReadString(absl::string_view name) const;
 
   /// The value of a scalar (or any one-element array) leaf as a double
   /// (complex: the real part; bool: 0/1).
   absl::StatusOr<double> ReadScalar(absl::string_view name) const;
 
-  /// The underlying array store (thread-safe), for direct zarr access.
-  CheckpointArrayReader& arrays() const { return *arrays_; }
+  /// Closes the checkpoint's files.
+  ~CheckpointReader();
+  /// Not copyable: share it through the `unique_ptr` Open() returns (or a
+  /// `shared_ptr` made from it); all methods are const and thread-safe.
+  CheckpointReader(const CheckpointReader&) = delete;
+  /// Not copy-assignable (see the copy constructor).
+  CheckpointReader& operator=(const CheckpointReader&) = delete;
 
  private:
-  CheckpointReader() = default;
-  absl::Status LoadLeaves();
-  absl::StatusOr<const LeafInfo*> ArrayLeaf(absl::string_view name) const;
-  absl::Status Annotate(const absl::Status& s, absl::string_view name) const;
+  struct Impl;  // The parsed metadata and the array store (internal).
+  explicit CheckpointReader(std::unique_ptr<Impl> impl);
 
-  std::string path_;
-  std::string checkpointable_;
-  std::string directory_;
-  CheckpointLayout layout_ = CheckpointLayout::kV1;
-  bool use_ocdbt_ = true;
-  bool metadata_inferred_ = false;
-  bool fail_on_missing_chunks_ = true;
-  std::optional<StepMetadata> step_metadata_;
-  nlohmann::json tree_custom_metadata_;
-  std::optional<nlohmann::json> strings_;
-  std::vector<LeafInfo> leaves_;
-  absl::flat_hash_map<std::string, size_t> by_name_;
-  std::unique_ptr<CheckpointArrayReader> arrays_;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// The element at `element` (native order, `ItemSize(dtype)` bytes) as a
@@ -267,4 +267,4 @@ double ElementToDouble(DataType dtype, const void* element);
 
 }  // namespace ocpx
 
-#endif  // OCPX_READER_CHECKPOINT_READER_H_
+#endif  // OCPX_CHECKPOINT_READER_H_
