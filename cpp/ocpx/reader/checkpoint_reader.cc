@@ -745,8 +745,8 @@ absl::StatusOr<HostArray> CheckpointReader::Impl::ReadBox(
     return absl::ResourceExhaustedError(absl::StrCat(
         path_, ": leaf '", name, "': cannot allocate ", nbytes, " bytes"));
   }
-  OCPX_RETURN_IF_ERROR(ReadBox(name, origin, shape, a.bytes.data(),
-                               a.bytes.size()));
+  OCPX_RETURN_IF_ERROR(
+      ReadBox(name, origin, shape, a.bytes.data(), a.bytes.size()));
   return a;
 }
 
