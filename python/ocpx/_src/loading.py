@@ -70,10 +70,14 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
         registry, abstract, name=key, handler_typestr=typestr)
   except registration.NoEntryError as e:
     error = e
-  by_content = registration.resolve_handler_by_content(
-      registry, directory, abstract)
-  if by_content is not None:
-    return by_content
+  # Only where a step recorded no handler types at all (older Orbax
+  # releases): a step whose `_CHECKPOINT_METADATA` is lost resolves as Orbax
+  # resolves it.
+  if step_meta is not None and step_meta.item_handlers is None:
+    by_content = registration.resolve_handler_by_content(
+        registry, directory, abstract)
+    if by_content is not None:
+      return by_content
   if registry.has(layout.STATE_CHECKPOINTABLE_KEY):
     return registration.construct_handler(
         key, registry.get(layout.STATE_CHECKPOINTABLE_KEY))
