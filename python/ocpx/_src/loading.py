@@ -70,10 +70,12 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
         registry, abstract, name=key, handler_typestr=typestr)
   except registration.NoEntryError as e:
     error = e
-  # Only where a step recorded no handler types at all (older Orbax
-  # releases): a step whose `_CHECKPOINT_METADATA` is lost resolves as Orbax
-  # resolves it.
-  if step_meta is not None and step_meta.item_handlers is None:
+  # By content: a flat (direct) checkpoint, which Orbax reads as a PyTree
+  # whatever the registry holds, and the items of a step that recorded no
+  # handler types at all (older Orbax releases).  An item of a step whose
+  # `_CHECKPOINT_METADATA` is lost resolves as Orbax resolves it.
+  if name is None or (step_meta is not None
+                      and step_meta.item_handlers is None):
     by_content = registration.resolve_handler_by_content(
         registry, directory, abstract)
     if by_content is not None:
