@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import ocpx
 from ocpx import v1 as ocp
 from ocpx._src import recovery
 from ocpx._src.checkpoint_managers import step_engine
@@ -24,6 +25,9 @@ orbax_training = pytest.importorskip(
     "orbax.checkpoint.experimental.v1.training")
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+# Where this process imports `ocpx` from (source tree or site-packages), so
+# that child processes import the same package.
+OCPX_ROOT = pathlib.Path(ocpx.__file__).resolve().parent.parent
 
 
 def _tree(s):
@@ -297,7 +301,7 @@ def test_deleted_step_leaves_the_listing_at_once(tmp_path):
 
 
 def _run_child(code: str, tmp_path, *, sig=None, wait_for=None):
-  env = dict(os.environ, PYTHONPATH=str(REPO / "python"),
+  env = dict(os.environ, PYTHONPATH=str(OCPX_ROOT),
              JAX_PLATFORMS="cpu")
   p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
                        cwd=tmp_path, env=env, stdout=subprocess.PIPE,

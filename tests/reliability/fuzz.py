@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import importlib.util
 import json
 import os
 import pathlib
@@ -31,6 +32,11 @@ from typing import Any, Optional
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+# The directory holding the `ocpx` package this test process imports (the
+# source tree with PYTHONPATH=python, or site-packages after `pip install .`):
+# child processes import the same one.
+OCPX_ROOT = pathlib.Path(
+    importlib.util.find_spec("ocpx").origin).resolve().parent.parent
 
 # Values a hostile or damaged JSON file may hold where a number, string or
 # list is expected.
@@ -248,7 +254,7 @@ class Worker:
   """A long-lived fuzz worker process."""
 
   def __init__(self, as_limit: Optional[int] = None):
-    script = WORKER.format(python=str(REPO / "python"),
+    script = WORKER.format(python=str(OCPX_ROOT),
                            tests=str(REPO / "tests"))
     if as_limit:
       # A ceiling on address space, so that a runaway allocation fails in

@@ -17,6 +17,7 @@ the test knows which versions must have survived.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -28,6 +29,11 @@ from typing import Optional
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+# The directory holding the `ocpx` package this test process imports (the
+# source tree with PYTHONPATH=python, or site-packages after `pip install .`):
+# child processes import the same one.
+OCPX_ROOT = pathlib.Path(
+    importlib.util.find_spec("ocpx").origin).resolve().parent.parent
 
 ZYGOTE = r"""
 import json, os, sys
@@ -111,7 +117,7 @@ class Zygote:
   def __init__(self):
     env = dict(os.environ)
     self.proc = subprocess.Popen(
-        [sys.executable, "-c", ZYGOTE.format(python=str(REPO / "python"),
+        [sys.executable, "-c", ZYGOTE.format(python=str(OCPX_ROOT),
                                              tests=str(REPO / "tests"))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     line = self.proc.stdout.readline()
