@@ -64,18 +64,18 @@ def _handler_for_load(ctx, directory, name, abstract, step_meta):
   """
   typestr = _handler_typestr(step_meta, name)
   registry = ctx.checkpointables_options.registry
-  key = name or layout.STATE_CHECKPOINTABLE_KEY
+  # A flat (direct) checkpoint is resolved under its directory's name, as
+  # Orbax does; the 'state' handler is the fallback below.
+  key = name if name is not None else directory.name
   try:
     return registration.resolve_handler_for_load(
         registry, abstract, name=key, handler_typestr=typestr)
   except registration.NoEntryError as e:
     error = e
-  # By content: a flat (direct) checkpoint, which Orbax reads as a PyTree
-  # whatever the registry holds, and the items of a step that recorded no
-  # handler types at all (older Orbax releases).  An item of a step whose
-  # `_CHECKPOINT_METADATA` is lost resolves as Orbax resolves it.
-  if name is None or (step_meta is not None
-                      and step_meta.item_handlers is None):
+  # By content, only for the items of a step that recorded no handler types
+  # at all (older Orbax releases).  A step whose `_CHECKPOINT_METADATA` is
+  # lost resolves as Orbax resolves it.
+  if step_meta is not None and step_meta.item_handlers is None:
     by_content = registration.resolve_handler_by_content(
         registry, directory, abstract)
     if by_content is not None:
