@@ -41,6 +41,19 @@ from reliability import trees  # noqa: E402  pylint: disable=g-import-not-at-top
 FAILURES = ("crash", "hang", "memory", "silent-wrong", "wrong-type",
             "unnamed-path", "unclear-error")
 
+# Open bugs the soak found and that are not fixed yet (tracked in the
+# hardening issue): (variant, seed, op, verdict).  Listed, so that the soak
+# still fails on anything new, and fails when one of these is fixed without
+# being taken off the list.
+KNOWN_OPEN = {
+    # verify of an array whose zarr.json claims 2^53 elements peaks at
+    # ~79 MB of RSS with 4 MiB slabs before it reports the missing chunk.
+    ("plain", 1907, "verify", "memory"),
+    # a zarr.json whose first extent grows to 2^31 loads different values
+    # without an error in the "raw" variant.
+    ("raw", 3255, "load", "silent-wrong"),
+}
+
 # Fuzz cases that failed once, kept as regression cases: (variant, seed).
 REGRESSIONS = [
     ("raw", 437),     # verify on a shape of 2^53 materialized its index space
@@ -91,7 +104,14 @@ def test_fuzz_soak(tmp_path):
   results = fuzz.run_cases(tmp_path, ["ocdbt", "plain", "raw"],
                            list(range(seed0, seed0 + 3400)))
   assert len(results) >= 10_000
-  assert not _report(results, f"fuzz (soak, seeds {seed0}..)")
+  bad = _report(results, f"fuzz (soak, seeds {seed0}..)")
+  # Every failure not listed as a known open bug fails the soak; a known
+  # one that no longer fails must be taken off the list.
+  found = {(r.variant, r.seed, r.op, r.verdict) for r in bad}
+  expected = {k for k in KNOWN_OPEN if seed0 <= k[1] < seed0 + 3400}
+  assert found - expected == set(), sorted(found - expected)
+  assert expected - found == set(), (
+      f"fixed, take off KNOWN_OPEN: {sorted(expected - found)}")
 
 
 # ---------------------------------------------------------------------------
