@@ -121,6 +121,22 @@ def _ocdbt_spec(base: dict, *, target_data_file_size: Optional[int] = None,
   return spec
 
 
+
+def _release_once(limiter, nbytes: int):
+  """A callable that returns `nbytes` to `limiter` the first time it is
+  called (from the read's completion callback or from the reading thread,
+  whichever comes first); a no-op without a limiter."""
+  lock = threading.Lock()
+  done = [limiter is None]
+
+  def release() -> None:
+    with lock:
+      if done[0]:
+        return
+      done[0] = True
+    limiter.release(nbytes)
+  return release
+
 def _wrap(e: Exception, where: str, param: str) -> Exception:
   return OSError(f"{where}: array {param!r}: {e}")
 
@@ -372,23 +388,26 @@ class RemoteArrayStore:
           if limiter is not None:
             limiter.release(nbytes)
           raise
+        release = _release_once(limiter, nbytes)
         if limiter is not None:
-          fut.add_done_callback(
-              lambda _f, n=nbytes: limiter.release(n))
-        futures.append((param, fut))
+          fut.add_done_callback(lambda _f, r=release: r())
+        futures.append((param, fut, release))
       out = []
-      for param, fut in futures:
+      for param, fut, release in futures:
         try:
           out.append(np.asarray(fut.result()))
         except Exception as e:  # pylint: disable=broad-except
           raise _wrap(e, str(self._dir), param) from e
+        finally:
+          release()  # the callback may not have run yet
       return out
     finally:
-      for _, fut in futures:  # on error: let every started read finish
+      for _, fut, release in futures:  # on error: let every read finish
         try:
           fut.result()
         except Exception:  # pylint: disable=broad-except
           pass
+        release()
 
   def list_params(self) -> list[str]:
     keys = [k.decode() for k in self._kv().list().result()]
