@@ -27,7 +27,6 @@ import os
 import pathlib
 import re
 import threading
-import time
 import uuid
 from typing import Any, Optional
 
@@ -280,14 +279,7 @@ def _merge_session(final: pathlib.Path, session: pathlib.Path) -> None:
         item_handlers=first.item_handlers if first else None,
         init_timestamp_nsecs=first.init_timestamp_nsecs if first else None,
         commit_timestamp_nsecs=None, custom_metadata=custom)
-    path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
-    meta.commit_timestamp_nsecs = time.time_ns()
-    path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
-                                meta.to_json())
-    path_lib.write_file_durably(
-        tmp / path_lib.COMMIT_SUCCESS_FILE,
-        f"Checkpoint commit was successful to {final}")
-    path_lib.fsync_tree(tmp)
+    saving.write_commit_files(tmp, final, meta)
     if final.exists():
       raise FileExistsError(
           f"Finalized checkpoint already exists at {final}.")

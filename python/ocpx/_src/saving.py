@@ -298,14 +298,7 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
             commit_timestamp_nsecs=None,
             custom_metadata=custom_metadata if custom_metadata is not None
             else {})
-        path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
-        meta.commit_timestamp_nsecs = time.time_ns()
-        path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
-                                    meta.to_json())
-        path_lib.write_file_durably(
-            tmp / path_lib.COMMIT_SUCCESS_FILE,
-            f"Checkpoint commit was successful to {final}")
-        path_lib.fsync_tree(tmp)
+        write_commit_files(tmp, final, meta)
         if cancelled.is_set():
           raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
         if overwrite and (final.exists() or final.is_symlink()):
@@ -356,6 +349,21 @@ def _validate_state(state) -> None:
         f"Unsupported leaf type for saving: `{type(value)}`. Supported leaf "
         f"types are: {tree_types.Leaf}. (leaf "
         f"{jax.tree_util.keystr(leaf.keypath) or '<root>'})")
+
+
+def write_commit_files(tmp, final, meta: cm.StepMetadata) -> None:
+  """Writes the files that complete a v1 checkpoint in `tmp` (the indicator
+  file, `_CHECKPOINT_METADATA` stamped with the commit time and
+  `commit_success.txt`), then syncs the whole tree: after this only the
+  rename to `final` remains."""
+  path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
+  meta.commit_timestamp_nsecs = time.time_ns()
+  path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
+                              meta.to_json())
+  path_lib.write_file_durably(
+      tmp / path_lib.COMMIT_SUCCESS_FILE,
+      f"Checkpoint commit was successful to {final}")
+  path_lib.fsync_tree(tmp)
 
 
 def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_KEY,
