@@ -12,7 +12,6 @@ one `sharding_indexed` codec holds a single inner chunk (orbax-layout.md
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 from typing import Any, Optional, Sequence
 
@@ -171,9 +170,21 @@ class RemoteArrayWriteSession:
     # limit each write is committed at once so its bytes can be released.
     self._txn = ts.Transaction() if limiter is None else None
     self._arrays: dict[str, Any] = {}
+    self._open_kv = None
     self._lock = threading.Lock()
 
-  def _open(self, param, shape, dtype, chunk_shape, create: bool):
+  def _kv(self):
+    """The session's kvstore, opened once (its OCDBT manifest is read once,
+    not once per array)."""
+    with self._lock:
+      if self._open_kv is None:
+        self._open_kv = _ts().KvStore.open(
+            self._kvstore, context=self._context).result()
+      return self._open_kv
+
+  def _start_open(self, param, shape, dtype, chunk_shape, create: bool):
+    """The future of `param`'s TensorStore, started once; not awaited here,
+    so that the opens (and zarr.json writes) of many arrays overlap."""
     with self._lock:
       got = self._arrays.get(param)
     if got is not None:
@@ -185,29 +196,37 @@ class RemoteArrayWriteSession:
     else:
       driver, metadata = "zarr", zarr2_metadata(shape, dtype, chunk_shape,
                                                 self._zstd_level)
-    spec = {"driver": driver,
-            "kvstore": {**self._kvstore, "path": param},
-            "metadata": metadata,
+    spec = {"driver": driver, "metadata": metadata,
             "recheck_cached_data": False, "recheck_cached_metadata": False,
             "store_data_equal_to_fill_value": True}
     try:
+      kv = self._kv() / f"{param}/"
       if create:
-        t = ts.open(spec, create=True, open=True, context=self._context,
-                    transaction=self._txn).result()
+        fut = ts.open(spec, kvstore=kv, create=True, open=True,
+                      context=self._context, transaction=self._txn)
       else:
-        t = ts.open(spec, open=True, assume_metadata=True,
-                    context=self._context, transaction=self._txn).result()
+        fut = ts.open(spec, kvstore=kv, open=True, assume_metadata=True,
+                      context=self._context, transaction=self._txn)
     except Exception as e:  # pylint: disable=broad-except
       raise _wrap(e, str(self._where), param) from e
     with self._lock:
-      return self._arrays.setdefault(param, t)
+      return self._arrays.setdefault(param, fut)
+
+  def _opened(self, param, shape, dtype, chunk_shape):
+    fut = self._start_open(param, shape, dtype, chunk_shape, create=False)
+    try:
+      return fut.result()
+    except Exception as e:  # pylint: disable=broad-except
+      raise _wrap(e, str(self._where), param) from e
 
   def create(self, param: str, shape, dtype, chunk_shape) -> None:
-    self._open(param, shape, dtype, chunk_shape, create=True)
+    """Starts creating `param` (its zarr metadata); errors surface from the
+    array's first write or from `commit`."""
+    self._start_open(param, shape, dtype, chunk_shape, create=True)
 
   def write(self, param: str, origin, data: np.ndarray, shape, dtype,
             chunk_shape) -> None:
-    t = self._open(param, shape, dtype, chunk_shape, create=False)
+    t = self._opened(param, shape, dtype, chunk_shape)
     data = np.require(data, requirements="C")
     index = tuple(slice(o, o + n) for o, n in zip(origin, data.shape))
     nbytes = int(data.nbytes)
@@ -222,6 +241,13 @@ class RemoteArrayWriteSession:
         self._limiter.release(nbytes)
 
   def commit(self) -> None:
+    with self._lock:
+      pending = list(self._arrays.items())
+    for param, fut in pending:  # every create has finished, or raises
+      try:
+        fut.result()
+      except Exception as e:  # pylint: disable=broad-except
+        raise _wrap(e, str(self._where), param) from e
     if self._txn is not None:
       try:
         self._txn.commit_async().result()
@@ -279,17 +305,21 @@ class RemoteArrayStore:
                      else directory.kvstore_spec())
     self._open_kv = None
     self._kinds: Optional[dict[str, str]] = None
+    self._kinds_lock = threading.Lock()
+    self._kv_lock = threading.Lock()
     self._arrays: dict[tuple, Any] = {}
     self._info: dict[str, Any] = {}
     self._lock = threading.Lock()
 
   def _kv(self):
-    if self._open_kv is None:
-      self._open_kv = _ts().KvStore.open(
-          self._kvstore, context=self._context).result()
-    return self._open_kv
+    with self._kv_lock:
+      if self._open_kv is None:
+        self._open_kv = _ts().KvStore.open(
+            self._kvstore, context=self._context).result()
+      return self._open_kv
 
-  def _array(self, param: str, fill_missing: bool):
+  def _start_array(self, param: str, fill_missing: bool):
+    """The future of `param`'s TensorStore (started once, not awaited)."""
     key = (param, fill_missing)
     with self._lock:
       got = self._arrays.get(key)
@@ -298,8 +328,7 @@ class RemoteArrayStore:
     ts = _ts()
     try:
       kv = self._kv()
-      kinds = self._param_kinds()
-      driver = kinds.get(param)
+      driver = self._param_kinds().get(param)
       if driver is None:
         from ocpx._src import engine  # pylint: disable=g-import-not-at-top
         raise engine.ArrayDataMissingError(
@@ -307,34 +336,40 @@ class RemoteArrayStore:
             f"{param}/zarr.json or {param}/.zarray)")
       # Opened on the one kvstore object: its OCDBT manifest is read once,
       # not once per array.
-      t = ts.open({"driver": driver,
-                   "recheck_cached_data": False,
-                   "recheck_cached_metadata": False,
-                   "fill_missing_data_reads": fill_missing},
-                  kvstore=kv / f"{param}/",
-                  open=True, read=True, context=self._context).result()
+      fut = ts.open({"driver": driver,
+                     "recheck_cached_data": False,
+                     "recheck_cached_metadata": False,
+                     "fill_missing_data_reads": fill_missing},
+                    kvstore=kv / f"{param}/",
+                    open=True, read=True, context=self._context)
     except FileNotFoundError:
       raise
     except Exception as e:  # pylint: disable=broad-except
       raise _wrap(e, str(self._dir), param) from e
     with self._lock:
-      return self._arrays.setdefault(key, t)
+      return self._arrays.setdefault(key, fut)
+
+  def _array(self, param: str, fill_missing: bool):
+    fut = self._start_array(param, fill_missing)
+    try:
+      return fut.result()
+    except Exception as e:  # pylint: disable=broad-except
+      raise _wrap(e, str(self._dir), param) from e
 
   def _param_kinds(self) -> dict:
-    """param -> "zarr3" | "zarr", from one listing of the database."""
-    with self._lock:
-      kinds = self._kinds
-    if kinds is None:
-      kinds = {}
-      for k in self._kv().list().result():
-        k = k.decode()
-        if k.endswith("/zarr.json"):
-          kinds[k[:-len("/zarr.json")]] = "zarr3"
-        elif k.endswith("/.zarray"):
-          kinds.setdefault(k[:-len("/.zarray")], "zarr")
-      with self._lock:
+    """param -> "zarr3" | "zarr", from one listing of the database (made
+    once, however many threads ask at the same time)."""
+    with self._kinds_lock:
+      if self._kinds is None:
+        kinds: dict[str, str] = {}
+        for k in self._kv().list().result():
+          k = k.decode()
+          if k.endswith("/zarr.json"):
+            kinds[k[:-len("/zarr.json")]] = "zarr3"
+          elif k.endswith("/.zarray"):
+            kinds.setdefault(k[:-len("/.zarray")], "zarr")
         self._kinds = kinds
-    return kinds
+      return self._kinds
 
   def info(self, param: str):
     from ocpx._src import engine  # pylint: disable=g-import-not-at-top
@@ -351,14 +386,13 @@ class RemoteArrayStore:
     return got
 
   def prefetch_info(self, params: Sequence[str]) -> None:
+    """Opens every array of `params` at once (their zarr metadata reads
+    overlap), then records their infos."""
     todo = [p for p in dict.fromkeys(params) if p not in self._info]
-    if len(todo) <= 1:
-      for p in todo:
-        self.info(p)
-      return
-    with concurrent.futures.ThreadPoolExecutor(
-        min(16, len(todo)), thread_name_prefix="ocpx-remote-info") as ex:
-      list(ex.map(self.info, todo))
+    for p in todo:
+      self._start_array(p, True)
+    for p in todo:
+      self.info(p)
 
   def read_many(self, requests, fail_on_missing: bool = True) -> list:
     """[(param, origin, shape)] -> arrays of the stored dtype.
@@ -370,6 +404,8 @@ class RemoteArrayStore:
     """
     limiter = self._limiter
     futures = []
+    for param, _, _ in requests:  # every array's open overlaps
+      self._start_array(param, not fail_on_missing)
     try:
       for param, origin, shape in requests:
         t = self._array(param, not fail_on_missing)
@@ -410,10 +446,4 @@ class RemoteArrayStore:
         release()
 
   def list_params(self) -> list[str]:
-    keys = [k.decode() for k in self._kv().list().result()]
-    out = []
-    for k in keys:
-      for suffix in ("/zarr.json", "/.zarray"):
-        if k.endswith(suffix):
-          out.append(k[:-len(suffix)])
-    return sorted(set(out))
+    return sorted(self._param_kinds())
