@@ -588,3 +588,26 @@ def test_checkpoint_manager_over_a_bucket(store):
   with ocpx.CheckpointManager(base, options=opts) as mngr:
     assert mngr.all_steps() == [2, 3]  # 7 never committed; 0, 1 deleted
   assert sorted(p.name for p in root.iterdir()) == ["2", "3", "7"]
+
+
+@pytest.mark.slow
+def test_two_processes_save_to_a_bucket_and_load_it_resharded(store, tmp_path):
+  """jax.distributed with two processes (four CPU devices each) saving one
+  sharded tree to the bucket: each writes its own OCDBT database, the
+  primary merges them and writes the commit marker last; both then load it
+  onto another mesh, and this single process loads it whole."""
+  import test_multiprocess as mp_tests  # pylint: disable=g-import-not-at-top
+  url = store.bucket() + "/two_procs"
+  results = mp_tests._run(tmp_path, 2, 4, url, "save_load", timeout=240)  # pylint: disable=protected-access
+  assert all(r["ok"] for r in results.values()), results
+  root = rpath_lib.RemotePath(url)
+  assert (root / "commit_success.txt").is_file()
+  # The per-process databases were merged into the checkpointable's root.
+  assert (root / "state" / "manifest.ocdbt").is_file()
+  assert sorted(p.name for p in (root / "state").iterdir()
+                if p.name.startswith("ocdbt.process_")) == [
+                    "ocdbt.process_0", "ocdbt.process_1"]
+  got = ocp.load(url)
+  for k, v in mp_tests._expected().items():  # pylint: disable=protected-access
+    np.testing.assert_array_equal(np.asarray(got[k]), v)
+  assert ocp.metadata(url).custom_metadata == {"n": 2}
