@@ -590,6 +590,53 @@ def test_checkpoint_manager_over_a_bucket(store):
   assert sorted(p.name for p in root.iterdir()) == ["2", "3", "7"]
 
 
+def test_step_helpers_and_todelete_subdir_on_a_bucket(store):
+  """The v0 step helpers list a bucket with its commit markers, and
+  `todelete_subdir` keeps deleted steps (committed) under the subdir."""
+  import ocpx  # pylint: disable=g-import-not-at-top
+  from ocpx import step as step_lib  # pylint: disable=g-import-not-at-top
+  base = store.bucket() + "/run"
+  opts = ocpx.CheckpointManagerOptions(max_to_keep=1, todelete_subdir="old")
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    for step in range(3):
+      mngr.save(step, args=ocpx.args.StandardSave({"w": np.full(3, step)}))
+    mngr.wait_until_finished()
+    assert mngr.all_steps() == [2]
+  root = rpath_lib.RemotePath(base)
+  # The deleted steps are complete, committed checkpoints under old/.
+  assert step_lib.checkpoint_steps(root / "old") == [0, 1]
+  got = ocp.load(str(root / "old" / "1"))
+  np.testing.assert_array_equal(np.asarray(got["w"]), np.full(3, 1))
+  # An uncommitted step prefix is a temporary checkpoint, not a step.
+  root.store.write(f"{root.key}/5/_CHECKPOINT_METADATA", b"{}")
+  assert step_lib.checkpoint_steps(base) == [2]
+  assert step_lib.any_checkpoint_step(base) == 2
+  assert step_lib.tmp_checkpoints(base) == ["5"]
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    assert mngr.all_steps() == [2]
+
+
+def test_checkpoints_iterator_on_a_bucket_protects_the_step(store):
+  """The evaluator's iterator hands out committed steps of a bucket; the
+  step it hands out stays loadable (a committed copy under _SNAPSHOTS) even
+  if the trainer deletes it meanwhile, and the copy goes afterwards."""
+  import ocpx  # pylint: disable=g-import-not-at-top
+  base = store.bucket() + "/run"
+  with ocpx.CheckpointManager(base) as mngr:
+    mngr.save(4, args=ocpx.args.StandardSave({"w": np.full(3, 4)}))
+  root = rpath_lib.RemotePath(base)
+  for step in ocpx.checkpoint_utils.checkpoints_iterator(base, timeout=0):
+    assert step == 4
+    snap = root / "_SNAPSHOTS" / "4"
+    assert (snap / "commit_success.txt").is_file()
+    with ocpx.CheckpointManager(base) as mngr:
+      mngr.delete(4)
+      assert mngr.all_steps() == []
+    got = ocp.load(str(snap))
+    np.testing.assert_array_equal(np.asarray(got["w"]), np.full(3, 4))
+  assert not (root / "_SNAPSHOTS" / "4").exists()
+
+
 @pytest.mark.slow
 def test_two_processes_save_to_a_bucket_and_load_it_resharded(store, tmp_path):
   """jax.distributed with two processes (four CPU devices each) saving one

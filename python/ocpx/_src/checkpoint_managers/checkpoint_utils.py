@@ -18,7 +18,7 @@ import pathlib
 import shutil
 import stat
 import time
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, cast
 
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
@@ -49,8 +49,27 @@ def _link_tree(src: pathlib.Path, dst: pathlib.Path, copy: bool) -> None:
           shutil.copy2(s, d)
 
 
+def _snapshot_remote(step_dir, snapshot_path, ignore_errors: bool) -> bool:
+  """Object stores have no links or renames: the snapshot is a copy of the
+  step, its commit marker copied last (an interrupted copy never counts)."""
+  marker = path_lib.COMMIT_SUCCESS_FILE
+  if (snapshot_path / marker).is_file():
+    return True
+  src, dst = cast(Any, step_dir), cast(Any, snapshot_path)
+  src.store.copy_prefix(src.key + "/", dst.key + "/", last=marker)
+  if (snapshot_path / marker).is_file():
+    return True
+  path_lib.rmtree(snapshot_path)  # the step was deleted while copied
+  if ignore_errors:
+    logging.warning("Step %s vanished while being snapshotted.", step_dir)
+    return False
+  raise FileNotFoundError(f"{step_dir} vanished while being snapshotted")
+
+
 def _snapshot(step_dir: pathlib.Path, snapshot_path: pathlib.Path,
               set_immutable: Optional[bool], ignore_errors: bool) -> bool:
+  if path_lib.uses_commit_file(step_dir):
+    return _snapshot_remote(step_dir, snapshot_path, ignore_errors)
   if snapshot_path.exists():
     return True
   tmp = snapshot_path.parent / (snapshot_path.name + ".ocpx-snapshot-tmp")
@@ -74,6 +93,9 @@ def _snapshot(step_dir: pathlib.Path, snapshot_path: pathlib.Path,
 
 
 def _release(snapshot_path: pathlib.Path) -> None:
+  if path_lib.uses_commit_file(snapshot_path):
+    path_lib.rmtree(snapshot_path)  # no permissions on objects
+    return
   for dirpath, dirs, files in os.walk(snapshot_path):
     for n in dirs + files:
       p = os.path.join(dirpath, n)
@@ -107,7 +129,7 @@ def _wait(checkpoint_dir, *, name_format, until_step, seconds_to_sleep,
       if latest is not None and (until_step is None
                                  or latest.step >= until_step):
         snap = get_snapshot_dir_from_step_dir(latest.path, snapshot_dir)
-        snap.parent.mkdir(parents=True, exist_ok=True)
+        path_lib.mkdir(snap.parent, parents=True)
         if _snapshot(latest.path, snap, set_immutable,
                      bool(ignore_snapshot_errors)):
           result = latest.step

@@ -19,7 +19,7 @@ import queue
 import shutil
 import threading
 import uuid
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from ocpx._src import path as path_lib
 
@@ -84,6 +84,13 @@ class StepDeleter:
   def delete(self, step: int, step_path: pathlib.Path) -> None:
     """Takes `step_path` out of the listing now; removes it (maybe later)."""
     if path_lib.uses_commit_file(step_path):
+      if self._todelete_subdir:
+        # No rename on object stores: the step is copied (its commit marker
+        # with it) under the subdirectory, then deleted here.
+        dest = self._root / self._todelete_subdir / step_path.name
+        src, dst = cast(Any, step_path), cast(Any, dest)
+        src.store.copy_prefix(src.key + "/", dst.key + "/",
+                              last=path_lib.COMMIT_SUCCESS_FILE)
       # Object store: without its commit marker the step is no longer
       # listed; its objects are deleted by prefix (with retries) later.
       (step_path / path_lib.COMMIT_SUCCESS_FILE).unlink(missing_ok=True)

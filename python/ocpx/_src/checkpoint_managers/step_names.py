@@ -334,13 +334,37 @@ is_checkpoint_finalized = is_path_finalized
 is_tmp_checkpoint = is_path_temporary
 
 
-def tmp_checkpoints(checkpoint_dir) -> List[str]:
-  """Names of the temporary (in-flight or crashed) entries under a dir."""
-  d = _as_path(checkpoint_dir)
+def _subdirs(d) -> list[tuple[str, bool]]:
+  """(name, committed) of the directories directly under `d`.
+
+  Local disk: one `os.scandir`; a directory counts as committed unless its
+  name carries the tmp suffix.  Object stores: one listing of the prefix; a
+  sub-prefix counts as committed once its `commit_success.txt` exists, as
+  there is no rename to mark it.
+  """
+  if path_lib.uses_commit_file(d):
+    root = d.key + "/" if d.key else ""
+    names: dict[str, bool] = {}
+    for key in d.store.list(root):
+      name, sep, rest = key[len(root):].partition("/")
+      if sep and name:
+        names[name] = names.get(name, False) or rest == COMMIT_SUCCESS_FILE
+    return list(names.items())
   if not d.is_dir():
     return []
-  return [e.name for e in os.scandir(d)
-          if TMP_DIR_SUFFIX in e.name and e.is_dir(follow_symlinks=False)]
+  with os.scandir(d) as it:
+    return [(e.name, TMP_DIR_SUFFIX not in e.name) for e in it
+            if e.is_dir(follow_symlinks=False)]
+
+
+def tmp_checkpoints(checkpoint_dir) -> List[str]:
+  """Names of the temporary (in-flight or crashed) entries under a dir; on
+  object stores, the step prefixes not (yet) committed."""
+  d = _as_path(checkpoint_dir)
+  if path_lib.uses_commit_file(d):
+    return [n for n, committed in _subdirs(d)
+            if not committed and _looks_like_step(n)]
+  return [n for n, _ in _subdirs(d) if TMP_DIR_SUFFIX in n]
 
 
 def step_from_checkpoint_name(name: str) -> int:
@@ -354,19 +378,16 @@ def step_from_checkpoint_name(name: str) -> int:
   raise ValueError(f"Unrecognized name format: {name}.")
 
 
-def _legacy_step(entry) -> bool:
-  name = entry.name
-  return (TMP_DIR_SUFFIX not in name and entry.is_dir()
-          and (name.isdigit() or name.split("_")[-1].isdigit()))
+def _looks_like_step(name: str) -> bool:
+  base = name.split(TMP_DIR_SUFFIX, 1)[0]
+  return base.isdigit() or base.split("_")[-1].isdigit()
 
 
 def checkpoint_steps_paths(checkpoint_dir) -> List[pathlib.Path]:
   """Committed step dirs named `<digits>` or `<anything>_<digits>`."""
   d = _as_path(checkpoint_dir)
-  if not d.is_dir():
-    return []
-  with os.scandir(d) as it:
-    return [d / e.name for e in it if _legacy_step(e)]
+  return [d / n for n, committed in _subdirs(d)
+          if committed and _looks_like_step(n)]
 
 
 def checkpoint_steps(checkpoint_dir) -> List[int]:
@@ -376,14 +397,9 @@ def checkpoint_steps(checkpoint_dir) -> List[int]:
 
 
 def any_checkpoint_step(checkpoint_dir) -> Optional[int]:
-  d = _as_path(checkpoint_dir)
-  if not d.is_dir():
-    return None
-  with os.scandir(d) as it:
-    for e in it:
-      if _legacy_step(e):
-        return step_from_checkpoint_name(e.name)
-  return None
+  """The step of some committed step dir under `checkpoint_dir`, or None."""
+  paths = checkpoint_steps_paths(checkpoint_dir)
+  return step_from_checkpoint_name(paths[0].name) if paths else None
 
 
 def latest_step_metadata(root_path, name_format) -> Optional[Any]:

@@ -103,6 +103,35 @@ class Store:
       raise self._fail("list", prefix, e) from e
     return sorted(k.decode() for k in keys if k.startswith(p))
 
+  def copy_prefix(self, src: str, dst: str, last: str = "") -> None:
+    """Copies every object under `src` to the same key under `dst` (both
+    directory prefixes ending in '/'), through this client: object stores
+    have no rename, and a server-side copy is not portable across them.
+
+    Objects named `last` (e.g. the commit marker) are copied after all the
+    others, so an interrupted copy never looks committed.
+    """
+    for p in (src, dst):
+      if not p.endswith("/"):
+        raise ValueError(f"{self.url(p)}: a prefix to copy must end with '/'")
+    keys = self.list(src)
+    is_last = lambda k: bool(last) and k.rsplit("/", 1)[-1] == last  # noqa: E731
+    body = [k for k in keys if not is_last(k)]
+    batch = 64  # objects in flight at once (each read is held in memory)
+    for part in ([body[i:i + batch] for i in range(0, len(body), batch)]
+                 + [[k for k in keys if is_last(k)]]):
+      try:
+        reads = [self._kv.read(k) for k in part]
+        writes = []
+        for k, r in zip(part, reads):
+          got = r.result()
+          if got.state == "value":  # deleted meanwhile: nothing to copy
+            writes.append(self._kv.write(dst + k[len(src):], got.value))
+        for w in writes:
+          w.result()
+      except Exception as e:  # pylint: disable=broad-except
+        raise self._fail(f"copy to {self.url(dst)}", src, e) from e
+
   def delete_prefix(self, prefix: str) -> None:
     """Deletes every object under `prefix`; retried until none is left."""
     if not prefix.endswith("/"):
