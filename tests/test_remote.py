@@ -410,6 +410,103 @@ def test_killed_save_never_looks_committed(request, server, when, tmp_path):
   assert set(ocp.load(url)) == {"x"}
 
 
+_OVERWRITE_KILL_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import ocpx.v1 as ocp
+    from ocpx._src import path as path_lib
+    from ocpx._src import recovery
+    from ocpx._src.remote import store as store_lib
+    url, when = sys.argv[1], sys.argv[2]
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    finish = recovery._finish_staged_overwrite
+    def finish_or_die(staged, final):
+      if when == "staged":
+        die()
+      return finish(staged, final)
+    recovery._finish_staged_overwrite = finish_or_die
+    copy = store_lib.Store.copy_prefix
+    def copy_or_die(self, src, dst, last=""):
+      if when == "deleted":
+        die()
+      if when == "half_copied":
+        keys = [k for k in self.list(src) if not k.endswith(last)]
+        for k in keys[:len(keys) // 2]:  # as copy_prefix: the marker last
+          self.write(dst + k[len(src):], self.read(k))
+        die()
+      return copy(self, src, dst, last)
+    store_lib.Store.copy_prefix = copy_or_die
+    rmtree = path_lib.rmtree
+    seen = []
+    def rmtree_or_die(p):
+      if when == "copied" and p.name.endswith(path_lib.TMP_SUFFIX):
+        seen.append(p)
+        if len(seen) == 2:  # the first clears leftovers before the save
+          die()
+      return rmtree(p)
+    path_lib.rmtree = rmtree_or_die
+    new = {f"n{i}": np.full((64, 64), i + 10, np.float32) for i in range(6)}
+    ocp.save(url, new, overwrite=True)
+    print("saved", flush=True)
+""")
+
+
+@pytest.mark.parametrize("when", ["staged", "deleted", "half_copied",
+                                  "copied"])
+def test_killed_overwrite_keeps_old_or_new_and_recovers(s3, when, tmp_path):
+  """overwrite=True on a bucket: the new checkpoint is completed at the
+  staging prefix before the old one is removed.  Killed at any step, the
+  path holds the old checkpoint, or the new one, or is uncommitted with the
+  complete new one staged; the next save (recovery as a writer) or a
+  manager start-up finishes the overwrite and leaves no staging prefix."""
+  from ocpx._src import path as path_lib  # pylint: disable=g-import-not-at-top
+  from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
+  bucket = s3.bucket()
+  url = bucket + "/run/7"
+  old = {"o": np.arange(5)}
+  ocp.save(url, old)
+  script = tmp_path / "child.py"
+  script.write_text(_OVERWRITE_KILL_CHILD)
+  env = dict(os.environ)
+  env["PYTHONPATH"] = os.pathsep.join(
+      [str(p) for p in sys.path if p] + [env.get("PYTHONPATH", "")])
+  env["JAX_PLATFORMS"] = "cpu"
+  proc = subprocess.run([sys.executable, str(script), url, when], env=env,
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+  root = rpath_lib.RemotePath(url)
+  staged = root.parent / ("7" + path_lib.TMP_SUFFIX)
+  if when == "staged":
+    assert set(ocp.load(url)) == {"o"}  # the old one, untouched
+  elif when == "copied":
+    assert set(ocp.load(url)) == {f"n{i}" for i in range(6)}
+  elif when == "deleted":  # the old one is gone, nothing copied yet
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+      ocp.load(url)
+  else:
+    with pytest.raises(layout.InvalidLayoutError, match="never committed"):
+      ocp.load(url)
+  assert (staged / "commit_success.txt").is_file()  # the complete new one
+  # A manager start-up over the parent (or the next save of the path, which
+  # runs the same recovery) finishes the overwrite.
+  assert recovery.recover_directory(bucket + "/run") == {"7": "completed"}
+  got = ocp.load(url)
+  assert set(got) == {f"n{i}" for i in range(6)}
+  np.testing.assert_array_equal(np.asarray(got["n3"]),
+                                np.full((64, 64), 13, np.float32))
+  assert not staged.exists()
+  assert recovery.recover_directory(bucket + "/run") == {}
+
+
+def test_overwrite_on_a_bucket_leaves_no_staging(store):
+  url = store.bucket() + "/ow"
+  ocp.save(url, {"a": np.arange(3)})
+  ocp.save(url, {"b": np.arange(4)}, overwrite=True)
+  root = rpath_lib.RemotePath(url)
+  assert set(ocp.load(url)) == {"b"}
+  assert [p.name for p in root.parent.iterdir()] == ["ow"]
+
+
 def test_store_errors_are_os_errors():
   assert issubclass(store_lib.RemoteStorageError, OSError)
   with pytest.raises(ValueError, match="not a gs:// or s3:// URL"):

@@ -49,8 +49,17 @@ def uses_commit_file(path) -> bool:
   return _remote.is_remote_path(path)
 
 
-def tmp_path_for(final: pathlib.Path) -> pathlib.Path:
-  if uses_commit_file(final):
+def tmp_path_for(final: pathlib.Path, *, staged: bool = False
+                 ) -> pathlib.Path:
+  """Where a save of `final` writes before its commit.
+
+  Local disk: `<final>.orbax-checkpoint-tmp`, renamed to `final`.  Object
+  stores: `final` itself (the commit marker, written last, commits it),
+  except with `staged` (an overwrite of an existing checkpoint), where the
+  new checkpoint is first completed at the tmp name so that the old one is
+  only removed once the new one exists in full (recovery.py).
+  """
+  if uses_commit_file(final) and not staged:
     return final
   return final.parent / (final.name + TMP_SUFFIX)
 

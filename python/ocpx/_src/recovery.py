@@ -40,7 +40,7 @@ import pathlib
 import shutil
 import threading
 import uuid
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 
 from ocpx._src import path as path_lib
 
@@ -156,8 +156,10 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
   another save of `final` (in any process) is in progress.
   """
   if path_lib.uses_commit_file(final):
-    # Object store: the save writes in place (tmp is final); remove what an
-    # interrupted save (or the checkpoint being overwritten) left there.
+    # Object store: the save writes in place (tmp is final) or, for an
+    # overwrite, at the staging prefix; remove what an interrupted save left
+    # there (the caller ran `recover_path` first, which finished a complete
+    # staged overwrite).
     path_lib.rmtree(tmp)
     return None
   recover_path(final)
@@ -211,7 +213,9 @@ def commit(tmp: pathlib.Path, final: pathlib.Path, overwrite: bool) -> None:
   if `overwrite`; a kill at any point leaves `final` old or new (or
   recoverable by `recover_path`), never lost."""
   if path_lib.uses_commit_file(final):
-    return  # object store: commit_success.txt, written last, committed it
+    if tmp != final:  # a staged overwrite
+      _finish_staged_overwrite(tmp, final)
+    return  # else commit_success.txt, written last, committed it
   if not (final.exists() or final.is_symlink()):
     os.rename(tmp, final)
     path_lib.fsync_dir(final.parent)
@@ -252,6 +256,53 @@ def remove_tree(path: pathlib.Path) -> None:
     shutil.rmtree(path, onerror=onerror)
 
 
+def _finish_staged_overwrite(staged, final) -> None:
+  """Object stores: replaces `final` with the complete checkpoint at
+  `staged`.  The old checkpoint's marker goes first (it stops loading and
+  listing), then its objects; the new objects are copied with their marker
+  last, then the staging prefix is removed.  A kill anywhere leaves either
+  the old checkpoint committed at `final` or the complete new one at
+  `staged`, which the next save of `final` or manager start-up finishes
+  (`recover_path`)."""
+  marker = final / _COMMIT_FILE
+  if marker.is_file() and _same_commit(staged, final):
+    path_lib.rmtree(staged)  # the copy had finished before a crash
+    return
+  marker.unlink(missing_ok=True)
+  path_lib.rmtree(final)
+  src, dst = cast(Any, staged), cast(Any, final)
+  src.store.copy_prefix(src.key + "/", dst.key + "/", last=_COMMIT_FILE)
+  if not marker.is_file():
+    raise OSError(errno.EIO, f"{final}: the staged checkpoint {staged} "
+                  "lost its commit marker while it was copied into place; "
+                  "is another process saving to the same path?", str(final))
+  path_lib.rmtree(staged)
+
+
+def _same_commit(a, b) -> bool:
+  """True if `a` and `b` hold the same commit (same `_CHECKPOINT_METADATA`
+  bytes, which carry the commit timestamp)."""
+  try:
+    x = (a / "_CHECKPOINT_METADATA").read_bytes()
+    y = (b / "_CHECKPOINT_METADATA").read_bytes()
+  except FileNotFoundError:
+    return False
+  return x == y
+
+
+def _recover_remote(final) -> Optional[str]:
+  """Object stores: finishes an overwrite whose staged copy is complete (it
+  has its commit marker).  An incomplete staging prefix may belong to a save
+  in progress (no locks on object stores) and is left to that save, or to
+  the next save of `final`, which replaces it."""
+  staged = path_lib.tmp_path_for(final, staged=True)
+  if not _is_complete(staged):
+    return None
+  _finish_staged_overwrite(staged, final)
+  logging.warning("%s: an interrupted overwrite was completed", final)
+  return "completed"
+
+
 # ---------------------------------------------------------------------------
 # Recovery
 
@@ -260,7 +311,8 @@ def _is_complete(directory: pathlib.Path) -> bool:
   return (directory / _COMMIT_FILE).is_file()
 
 
-def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
+def recover_path(final, *, remove_stale_tmp: bool = True,
+                 writer: bool = False) -> Optional[str]:
   """Finishes or rolls back an interrupted save or overwrite of `final`.
 
   Returns what it did ("completed", "restored", "cleaned") or None if there
@@ -271,6 +323,9 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
   * `final` missing, an old copy and no complete tmp: the old copy is put
     back.
   * Otherwise leftovers (old copies, an abandoned tmp directory) are removed.
+  * Object stores (no renames, no locks): only a `writer` (the next save of
+    `final`) finishes an overwrite whose staged copy is complete; readers
+    leave it alone, since the save that staged it may be finishing it now.
 
   Example:
 
@@ -278,7 +333,7 @@ def recover_path(final, *, remove_stale_tmp: bool = True) -> Optional[str]:
   """
   final = path_lib.as_path(final).absolute()
   if path_lib.uses_commit_file(final):
-    return None  # object stores: no renames to finish or roll back
+    return _recover_remote(final) if writer else None
   tmp = path_lib.tmp_path_for(final)
   olds = _old_paths(final)
   if not olds and (not remove_stale_tmp or
@@ -323,7 +378,14 @@ def recover_directory(directory, *,
   """
   directory = path_lib.as_path(directory).absolute()
   if path_lib.uses_commit_file(directory):
-    return {}  # object stores: no renames to finish or roll back
+    # Object stores: staged overwrites that were complete (one listing).
+    done = {}
+    for p in directory.iterdir():
+      if p.name.endswith(path_lib.TMP_SUFFIX) and _is_complete(p):
+        name = p.name[:-len(path_lib.TMP_SUFFIX)]
+        if name and _recover_remote(directory / name):
+          done[name] = "completed"
+    return done
   try:
     names = os.listdir(directory)
   except (FileNotFoundError, NotADirectoryError):

@@ -172,7 +172,7 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
   if is_primary:
     # Finish or roll back an interrupted earlier save of this path, so that
     # whether it exists is decided on a consistent directory.
-    recovery.recover_path(final)
+    recovery.recover_path(final, writer=True)
   digest = hashlib.sha256(str(final).encode()).hexdigest()
   theirs = sync.broadcast("path", digest, leader)
   if theirs != digest:
@@ -205,7 +205,8 @@ def save_checkpointables_impl(path, checkpointables, *, overwrite: bool,
       for name, obj in checkpointables.items()
   }
   mode = ctx.file_options.path_permission_mode
-  tmp = path_lib.tmp_path_for(final)
+  # On object stores an overwrite is staged beside `final` (recovery.py).
+  tmp = path_lib.tmp_path_for(final, staged=exists and overwrite)
   _claim(final)
   try:
     return _start_save(
