@@ -23,6 +23,7 @@
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/python/bindings.h"
@@ -154,14 +155,17 @@ void RegisterCheckpoint(nb::module_& m) {
           "info_many",
           [](PyArrayReader& r, const std::vector<std::string>& params) {
             std::vector<absl::StatusOr<ocpx::ArrayMetadata>> mds(params.size());
+            absl::Status all;
             {
               nb::gil_scoped_release release;
-              (void)ocpx::ParallelFor(ocpx::ThreadPool::Default(),
+              all = ocpx::ParallelFor(ocpx::ThreadPool::Default(),
                                       params.size(), [&](size_t i) {
                                         mds[i] = r.reader->Metadata(params[i]);
                                         return absl::OkStatus();
                                       });
             }
+            // Only a task that threw (e.g. out of memory) fails here.
+            ThrowIfError(ocpx::AnnotateStatus(all, r.reader->directory()));
             nb::list out;
             for (auto& md : mds) {
               ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
@@ -187,6 +191,7 @@ void RegisterCheckpoint(nb::module_& m) {
             std::vector<HostBuffer> bufs(n);
             std::vector<size_t> sizes(n);
             std::vector<absl::Status> status(n);
+            absl::Status read_all;
             {
               nb::gil_scoped_release release;
               for (size_t i = 0; i < n; ++i) {
@@ -238,7 +243,7 @@ void RegisterCheckpoint(nb::module_& m) {
                   groups[it->second].push_back(i);
                 }
               }
-              (void)ocpx::ParallelFor(
+              read_all = ocpx::ParallelFor(
                   ocpx::ThreadPool::Default(), groups.size(), [&](size_t g) {
                     const std::vector<size_t>& group = groups[g];
                     std::vector<ocpx::ReadBox> boxes;
@@ -255,6 +260,9 @@ void RegisterCheckpoint(nb::module_& m) {
                   });
             }
             for (const auto& st : status) ThrowIfError(st);
+            // A task that threw (e.g. out of memory) set no status of its
+            // own: its boxes were not read, which must never pass silently.
+            ThrowIfError(ocpx::AnnotateStatus(read_all, r.reader->directory()));
             nb::list out;
             for (size_t i = 0; i < n; ++i) {
               out.append(OwnedArray(std::move(bufs[i]), sizes[i], mds[i].dtype,
