@@ -22,6 +22,13 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ByteReservation;
+using ::ocpx::internal::ParallelFor;
+using ::ocpx::internal::ThreadPool;
 
 using internal_array::CopyBox;
 using internal_array::FillElements;
@@ -427,4 +434,5 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
       options.max_parallelism);
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -18,6 +18,11 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ThreadPool;
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -131,10 +136,10 @@ TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
   // A box equal to one chunk (decoded in place), the same box again (a
   // replica), an empty box (no chunks), a box straddling all four chunks,
   // the whole array, and a column box at the array edge.
-  const std::vector<std::vector<int64_t>> origins = {
-      {0, 4}, {0, 4}, {2, 1}, {1, 2}, {0, 0}, {0, 7}};
-  const std::vector<std::vector<int64_t>> shapes = {
-      {3, 4}, {3, 4}, {0, 3}, {4, 5}, {6, 8}, {6, 1}};
+  const std::vector<std::vector<int64_t>> origins = {{0, 4}, {0, 4}, {2, 1},
+                                                     {1, 2}, {0, 0}, {0, 7}};
+  const std::vector<std::vector<int64_t>> shapes = {{3, 4}, {3, 4}, {0, 3},
+                                                    {4, 5}, {6, 8}, {6, 1}};
   std::vector<std::vector<int32_t>> outs;
   std::vector<ReadBox> boxes;
   for (size_t i = 0; i < origins.size(); ++i) {
@@ -193,8 +198,8 @@ TEST(ArrayIoTest, HugeClaimedChunkCountFailsAtFirstMissingChunk) {
   ReadRegionOptions strict;
   strict.fail_on_missing_chunks = true;
   strict.max_parallelism = 1;
-  absl::Status st = ReadRegion(store, "x", m, {0}, {1 << 20}, out.data(),
-                               strict);
+  absl::Status st =
+      ReadRegion(store, "x", m, {0}, {1 << 20}, out.data(), strict);
   EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(st.message()), HasSubstr("\"x/c/1\" is missing"));
   EXPECT_EQ(out[0], 1);
@@ -366,4 +371,5 @@ TEST(ArrayIoTest, Zarr2ArrayRoundTrip) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx
