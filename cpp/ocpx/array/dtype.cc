@@ -256,7 +256,11 @@ absl::StatusOr<DataType> DataTypeFromName(absl::string_view name) {
 absl::string_view DataTypeName(DataType dtype) { return Info(dtype).name; }
 size_t ItemSize(DataType dtype) { return Info(dtype).item_size; }
 DataTypeKind GetKind(DataType dtype) { return Info(dtype).kind; }
+
+// The rest are internal (cpp/ocpx/array/dtype.h); the four above are the
+// public API of ocpx/dtype.h.
 namespace internal_zarr {
+
 int BitWidth(DataType dtype) { return Info(dtype).bits; }
 
 size_t ByteSwapUnit(DataType dtype) {
