@@ -45,14 +45,7 @@ FAILURES = ("crash", "hang", "memory", "silent-wrong", "wrong-type",
 # hardening issue): (variant, seed, op, verdict).  Listed, so that the soak
 # still fails on anything new, and fails when one of these is fixed without
 # being taken off the list.
-KNOWN_OPEN = {
-    # verify of an array whose zarr.json claims 2^53 elements peaks at
-    # ~79 MB of RSS with 4 MiB slabs before it reports the missing chunk.
-    ("plain", 1907, "verify", "memory"),
-    # a zarr.json whose first extent grows to 2^31 loads different values
-    # without an error in the "raw" variant.
-    ("raw", 3255, "load", "silent-wrong"),
-}
+KNOWN_OPEN: set[tuple[str, int, str, str]] = set()
 
 # Fuzz cases that failed once, kept as regression cases: (variant, seed).
 REGRESSIONS = [
@@ -68,6 +61,10 @@ REGRESSIONS = [
     ("raw", 3982),    # endian "big" in zarr.json: undetectable, counted
     ("ocdbt", 5250),  # array_metadatas/process_0 nested 200,000 deep
     ("plain", 5313),  # an array_metadatas entry replaced by null
+    ("plain", 1907),  # verify of a 2^53-element claim listed every chunk of
+                      # a slab up front (~79 MB for a 4 MiB slab)
+    ("raw", 3255),    # a numpy leaf's extent grown to 2^31: a failed read
+                      # went unreported and the load returned zeros
 ]
 
 
@@ -453,6 +450,26 @@ def test_huge_claimed_shapes_fail_without_allocating(tmp_path, shape, chunk):
   assert str(ck) in str(info.value), info.value
   assert "bad_alloc" not in str(info.value)
   assert cli.main(["verify", str(ck)]) == 1
+
+
+@pytest.mark.parametrize("variant", ["plain", "raw"])
+@pytest.mark.parametrize("extent", [10, 2**20, 2**31])
+def test_grown_extent_of_a_numpy_leaf_is_an_error(tmp_path, variant, extent):
+  # `_METADATA` records no shape for a numpy leaf (as in Orbax), so zarr.json
+  # alone says how large it is; the chunks a larger claim adds do not exist,
+  # and the load must say so rather than return fill values.
+  ck = _saved(tmp_path, variant)
+  f = ck / "state" / "b" / "zarr.json"
+  doc = json.loads(f.read_text())
+  doc["shape"] = [extent]
+  f.write_text(json.dumps(doc))
+  for op in (lambda: ocpx.load(ck), lambda: ocpx.load(ck, trees.make_tree())):
+    with pytest.raises((ValueError, MemoryError)) as info:
+      op()
+    msg = str(info.value)
+    assert str(ck) in msg and "'b'" in msg, msg
+    if isinstance(info.value, ValueError):
+      assert '"b/c/1" is missing' in msg, msg
 
 
 def test_wrong_json_types_are_rejected(tmp_path):

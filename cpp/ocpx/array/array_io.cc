@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +22,13 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ByteReservation;
+using ::ocpx::internal::ParallelFor;
+using ::ocpx::internal::ThreadPool;
 
 using internal_array::CopyBox;
 using internal_array::FillElements;
@@ -74,6 +81,15 @@ struct ChunkRange {
       count[i] = hi - lo[i] + 1;
       total *= count[i];
     }
+  }
+
+  // True if chunk `g` intersects the box.
+  bool Contains(absl::Span<const int64_t> g) const {
+    if (total == 0) return false;
+    for (size_t i = 0; i < lo.size(); ++i) {
+      if (g[i] < lo[i] || g[i] - lo[i] >= count[i]) return false;
+    }
+    return true;
   }
 
   std::vector<int64_t> GridIndex(int64_t linear) const {
@@ -290,36 +306,50 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
   OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
   const size_t item = ItemSize(metadata.dtype);
   const size_t rank = metadata.rank();
-  // The chunks any box touches, each once, in grid order.
-  std::vector<std::vector<int64_t>> chunks;
-  if (boxes.size() == 1) {
-    ChunkRange range(metadata, boxes[0].origin, boxes[0].shape);
-    chunks.reserve(static_cast<size_t>(range.total));
-    for (int64_t i = 0; i < range.total; ++i) {
-      chunks.push_back(range.GridIndex(i));
+  // The chunks the boxes touch are enumerated lazily, box after box, and
+  // nothing is kept per chunk: a metadata file can claim billions of chunks,
+  // and a box of them must cost its own buffer, not a list of chunk indices
+  // (a 4 MiB box of 3-byte chunks would need ~70 MB of them).  Task t is
+  // chunk t - first_task[b] of box b's range; a chunk that several boxes
+  // touch is read once, by the first of them.
+  std::vector<ChunkRange> ranges;
+  std::vector<size_t> first_task;
+  ranges.reserve(boxes.size());
+  first_task.reserve(boxes.size());
+  size_t num_tasks = 0;
+  for (const ReadBox& b : boxes) {
+    ranges.emplace_back(metadata, b.origin, b.shape);
+    const auto n = static_cast<uint64_t>(ranges.back().total);
+    if (n > std::numeric_limits<size_t>::max() - num_tasks) {
+      return absl::ResourceExhaustedError(
+          "the boxes touch more chunks than a size_t can count");
     }
-  } else {
-    std::set<std::vector<int64_t>> seen;
-    for (const ReadBox& b : boxes) {
-      ChunkRange range(metadata, b.origin, b.shape);
-      for (int64_t i = 0; i < range.total; ++i) seen.insert(range.GridIndex(i));
-    }
-    chunks.assign(seen.begin(), seen.end());
+    first_task.push_back(num_tasks);
+    num_tasks += static_cast<size_t>(n);
   }
   // Each chunk's reservation covers the stored value (at most about the
   // decoded size) plus the decoded chunk if it is staged rather than decoded
   // into a box.
   const bool ranged = store.SupportsValueRanges();
   return ParallelFor(
-      options.pool ? options.pool : ThreadPool::Default(), chunks.size(),
-      [&](size_t c) -> absl::Status {
-        const std::vector<int64_t>& g = chunks[c];
+      options.pool ? options.pool : ThreadPool::Default(), num_tasks,
+      [&](size_t t) -> absl::Status {
+        // The last box whose first task is <= t (boxes touching no chunk
+        // have no tasks and share their successor's first task).
+        const size_t b = static_cast<size_t>(
+            std::upper_bound(first_task.begin(), first_task.end(), t) -
+            first_task.begin() - 1);
+        const std::vector<int64_t> g =
+            ranges[b].GridIndex(static_cast<int64_t>(t - first_task[b]));
+        for (size_t e = 0; e < b; ++e) {
+          if (ranges[e].Contains(g)) return absl::OkStatus();  // read by e
+        }
         const std::string key =
             JoinKey(param_path, ChunkKey(metadata.chunk_key_encoding, g));
         // The boxes this chunk intersects, and one it fills contiguously.
         std::vector<std::pair<size_t, ChunkGeometry>> hits;
         int direct = -1;
-        for (size_t i = 0; i < boxes.size(); ++i) {
+        for (size_t i = b; i < boxes.size(); ++i) {
           ChunkGeometry geo(metadata, g, boxes[i].origin, boxes[i].shape);
           bool empty = false;
           for (size_t d = 0; d < rank; ++d) empty |= geo.isect_shape[d] <= 0;
@@ -404,4 +434,5 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
       options.max_parallelism);
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

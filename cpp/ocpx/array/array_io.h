@@ -22,6 +22,7 @@
 #include "cpp/ocpx/base/thread_pool.h"
 
 namespace ocpx {
+namespace internal_zarr {
 
 struct WriteRegionOptions {
   /// Store chunks (and inner chunks) even if they equal the fill value, as
@@ -29,26 +30,26 @@ struct WriteRegionOptions {
   /// chunks are deleted instead, like TensorStore's default.
   bool store_fill_value_chunks = false;
   /// Pool for encoding; null means `ThreadPool::Default()`.
-  ThreadPool* pool = nullptr;
+  internal::ThreadPool* pool = nullptr;
   /// Max chunks in flight (0 = pool size + 1).
   size_t max_parallelism = 0;
   /// If set, bounds the bytes in flight: each chunk reserves its decoded size
   /// (twice that if it is staged, i.e. gathered into a buffer or merged with
   /// the stored chunk) before it is gathered/encoded, and releases it once
   /// the encoded value has been handed to the store.  Not owned.
-  ByteLimiter* limiter = nullptr;
+  internal::ByteLimiter* limiter = nullptr;
 };
 
 struct ReadRegionOptions {
   /// If true, a missing chunk is a NotFound error naming its key (Orbax's
   /// `raise_array_data_missing_error`); otherwise it reads as fill value.
   bool fail_on_missing_chunks = false;
-  ThreadPool* pool = nullptr;
+  internal::ThreadPool* pool = nullptr;
   size_t max_parallelism = 0;
   /// If set, bounds the bytes in flight: each chunk reserves its decoded size
   /// (twice that if it is decoded into a staging buffer rather than straight
   /// into `out`) while it is read, decoded and copied out.  Not owned.
-  ByteLimiter* limiter = nullptr;
+  internal::ByteLimiter* limiter = nullptr;
 };
 
 /// `param_path + "/" + key`, or `key` if `param_path` is empty (a trailing
@@ -105,6 +106,7 @@ absl::Status ReadRegions(ChunkStore& store, absl::string_view param_path,
                          absl::Span<const ReadBox> boxes,
                          const ReadRegionOptions& options = {});
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_ARRAY_IO_H_

@@ -18,6 +18,11 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ThreadPool;
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -129,12 +134,12 @@ TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
   ASSERT_TRUE(WriteRegion(store, "p", m, {0, 0}, {6, 8}, a.data()).ok());
   store.Reset();
   // A box equal to one chunk (decoded in place), the same box again (a
-  // replica), a box straddling all four chunks, the whole array, and a
-  // column box at the array edge.
-  const std::vector<std::vector<int64_t>> origins = {
-      {0, 4}, {0, 4}, {1, 2}, {0, 0}, {0, 7}};
-  const std::vector<std::vector<int64_t>> shapes = {
-      {3, 4}, {3, 4}, {4, 5}, {6, 8}, {6, 1}};
+  // replica), an empty box (no chunks), a box straddling all four chunks,
+  // the whole array, and a column box at the array edge.
+  const std::vector<std::vector<int64_t>> origins = {{0, 4}, {0, 4}, {2, 1},
+                                                     {1, 2}, {0, 0}, {0, 7}};
+  const std::vector<std::vector<int64_t>> shapes = {{3, 4}, {3, 4}, {0, 3},
+                                                    {4, 5}, {6, 8}, {6, 1}};
   std::vector<std::vector<int32_t>> outs;
   std::vector<ReadBox> boxes;
   for (size_t i = 0; i < origins.size(); ++i) {
@@ -177,6 +182,30 @@ TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
                                        ReadBox{o1, bad, x.data()}};
   EXPECT_EQ(ReadRegions(store, "p", m, out_of_range).code(),
             absl::StatusCode::kOutOfRange);
+}
+
+TEST(ArrayIoTest, HugeClaimedChunkCountFailsAtFirstMissingChunk) {
+  // A metadata file claims 2^53 elements in 3-element chunks; only chunk 0
+  // exists.  A 1 MiB box over it reads chunks in order and stops at the
+  // first missing one (nothing is listed per chunk up front).
+  CountingStore store;
+  ArrayMetadata m =
+      MakeOrbaxArrayMetadata({int64_t{1} << 53}, DataType::kUint8, {3});
+  const uint8_t head[3] = {1, 2, 3};
+  ASSERT_TRUE(WriteRegion(store, "x", m, {0}, {3}, head).ok());
+  store.Reset();
+  std::vector<uint8_t> out(1 << 20);
+  ReadRegionOptions strict;
+  strict.fail_on_missing_chunks = true;
+  strict.max_parallelism = 1;
+  absl::Status st =
+      ReadRegion(store, "x", m, {0}, {1 << 20}, out.data(), strict);
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("\"x/c/1\" is missing"));
+  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[2], 3);
+  std::map<std::string, int> want = {{"x/c/0", 1}, {"x/c/1", 1}};
+  EXPECT_EQ(store.reads(), want);
 }
 
 TEST(ArrayIoTest, MissingChunks) {
@@ -342,4 +371,5 @@ TEST(ArrayIoTest, Zarr2ArrayRoundTrip) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -26,7 +26,20 @@
 #include "cpp/ocpx/base/zstd.h"
 
 namespace ocpx {
-namespace internal_array {
+namespace internal_zarr {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::Crc32cExtend;
+using ::ocpx::internal::ZstdCompress;
+using ::ocpx::internal::ZstdDecompress;
+using ::ocpx::internal::ZstdDecompressInto;
+using ::ocpx::internal::ZstdStreamDecoder;
+using ::ocpx::internal_array::AllEqual;
+using ::ocpx::internal_array::CopyBox;
+using ::ocpx::internal_array::FillBox;
+using ::ocpx::internal_array::NumElements;
+using ::ocpx::internal_array::Permute;
 
 #if defined(ABSL_IS_BIG_ENDIAN)
 constexpr Endian kNativeEndian = Endian::kBig;
@@ -521,9 +534,6 @@ absl::Status DecodeChain(const Chain& c, absl::string_view enc, char* out) {
 }
 
 }  // namespace
-}  // namespace internal_array
-
-using internal_array::Chain;
 
 ChunkCodec::ChunkCodec(ChunkCodec&&) noexcept = default;
 ChunkCodec& ChunkCodec::operator=(ChunkCodec&&) noexcept = default;
@@ -533,9 +543,9 @@ absl::StatusOr<ChunkCodec> ChunkCodec::Make(const ArrayMetadata& metadata) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
   ChunkCodec codec;
   codec.metadata_ = std::make_unique<ArrayMetadata>(metadata);
-  OCPX_ASSIGN_OR_RETURN(codec.chain_, internal_array::Compile(
-                                          metadata.codecs, metadata.chunk_shape,
-                                          metadata.dtype, metadata.fill_value));
+  OCPX_ASSIGN_OR_RETURN(codec.chain_,
+                        Compile(metadata.codecs, metadata.chunk_shape,
+                                metadata.dtype, metadata.fill_value));
   codec.chunk_num_elements_ = codec.chain_->num_elements;
   codec.chunk_bytes_ = codec.chain_->raw_bytes;
   return codec;
@@ -554,16 +564,15 @@ absl::StatusOr<std::optional<std::string>> ChunkCodec::Encode(
   }
   std::string out;
   OCPX_ASSIGN_OR_RETURN(
-      bool present, internal_array::EncodeChain(*chain_, data, valid_shape,
-                                                store_fill_value_chunks, &out));
+      bool present,
+      EncodeChain(*chain_, data, valid_shape, store_fill_value_chunks, &out));
   if (!present) return std::nullopt;
   return out;
 }
 
 absl::Status ChunkCodec::Decode(absl::string_view encoded,
                                 void* chunk_out) const {
-  return internal_array::DecodeChain(*chain_, encoded,
-                                     static_cast<char*>(chunk_out));
+  return DecodeChain(*chain_, encoded, static_cast<char*>(chunk_out));
 }
 
 absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
@@ -587,13 +596,12 @@ absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
   OCPX_RETURN_IF_ERROR(read_at(c.index_at_start ? 0 : size - c.index_bytes,
                                absl::MakeSpan(index_bytes)));
   uint64_t index[2];
-  OCPX_RETURN_IF_ERROR(
-      AnnotateStatus(internal_array::DecodeChain(
-                         *c.index, index_bytes, reinterpret_cast<char*>(index)),
-                     "sharding_indexed index"));
+  OCPX_RETURN_IF_ERROR(AnnotateStatus(
+      DecodeChain(*c.index, index_bytes, reinterpret_cast<char*>(index)),
+      "sharding_indexed index"));
   const uint64_t off = index[0], nb = index[1];
   char* out = static_cast<char*>(chunk_out);
-  if (off == internal_array::kMissing && nb == internal_array::kMissing) {
+  if (off == kMissing && nb == kMissing) {
     internal_array::FillElements(out, static_cast<size_t>(c.num_elements),
                                  c.fill);
     return true;
@@ -645,4 +653,5 @@ absl::StatusOr<bool> ChunkCodec::DecodeStreamed(uint64_t size,
   return true;
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -25,10 +25,9 @@
 #include "cpp/ocpx/array/metadata.h"
 
 namespace ocpx {
+namespace internal_zarr {
 
-namespace internal_array {
 struct Chain;
-}  // namespace internal_array
 
 /// The compiled codec chain of one array.  Immutable and thread-safe.
 class ChunkCodec {
@@ -83,11 +82,12 @@ class ChunkCodec {
  private:
   ChunkCodec() = default;
   std::unique_ptr<ArrayMetadata> metadata_;
-  std::unique_ptr<internal_array::Chain> chain_;
+  std::unique_ptr<Chain> chain_;
   int64_t chunk_num_elements_ = 0;
   size_t chunk_bytes_ = 0;
 };
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_CHUNK_CODEC_H_

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
 namespace {
 
 using ::testing::HasSubstr;
@@ -285,4 +286,5 @@ TEST(ChunkCodecTest, DecodeStreamedMatchesDecode) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -19,6 +19,11 @@
 #include "cpp/ocpx/base/unique_fd.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::ErrnoStatus;
+using ::ocpx::internal::UniqueFd;
+
 namespace {
 
 absl::Status ValidateKey(const std::string& key) {
@@ -175,4 +180,5 @@ absl::flat_hash_map<std::string, std::string> MemoryChunkStore::Contents()
   return values_;
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -22,6 +22,7 @@
 #include "absl/types/span.h"
 
 namespace ocpx {
+namespace internal_zarr {
 
 /// A flat key -> value store.  Keys are '/'-separated relative paths such as
 /// `params.w/zarr.json` or `params.w/c/0/1`.  All methods are thread-safe and
@@ -100,6 +101,7 @@ class MemoryChunkStore : public ChunkStore {
   absl::flat_hash_map<std::string, std::string> values_ ABSL_GUARDED_BY(mu_);
 };
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_CHUNK_STORE_H_

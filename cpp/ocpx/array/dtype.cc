@@ -256,6 +256,11 @@ absl::StatusOr<DataType> DataTypeFromName(absl::string_view name) {
 absl::string_view DataTypeName(DataType dtype) { return Info(dtype).name; }
 size_t ItemSize(DataType dtype) { return Info(dtype).item_size; }
 DataTypeKind GetKind(DataType dtype) { return Info(dtype).kind; }
+
+// The rest are internal (cpp/ocpx/array/dtype.h); the four above are the
+// public API of ocpx/dtype.h.
+namespace internal_zarr {
+
 int BitWidth(DataType dtype) { return Info(dtype).bits; }
 
 size_t ByteSwapUnit(DataType dtype) {
@@ -341,4 +346,5 @@ bool IsInfBits(DataType dtype, uint64_t bits) {
   return x.exp == (uint64_t{1} << f.ebits) - 1 && x.man == 0;
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -24,6 +24,7 @@
 #include "ocpx/dtype.h"  // DataType, DataTypeName, ItemSize, GetKind
 
 namespace ocpx {
+namespace internal_zarr {
 
 /// Size of the units whose byte order the `bytes` codec swaps: the item size,
 /// except complex types, which swap each component.
@@ -59,6 +60,7 @@ bool IsNaNBits(DataType dtype, uint64_t bits);
 /// True if `bits` encodes +-infinity of `dtype` (only IEEE-like types have it).
 bool IsInfBits(DataType dtype, uint64_t bits);
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_DTYPE_H_

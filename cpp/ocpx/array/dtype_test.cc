@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
 namespace {
 
 TEST(DataTypeTest, NamesRoundTrip) {
@@ -84,4 +85,5 @@ TEST(DataTypeTest, ExhaustiveEightBitRoundTrip) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx

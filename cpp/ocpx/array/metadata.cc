@@ -20,6 +20,9 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::CheckJsonDepth;
 
 using json = nlohmann::json;
 
@@ -936,4 +939,5 @@ bool HasChunkChecksums(const ArrayMetadata& metadata) {
   return ChainEndsWithCrc32c(metadata.codecs);
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -20,6 +20,7 @@
 #include "cpp/ocpx/array/dtype.h"
 
 namespace ocpx {
+namespace internal_zarr {
 
 enum class Endian { kLittle, kBig };
 
@@ -157,6 +158,7 @@ ArrayMetadata MakeOrbaxArrayMetadata(std::vector<int64_t> shape, DataType dtype,
 /// index codecs end in `crc32c`) ends with `crc32c`.
 bool HasChunkChecksums(const ArrayMetadata& metadata);
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_METADATA_H_

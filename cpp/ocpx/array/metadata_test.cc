@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
 namespace {
 
 using ::testing::HasSubstr;
@@ -179,4 +180,5 @@ TEST(MetadataTest, DimensionNamesOmittedWhenUnset) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx

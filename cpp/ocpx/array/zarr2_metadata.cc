@@ -17,6 +17,10 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_zarr {
+
+using ::ocpx::internal::CheckJsonDepth;
+
 namespace {
 
 using json = nlohmann::json;
@@ -311,4 +315,5 @@ absl::StatusOr<ArrayMetadata> ParseZarr2ArrayMetadata(absl::string_view text) {
   return md;
 }
 
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -22,6 +22,7 @@
 #include "cpp/ocpx/array/metadata.h"
 
 namespace ocpx {
+namespace internal_zarr {
 
 /// The key of a zarr v2 array's metadata, relative to the array path.
 inline constexpr absl::string_view kZarr2MetadataKey = ".zarray";
@@ -52,6 +53,7 @@ ArrayMetadata MakeOrbaxZarr2ArrayMetadata(std::vector<int64_t> shape,
                                           std::vector<int64_t> chunk_shape,
                                           std::optional<int> zstd_level = 1);
 
+}  // namespace internal_zarr
 }  // namespace ocpx
 
 #endif  // OCPX_ARRAY_ZARR2_METADATA_H_

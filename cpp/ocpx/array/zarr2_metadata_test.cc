@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_zarr {
 namespace {
 
 TEST(Zarr2MetadataTest, OrbaxV0Array) {
@@ -188,4 +189,5 @@ TEST(Zarr2MetadataTest, SerializeRejectsChainsWithoutZarr2Form) {
 }
 
 }  // namespace
+}  // namespace internal_zarr
 }  // namespace ocpx

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace ocpx {
+namespace internal {
 
 ByteLimiter::ByteLimiter(std::optional<uint64_t> max_bytes)
     : max_bytes_(max_bytes) {}
@@ -157,4 +158,5 @@ void ByteReservation::Release() {
   bytes_ = 0;
 }
 
+}  // namespace internal
 }  // namespace ocpx

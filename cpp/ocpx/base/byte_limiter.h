@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 
 namespace ocpx {
+namespace internal {
 
 /// Limits the total of concurrent reservations to `max_bytes`.  With no limit
 /// (`std::nullopt`), reservations never wait but are still counted, so
@@ -125,6 +126,7 @@ class ByteReservation {
   uint64_t bytes_ = 0;
 };
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_BYTE_LIMITER_H_

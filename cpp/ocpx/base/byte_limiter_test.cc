@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal {
 namespace {
 
 // Waits (bounded) until `pred()` holds.
@@ -208,4 +209,5 @@ TEST(ByteReservationTest, RaiiAndMove) {
 }
 
 }  // namespace
+}  // namespace internal
 }  // namespace ocpx

@@ -10,6 +10,7 @@
 #include <cstddef>
 
 namespace ocpx {
+namespace internal {
 
 uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
   // ISA-L works on the raw (un-negated) register and takes an `int` length,
@@ -30,4 +31,5 @@ uint32_t Crc32cExtend(uint32_t crc, absl::string_view data) {
 
 uint32_t Crc32c(absl::string_view data) { return Crc32cExtend(0, data); }
 
+}  // namespace internal
 }  // namespace ocpx

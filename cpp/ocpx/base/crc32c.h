@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 
 namespace ocpx {
+namespace internal {
 
 /// Returns CRC-32C(`data`) with the standard init/final xor of 0xFFFFFFFF.
 ///
@@ -23,6 +24,7 @@ uint32_t Crc32c(absl::string_view data);
 /// `Crc32cExtend(Crc32c(a), b) == Crc32c(a + b)`.
 uint32_t Crc32cExtend(uint32_t crc, absl::string_view data);
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_CRC32C_H_

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 
 namespace ocpx {
+namespace internal {
 
 /// The deepest nesting accepted in a checkpoint's JSON files.  Orbax's files
 /// are a few levels deep.
@@ -76,6 +77,7 @@ inline absl::Status CheckJsonDepth(absl::string_view text,
   return absl::OkStatus();
 }
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_JSON_DEPTH_H_

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal {
 namespace {
 
 TEST(JsonDepthTest, CountsNestingOutsideStrings) {
@@ -28,4 +29,5 @@ TEST(JsonDepthTest, RejectsDeepNestingWithoutRecursing) {
 }
 
 }  // namespace
+}  // namespace internal
 }  // namespace ocpx

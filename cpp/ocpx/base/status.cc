@@ -25,6 +25,7 @@ absl::Status Prepend(const absl::Status& status, absl::string_view context) {
 }
 
 }  // namespace internal_status
+namespace internal {
 
 namespace {
 
@@ -71,4 +72,5 @@ absl::Status ErrorCodeStatus(const std::error_code& ec, absl::string_view op,
       absl::StrCat(op, " \"", path, "\": ", ec.message()));
 }
 
+}  // namespace internal
 }  // namespace ocpx

@@ -30,6 +30,7 @@ namespace internal_status {
 absl::Status Prepend(const absl::Status& status, absl::string_view context);
 
 }  // namespace internal_status
+namespace internal {
 
 /// Returns `status` unchanged if it is OK; otherwise the same code and
 /// payloads with the message `"<context>: <message>"`, where `<context>` is
@@ -58,6 +59,7 @@ absl::Status ErrnoStatus(int err, absl::string_view op, absl::string_view path);
 absl::Status ErrorCodeStatus(const std::error_code& ec, absl::string_view op,
                              absl::string_view path);
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_STATUS_H_

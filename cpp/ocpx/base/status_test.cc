@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal {
 namespace {
 
 TEST(AnnotateStatusTest, OkPassesThrough) {
@@ -58,4 +59,5 @@ TEST(UniqueFdTest, ClosesOnDestructionAndMove) {
 }
 
 }  // namespace
+}  // namespace internal
 }  // namespace ocpx

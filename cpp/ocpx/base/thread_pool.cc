@@ -14,6 +14,7 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal {
 
 ThreadPool::ThreadPool(size_t num_threads) {
   num_threads = std::max<size_t>(num_threads, 1);
@@ -171,4 +172,5 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
   return state->error;
 }
 
+}  // namespace internal
 }  // namespace ocpx

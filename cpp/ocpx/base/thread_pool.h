@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 
 namespace ocpx {
+namespace internal {
 
 /// Runs scheduled closures on `num_threads` worker threads.  Thread-safe.
 /// The destructor runs every closure already scheduled, then joins.
@@ -57,6 +58,7 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
                          const std::function<absl::Status(size_t)>& fn,
                          size_t max_parallelism = 0);
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_THREAD_POOL_H_

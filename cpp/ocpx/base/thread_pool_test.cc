@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal {
 namespace {
 
 TEST(ThreadPoolTest, ParallelForVisitsEveryIndexOnce) {
@@ -100,4 +101,5 @@ TEST(ThreadPoolTest, TaskExceptionDoesNotKillWorker) {
 }
 
 }  // namespace
+}  // namespace internal
 }  // namespace ocpx

@@ -18,6 +18,7 @@
 #include <utility>
 
 namespace ocpx {
+namespace internal {
 
 class UniqueFd {
  public:
@@ -50,6 +51,7 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_UNIQUE_FD_H_

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace ocpx {
+namespace internal {
 namespace {
 
 struct CCtxDeleter {
@@ -250,4 +251,5 @@ absl::Status ZstdDecompressInto(absl::string_view frame, absl::Span<char> out) {
   return absl::OkStatus();
 }
 
+}  // namespace internal
 }  // namespace ocpx

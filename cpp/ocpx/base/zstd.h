@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 
 namespace ocpx {
+namespace internal {
 
 /// Compresses `input` into exactly one zstd frame.  The frame records its
 /// content size.  `level` 0 means libzstd's default (3).  With `checksum`, the
@@ -66,6 +67,7 @@ class ZstdStreamDecoder {
 /// Returns true if `level` is within libzstd's accepted range.
 bool IsValidZstdLevel(int level);
 
+}  // namespace internal
 }  // namespace ocpx
 
 #endif  // OCPX_BASE_ZSTD_H_

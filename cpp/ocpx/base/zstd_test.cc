@@ -21,24 +21,25 @@ std::string TestData(size_t n) {
 TEST(ZstdTest, RoundTrip) {
   for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, size_t{1} << 20}) {
     const std::string data = TestData(n);
-    auto frame = ocpx::ZstdCompress(data, 3);
+    auto frame = ocpx::internal::ZstdCompress(data, 3);
     ASSERT_TRUE(frame.ok()) << frame.status();
-    auto back = ocpx::ZstdDecompress(*frame, n);
+    auto back = ocpx::internal::ZstdDecompress(*frame, n);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(*back, data);
     std::string into(n, '\0');
-    ASSERT_TRUE(ocpx::ZstdDecompressInto(*frame, absl::MakeSpan(into)).ok());
+    ASSERT_TRUE(
+        ocpx::internal::ZstdDecompressInto(*frame, absl::MakeSpan(into)).ok());
     EXPECT_EQ(into, data);
   }
 }
 
 TEST(ZstdTest, StreamDecoderFedInPieces) {
   const std::string data = TestData(size_t{3} << 20);
-  const std::string frame = *ocpx::ZstdCompress(data, 3);
+  const std::string frame = *ocpx::internal::ZstdCompress(data, 3);
   for (size_t piece : {size_t{1}, size_t{4096}, size_t{1} << 20}) {
     if (piece == 1 && frame.size() > (1 << 16)) continue;  // too slow
     std::string out(data.size(), '\0');
-    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    ocpx::internal::ZstdStreamDecoder dec(absl::MakeSpan(out));
     for (size_t i = 0; i < frame.size(); i += piece) {
       ASSERT_TRUE(dec.Feed(absl::string_view(frame).substr(i, piece)).ok());
     }
@@ -48,67 +49,70 @@ TEST(ZstdTest, StreamDecoderFedInPieces) {
   // Truncated, too long for the output, too short, trailing bytes.
   std::string out(data.size(), '\0');
   {
-    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    ocpx::internal::ZstdStreamDecoder dec(absl::MakeSpan(out));
     ASSERT_TRUE(
         dec.Feed(absl::string_view(frame).substr(0, frame.size() / 2)).ok());
     EXPECT_EQ(dec.Finish().code(), absl::StatusCode::kDataLoss);
   }
   {
-    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out).subspan(1));
+    ocpx::internal::ZstdStreamDecoder dec(absl::MakeSpan(out).subspan(1));
     absl::Status s = dec.Feed(frame);
     if (s.ok()) s = dec.Finish();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   }
   {
     std::string bigger(data.size() + 1, '\0');
-    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(bigger));
+    ocpx::internal::ZstdStreamDecoder dec(absl::MakeSpan(bigger));
     ASSERT_TRUE(dec.Feed(frame).ok());
     EXPECT_EQ(dec.Finish().code(), absl::StatusCode::kDataLoss);
   }
   {
-    ocpx::ZstdStreamDecoder dec(absl::MakeSpan(out));
+    ocpx::internal::ZstdStreamDecoder dec(absl::MakeSpan(out));
     absl::Status s = dec.Feed(frame + "x");
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   }
 }
 
 TEST(ZstdTest, FrameMagicAndChecksum) {
-  auto frame = ocpx::ZstdCompress(TestData(100), 0, /*checksum=*/true);
+  auto frame =
+      ocpx::internal::ZstdCompress(TestData(100), 0, /*checksum=*/true);
   ASSERT_TRUE(frame.ok());
   EXPECT_EQ(frame->substr(0, 4), std::string("\x28\xb5\x2f\xfd", 4));
-  auto back = ocpx::ZstdDecompress(*frame, 100);
+  auto back = ocpx::internal::ZstdDecompress(*frame, 100);
   ASSERT_TRUE(back.ok());
   // Corrupting the content checksum is detected.
   std::string bad = *frame;
   bad.back() ^= 1;
-  EXPECT_FALSE(ocpx::ZstdDecompress(bad, 100).ok());
+  EXPECT_FALSE(ocpx::internal::ZstdDecompress(bad, 100).ok());
 }
 
 TEST(ZstdTest, RejectsTwoFrames) {
-  auto a = ocpx::ZstdCompress("hello", 3);
+  auto a = ocpx::internal::ZstdCompress("hello", 3);
   ASSERT_TRUE(a.ok());
-  auto s = ocpx::ZstdDecompress(*a + *a, 100);
+  auto s = ocpx::internal::ZstdDecompress(*a + *a, 100);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(ZstdTest, RejectsTruncationAndGarbage) {
-  auto a = ocpx::ZstdCompress(TestData(5000), 3);
+  auto a = ocpx::internal::ZstdCompress(TestData(5000), 3);
   ASSERT_TRUE(a.ok());
   for (size_t cut : {size_t{0}, size_t{3}, size_t{10}, a->size() - 1}) {
-    EXPECT_FALSE(ocpx::ZstdDecompress(a->substr(0, cut), 1 << 20).ok())
+    EXPECT_FALSE(
+        ocpx::internal::ZstdDecompress(a->substr(0, cut), 1 << 20).ok())
         << "cut=" << cut;
   }
-  EXPECT_FALSE(ocpx::ZstdDecompress("not a zstd frame", 100).ok());
+  EXPECT_FALSE(ocpx::internal::ZstdDecompress("not a zstd frame", 100).ok());
 }
 
 TEST(ZstdTest, OutputLimitIsEnforced) {
-  auto a = ocpx::ZstdCompress(TestData(5000), 3);
+  auto a = ocpx::internal::ZstdCompress(TestData(5000), 3);
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(ocpx::ZstdDecompress(*a, 4999).status().code(),
+  EXPECT_EQ(ocpx::internal::ZstdDecompress(*a, 4999).status().code(),
             absl::StatusCode::kResourceExhausted);
   std::string small(10, '\0');
-  EXPECT_EQ(ocpx::ZstdDecompressInto(*a, absl::MakeSpan(small)).code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      ocpx::internal::ZstdDecompressInto(*a, absl::MakeSpan(small)).code(),
+      absl::StatusCode::kDataLoss);
 }
 
 TEST(ZstdTest, UnknownContentSizeStreams) {
@@ -124,18 +128,20 @@ TEST(ZstdTest, UnknownContentSizeStreams) {
   frame.resize(out.pos);
   ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()),
             ZSTD_CONTENTSIZE_UNKNOWN);
-  auto back = ocpx::ZstdDecompress(frame, data.size());
+  auto back = ocpx::internal::ZstdDecompress(frame, data.size());
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, data);
-  EXPECT_EQ(ocpx::ZstdDecompress(frame, data.size() - 1).status().code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      ocpx::internal::ZstdDecompress(frame, data.size() - 1).status().code(),
+      absl::StatusCode::kResourceExhausted);
   std::string into(data.size(), '\0');
-  ASSERT_TRUE(ocpx::ZstdDecompressInto(frame, absl::MakeSpan(into)).ok());
+  ASSERT_TRUE(
+      ocpx::internal::ZstdDecompressInto(frame, absl::MakeSpan(into)).ok());
   EXPECT_EQ(into, data);
 }
 
 TEST(ZstdTest, InvalidLevel) {
-  EXPECT_EQ(ocpx::ZstdCompress("x", 1000).status().code(),
+  EXPECT_EQ(ocpx::internal::ZstdCompress("x", 1000).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

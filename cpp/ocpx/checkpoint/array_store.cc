@@ -15,6 +15,30 @@
 #include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
 
 namespace ocpx {
+namespace internal_checkpoint {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ErrorCodeStatus;
+using ::ocpx::internal_ocdbt::KeyRange;
+using ::ocpx::internal_ocdbt::LeafNodeEntry;
+using ::ocpx::internal_ocdbt::OcdbtReader;
+using ::ocpx::internal_ocdbt::OcdbtTransaction;
+using ::ocpx::internal_ocdbt::OcdbtWriteOptions;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::FileChunkStore;
+using ::ocpx::internal_zarr::JoinKey;
+using ::ocpx::internal_zarr::kZarr2MetadataKey;
+using ::ocpx::internal_zarr::ParseArrayMetadata;
+using ::ocpx::internal_zarr::ParseZarr2ArrayMetadata;
+using ::ocpx::internal_zarr::ReadBox;
+using ::ocpx::internal_zarr::ReadRegion;
+using ::ocpx::internal_zarr::ReadRegionOptions;
+using ::ocpx::internal_zarr::ReadRegions;
+using ::ocpx::internal_zarr::WriteArrayMetadata;
+using ::ocpx::internal_zarr::WriteRegion;
+using ::ocpx::internal_zarr::WriteRegionOptions;
+
 namespace {
 
 constexpr absl::string_view kZarr3Suffix = "/zarr.json";
@@ -202,4 +226,5 @@ absl::Status CheckpointArrayWriter::Commit() {
   return AnnotateStatus(gen.status(), directory_);
 }
 
+}  // namespace internal_checkpoint
 }  // namespace ocpx

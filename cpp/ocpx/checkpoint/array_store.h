@@ -28,6 +28,7 @@
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
 
 namespace ocpx {
+namespace internal_checkpoint {
 
 /// Read access to the arrays of a checkpointable directory.  Thread-safe.
 class CheckpointArrayReader {
@@ -41,7 +42,8 @@ class CheckpointArrayReader {
 
   /// The metadata of `param` (`<param>/zarr.json`, else `<param>/.zarray`),
   /// cached.  NotFound naming the param if neither exists.
-  absl::StatusOr<ArrayMetadata> Metadata(const std::string& param);
+  absl::StatusOr<internal_zarr::ArrayMetadata> Metadata(
+      const std::string& param);
 
   /// Reads the box `[origin, origin + shape)` of `param` into `out`
   /// (C-contiguous, native order).  With `fail_on_missing_chunks`, a missing
@@ -52,15 +54,15 @@ class CheckpointArrayReader {
   absl::Status Read(const std::string& param, absl::Span<const int64_t> origin,
                     absl::Span<const int64_t> shape, void* out,
                     bool fail_on_missing_chunks,
-                    ByteLimiter* limiter = nullptr);
+                    internal::ByteLimiter* limiter = nullptr);
 
   /// Reads several boxes of `param` at once (each into its `out`): every
   /// chunk is read and decoded once, however many boxes need it (see
   /// `ReadRegions`).  Otherwise as `Read`.
   absl::Status ReadBoxes(const std::string& param,
-                         absl::Span<const ReadBox> boxes,
+                         absl::Span<const internal_zarr::ReadBox> boxes,
                          bool fail_on_missing_chunks,
-                         ByteLimiter* limiter = nullptr);
+                         internal::ByteLimiter* limiter = nullptr);
 
   /// The param names of every stored array, sorted.
   absl::StatusOr<std::vector<std::string>> ListParams();
@@ -70,10 +72,10 @@ class CheckpointArrayReader {
   absl::Status Annotate(const absl::Status& s, const std::string& param) const;
 
   std::string directory_;
-  std::shared_ptr<const OcdbtReader> ocdbt_;
-  std::unique_ptr<ChunkStore> store_;
+  std::shared_ptr<const internal_ocdbt::OcdbtReader> ocdbt_;
+  std::unique_ptr<internal_zarr::ChunkStore> store_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, ArrayMetadata> metadata_
+  absl::flat_hash_map<std::string, internal_zarr::ArrayMetadata> metadata_
       ABSL_GUARDED_BY(mu_);
 };
 
@@ -87,7 +89,7 @@ struct CheckpointArrayWriterOptions {
   /// it): chunks being gathered and encoded hold reservations of their
   /// decoded size until the store has their encoded value (see
   /// `WriteRegionOptions::limiter`).  Null: unlimited.
-  std::shared_ptr<ByteLimiter> limiter;
+  std::shared_ptr<internal::ByteLimiter> limiter;
   /// `Commit` fsyncs what it wrote (see `OcdbtWriteOptions::sync`).
   bool sync = true;
 };
@@ -103,10 +105,11 @@ class CheckpointArrayWriter {
   ~CheckpointArrayWriter();
 
   absl::Status WriteMetadata(const std::string& param,
-                             const ArrayMetadata& metadata);
+                             const internal_zarr::ArrayMetadata& metadata);
   /// Writes a box of `param` (chunks stored even if equal to the fill value,
   /// as Orbax does), within the options' byte limit.
-  absl::Status Write(const std::string& param, const ArrayMetadata& metadata,
+  absl::Status Write(const std::string& param,
+                     const internal_zarr::ArrayMetadata& metadata,
                      absl::Span<const int64_t> origin,
                      absl::Span<const int64_t> shape, const void* data);
   /// Commits the OCDBT generation (no-op without OCDBT).
@@ -116,12 +119,13 @@ class CheckpointArrayWriter {
   CheckpointArrayWriter() = default;
 
   std::string directory_;
-  std::unique_ptr<OcdbtTransaction> txn_;
-  std::unique_ptr<ChunkStore> store_;
-  std::shared_ptr<ByteLimiter> limiter_;
+  std::unique_ptr<internal_ocdbt::OcdbtTransaction> txn_;
+  std::unique_ptr<internal_zarr::ChunkStore> store_;
+  std::shared_ptr<internal::ByteLimiter> limiter_;
   bool committed_ = false;
 };
 
+}  // namespace internal_checkpoint
 }  // namespace ocpx
 
 #endif  // OCPX_CHECKPOINT_ARRAY_STORE_H_

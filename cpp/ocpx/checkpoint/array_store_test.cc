@@ -18,6 +18,13 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_checkpoint {
+
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal_ocdbt::OcdbtMerge;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::MakeOrbaxArrayMetadata;
+
 namespace {
 
 std::string TempDir() {
@@ -153,4 +160,5 @@ TEST(ArrayStoreTest, PartialChunkWritesMergeWithinOneTransaction) {
 }
 
 }  // namespace
+}  // namespace internal_checkpoint
 }  // namespace ocpx

@@ -8,6 +8,10 @@
 #include "absl/strings/str_cat.h"
 
 namespace ocpx {
+namespace internal_checkpoint {
+
+using ::ocpx::internal_ocdbt::LeafNodeEntry;
+using ::ocpx::internal_zarr::ChunkStore;
 
 absl::StatusOr<std::optional<std::string>> OcdbtReadChunkStore::Read(
     const std::string& key) {
@@ -54,4 +58,5 @@ absl::Status OcdbtWriteChunkStore::Delete(const std::string& key) {
   return txn_->Delete(key);
 }
 
+}  // namespace internal_checkpoint
 }  // namespace ocpx

@@ -19,11 +19,13 @@
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
 
 namespace ocpx {
+namespace internal_checkpoint {
 
 /// Reads keys from one generation of an OCDBT database.  Writes fail.
-class OcdbtReadChunkStore : public ChunkStore {
+class OcdbtReadChunkStore : public internal_zarr::ChunkStore {
  public:
-  explicit OcdbtReadChunkStore(std::shared_ptr<const OcdbtReader> reader)
+  explicit OcdbtReadChunkStore(
+      std::shared_ptr<const internal_ocdbt::OcdbtReader> reader)
       : reader_(std::move(reader)) {}
 
   absl::StatusOr<std::optional<std::string>> Read(
@@ -34,19 +36,20 @@ class OcdbtReadChunkStore : public ChunkStore {
   absl::StatusOr<std::optional<ValueRange>> OpenValue(
       const std::string& key) override;
 
-  const OcdbtReader& reader() const { return *reader_; }
+  const internal_ocdbt::OcdbtReader& reader() const { return *reader_; }
 
  private:
-  std::shared_ptr<const OcdbtReader> reader_;
+  std::shared_ptr<const internal_ocdbt::OcdbtReader> reader_;
 };
 
 /// Writes keys into a pending OCDBT transaction (values larger than the
 /// inline limit go to data files at once).  Reads see the transaction's own
 /// pending writes over the database it started from, so partial-chunk
 /// writes merge (read-modify-write) correctly.
-class OcdbtWriteChunkStore : public ChunkStore {
+class OcdbtWriteChunkStore : public internal_zarr::ChunkStore {
  public:
-  explicit OcdbtWriteChunkStore(OcdbtTransaction* txn) : txn_(txn) {}
+  explicit OcdbtWriteChunkStore(internal_ocdbt::OcdbtTransaction* txn)
+      : txn_(txn) {}
 
   absl::StatusOr<std::optional<std::string>> Read(
       const std::string& key) override;
@@ -54,9 +57,10 @@ class OcdbtWriteChunkStore : public ChunkStore {
   absl::Status Delete(const std::string& key) override;
 
  private:
-  OcdbtTransaction* txn_;
+  internal_ocdbt::OcdbtTransaction* txn_;
 };
 
+}  // namespace internal_checkpoint
 }  // namespace ocpx
 
 #endif  // OCPX_CHECKPOINT_OCDBT_CHUNK_STORE_H_

@@ -12,6 +12,7 @@
 #include "cpp/ocpx/format/varint.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 size_t CommonPrefix(absl::string_view a, absl::string_view b) {
@@ -303,4 +304,5 @@ absl::StatusOr<BtreeNode> DecodeBtreeNode(
   return node;
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -19,6 +19,7 @@
 #include "cpp/ocpx/format/envelope.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// Maximum key length.
 inline constexpr size_t kMaxKeyLength = 65535;
@@ -87,6 +88,7 @@ absl::StatusOr<BtreeNode> DecodeBtreeNode(
     absl::string_view encoded, absl::string_view transitive_base_path,
     absl::string_view context);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_BTREE_NODE_H_

@@ -11,6 +11,10 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::Crc32c;
+
 namespace {
 
 const DataFileId kFile{"", "d/00112233445566778899aabbccddeeff"};
@@ -160,4 +164,5 @@ TEST(BtreeNodeTest, DecodeRejectsInvalidBodies) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -8,6 +8,9 @@
 #include "cpp/ocpx/base/zstd.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::IsValidZstdLevel;
 
 absl::Status ValidateConfig(const Config& c) {
   if (c.version_tree_arity_log2 < 1 || c.version_tree_arity_log2 > 16) {
@@ -92,4 +95,5 @@ absl::Status DecodeConfig(ByteReader& r, Config* c) {
   return absl::OkStatus();
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -17,6 +17,7 @@
 #include "cpp/ocpx/format/varint.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// Single: `manifest.ocdbt` holds everything.  Numbered: `manifest.ocdbt`
 /// holds the config, `manifest.%016x` files hold each generation.
@@ -58,6 +59,7 @@ void EncodeConfig(const Config& config, std::string* out);
 /// Decodes and validates a config.
 absl::Status DecodeConfig(ByteReader& reader, Config* config);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_CONFIG_H_

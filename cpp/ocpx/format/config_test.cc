@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 TEST(ConfigTest, DefaultBytes) {
@@ -78,4 +79,5 @@ TEST(ConfigTest, Invalid) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -9,6 +9,7 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 size_t CommonPrefix(absl::string_view a, absl::string_view b) {
@@ -126,4 +127,5 @@ void DataFileTableBuilder::Encode(std::string* out) const {
   }
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

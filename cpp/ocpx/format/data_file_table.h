@@ -21,6 +21,7 @@
 #include "cpp/ocpx/format/varint.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// A data file, as `base_path + relative_path` relative to the database root
 /// (after resolving transitive base paths).
@@ -92,6 +93,7 @@ absl::Status ReadDataFileIndex(ByteReader& reader,
                                const std::vector<DataFileId>& files,
                                const DataFileId** id);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_DATA_FILE_TABLE_H_

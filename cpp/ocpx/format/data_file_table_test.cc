@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 // A worked example of the data-file table (docs/format.md, "Data-file table").
@@ -87,4 +88,5 @@ TEST(DataFileTableTest, Invalid) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

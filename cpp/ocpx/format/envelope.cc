@@ -12,6 +12,11 @@
 #include "cpp/ocpx/format/varint.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::ZstdCompressAppend;
+using ::ocpx::internal::ZstdDecompress;
 
 absl::StatusOr<std::string> EncodeEnvelope(uint32_t magic,
                                            absl::string_view body,
@@ -100,4 +105,5 @@ absl::StatusOr<std::string> DecodeEnvelope(uint32_t magic,
   return decoded;
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

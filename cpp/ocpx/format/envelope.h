@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 inline constexpr uint32_t kManifestMagic = 0x0CDB3A2A;
 inline constexpr uint32_t kVersionTreeNodeMagic = 0x0CDB1234;
@@ -53,6 +54,7 @@ absl::StatusOr<std::string> DecodeEnvelope(
     uint32_t magic, absl::string_view encoded, absl::string_view context,
     size_t max_body_bytes = kMaxDecodedBodyBytes);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_ENVELOPE_H_

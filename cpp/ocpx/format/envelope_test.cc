@@ -12,6 +12,11 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::ZstdCompress;
+
 namespace {
 
 std::string FixCrc(std::string s) {
@@ -89,4 +94,5 @@ TEST(EnvelopeTest, Failures) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

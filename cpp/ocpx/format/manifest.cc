@@ -7,6 +7,7 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 absl::StatusOr<std::string> EncodeManifest(const Manifest& m,
                                            bool config_only) {
@@ -70,4 +71,5 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view encoded,
   return m;
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

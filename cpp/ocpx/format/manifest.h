@@ -19,6 +19,7 @@
 #include "cpp/ocpx/format/version_tree.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// A decoded manifest.  A config-only manifest (`manifest.ocdbt` of the
 /// numbered kind) has empty `versions`.
@@ -42,6 +43,7 @@ absl::StatusOr<std::string> EncodeManifest(const Manifest& manifest,
 absl::StatusOr<Manifest> DecodeManifest(absl::string_view encoded,
                                         absl::string_view context);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_MANIFEST_H_

@@ -10,6 +10,10 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::Crc32c;
+
 namespace {
 
 TEST(ManifestTest, SpecEmptyDatabaseBytes) {
@@ -106,4 +110,5 @@ TEST(ManifestTest, EveryFlippedBitAndTruncationFails) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

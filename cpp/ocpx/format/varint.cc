@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 size_t VarintLength(uint64_t v) {
   size_t n = 1;
@@ -144,4 +145,5 @@ absl::Status ByteReader::VerifyEnd() {
   return absl::OkStatus();
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// Maximum encoded length of a 64-bit varint.
 inline constexpr size_t kMaxVarintBytes = 10;
@@ -80,6 +81,7 @@ class ByteReader {
   size_t pos_ = 0;
 };
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_VARINT_H_

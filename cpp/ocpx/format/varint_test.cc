@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 TEST(VarintTest, RoundTrip) {
@@ -94,4 +95,5 @@ TEST(ByteReaderTest, FixedWidthAndBounds) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -7,6 +7,7 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 uint64_t VersionBlockStart(uint64_t g, uint8_t arity_log2, int height) {
   const unsigned shift = arity_log2 * static_cast<unsigned>(height + 1);
   if (shift >= 64) return 1;
@@ -225,4 +226,5 @@ absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
   return node;
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -22,6 +22,7 @@
 #include "cpp/ocpx/format/varint.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// One generation: its B+tree root (or Missing for an empty tree).
 struct VersionEntry {
@@ -92,6 +93,7 @@ absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(
     absl::string_view encoded, uint8_t arity_log2,
     absl::string_view transitive_base_path, absl::string_view context);
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_FORMAT_VERSION_TREE_H_

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 VersionEntry Version(uint64_t g) {
@@ -116,4 +117,5 @@ TEST(VersionTreeTest, LeafEntryValidation) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

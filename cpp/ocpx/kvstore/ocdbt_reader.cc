@@ -13,6 +13,7 @@
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 using internal_kvstore::JoinPath;
@@ -392,4 +393,5 @@ absl::Status OcdbtReader::List(
   });
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

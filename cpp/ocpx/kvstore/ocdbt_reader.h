@@ -30,6 +30,7 @@
 #include "cpp/ocpx/kvstore/internal/file_io.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// A half-open key range `[inclusive_min, exclusive_max)`; an empty
 /// `exclusive_max` means unbounded.
@@ -150,6 +151,7 @@ class OcdbtReader {
       cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_KVSTORE_OCDBT_READER_H_

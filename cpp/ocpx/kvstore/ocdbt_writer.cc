@@ -17,6 +17,9 @@
 #include "cpp/ocpx/format/version_tree.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
+
+using ::ocpx::internal::UniqueFd;
 
 namespace {
 // The suffix of a save's temporary directory (see OcdbtTransaction::Commit).
@@ -615,4 +618,5 @@ absl::StatusOr<uint64_t> OcdbtMerge(
   return t->Commit();
 }
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -30,6 +30,7 @@
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 
 /// Writer options.  The config fields apply only when creating a database;
 /// an existing database keeps its config (uuid included).  Defaults are
@@ -150,6 +151,7 @@ absl::StatusOr<uint64_t> OcdbtMerge(
     const std::string& parent, const std::vector<std::string>& child_subdirs,
     const OcdbtWriteOptions& options = OcdbtWriteOptions::Orbax());
 
+}  // namespace internal_ocdbt
 }  // namespace ocpx
 
 #endif  // OCPX_KVSTORE_OCDBT_WRITER_H_

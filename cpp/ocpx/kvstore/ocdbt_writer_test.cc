@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_ocdbt {
 namespace {
 
 std::string TempDir() {
@@ -245,4 +246,5 @@ TEST(OcdbtReaderTest, PrefixRange) {
 }
 
 }  // namespace
+}  // namespace internal_ocdbt
 }  // namespace ocpx

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 
 namespace ocpx {
+namespace internal_layout {
 namespace {
 
 // Ascending divisors of n (n >= 1).
@@ -140,4 +141,5 @@ std::optional<int64_t> ClampChunkByteSizeForOcdbt(
   return std::min(*chunk_byte_size, target_data_file_size);
 }
 
+}  // namespace internal_layout
 }  // namespace ocpx

@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 
 namespace ocpx {
+namespace internal_layout {
 
 /// Chooses the chunk shape for writing `write_shape`-sized slices of an array
 /// of `global_shape` (Orbax `subchunking.choose_chunk_shape`):
@@ -51,6 +52,7 @@ std::optional<int64_t> ClampChunkByteSizeForOcdbt(
     std::optional<int64_t> chunk_byte_size, int64_t target_data_file_size,
     absl::Span<const int64_t> write_shape, size_t itemsize);
 
+}  // namespace internal_layout
 }  // namespace ocpx
 
 #endif  // OCPX_LAYOUT_CHUNK_LAYOUT_H_

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_layout {
 namespace {
 
 using ::testing::ElementsAre;
@@ -84,4 +85,5 @@ TEST(ClampChunkByteSizeTest, Section34) {
 }
 
 }  // namespace
+}  // namespace internal_layout
 }  // namespace ocpx

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 
 namespace ocpx {
+namespace internal_layout {
 namespace {
 
 int64_t Product(absl::Span<const int64_t> v) {
@@ -155,4 +156,5 @@ absl::StatusOr<ReplicaSlicePlan> ComputeReplicaSlices(
   return plan;
 }
 
+}  // namespace internal_layout
 }  // namespace ocpx

@@ -21,6 +21,7 @@
 #include "absl/types/span.h"
 
 namespace ocpx {
+namespace internal_layout {
 
 /// One addressable shard of a process: the box `[origin, origin + shape)` of
 /// the global array it holds, and JAX's `shard.replica_id`.
@@ -100,6 +101,7 @@ absl::StatusOr<ReplicaSlicePlan> ComputeReplicaSlices(
     absl::Span<const ShardBox> shards, int64_t replica_count,
     const ReplicaSliceOptions& options = {});
 
+}  // namespace internal_layout
 }  // namespace ocpx
 
 #endif  // OCPX_LAYOUT_REPLICA_SLICES_H_

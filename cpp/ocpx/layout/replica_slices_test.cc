@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+namespace internal_layout {
 namespace {
 
 using ::testing::ElementsAre;
@@ -250,4 +251,5 @@ TEST(ReplicaSlicesTest, InvalidInputs) {
 }
 
 }  // namespace
+}  // namespace internal_layout
 }  // namespace ocpx

@@ -33,20 +33,37 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+using ::ocpx::internal_layout::ChooseChunkShape;
+using ::ocpx::internal_layout::ClampChunkByteSizeForOcdbt;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::ChunkCodec;
+using ::ocpx::internal_zarr::ChunkStore;
+using ::ocpx::internal_zarr::FileChunkStore;
+using ::ocpx::internal_zarr::MakeOrbaxArrayMetadata;
+using ::ocpx::internal_zarr::ParseArrayMetadata;
+using ::ocpx::internal_zarr::ReadArrayMetadata;
+using ::ocpx::internal_zarr::ReadRegion;
+using ::ocpx::internal_zarr::ReadRegionOptions;
+using ::ocpx::internal_zarr::SerializeArrayMetadata;
+using ::ocpx::internal_zarr::ValidateArrayMetadata;
+using ::ocpx::internal_zarr::WriteArrayMetadata;
+using ::ocpx::internal_zarr::WriteRegion;
+using ::ocpx::internal_zarr::WriteRegionOptions;
+
 namespace {
 
-ocpx::ArrayMetadata ParseMetadata(const std::string& json) {
-  return ValueOrThrow(ocpx::ParseArrayMetadata(json));
+ArrayMetadata ParseMetadata(const std::string& json) {
+  return ValueOrThrow(ParseArrayMetadata(json));
 }
 
-ocpx::ArrayMetadata MetadataFor(ocpx::ChunkStore& store,
-                                const std::string& param,
-                                const std::optional<std::string>& json) {
+ArrayMetadata MetadataFor(ChunkStore& store, const std::string& param,
+                          const std::optional<std::string>& json) {
   if (json) return ParseMetadata(*json);
-  absl::StatusOr<ocpx::ArrayMetadata> m;
+  absl::StatusOr<ArrayMetadata> m;
   {
     nb::gil_scoped_release release;
-    m = ocpx::ReadArrayMetadata(store, param);
+    m = ReadArrayMetadata(store, param);
   }
   return ValueOrThrow(std::move(m));
 }
@@ -59,10 +76,10 @@ void RegisterArray(nb::module_& m) {
       [](const Shape& shape, const std::string& dtype, const Shape& chunk_shape,
          std::optional<int> zstd_level, bool chunk_checksums) {
         ocpx::DataType d = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-        ocpx::ArrayMetadata md = ocpx::MakeOrbaxArrayMetadata(
-            shape, d, chunk_shape, zstd_level, chunk_checksums);
-        ThrowIfError(ocpx::ValidateArrayMetadata(md));
-        return ocpx::SerializeArrayMetadata(md);
+        ArrayMetadata md = MakeOrbaxArrayMetadata(shape, d, chunk_shape,
+                                                  zstd_level, chunk_checksums);
+        ThrowIfError(ValidateArrayMetadata(md));
+        return SerializeArrayMetadata(md);
       },
       nb::arg("shape"), nb::arg("dtype"), nb::arg("chunk_shape"),
       nb::arg("zstd_level").none() = 3, nb::kw_only(),
@@ -73,7 +90,7 @@ void RegisterArray(nb::module_& m) {
   m.def(
       "zarr_normalize_metadata",
       [](const std::string& json) {
-        return ocpx::SerializeArrayMetadata(ParseMetadata(json));
+        return SerializeArrayMetadata(ParseMetadata(json));
       },
       nb::arg("json"),
       "Parses and validates zarr.json text; returns it as TensorStore would "
@@ -82,18 +99,18 @@ void RegisterArray(nb::module_& m) {
       "zarr_write_metadata",
       [](const std::string& root, const std::string& param,
          const std::string& json) {
-        ocpx::ArrayMetadata md = ParseMetadata(json);
+        ArrayMetadata md = ParseMetadata(json);
         nb::gil_scoped_release release;
-        ocpx::FileChunkStore store(root);
-        ThrowIfError(ocpx::WriteArrayMetadata(store, param, md));
+        FileChunkStore store(root);
+        ThrowIfError(WriteArrayMetadata(store, param, md));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("json"),
       "Writes root/param/zarr.json.");
   m.def(
       "zarr_read_metadata",
       [](const std::string& root, const std::string& param) {
-        ocpx::FileChunkStore store(root);
-        return ocpx::SerializeArrayMetadata(MetadataFor(store, param, {}));
+        FileChunkStore store(root);
+        return SerializeArrayMetadata(MetadataFor(store, param, {}));
       },
       nb::arg("root"), nb::arg("param"),
       "Reads and validates root/param/zarr.json (normalized text).");
@@ -102,19 +119,19 @@ void RegisterArray(nb::module_& m) {
       [](const std::string& root, const std::string& param,
          std::optional<std::string> json, std::optional<Shape> origin,
          nb::handle array, bool store_fill_value_chunks, bool write_metadata) {
-        ocpx::FileChunkStore store(root);
-        ocpx::ArrayMetadata md = MetadataFor(store, param, json);
+        FileChunkStore store(root);
+        ArrayMetadata md = MetadataFor(store, param, json);
         Shape shape = nb::cast<Shape>(array.attr("shape"));
         Shape org = origin ? *origin : Shape(shape.size(), 0);
         ByteArray bytes = AsBytes(array, md.dtype, shape, "array");
-        ocpx::WriteRegionOptions opts;
+        WriteRegionOptions opts;
         opts.store_fill_value_chunks = store_fill_value_chunks;
         nb::gil_scoped_release release;
         if (write_metadata) {
-          ThrowIfError(ocpx::WriteArrayMetadata(store, param, md));
+          ThrowIfError(WriteArrayMetadata(store, param, md));
         }
-        ThrowIfError(ocpx::WriteRegion(store, param, md, org, shape,
-                                       bytes.data(), opts));
+        ThrowIfError(
+            WriteRegion(store, param, md, org, shape, bytes.data(), opts));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("json").none(),
       nb::arg("origin").none(), nb::arg("array"),
@@ -128,8 +145,8 @@ void RegisterArray(nb::module_& m) {
       [](const std::string& root, const std::string& param,
          std::optional<Shape> origin, std::optional<Shape> shape,
          std::optional<std::string> json, bool fail_on_missing) {
-        ocpx::FileChunkStore store(root);
-        ocpx::ArrayMetadata md = MetadataFor(store, param, json);
+        FileChunkStore store(root);
+        ArrayMetadata md = MetadataFor(store, param, json);
         Shape org = origin ? *origin : Shape(md.rank(), 0);
         Shape shp = shape ? *shape : md.shape;
         if (!shape && origin) {
@@ -141,12 +158,11 @@ void RegisterArray(nb::module_& m) {
         HostBuffer buf = AllocateBoxOrThrow(
             shp, md.dtype, absl::StrCat(root, ": array '", param, "'"),
             &nbytes);
-        ocpx::ReadRegionOptions opts;
+        ReadRegionOptions opts;
         opts.fail_on_missing_chunks = fail_on_missing;
         {
           nb::gil_scoped_release release;
-          ThrowIfError(
-              ocpx::ReadRegion(store, param, md, org, shp, buf.get(), opts));
+          ThrowIfError(ReadRegion(store, param, md, org, shp, buf.get(), opts));
         }
         return OwnedArray(std::move(buf), nbytes, md.dtype, shp);
       },
@@ -161,8 +177,8 @@ void RegisterArray(nb::module_& m) {
       [](const std::string& root, const std::string& param,
          std::optional<Shape> origin, nb::handle out,
          std::optional<std::string> json, bool fail_on_missing) {
-        ocpx::FileChunkStore store(root);
-        ocpx::ArrayMetadata md = MetadataFor(store, param, json);
+        FileChunkStore store(root);
+        ArrayMetadata md = MetadataFor(store, param, json);
         Shape shape = nb::cast<Shape>(out.attr("shape"));
         Shape org = origin ? *origin : Shape(shape.size(), 0);
         ByteArray ro = AsBytes(out, md.dtype, shape, "out");
@@ -170,11 +186,10 @@ void RegisterArray(nb::module_& m) {
           ThrowStatus(absl::InvalidArgumentError("out: array is read-only"));
         }
         void* data = const_cast<void*>(ro.data());
-        ocpx::ReadRegionOptions opts;
+        ReadRegionOptions opts;
         opts.fail_on_missing_chunks = fail_on_missing;
         nb::gil_scoped_release release;
-        ThrowIfError(
-            ocpx::ReadRegion(store, param, md, org, shape, data, opts));
+        ThrowIfError(ReadRegion(store, param, md, org, shape, data, opts));
       },
       nb::arg("root"), nb::arg("param"), nb::arg("origin").none(),
       nb::arg("out"), nb::arg("json").none() = nb::none(),
@@ -185,8 +200,8 @@ void RegisterArray(nb::module_& m) {
       "zarr_encode_chunk",
       [](const std::string& json, nb::handle chunk,
          bool store_fill_value_chunks) -> nb::object {
-        ocpx::ArrayMetadata md = ParseMetadata(json);
-        ocpx::ChunkCodec codec = ValueOrThrow(ocpx::ChunkCodec::Make(md));
+        ArrayMetadata md = ParseMetadata(json);
+        ChunkCodec codec = ValueOrThrow(ChunkCodec::Make(md));
         ByteArray bytes = AsBytes(chunk, md.dtype, md.chunk_shape, "chunk");
         absl::StatusOr<std::optional<std::string>> enc;
         {
@@ -204,8 +219,8 @@ void RegisterArray(nb::module_& m) {
   m.def(
       "zarr_decode_chunk",
       [](const std::string& json, nb::bytes encoded) {
-        ocpx::ArrayMetadata md = ParseMetadata(json);
-        ocpx::ChunkCodec codec = ValueOrThrow(ocpx::ChunkCodec::Make(md));
+        ArrayMetadata md = ParseMetadata(json);
+        ChunkCodec codec = ValueOrThrow(ChunkCodec::Make(md));
         size_t nbytes = 0;
         HostBuffer buf =
             AllocateBoxOrThrow(md.chunk_shape, md.dtype, "chunk", &nbytes);
@@ -223,7 +238,7 @@ void RegisterArray(nb::module_& m) {
       [](const Shape& global_shape, const Shape& write_shape, size_t itemsize,
          std::optional<int64_t> target_byte_size,
          const std::vector<int>& shard_axes) {
-        return ValueOrThrow(ocpx::ChooseChunkShape(
+        return ValueOrThrow(ChooseChunkShape(
             global_shape, write_shape, itemsize, target_byte_size, shard_axes));
       },
       nb::arg("global_shape"), nb::arg("write_shape"), nb::arg("itemsize"),
@@ -235,7 +250,7 @@ void RegisterArray(nb::module_& m) {
       "clamp_chunk_byte_size_for_ocdbt",
       [](std::optional<int64_t> chunk_byte_size, int64_t target_data_file_size,
          const Shape& write_shape, size_t itemsize) {
-        return ocpx::ClampChunkByteSizeForOcdbt(
+        return ClampChunkByteSizeForOcdbt(
             chunk_byte_size, target_data_file_size, write_shape, itemsize);
       },
       nb::arg("chunk_byte_size").none(), nb::arg("target_data_file_size"),

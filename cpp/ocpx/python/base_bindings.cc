@@ -15,6 +15,11 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::ZstdCompress;
+using ::ocpx::internal::ZstdDecompress;
+
 namespace {
 
 // Any C-contiguous CPU buffer, viewed as bytes without copying.
@@ -32,14 +37,14 @@ void RegisterBase(nb::module_& m) {
       [](nb::bytes data) {
         absl::string_view v(data.c_str(), data.size());
         nb::gil_scoped_release release;
-        return ocpx::Crc32c(v);
+        return Crc32c(v);
       },
       nb::arg("data"), "CRC-32C of a bytes object.");
   m.def(
       "crc32c_array",
       [](const ByteArray& a) {
         nb::gil_scoped_release release;
-        return ocpx::Crc32c(AsBytes(a));
+        return Crc32c(AsBytes(a));
       },
       nb::arg("array").noconvert(),
       "CRC-32C of the raw bytes of a C-contiguous array (zero-copy).");
@@ -50,7 +55,7 @@ void RegisterBase(nb::module_& m) {
         {
           absl::string_view v(data.c_str(), data.size());
           nb::gil_scoped_release release;
-          out = ocpx::ZstdCompress(v, level, checksum);
+          out = ZstdCompress(v, level, checksum);
         }
         std::string s = ValueOrThrow(std::move(out));
         return nb::bytes(s.data(), s.size());
@@ -64,7 +69,7 @@ void RegisterBase(nb::module_& m) {
         {
           absl::string_view v(frame.c_str(), frame.size());
           nb::gil_scoped_release release;
-          out = ocpx::ZstdDecompress(v, max_output_bytes);
+          out = ZstdDecompress(v, max_output_bytes);
         }
         std::string s = ValueOrThrow(std::move(out));
         return nb::bytes(s.data(), s.size());

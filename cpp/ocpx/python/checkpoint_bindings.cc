@@ -23,6 +23,7 @@
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/python/bindings.h"
@@ -32,16 +33,31 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal::ParallelFor;
+using ::ocpx::internal::ThreadPool;
+using ::ocpx::internal_checkpoint::CheckpointArrayReader;
+using ::ocpx::internal_checkpoint::CheckpointArrayWriter;
+using ::ocpx::internal_checkpoint::CheckpointArrayWriterOptions;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::CodecSpec;
+using ::ocpx::internal_zarr::MakeOrbaxArrayMetadata;
+using ::ocpx::internal_zarr::MakeOrbaxZarr2ArrayMetadata;
+using ::ocpx::internal_zarr::ReadBox;
+using ::ocpx::internal_zarr::ValidateArrayMetadata;
+
 namespace {
 
 struct PyArrayReader {
-  std::unique_ptr<ocpx::CheckpointArrayReader> reader;
+  std::unique_ptr<CheckpointArrayReader> reader;
 };
 
 struct PyArrayWriter {
-  std::unique_ptr<ocpx::CheckpointArrayWriter> writer;
+  std::unique_ptr<CheckpointArrayWriter> writer;
 
-  ocpx::CheckpointArrayWriter& Get() {
+  CheckpointArrayWriter& Get() {
     if (writer == nullptr) {
       ThrowStatus(
           absl::FailedPreconditionError("CheckpointArrayWriter is closed"));
@@ -52,27 +68,27 @@ struct PyArrayWriter {
 
 // The metadata Orbax writes: zarr3 (sharding_indexed, optionally with
 // chunk checksums) or zarr2 (which has no checksum codec).
-ocpx::ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
-                                  const Shape& chunk_shape,
-                                  std::optional<int> zstd_level,
-                                  int zarr_format, bool chunk_checksums) {
+ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
+                            const Shape& chunk_shape,
+                            std::optional<int> zstd_level, int zarr_format,
+                            bool chunk_checksums) {
   auto dt = ValueOrThrow(ocpx::DataTypeFromName(dtype));
-  ocpx::ArrayMetadata md;
+  ArrayMetadata md;
   if (zarr_format == 2) {
     if (chunk_checksums) {
       ThrowStatus(absl::InvalidArgumentError(
           "chunk_checksums: zarr v2 arrays have no checksum codec (use "
           "zarr_format=3)"));
     }
-    md = ocpx::MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape, zstd_level);
+    md = MakeOrbaxZarr2ArrayMetadata(shape, dt, chunk_shape, zstd_level);
   } else if (zarr_format == 3) {
-    md = ocpx::MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level,
-                                      chunk_checksums);
+    md = MakeOrbaxArrayMetadata(shape, dt, chunk_shape, zstd_level,
+                                chunk_checksums);
   } else {
     ThrowStatus(absl::InvalidArgumentError(
         absl::StrCat("zarr_format: expected 2 or 3, got ", zarr_format)));
   }
-  ThrowIfError(ocpx::ValidateArrayMetadata(md));
+  ThrowIfError(ValidateArrayMetadata(md));
   return md;
 }
 
@@ -86,10 +102,10 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "__init__",
           [](PyArrayReader* self, std::string directory, bool use_ocdbt) {
-            absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayReader>> r;
+            absl::StatusOr<std::unique_ptr<CheckpointArrayReader>> r;
             {
               nb::gil_scoped_release release;
-              r = ocpx::CheckpointArrayReader::Open(directory, use_ocdbt);
+              r = CheckpointArrayReader::Open(directory, use_ocdbt);
             }
             new (self) PyArrayReader{ValueOrThrow(std::move(r))};
           },
@@ -97,16 +113,16 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "info",
           [](PyArrayReader& r, const std::string& param) {
-            absl::StatusOr<ocpx::ArrayMetadata> md;
+            absl::StatusOr<ArrayMetadata> md;
             {
               nb::gil_scoped_release release;
               md = r.reader->Metadata(param);
             }
-            ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+            ArrayMetadata v = ValueOrThrow(std::move(md));
             Shape chunk = v.chunk_shape;
             // Orbax's chunk is the sharding_indexed codec's inner chunk.
             for (const auto& c : v.codecs) {
-              if (c.kind == ocpx::CodecSpec::Kind::kShardingIndexed) {
+              if (c.kind == CodecSpec::Kind::kShardingIndexed) {
                 chunk = c.chunk_shape;
               }
             }
@@ -116,14 +132,13 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "read",
           [](PyArrayReader& r, const std::string& param, const Shape& origin,
-             const Shape& shape, bool fail_on_missing,
-             ocpx::ByteLimiter* limiter) {
-            absl::StatusOr<ocpx::ArrayMetadata> md;
+             const Shape& shape, bool fail_on_missing, ByteLimiter* limiter) {
+            absl::StatusOr<ArrayMetadata> md;
             {
               nb::gil_scoped_release release;
               md = r.reader->Metadata(param);
             }
-            ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+            ArrayMetadata v = ValueOrThrow(std::move(md));
             if (origin.size() != v.rank() || shape.size() != v.rank()) {
               ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
                   r.reader->directory(), ": array '", param, "' has rank ",
@@ -153,21 +168,24 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "info_many",
           [](PyArrayReader& r, const std::vector<std::string>& params) {
-            std::vector<absl::StatusOr<ocpx::ArrayMetadata>> mds(params.size());
+            std::vector<absl::StatusOr<ArrayMetadata>> mds(params.size());
+            absl::Status all;
             {
               nb::gil_scoped_release release;
-              (void)ocpx::ParallelFor(ocpx::ThreadPool::Default(),
-                                      params.size(), [&](size_t i) {
-                                        mds[i] = r.reader->Metadata(params[i]);
-                                        return absl::OkStatus();
-                                      });
+              all = ParallelFor(ThreadPool::Default(), params.size(),
+                                [&](size_t i) {
+                                  mds[i] = r.reader->Metadata(params[i]);
+                                  return absl::OkStatus();
+                                });
             }
+            // Only a task that threw (e.g. out of memory) fails here.
+            ThrowIfError(AnnotateStatus(all, r.reader->directory()));
             nb::list out;
             for (auto& md : mds) {
-              ocpx::ArrayMetadata v = ValueOrThrow(std::move(md));
+              ArrayMetadata v = ValueOrThrow(std::move(md));
               Shape chunk = v.chunk_shape;
               for (const auto& c : v.codecs) {
-                if (c.kind == ocpx::CodecSpec::Kind::kShardingIndexed) {
+                if (c.kind == CodecSpec::Kind::kShardingIndexed) {
                   chunk = c.chunk_shape;
                 }
               }
@@ -181,12 +199,13 @@ void RegisterCheckpoint(nb::module_& m) {
           "read_many",
           [](PyArrayReader& r,
              const std::vector<std::tuple<std::string, Shape, Shape>>& reqs,
-             bool fail_on_missing, ocpx::ByteLimiter* limiter) {
+             bool fail_on_missing, ByteLimiter* limiter) {
             const size_t n = reqs.size();
-            std::vector<ocpx::ArrayMetadata> mds(n);
+            std::vector<ArrayMetadata> mds(n);
             std::vector<HostBuffer> bufs(n);
             std::vector<size_t> sizes(n);
             std::vector<absl::Status> status(n);
+            absl::Status read_all;
             {
               nb::gil_scoped_release release;
               for (size_t i = 0; i < n; ++i) {
@@ -238,15 +257,15 @@ void RegisterCheckpoint(nb::module_& m) {
                   groups[it->second].push_back(i);
                 }
               }
-              (void)ocpx::ParallelFor(
-                  ocpx::ThreadPool::Default(), groups.size(), [&](size_t g) {
+              read_all = ParallelFor(
+                  ThreadPool::Default(), groups.size(), [&](size_t g) {
                     const std::vector<size_t>& group = groups[g];
-                    std::vector<ocpx::ReadBox> boxes;
+                    std::vector<ReadBox> boxes;
                     boxes.reserve(group.size());
                     for (size_t i : group) {
-                      boxes.push_back(ocpx::ReadBox{std::get<1>(reqs[i]),
-                                                    std::get<2>(reqs[i]),
-                                                    bufs[i].get()});
+                      boxes.push_back(ReadBox{std::get<1>(reqs[i]),
+                                              std::get<2>(reqs[i]),
+                                              bufs[i].get()});
                     }
                     status[group.front()] =
                         r.reader->ReadBoxes(std::get<0>(reqs[group.front()]),
@@ -255,6 +274,9 @@ void RegisterCheckpoint(nb::module_& m) {
                   });
             }
             for (const auto& st : status) ThrowIfError(st);
+            // A task that threw (e.g. out of memory) set no status of its
+            // own: its boxes were not read, which must never pass silently.
+            ThrowIfError(AnnotateStatus(read_all, r.reader->directory()));
             nb::list out;
             for (size_t i = 0; i < n; ++i) {
               out.append(OwnedArray(std::move(bufs[i]), sizes[i], mds[i].dtype,
@@ -287,16 +309,16 @@ void RegisterCheckpoint(nb::module_& m) {
           "__init__",
           [](PyArrayWriter* self, std::string directory, bool use_ocdbt,
              uint64_t target_data_file_size,
-             std::shared_ptr<ocpx::ByteLimiter> limiter, bool sync) {
-            ocpx::CheckpointArrayWriterOptions o;
+             std::shared_ptr<ByteLimiter> limiter, bool sync) {
+            CheckpointArrayWriterOptions o;
             o.use_ocdbt = use_ocdbt;
             o.sync = sync;
             o.target_data_file_size = target_data_file_size;
             o.limiter = std::move(limiter);
-            absl::StatusOr<std::unique_ptr<ocpx::CheckpointArrayWriter>> w;
+            absl::StatusOr<std::unique_ptr<CheckpointArrayWriter>> w;
             {
               nb::gil_scoped_release release;
-              w = ocpx::CheckpointArrayWriter::Open(directory, o);
+              w = CheckpointArrayWriter::Open(directory, o);
             }
             new (self) PyArrayWriter{ValueOrThrow(std::move(w))};
           },
@@ -315,7 +337,7 @@ void RegisterCheckpoint(nb::module_& m) {
              bool chunk_checksums) {
             auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
                                     zarr_format, chunk_checksums);
-            ocpx::CheckpointArrayWriter& writer = w.Get();
+            CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
@@ -343,7 +365,7 @@ void RegisterCheckpoint(nb::module_& m) {
               box.push_back(nb::cast<int64_t>(d));
             }
             ByteArray bytes = AsBytes(array, md.dtype, box, param.c_str());
-            ocpx::CheckpointArrayWriter& writer = w.Get();
+            CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
@@ -359,7 +381,7 @@ void RegisterCheckpoint(nb::module_& m) {
           "released while chunks are encoded in parallel.")
       .def("commit",
            [](PyArrayWriter& w) {
-             ocpx::CheckpointArrayWriter& writer = w.Get();
+             CheckpointArrayWriter& writer = w.Get();
              absl::Status s;
              {
                nb::gil_scoped_release release;
@@ -370,8 +392,7 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "close",
           [](PyArrayWriter& w) {
-            std::unique_ptr<ocpx::CheckpointArrayWriter> writer =
-                std::move(w.writer);
+            std::unique_ptr<CheckpointArrayWriter> writer = std::move(w.writer);
             nb::gil_scoped_release release;
             writer.reset();
           },

@@ -23,28 +23,43 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+using ::ocpx::internal_ocdbt::Compression;
+using ::ocpx::internal_ocdbt::Config;
+using ::ocpx::internal_ocdbt::KeyRange;
+using ::ocpx::internal_ocdbt::LeafNodeEntry;
+using ::ocpx::internal_ocdbt::ManifestKind;
+using ::ocpx::internal_ocdbt::OcdbtCommit;
+using ::ocpx::internal_ocdbt::OcdbtMerge;
+using ::ocpx::internal_ocdbt::OcdbtReader;
+using ::ocpx::internal_ocdbt::OcdbtReadOptions;
+using ::ocpx::internal_ocdbt::OcdbtTransaction;
+using ::ocpx::internal_ocdbt::OcdbtWriteOptions;
+using ::ocpx::internal_ocdbt::VersionEntry;
+
 namespace {
 
 absl::string_view View(const nb::bytes& b) { return {b.c_str(), b.size()}; }
 nb::bytes Bytes(absl::string_view s) { return nb::bytes(s.data(), s.size()); }
 
 struct PyReader {
-  std::shared_ptr<const ocpx::OcdbtReader> reader;
+  std::shared_ptr<const OcdbtReader> reader;
 };
 
 struct PyWriter {
-  std::unique_ptr<ocpx::OcdbtTransaction> txn;
+  std::unique_ptr<OcdbtTransaction> txn;
 };
 
-ocpx::OcdbtWriteOptions MakeOptions(
-    bool orbax, std::optional<uint32_t> max_inline_value_bytes,
-    std::optional<uint32_t> max_decoded_node_bytes,
-    std::optional<uint32_t> version_tree_arity_log2,
-    const std::string& compression, int zstd_level,
-    const std::string& manifest_kind,
-    std::optional<uint64_t> target_data_file_size,
-    std::optional<nb::bytes> uuid, bool keep_version_history) {
-  auto o = orbax ? ocpx::OcdbtWriteOptions::Orbax() : ocpx::OcdbtWriteOptions();
+OcdbtWriteOptions MakeOptions(bool orbax,
+                              std::optional<uint32_t> max_inline_value_bytes,
+                              std::optional<uint32_t> max_decoded_node_bytes,
+                              std::optional<uint32_t> version_tree_arity_log2,
+                              const std::string& compression, int zstd_level,
+                              const std::string& manifest_kind,
+                              std::optional<uint64_t> target_data_file_size,
+                              std::optional<nb::bytes> uuid,
+                              bool keep_version_history) {
+  auto o = orbax ? OcdbtWriteOptions::Orbax() : OcdbtWriteOptions();
   if (max_inline_value_bytes)
     o.max_inline_value_bytes = *max_inline_value_bytes;
   if (max_decoded_node_bytes)
@@ -57,17 +72,17 @@ ocpx::OcdbtWriteOptions MakeOptions(
     o.version_tree_arity_log2 = static_cast<uint8_t>(*version_tree_arity_log2);
   }
   if (compression == "zstd") {
-    o.compression = {ocpx::Compression::kZstd, zstd_level};
+    o.compression = {Compression::kZstd, zstd_level};
   } else if (compression == "none" || compression.empty()) {
-    o.compression = {ocpx::Compression::kNone, 0};
+    o.compression = {Compression::kNone, 0};
   } else {
     ThrowStatus(
         absl::InvalidArgumentError("compression must be \"zstd\" or \"none\""));
   }
   if (manifest_kind == "single") {
-    o.manifest_kind = ocpx::ManifestKind::kSingle;
+    o.manifest_kind = ManifestKind::kSingle;
   } else if (manifest_kind == "numbered") {
-    o.manifest_kind = ocpx::ManifestKind::kNumbered;
+    o.manifest_kind = ManifestKind::kNumbered;
   } else {
     ThrowStatus(absl::InvalidArgumentError(
         "manifest_kind must be \"single\" or \"numbered\""));
@@ -94,16 +109,16 @@ ocpx::OcdbtWriteOptions MakeOptions(
   nb::arg("target_data_file_size") = nb::none(), nb::arg("uuid") = nb::none(), \
   nb::arg("keep_version_history") = true
 
-nb::dict ConfigDict(const ocpx::Config& c) {
+nb::dict ConfigDict(const Config& c) {
   nb::dict d;
   d["uuid"] = nb::bytes(reinterpret_cast<const char*>(c.uuid.data()), 16);
   d["manifest_kind"] =
-      c.manifest_kind == ocpx::ManifestKind::kSingle ? "single" : "numbered";
+      c.manifest_kind == ManifestKind::kSingle ? "single" : "numbered";
   d["max_inline_value_bytes"] = c.max_inline_value_bytes;
   d["max_decoded_node_bytes"] = c.max_decoded_node_bytes;
   d["version_tree_arity_log2"] = c.version_tree_arity_log2;
   d["compression"] =
-      c.compression.method == ocpx::Compression::kZstd ? "zstd" : "none";
+      c.compression.method == Compression::kZstd ? "zstd" : "none";
   d["zstd_level"] = c.compression.zstd_level;
   return d;
 }
@@ -118,12 +133,12 @@ void RegisterKvstore(nb::module_& m) {
           "__init__",
           [](PyReader* self, std::string path,
              std::optional<uint64_t> generation) {
-            ocpx::OcdbtReadOptions options;
+            OcdbtReadOptions options;
             options.generation = generation;
-            absl::StatusOr<std::shared_ptr<const ocpx::OcdbtReader>> r;
+            absl::StatusOr<std::shared_ptr<const OcdbtReader>> r;
             {
               nb::gil_scoped_release release;
-              r = ocpx::OcdbtReader::Open(std::move(path), options);
+              r = OcdbtReader::Open(std::move(path), options);
             }
             new (self) PyReader{ValueOrThrow(std::move(r))};
           },
@@ -161,7 +176,7 @@ void RegisterKvstore(nb::module_& m) {
             std::vector<std::pair<std::string, std::string>> items;
             absl::Status s;
             {
-              const auto range = ocpx::KeyRange::Prefix(View(prefix));
+              const auto range = KeyRange::Prefix(View(prefix));
               nb::gil_scoped_release release;
               s = r.reader->List(
                   range, [&](absl::string_view k, absl::string_view v) {
@@ -184,10 +199,10 @@ void RegisterKvstore(nb::module_& m) {
             std::vector<std::string> keys;
             absl::Status s;
             {
-              const auto range = ocpx::KeyRange::Prefix(View(prefix));
+              const auto range = KeyRange::Prefix(View(prefix));
               nb::gil_scoped_release release;
               s = r.reader->ListEntries(
-                  range, [&](absl::string_view k, const ocpx::LeafNodeEntry&) {
+                  range, [&](absl::string_view k, const LeafNodeEntry&) {
                     keys.emplace_back(k);
                     return absl::OkStatus();
                   });
@@ -202,7 +217,7 @@ void RegisterKvstore(nb::module_& m) {
       .def(
           "generations",
           [](const PyReader& r) {
-            absl::StatusOr<std::vector<ocpx::VersionEntry>> v;
+            absl::StatusOr<std::vector<VersionEntry>> v;
             {
               nb::gil_scoped_release release;
               v = r.reader->ListVersions();
@@ -227,10 +242,10 @@ void RegisterKvstore(nb::module_& m) {
              std::optional<nb::bytes> uuid, bool keep) {
             auto options = MakeOptions(orbax, a, b, c, compression, level, kind,
                                        t, uuid, keep);
-            absl::StatusOr<std::unique_ptr<ocpx::OcdbtTransaction>> txn;
+            absl::StatusOr<std::unique_ptr<OcdbtTransaction>> txn;
             {
               nb::gil_scoped_release release;
-              txn = ocpx::OcdbtTransaction::Begin(std::move(path), options);
+              txn = OcdbtTransaction::Begin(std::move(path), options);
             }
             new (self) PyWriter{ValueOrThrow(std::move(txn))};
           },
@@ -311,7 +326,7 @@ void RegisterKvstore(nb::module_& m) {
         absl::StatusOr<uint64_t> g;
         {
           nb::gil_scoped_release release;
-          g = ocpx::OcdbtCommit(path, p, d, options);
+          g = OcdbtCommit(path, p, d, options);
         }
         return ValueOrThrow(std::move(g));
       },
@@ -334,7 +349,7 @@ void RegisterKvstore(nb::module_& m) {
         absl::StatusOr<uint64_t> g;
         {
           nb::gil_scoped_release release;
-          g = ocpx::OcdbtMerge(parent, children, options);
+          g = OcdbtMerge(parent, children, options);
         }
         return ValueOrThrow(std::move(g));
       },

@@ -30,13 +30,20 @@
 namespace nb = nanobind;
 
 namespace ocpx_python {
+
+using ::ocpx::internal::ByteLimiter;
+using ::ocpx::internal_layout::ComputeReplicaSlices;
+using ::ocpx::internal_layout::ReplicaSlice;
+using ::ocpx::internal_layout::ReplicaSliceOptions;
+using ::ocpx::internal_layout::ReplicaSlicePlan;
+using ::ocpx::internal_layout::ShardBox;
+
 namespace {
 
 // Reserves `n` bytes with the GIL released, giving up after `timeout`
 // seconds (None: never).  Signals (Ctrl-C) are checked every 100 ms; their
 // Python exception propagates.
-void Reserve(ocpx::ByteLimiter& limiter, uint64_t n,
-             std::optional<double> timeout) {
+void Reserve(ByteLimiter& limiter, uint64_t n, std::optional<double> timeout) {
   absl::Time deadline = absl::InfiniteFuture();
   if (timeout.has_value()) {
     if (std::isnan(*timeout)) {
@@ -64,7 +71,7 @@ void Reserve(ocpx::ByteLimiter& limiter, uint64_t n,
 
 // `with limiter.reservation(n):` - reserves on enter, releases on exit.
 struct PyReservation {
-  ocpx::ByteLimiter* limiter;  // kept alive by keep_alive<0, 1>
+  ByteLimiter* limiter;  // kept alive by keep_alive<0, 1>
   uint64_t bytes;
   std::optional<double> timeout;
   bool held = false;
@@ -79,7 +86,7 @@ nb::tuple ToTuple(const std::vector<int64_t>& v) {
 }  // namespace
 
 void RegisterMemory(nb::module_& m) {
-  nb::class_<ocpx::ByteLimiter>(
+  nb::class_<ByteLimiter>(
       m, "ByteLimiter",
       "Limits the bytes in flight (Orbax's write/read_concurrent_bytes). "
       "max_bytes=None: unlimited, but still counted (in_use/peak).  Waiters "
@@ -92,27 +99,27 @@ void RegisterMemory(nb::module_& m) {
            "TimeoutError after `timeout` seconds.")
       .def(
           "try_reserve",
-          [](ocpx::ByteLimiter& l, uint64_t n) { return l.TryReserve(n); },
+          [](ByteLimiter& l, uint64_t n) { return l.TryReserve(n); },
           nb::arg("n"), "Reserves `n` bytes if possible without waiting.")
       .def(
           "release",
-          [](ocpx::ByteLimiter& l, uint64_t n) { ThrowIfError(l.Release(n)); },
+          [](ByteLimiter& l, uint64_t n) { ThrowIfError(l.Release(n)); },
           nb::arg("n"),
           "Returns `n` reserved bytes (ValueError if more than in_use).")
       .def(
           "reservation",
-          [](ocpx::ByteLimiter& l, uint64_t n, std::optional<double> timeout) {
+          [](ByteLimiter& l, uint64_t n, std::optional<double> timeout) {
             return PyReservation{&l, n, timeout};
           },
           nb::arg("n"), nb::arg("timeout").none() = nb::none(),
           nb::keep_alive<0, 1>(),
           "A context manager holding `n` bytes for the `with` block.")
-      .def("reset_peak", &ocpx::ByteLimiter::ResetPeak,
+      .def("reset_peak", &ByteLimiter::ResetPeak,
            "Sets peak to the current in_use.")
-      .def_prop_ro("max_bytes", &ocpx::ByteLimiter::max_bytes)
-      .def_prop_ro("in_use", &ocpx::ByteLimiter::in_use)
-      .def_prop_ro("peak", &ocpx::ByteLimiter::peak)
-      .def_prop_ro("num_waiting", &ocpx::ByteLimiter::num_waiting);
+      .def_prop_ro("max_bytes", &ByteLimiter::max_bytes)
+      .def_prop_ro("in_use", &ByteLimiter::in_use)
+      .def_prop_ro("peak", &ByteLimiter::peak)
+      .def_prop_ro("num_waiting", &ByteLimiter::num_waiting);
 
   nb::class_<PyReservation>(m, "ByteReservation",
                             "Context manager from ByteLimiter.reservation().")
@@ -144,21 +151,21 @@ void RegisterMemory(nb::module_& m) {
          int64_t replica_count, bool use_replica_parallel,
          uint64_t min_slice_bytes, std::optional<int64_t> max_replicas,
          std::optional<int64_t> replica_id, bool pinned_host_transfer) {
-        std::vector<ocpx::ShardBox> boxes;
+        std::vector<ShardBox> boxes;
         boxes.reserve(shards.size());
         for (const auto& [origin, shape, rid] : shards) {
           boxes.push_back({origin, shape, rid});
         }
-        ocpx::ReplicaSliceOptions o;
+        ReplicaSliceOptions o;
         o.use_replica_parallel = use_replica_parallel;
         o.min_slice_bytes = min_slice_bytes;
         o.max_replicas = max_replicas;
         o.replica_id = replica_id;
         o.pinned_host_transfer = pinned_host_transfer;
-        ocpx::ReplicaSlicePlan plan = ValueOrThrow(ocpx::ComputeReplicaSlices(
+        ReplicaSlicePlan plan = ValueOrThrow(ComputeReplicaSlices(
             global_shape, itemsize, boxes, replica_count, o));
         nb::list slices;
-        for (const ocpx::ReplicaSlice& s : plan.slices) {
+        for (const ReplicaSlice& s : plan.slices) {
           slices.append(nb::make_tuple(
               s.shard_index, ToTuple(s.origin_in_shard), ToTuple(s.shape)));
         }

@@ -18,8 +18,8 @@ namespace ocpx_python {
 /// Status payloads set by `ocpx::ErrnoStatus` (base/status.h).  A status
 /// carrying them becomes `OSError(errno, message, path)` (or the matching
 /// subclass).
-using ::ocpx::kErrnoPayload;
-using ::ocpx::kPathPayload;
+using ::ocpx::internal::kErrnoPayload;
+using ::ocpx::internal::kPathPayload;
 
 /// Raises the Python exception matching `status` (which must not be OK):
 ///   NotFound -> FileNotFoundError, AlreadyExists -> FileExistsError,

@@ -32,6 +32,17 @@
 #include "cpp/ocpx/checkpoint/array_store.h"
 
 namespace ocpx {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::CheckJsonDepth;
+using ::ocpx::internal::ErrnoStatus;
+using ::ocpx::internal::ErrorCodeStatus;
+using ::ocpx::internal::UniqueFd;
+using ::ocpx::internal_checkpoint::CheckpointArrayReader;
+using ::ocpx::internal_zarr::CodecSpec;
+using ::ocpx::internal_zarr::FloatBitsToDouble;
+using ::ocpx::internal_zarr::HasChunkChecksums;
+
 namespace {
 
 namespace fs = std::filesystem;

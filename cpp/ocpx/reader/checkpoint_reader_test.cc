@@ -21,6 +21,13 @@
 #include "gtest/gtest.h"
 
 namespace ocpx {
+
+using ::ocpx::internal_checkpoint::CheckpointArrayWriter;
+using ::ocpx::internal_checkpoint::CheckpointArrayWriterOptions;
+using ::ocpx::internal_ocdbt::OcdbtMerge;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::MakeOrbaxArrayMetadata;
+
 namespace {
 
 namespace fs = std::filesystem;

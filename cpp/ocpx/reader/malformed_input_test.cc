@@ -30,6 +30,20 @@
 #include "ocpx/checkpoint_reader.h"
 
 namespace ocpx {
+
+using ::ocpx::internal_checkpoint::CheckpointArrayReader;
+using ::ocpx::internal_checkpoint::CheckpointArrayWriter;
+using ::ocpx::internal_checkpoint::CheckpointArrayWriterOptions;
+using ::ocpx::internal_ocdbt::KeyRange;
+using ::ocpx::internal_ocdbt::OcdbtCommit;
+using ::ocpx::internal_ocdbt::OcdbtMerge;
+using ::ocpx::internal_ocdbt::OcdbtReader;
+using ::ocpx::internal_zarr::ArrayMetadata;
+using ::ocpx::internal_zarr::MakeOrbaxArrayMetadata;
+using ::ocpx::internal_zarr::ParseArrayMetadata;
+using ::ocpx::internal_zarr::ParseZarr2ArrayMetadata;
+using ::ocpx::internal_zarr::SerializeArrayMetadata;
+
 namespace {
 
 namespace fs = std::filesystem;

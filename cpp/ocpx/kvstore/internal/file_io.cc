@@ -19,6 +19,10 @@
 
 namespace ocpx {
 namespace internal_kvstore {
+
+using ::ocpx::internal::ErrnoStatus;
+using ::ocpx::internal::UniqueFd;
+
 namespace {
 
 absl::Status WriteAll(int fd, absl::string_view data, uint64_t offset,

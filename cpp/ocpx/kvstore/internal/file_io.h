@@ -33,7 +33,7 @@ namespace internal_kvstore {
 std::string JoinPath(absl::string_view dir, absl::string_view name);
 
 /// An errno-based status naming `path` (see base/status.h).
-using ::ocpx::ErrnoStatus;
+using ::ocpx::internal::ErrnoStatus;
 
 /// Reads a whole file, failing with ResourceExhausted if it exceeds
 /// `max_bytes` (checked with fstat before allocating).
@@ -54,7 +54,7 @@ absl::Status SyncDir(const std::string& dir);
 /// Advisory: it excludes every writer that takes it (all ocpx writers, in
 /// any process on the host or on filesystems with working `flock`), not
 /// writers of other libraries.
-absl::StatusOr<UniqueFd> LockDirectory(const std::string& dir);
+absl::StatusOr<internal::UniqueFd> LockDirectory(const std::string& dir);
 
 /// Writes `dir/name` atomically: temp file in `dir`, fsync, rename, fsync dir
 /// (without `sync`: temp file and rename only, atomic but not durable).
@@ -102,7 +102,7 @@ class ReadFileCache {
 
  private:
   struct File {
-    UniqueFd fd;
+    internal::UniqueFd fd;
     uint64_t size = 0;
   };
   absl::StatusOr<std::shared_ptr<File>> Get(const std::string& path);
@@ -128,10 +128,10 @@ class WritableFile {
   const std::string& path() const { return path_; }
 
  private:
-  WritableFile(std::string path, UniqueFd fd)
+  WritableFile(std::string path, internal::UniqueFd fd)
       : path_(std::move(path)), fd_(std::move(fd)) {}
   std::string path_;
-  UniqueFd fd_;
+  internal::UniqueFd fd_;
 };
 
 }  // namespace internal_kvstore
