@@ -244,6 +244,43 @@ class CheckpointArrayWriter:
         Closes every open file without committing (after a failed save: the disk space comes back at once, not when the writer is garbage collected).  Later calls raise ValueError.
         """
 
+def parse_step_metadata(data: bytes, file: str) -> dict:
+    """
+    Parses `_CHECKPOINT_METADATA` (its bytes; `file` names it in errors) into a dict: item_handlers, metrics, performance_metrics, init_timestamp_nsecs, commit_timestamp_nsecs, custom_metadata.  ValueError if malformed.
+    """
+
+def parse_tree_metadata(data: bytes, file: str, has_ocdbt_manifest: bool) -> dict:
+    """
+    Parses `_METADATA` into a dict: leaves (sorted leaf dicts with name, key_path, value_type, kind, skip_deserialize, write_shape), use_ocdbt (`has_ocdbt_manifest` if unrecorded), use_zarr3, store_array_data_equal_to_fill_value, custom_metadata, value_metadata_tree, inferred.  ValueError naming the file and entry if malformed.
+    """
+
+def infer_tree_metadata(params: Sequence[str], sharded: Sequence[str], use_ocdbt: bool, metadata_file: str) -> dict:
+    """
+    The tree of a PyTree whose `_METADATA` is lost, from its stored array names (`a.b` -> dict path a/b; jax.Array if in `sharded`, else np.ndarray), as parse_tree_metadata returns it.  FileNotFoundError naming `metadata_file` if `params` is empty.
+    """
+
+def parse_shardings(data: bytes, file: str) -> tuple:
+    """
+    Parses `_sharding` into ({param name: sharding JSON text}, [warnings to log]).  ValueError if it is not an object of strings.
+    """
+
+class StringValues:
+    """A parsed `_strings.json`: the values of a PyTree's string leaves."""
+
+    @staticmethod
+    def parse(data: bytes, file: str) -> StringValues:
+        """Parses the file's bytes; ValueError unless it is a JSON object."""
+
+    def get(self, name: str) -> str:
+        """
+        The value of string leaf `name` (a `/` nests): FileNotFoundError if missing, ValueError if the stored value is not a string.
+        """
+
+def parse_random_key_impls(data: bytes, file: str) -> list[tuple[str, str]]:
+    """
+    Parses one `array_metadatas/process_<i>` file into [(param name, PRNG implementation)] for the typed PRNG keys it records.  ValueError if malformed.
+    """
+
 class CheckpointReader:
     """
     An opened Orbax checkpoint PyTree (v1 or v0 layout, AUTO checkpointable resolution), read by the C++ reader.  Thread-safe.

@@ -115,8 +115,12 @@ struct LeafInfo {
   /// `_METADATA`'s value_type ("jax.Array", "np.ndarray", "scalar",
   /// "string", "None", ...).
   std::string value_type;
-  /// What the leaf holds, derived from `value_type`.
+  /// What the leaf holds, derived from `value_type` (kEmpty also for a
+  /// leaf saved with `skip_deserialize` and for Orbax's `placeholder`).
   LeafKind kind = LeafKind::kEmpty;
+  /// `_METADATA`'s `skip_deserialize`: the save asked that this leaf not be
+  /// restored (a load returns the caller's abstract leaf in its place).
+  bool skip_deserialize = false;
   /// kArray / kScalar only: the stored array's shape.
   std::vector<int64_t> shape;
   /// kArray / kScalar only: the stored element type.

@@ -6,6 +6,7 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -21,6 +22,7 @@
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/numpy_interop.h"
 #include "cpp/ocpx/python/status.h"
+#include "cpp/ocpx/reader/checkpoint_files.h"
 #include "ocpx/checkpoint_reader.h"
 
 namespace nb = nanobind;
@@ -56,6 +58,7 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
   d["key_path"] = path;
   d["value_type"] = l.value_type;
   d["kind"] = KindName(l.kind);
+  d["skip_deserialize"] = l.skip_deserialize;
   const bool data =
       l.kind == ocpx::LeafKind::kArray || l.kind == ocpx::LeafKind::kScalar;
   if (data) {
@@ -85,9 +88,170 @@ nb::dict LeafDict(const ocpx::LeafInfo& l) {
   return d;
 }
 
+// A parsed JSON value as the Python object `json.loads` would give.
+nb::object JsonToPython(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null:
+      return nb::none();
+    case nlohmann::json::value_t::boolean:
+      return nb::bool_(j.get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return nb::int_(j.get<int64_t>());
+    case nlohmann::json::value_t::number_unsigned:
+      return nb::steal(PyLong_FromUnsignedLongLong(j.get<uint64_t>()));
+    case nlohmann::json::value_t::number_float:
+      return nb::float_(j.get<double>());
+    case nlohmann::json::value_t::string:
+      return nb::str(j.get_ref<const std::string&>().c_str(),
+                     j.get_ref<const std::string&>().size());
+    case nlohmann::json::value_t::array: {
+      nb::list out;
+      for (const auto& v : j) out.append(JsonToPython(v));
+      return out;
+    }
+    case nlohmann::json::value_t::object: {
+      nb::dict out;
+      for (const auto& [k, v] : j.items()) {
+        out[nb::str(k.c_str(), k.size())] = JsonToPython(v);
+      }
+      return out;
+    }
+    default:
+      return nb::none();
+  }
+}
+
+// JSON text that the core produced (always valid) as a Python object.
+nb::object JsonTextToPython(const std::string& text) {
+  return JsonToPython(nlohmann::json::parse(text, nullptr, false));
+}
+
+absl::string_view View(const nb::bytes& b) {
+  return absl::string_view(static_cast<const char*>(b.data()), b.size());
+}
+
+nb::dict StepMetadataDict(const ocpx::StepMetadata& m) {
+  nb::dict d;
+  d["item_handlers"] = JsonTextToPython(m.item_handlers);
+  d["metrics"] = JsonTextToPython(m.metrics);
+  d["performance_metrics"] = JsonTextToPython(m.performance_metrics);
+  d["init_timestamp_nsecs"] =
+      m.init_timestamp_nsecs.has_value()
+          ? nb::object(nb::int_(*m.init_timestamp_nsecs))
+          : nb::none();
+  d["commit_timestamp_nsecs"] =
+      m.commit_timestamp_nsecs.has_value()
+          ? nb::object(nb::int_(*m.commit_timestamp_nsecs))
+          : nb::none();
+  d["custom_metadata"] = JsonTextToPython(m.custom_metadata);
+  return d;
+}
+
+nb::dict TreeMetadataDict(const ocpx::internal_reader::TreeMetadata& t) {
+  nb::dict d;
+  nb::list leaves;
+  for (const auto& l : t.leaves) leaves.append(LeafDict(l));
+  d["leaves"] = leaves;
+  d["use_ocdbt"] = t.use_ocdbt;
+  d["use_zarr3"] = t.use_zarr3.has_value() ? nb::object(nb::bool_(*t.use_zarr3))
+                                           : nb::none();
+  d["store_array_data_equal_to_fill_value"] =
+      t.store_array_data_equal_to_fill_value;
+  d["custom_metadata"] = JsonTextToPython(t.custom_metadata);
+  d["value_metadata_tree"] =
+      t.value_metadata_tree.has_value()
+          ? nb::object(nb::str(t.value_metadata_tree->c_str(),
+                               t.value_metadata_tree->size()))
+          : nb::none();
+  d["inferred"] = t.inferred;
+  return d;
+}
+
 }  // namespace
 
 void RegisterReader(nb::module_& m) {
+  namespace ir = ocpx::internal_reader;
+  m.def(
+      "parse_step_metadata",
+      [](nb::bytes data, const std::string& file) {
+        return StepMetadataDict(
+            ValueOrThrow(ir::ParseStepMetadata(View(data), file)));
+      },
+      nb::arg("data"), nb::arg("file"),
+      "Parses `_CHECKPOINT_METADATA` (its bytes; `file` names it in errors) "
+      "into a dict: item_handlers, metrics, performance_metrics, "
+      "init_timestamp_nsecs, commit_timestamp_nsecs, custom_metadata.  "
+      "ValueError if malformed.");
+  m.def(
+      "parse_tree_metadata",
+      [](nb::bytes data, const std::string& file, bool has_ocdbt_manifest) {
+        return TreeMetadataDict(ValueOrThrow(
+            ir::ParseTreeMetadata(View(data), file, has_ocdbt_manifest)));
+      },
+      nb::arg("data"), nb::arg("file"), nb::arg("has_ocdbt_manifest"),
+      "Parses `_METADATA` into a dict: leaves (sorted leaf dicts with name, "
+      "key_path, value_type, kind, skip_deserialize, write_shape), "
+      "use_ocdbt (`has_ocdbt_manifest` if unrecorded), use_zarr3, "
+      "store_array_data_equal_to_fill_value, custom_metadata, "
+      "value_metadata_tree, inferred.  ValueError naming the file and entry "
+      "if malformed.");
+  m.def(
+      "infer_tree_metadata",
+      [](std::vector<std::string> params,
+         const std::vector<std::string>& sharded, bool use_ocdbt,
+         const std::string& metadata_file) {
+        absl::flat_hash_map<std::string, std::string> shardings;
+        for (const auto& s : sharded) shardings[s] = "";
+        return TreeMetadataDict(ValueOrThrow(ir::InferTreeMetadata(
+            std::move(params), shardings, use_ocdbt, metadata_file)));
+      },
+      nb::arg("params"), nb::arg("sharded"), nb::arg("use_ocdbt"),
+      nb::arg("metadata_file"),
+      "The tree of a PyTree whose `_METADATA` is lost, from its stored array "
+      "names (`a.b` -> dict path a/b; jax.Array if in `sharded`, else "
+      "np.ndarray), as parse_tree_metadata returns it.  FileNotFoundError "
+      "naming `metadata_file` if `params` is empty.");
+  m.def(
+      "parse_shardings",
+      [](nb::bytes data, const std::string& file) {
+        ir::Shardings s = ValueOrThrow(ir::ParseShardings(View(data), file));
+        nb::dict by_name;
+        for (const auto& [k, v] : s.by_name) {
+          by_name[nb::str(k.c_str(), k.size())] = nb::str(v.c_str(), v.size());
+        }
+        return nb::make_tuple(by_name, nb::cast(s.warnings));
+      },
+      nb::arg("data"), nb::arg("file"),
+      "Parses `_sharding` into ({param name: sharding JSON text}, "
+      "[warnings to log]).  ValueError if it is not an object of strings.");
+  nb::class_<ir::StringValues>(
+      m, "StringValues",
+      "A parsed `_strings.json`: the values of a PyTree's string leaves.")
+      .def_static(
+          "parse",
+          [](nb::bytes data, const std::string& file) {
+            return ValueOrThrow(ir::StringValues::Parse(View(data), file));
+          },
+          nb::arg("data"), nb::arg("file"),
+          "Parses the file's bytes; ValueError unless it is a JSON object.")
+      .def(
+          "get",
+          [](const ir::StringValues& s, const std::string& name) {
+            return ValueOrThrow(s.Get(name));
+          },
+          nb::arg("name"),
+          "The value of string leaf `name` (a `/` nests): FileNotFoundError "
+          "if missing, ValueError if the stored value is not a string.");
+  m.def(
+      "parse_random_key_impls",
+      [](nb::bytes data, const std::string& file) {
+        return ValueOrThrow(ir::ParseRandomKeyImpls(View(data), file));
+      },
+      nb::arg("data"), nb::arg("file"),
+      "Parses one `array_metadatas/process_<i>` file into [(param name, "
+      "PRNG implementation)] for the typed PRNG keys it records.  ValueError "
+      "if malformed.");
+
   nb::class_<PyCheckpointReader>(
       m, "CheckpointReader",
       "An opened Orbax checkpoint PyTree (v1 or v0 layout, AUTO "

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <new>
-#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
 
@@ -25,11 +24,11 @@
 #include "absl/strings/str_split.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
-#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
+#include "cpp/ocpx/reader/checkpoint_files.h"
 
 namespace ocpx {
 namespace {
@@ -82,17 +81,6 @@ absl::StatusOr<std::string> ReadFile(const fs::path& p) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
-}
-
-absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
-  OCPX_ASSIGN_OR_RETURN(std::string text, ReadFile(p));
-  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, p.string()));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(p.string(), ": not valid JSON"));
-  }
-  return j;
 }
 
 bool IsV1(const fs::path& p) {
@@ -157,161 +145,15 @@ absl::Status CheckCheckpointDir(const fs::path& p) {
   return absl::OkStatus();
 }
 
-// Sequence indices sort numerically before dict keys, which sort as strings.
-using SortKey = std::vector<std::tuple<int, int64_t, std::string>>;
-
-SortKey MakeSortKey(const std::vector<PathKey>& path) {
-  SortKey k;
-  for (const PathKey& p : path) {
-    int64_t idx = 0;
-    const bool digits =
-        !p.key.empty() && std::all_of(p.key.begin(), p.key.end(), [](char c) {
-          return absl::ascii_isdigit(c);
-        });
-    if (p.type == KeyType::kSequence && digits && p.key.size() < 18) {
-      idx = std::stoll(p.key);
-      k.emplace_back(0, idx, "");
-    } else {
-      k.emplace_back(1, 0, p.key);
-    }
-  }
-  return k;
-}
-
-std::string JoinNames(const std::vector<PathKey>& path) {
-  return absl::StrJoin(path, ".", [](std::string* out, const PathKey& k) {
-    out->append(k.key);
-  });
-}
-
-LeafKind KindOf(const std::string& value_type, bool skip_deserialize) {
-  if (skip_deserialize) return LeafKind::kEmpty;
-  if (value_type == "scalar") return LeafKind::kScalar;
-  if (value_type == "string") return LeafKind::kString;
-  if (value_type == "None" || value_type == "Dict" || value_type == "List" ||
-      value_type == "Tuple" || value_type == "NamedTuple" ||
-      value_type == "placeholder") {
-    return LeafKind::kEmpty;
-  }
-  return LeafKind::kArray;  // jax.Array, np.ndarray and array-like types
-}
-
-absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
-                                             const std::string& where) {
-  if (!j.is_array()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": expected a list of integers"));
-  }
-  std::vector<int64_t> out;
-  for (const auto& v : j) {
-    if (!v.is_number_integer()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected a list of integers"));
-    }
-    out.push_back(v.get<int64_t>());
-  }
-  return out;
-}
-
-// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping
-// entries whose key path is a strict prefix of another's.
-absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
-                               std::vector<LeafInfo>* leaves) {
-  if (!d.is_object() || !d.contains("tree_metadata") ||
-      !d["tree_metadata"].is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": missing 'tree_metadata' object"));
-  }
-  for (const auto& [k, entry] : d["tree_metadata"].items()) {
-    const std::string where = absl::StrCat(file, ": entry ", k);
-    if (!entry.is_object() || !entry.contains("key_metadata") ||
-        !entry["key_metadata"].is_array() ||
-        !entry.contains("value_metadata") ||
-        !entry["value_metadata"].is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": needs key_metadata and value_metadata"));
-    }
-    LeafInfo leaf;
-    for (const auto& km : entry["key_metadata"]) {
-      if (!km.is_object() || !km.contains("key") || !km.contains("key_type") ||
-          !km["key_type"].is_number_integer()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": malformed key_metadata"));
-      }
-      PathKey pk;
-      pk.key = km["key"].is_string() ? km["key"].get<std::string>()
-                                     : km["key"].dump();
-      pk.type =
-          km["key_type"].get<int>() == 1 ? KeyType::kSequence : KeyType::kDict;
-      leaf.key_path.push_back(std::move(pk));
-    }
-    const auto& vm = entry["value_metadata"];
-    if (!vm.contains("value_type") || !vm["value_type"].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": missing value_metadata.value_type"));
-    }
-    leaf.value_type = vm["value_type"].get<std::string>();
-    bool skip = false;
-    if (auto it = vm.find("skip_deserialize"); it != vm.end()) {
-      if (!it->is_boolean() && !it->is_null()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": value_metadata.skip_deserialize is not a boolean"));
-      }
-      skip = it->is_boolean() && it->get<bool>();
-    }
-    leaf.kind = KindOf(leaf.value_type, skip);
-    if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
-      OCPX_ASSIGN_OR_RETURN(
-          leaf.write_shape,
-          IntList(vm["write_shape"], absl::StrCat(where, ": write_shape")));
-    }
-    leaf.name = JoinNames(leaf.key_path);
-    leaves->push_back(std::move(leaf));
-  }
-  if (leaves->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": the saved PyTree is empty"));
-  }
-  std::vector<std::pair<SortKey, size_t>> order;
-  for (size_t i = 0; i < leaves->size(); ++i) {
-    order.emplace_back(MakeSortKey((*leaves)[i].key_path), i);
-  }
-  std::sort(order.begin(), order.end());
-  std::vector<LeafInfo> sorted;
-  for (size_t n = 0; n < order.size(); ++n) {
-    const LeafInfo& leaf = (*leaves)[order[n].second];
-    // In sorted order a path's extensions follow it directly.
-    bool is_prefix = false;
-    if (n + 1 < order.size()) {
-      const auto& next = (*leaves)[order[n + 1].second].key_path;
-      is_prefix =
-          next.size() > leaf.key_path.size() &&
-          std::equal(leaf.key_path.begin(), leaf.key_path.end(), next.begin(),
-                     [](const PathKey& a, const PathKey& b) {
-                       return a.key == b.key && a.type == b.type;
-                     });
-    }
-    if (!is_prefix) sorted.push_back(leaf);
-  }
-  *leaves = std::move(sorted);
-  return absl::OkStatus();
-}
-
-// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON
-// text.  Unreadable files and entries are ignored, as Orbax does.
-absl::flat_hash_map<std::string, std::string> ReadShardings(
+// `_sharding` of `dir` (empty if absent); see internal_reader::ParseShardings.
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadShardings(
     const fs::path& dir) {
-  absl::flat_hash_map<std::string, std::string> out;
   const fs::path f = dir / std::string(kShardingFile);
-  if (!Exists(f)) return out;
-  auto j = ReadJsonFile(f);
-  if (!j.ok() || !j->is_object()) return out;
-  for (const auto& [k, v] : j->items()) {
-    std::string name;
-    if (!absl::WebSafeBase64Unescape(k, &name)) continue;
-    out[name] = v.is_string() ? v.get<std::string>() : v.dump();
-  }
-  return out;
+  if (!Exists(f)) return absl::flat_hash_map<std::string, std::string>();
+  OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(f));
+  OCPX_ASSIGN_OR_RETURN(internal_reader::Shardings s,
+                        internal_reader::ParseShardings(bytes, f.string()));
+  return std::move(s.by_name);
 }
 
 }  // namespace
@@ -344,45 +186,9 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
   const fs::path f =
       fs::path(checkpoint_dir) / std::string(kCheckpointMetadataFile);
   if (!Exists(f)) return std::optional<StepMetadata>();
-  OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(f));
-  if (!d.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(f.string(), ": expected a JSON object"));
-  }
-  StepMetadata m;
-  nlohmann::json custom = nlohmann::json::object();
-  nlohmann::json extra = nlohmann::json::object();
-  for (const auto& [k, v] : d.items()) {
-    if (k == "item_handlers") {
-      m.item_handlers = v.dump();
-    } else if (k == "metrics") {
-      if (v.is_object()) m.metrics = v.dump();
-    } else if (k == "performance_metrics") {
-      if (v.is_object()) m.performance_metrics = v.dump();
-    } else if (k == "init_timestamp_nsecs" || k == "commit_timestamp_nsecs") {
-      if (v.is_null()) continue;
-      if (!v.is_number_integer()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(f.string(), ": ", k, " is not an integer"));
-      }
-      (k == "init_timestamp_nsecs" ? m.init_timestamp_nsecs
-                                   : m.commit_timestamp_nsecs) =
-          v.get<int64_t>();
-    } else if (k == "custom_metadata") {
-      if (!v.is_null()) custom = v;
-    } else {
-      extra[k] = v;
-    }
-  }
-  if (!extra.empty()) {
-    if (!custom.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          f.string(),
-          ": unknown keys alongside custom_metadata: ", extra.dump()));
-    }
-    custom = std::move(extra);
-  }
-  m.custom_metadata = custom.dump();
+  OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(f));
+  OCPX_ASSIGN_OR_RETURN(StepMetadata m,
+                        internal_reader::ParseStepMetadata(bytes, f.string()));
   return std::optional<StepMetadata>(std::move(m));
 }
 
@@ -487,7 +293,7 @@ struct CheckpointReader::Impl {
   bool fail_on_missing_chunks_ = true;
   std::optional<StepMetadata> step_metadata_;
   std::string tree_custom_metadata_ = "null";
-  std::optional<nlohmann::json> strings_;
+  std::optional<internal_reader::StringValues> strings_;
   std::vector<LeafInfo> leaves_;
   absl::flat_hash_map<std::string, size_t> by_name_;
   std::unique_ptr<CheckpointArrayReader> arrays_;
@@ -574,43 +380,28 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
 absl::Status CheckpointReader::Impl::LoadLeaves() {
   const fs::path dir(directory_);
   const fs::path meta_file = dir / std::string(kPytreeMetadataFile);
-  bool use_ocdbt = Exists(dir / "manifest.ocdbt");
+  const bool has_manifest = Exists(dir / "manifest.ocdbt");
+  std::optional<internal_reader::TreeMetadata> tree;
   if (Exists(meta_file)) {
-    OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(meta_file));
-    OCPX_RETURN_IF_ERROR(ParseTreeMetadata(d, meta_file.string(), &leaves_));
-    if (d.contains("use_ocdbt") && d["use_ocdbt"].is_boolean()) {
-      use_ocdbt = d["use_ocdbt"].get<bool>();
-    }
-    if (d.contains("custom_metadata")) {
-      tree_custom_metadata_ = d["custom_metadata"].dump();
-    }
-  } else {
-    metadata_inferred_ = true;
+    OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(meta_file));
+    OCPX_ASSIGN_OR_RETURN(tree, internal_reader::ParseTreeMetadata(
+                                    bytes, meta_file.string(), has_manifest));
   }
-  use_ocdbt_ = use_ocdbt;
-  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt);
+  use_ocdbt_ = tree.has_value() ? tree->use_ocdbt : has_manifest;
+  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt_);
   if (!arrays.ok()) return AnnotateStatus(arrays.status(), path_);
   arrays_ = *std::move(arrays);
-  const auto shardings = ReadShardings(dir);
-  if (metadata_inferred_) {
+  OCPX_ASSIGN_OR_RETURN(const auto shardings, ReadShardings(dir));
+  if (!tree.has_value()) {
     auto params = arrays_->ListParams();
-    if (!params.ok() || params->empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          meta_file.string(),
-          ": PyTree metadata file not found and no arrays are stored in ",
-          directory_));
-    }
-    for (const std::string& p : *params) {
-      LeafInfo leaf;
-      for (absl::string_view part : absl::StrSplit(p, '.')) {
-        leaf.key_path.push_back(PathKey{std::string(part), KeyType::kDict});
-      }
-      leaf.name = p;
-      leaf.value_type = shardings.contains(p) ? "jax.Array" : "np.ndarray";
-      leaf.kind = LeafKind::kArray;
-      leaves_.push_back(std::move(leaf));
-    }
+    OCPX_ASSIGN_OR_RETURN(
+        tree, internal_reader::InferTreeMetadata(
+                  params.ok() ? *std::move(params) : std::vector<std::string>(),
+                  shardings, use_ocdbt_, meta_file.string()));
   }
+  metadata_inferred_ = tree->inferred;
+  tree_custom_metadata_ = tree->custom_metadata;
+  leaves_ = std::move(tree->leaves);
   for (size_t i = 0; i < leaves_.size(); ++i) {
     LeafInfo& leaf = leaves_[i];
     by_name_.emplace(leaf.name, i);  // first wins on (Orbax) name collisions
@@ -640,8 +431,9 @@ absl::Status CheckpointReader::Impl::LoadLeaves() {
   }
   const fs::path strings_file = dir / std::string(kStringsFile);
   if (Exists(strings_file)) {
-    OCPX_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(strings_file));
-    strings_ = std::move(j);
+    OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(strings_file));
+    OCPX_ASSIGN_OR_RETURN(strings_, internal_reader::StringValues::Parse(
+                                        bytes, strings_file.string()));
   }
   return absl::OkStatus();
 }
@@ -764,15 +556,7 @@ absl::StatusOr<std::string> CheckpointReader::Impl::ReadString(
     return absl::NotFoundError(
         absl::StrCat(file, ": missing; needed for string leaf '", name, "'"));
   }
-  const nlohmann::json* node = &*strings_;
-  for (absl::string_view part : absl::StrSplit(leaf->name, '/')) {
-    if (!node->is_object() || !node->contains(std::string(part))) {
-      return absl::NotFoundError(
-          absl::StrCat(file, ": string leaf '", name, "' is missing"));
-    }
-    node = &(*node)[std::string(part)];
-  }
-  return node->is_string() ? node->get<std::string>() : node->dump();
+  return strings_->Get(leaf->name);
 }
 
 absl::StatusOr<double> CheckpointReader::Impl::ReadScalar(

@@ -15,10 +15,10 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from ocpx import _core
 from ocpx._src import broadcast as broadcast_lib
 from ocpx._src import context as context_lib
 from ocpx._src import engine
-from ocpx._src import json_util
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
 from ocpx._src import serialization
@@ -71,26 +71,20 @@ def read_random_key_impls(dir_path: pathlib.Path) -> dict[str, str]:
   Orbax stores a typed PRNG key as its key data (unsigned integers with
   trailing dimensions) and records the implementation in the array's
   `ext_metadata` as `{"random_key_impl": name}`; loading wraps the data back
-  into a key.
+  into a key.  Each file is parsed by the C++ reader
+  (`ocpx._core.parse_random_key_impls`).
+
+  Raises:
+    ValueError: a file is malformed (the message names it).
   """
   md_dir = dir_path / ARRAY_METADATAS_DIR
   if not md_dir.is_dir():
     return {}
-  out = {}
+  out: dict[str, str] = {}
   for f in sorted(md_dir.iterdir()):
     if not f.name.startswith("process_") or not f.is_file():
       continue
-    try:
-      doc = json_util.read_json(f)
-      entries = doc["array_metadatas"]
-      for e in entries:
-        am = e["array_metadata"]
-        ext = am.get("ext_metadata")
-        if isinstance(ext, dict) and ext.get(RANDOM_KEY_IMPL):
-          out[str(am["param_name"])] = str(ext[RANDOM_KEY_IMPL])
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError,
-            AttributeError) as e:
-      raise ValueError(f"{f}: malformed array metadata file: {e}") from e
+    out.update(_core.parse_random_key_impls(f.read_bytes(), str(f)))
   return out
 
 
@@ -487,8 +481,9 @@ def _read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
 
   Without `_METADATA`, each stored array name `a.b.c` becomes the nested
   dict path a/b/c; arrays with a `_sharding` entry load as jax.Array, the
-  rest as np.ndarray.  An abstract tree passed to `load` still decides the
-  structure and leaf types.
+  rest as np.ndarray (the rule is the C++ reader's,
+  `ocpx._core.infer_tree_metadata`).  An abstract tree passed to `load`
+  still decides the structure and leaf types.
   """
   try:
     return tree_lib.read_tree_metadata(dir_path)
@@ -502,16 +497,13 @@ def _read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
     if not params:
       raise missing
     shardings = sharding_lib.read_sharding_file(dir_path)
-    leaves = []
-    for p in sorted(params):
-      names = tuple(p.split("."))
-      leaves.append(tree_lib.LeafMetadata(
-          names, (tree_lib.DICT_KEY,) * len(names),
-          tree_lib.JAX_ARRAY if p in shardings else tree_lib.NP_ARRAY))
+    meta = tree_lib.tree_metadata_from_native(_core.infer_tree_metadata(
+        params, [p for p in params if p in shardings], use_ocdbt,
+        str(dir_path / tree_lib.METADATA_FILE)))
     logging.warning("%s: %s is missing; rebuilt the tree from %d stored "
-                    "arrays", dir_path, tree_lib.METADATA_FILE, len(leaves))
-    return tree_lib.TreeMetadata(leaves=leaves, use_ocdbt=use_ocdbt,
-                                 use_zarr3=None)
+                    "arrays", dir_path, tree_lib.METADATA_FILE,
+                    len(meta.leaves))
+    return meta
 
 
 def _validate_merged(dir_path, params) -> None:
@@ -545,27 +537,22 @@ def _strings_json(strings: dict[str, str], dir_path) -> str:
                     ensure_ascii=False)
 
 
-def _read_strings(dir_path: pathlib.Path) -> dict:
+def _read_strings(dir_path) -> Optional[_core.StringValues]:
+  """`_strings.json`, parsed by the C++ reader; None if it is absent."""
   f = dir_path / STRINGS_FILE
   if not f.exists():
-    return {}
-  doc = json_util.read_json(f)
-  if not isinstance(doc, dict):
-    raise ValueError(f"{f}: expected a JSON object, got {type(doc).__name__}")
-  return doc
+    return None
+  return _core.StringValues.parse(f.read_bytes(), str(f))
 
 
-def _lookup_string(doc: dict, name: str, f) -> str:
-  node: Any = doc
-  for p in name.split("/"):
-    if not isinstance(node, dict) or p not in node:
-      raise FileNotFoundError(f"{f}: string leaf {name!r} is missing")
-    node = node[p]
-  if not isinstance(node, str):
-    # A value of another JSON type was not written by a save: never convert.
-    raise ValueError(f"{f}: string leaf {name!r} holds a "
-                     f"{type(node).__name__}, not a string")
-  return node
+def _lookup_string(values: Optional[_core.StringValues], name: str,
+                   f) -> str:
+  """The value of string leaf `name`: FileNotFoundError if it (or the file)
+  is missing, ValueError if the stored value is not a string (a value of
+  another JSON type was not written by a save: never converted)."""
+  if values is None:
+    raise FileNotFoundError(f"{f}: string leaf {name!r} is missing")
+  return values.get(name)
 
 
 _ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
@@ -673,7 +660,8 @@ class _Loader:
     self.meta = meta
     self.ctx = ctx
     self._store = None
-    self._strings = None
+    self._strings: Optional[_core.StringValues] = None
+    self._strings_read = False
     self._shardings = None
     self._key_impls: Optional[dict[str, str]] = None
 
@@ -688,8 +676,9 @@ class _Loader:
     return self._store
 
   def strings(self):
-    if self._strings is None:
+    if not self._strings_read:
       self._strings = _read_strings(self.dir)
+      self._strings_read = True
     return self._strings
 
   def shardings(self):
