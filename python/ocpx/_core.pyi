@@ -244,6 +244,29 @@ class CheckpointArrayWriter:
         Closes every open file without committing (after a failed save: the disk space comes back at once, not when the writer is garbage collected).  Later calls raise ValueError.
         """
 
+def check_checkpoint_dir(source: object, uses_commit_file: bool = False) -> tuple:
+    """
+    Checks that `source` (a local path, or an object with stat / is_symlink / list_directories / describe) is a finalized checkpoint. Returns (None, 'v1' or 'v0'), or (error kind, message) with kind not_found / not_a_directory / invalid_layout.
+    """
+
+def is_orbax_checkpoint(source: object, uses_commit_file: bool = False) -> bool:
+    """Whether `source` is a finalized checkpoint of the v1 or the v0 layout."""
+
+def checkpointable_names(source: object, pending_deletion: str | None = None) -> list[str]:
+    """
+    The checkpointable subdirectories: not reserved, not temporary, not `pending_deletion`; 'state' first, then sorted.
+    """
+
+def pytree_checkpointable_names(source: object, pending_deletion: str | None = None) -> list[str]:
+    """
+    The checkpointables holding a PyTree (`_METADATA`, or the arrays of one whose `_METADATA` was lost), in checkpointable_names order.
+    """
+
+def resolve_checkpoint(source: object, checkpointable: str | None, explicit_needs_metadata: bool = True, pending_deletion: str | None = None, uses_commit_file: bool = False) -> tuple:
+    """
+    Resolves the PyTree to read: `checkpointable` is 'AUTO', a name, or None (a v0 flat PyTree at the root).  Returns (None, layout, name or None), or (error kind, message) with kind not_found / not_a_directory / deletion_in_progress / invalid_layout.
+    """
+
 def parse_step_metadata(data: bytes, file: str) -> dict:
     """
     Parses `_CHECKPOINT_METADATA` (its bytes; `file` names it in errors) into a dict: item_handlers, metrics, performance_metrics, init_timestamp_nsecs, commit_timestamp_nsecs, custom_metadata.  ValueError if malformed.

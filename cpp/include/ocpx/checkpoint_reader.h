@@ -80,9 +80,11 @@ absl::StatusOr<std::vector<std::string>> ListCheckpointables(
 /// Resolves the PyTree checkpointable of `checkpoint_dir` like `ocp.load`:
 /// `name` = "AUTO" picks `state`, else the first (sorted) subdirectory with a
 /// `_METADATA`, else (v0) the root if it holds `_METADATA` or array data,
-/// else the first subdirectory holding array data.  An explicit name must
-/// exist.  Returns "" for a flat PyTree at the root (v0 only; pass "" to ask
-/// for it explicitly).
+/// else the first subdirectory holding array data.  Unlike `ocp.load`, an
+/// explicit name need only be a subdirectory (a PyTree whose `_METADATA` was
+/// lost is rebuilt from its stored arrays), and "" a root holding
+/// `_METADATA` or arrays.  Returns "" for a flat PyTree at the root (v0
+/// only; pass "" to ask for it explicitly).
 absl::StatusOr<std::string> ResolvePytreeCheckpointable(
     const std::string& checkpoint_dir, const std::string& name);
 
@@ -189,10 +191,11 @@ struct HostArray {
 /// chunk key).
 class CheckpointReader {
  public:
-  /// Opens the checkpoint directory `path`.  NotFound if it does not exist or
-  /// lacks the requested checkpointable; InvalidArgument if it is not an
-  /// Orbax checkpoint (e.g. a temporary `*.orbax-checkpoint-tmp` directory or
-  /// an item directory inside a checkpoint) or its metadata is malformed.
+  /// Opens the checkpoint directory `path`.  NotFound if it does not exist;
+  /// FailedPrecondition if it is not a directory; InvalidArgument if it is
+  /// not an Orbax checkpoint (e.g. a temporary `*.orbax-checkpoint-tmp`
+  /// directory or an item directory inside a checkpoint), lacks the
+  /// requested checkpointable, or its metadata is malformed.
   static absl::StatusOr<std::unique_ptr<CheckpointReader>> Open(
       std::string path, const CheckpointReaderOptions& options = {});
 

@@ -23,6 +23,7 @@
 #include "cpp/ocpx/python/numpy_interop.h"
 #include "cpp/ocpx/python/status.h"
 #include "cpp/ocpx/reader/checkpoint_files.h"
+#include "cpp/ocpx/reader/checkpoint_layout.h"
 #include "ocpx/checkpoint_reader.h"
 
 namespace nb = nanobind;
@@ -167,10 +168,182 @@ nb::dict TreeMetadataDict(const ocpx::internal_reader::TreeMetadata& t) {
   return d;
 }
 
+// A FileSource answered by a Python object (`stat(rel)` -> 0 missing / 1
+// file / 2 directory, `is_symlink(rel)`, `list_directories(rel)`,
+// `describe()`), for object stores.  A Python exception becomes a Status
+// inside the C++ rules and is raised again, unchanged, at the boundary.
+class PyFileSource : public ocpx::internal_reader::FileSource {
+ public:
+  explicit PyFileSource(nb::object obj) : obj_(std::move(obj)) {
+    describe_ = nb::cast<std::string>(nb::str(obj_.attr("describe")()));
+  }
+  absl::StatusOr<ocpx::internal_reader::FileKind> Stat(
+      absl::string_view rel) const override {
+    return Call<ocpx::internal_reader::FileKind>("stat", rel, [](nb::object r) {
+      const int k = nb::cast<int>(r);
+      return k == 2   ? ocpx::internal_reader::FileKind::kDirectory
+             : k == 1 ? ocpx::internal_reader::FileKind::kFile
+                      : ocpx::internal_reader::FileKind::kMissing;
+    });
+  }
+  absl::StatusOr<bool> IsSymlink(absl::string_view rel) const override {
+    return Call<bool>("is_symlink", rel,
+                      [](nb::object r) { return nb::cast<bool>(r); });
+  }
+  absl::StatusOr<std::vector<std::string>> ListDirectories(
+      absl::string_view rel) const override {
+    return Call<std::vector<std::string>>(
+        "list_directories", rel,
+        [](nb::object r) { return nb::cast<std::vector<std::string>>(r); });
+  }
+  std::string Describe() const override { return describe_; }
+
+  // Raises the first Python exception a callback raised, if any.
+  void RethrowIfFailed() {
+    if (error_.has_value()) {
+      nb::python_error e = std::move(*error_);
+      error_.reset();
+      throw e;
+    }
+  }
+
+ private:
+  template <typename T, typename F>
+  absl::StatusOr<T> Call(const char* method, absl::string_view rel,
+                         F convert) const {
+    if (error_.has_value()) return absl::AbortedError("callback failed");
+    try {
+      return convert(obj_.attr(method)(std::string(rel)));
+    } catch (nb::python_error& e) {
+      error_.emplace(std::move(e));
+    } catch (const std::exception& e) {  // a cast of a wrong return type
+      PyErr_SetString(PyExc_TypeError,
+                      absl::StrCat(describe_, ": ", method, "(", rel,
+                                   ") returned the wrong type: ", e.what())
+                          .c_str());
+      error_.emplace();  // takes the error just set
+    }
+    return absl::AbortedError(
+        absl::StrCat(describe_, ": ", method, "(", rel, ") failed"));
+  }
+
+  nb::object obj_;
+  std::string describe_;
+  mutable std::optional<nb::python_error> error_;
+};
+
+// Runs `fn(source)` on a local path (str) or a Python FileSource.
+template <typename F>
+auto WithSource(nb::handle source, F fn) {
+  if (nb::isinstance<nb::str>(source)) {
+    ocpx::internal_reader::LocalFileSource local(nb::cast<std::string>(source));
+    return fn(static_cast<const ocpx::internal_reader::FileSource&>(local));
+  }
+  PyFileSource py(nb::borrow<nb::object>(source));
+  auto result = fn(static_cast<const ocpx::internal_reader::FileSource&>(py));
+  py.RethrowIfFailed();
+  return result;
+}
+
+// The layout errors the Python API raises as its own (Orbax's) types, by
+// name; any other failure raises here.
+nb::tuple LayoutError(const absl::Status& s) {
+  const char* kind = nullptr;
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+      kind = "not_found";
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      kind = "not_a_directory";
+      break;
+    case absl::StatusCode::kAborted:
+      kind = "deletion_in_progress";
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      kind = "invalid_layout";
+      break;
+    default:
+      ThrowStatus(s);
+  }
+  return nb::make_tuple(kind, std::string(s.message()));
+}
+
 }  // namespace
 
 void RegisterReader(nb::module_& m) {
   namespace ir = ocpx::internal_reader;
+  m.def(
+      "check_checkpoint_dir",
+      [](nb::handle source, bool uses_commit_file) -> nb::tuple {
+        auto r = WithSource(source, [&](const ir::FileSource& src) {
+          return ir::CheckCheckpointDir(src, uses_commit_file);
+        });
+        if (!r.ok()) return LayoutError(r.status());
+        return nb::make_tuple(nb::none(), *r ? "v1" : "v0");
+      },
+      nb::arg("source"), nb::arg("uses_commit_file") = false,
+      "Checks that `source` (a local path, or an object with stat / "
+      "is_symlink / list_directories / describe) is a finalized checkpoint. "
+      "Returns (None, 'v1' or 'v0'), or (error kind, message) with kind "
+      "not_found / not_a_directory / invalid_layout.");
+  m.def(
+      "is_orbax_checkpoint",
+      [](nb::handle source, bool uses_commit_file) {
+        return ValueOrThrow(WithSource(source, [&](const ir::FileSource& src) {
+          return ir::IsOrbaxCheckpoint(src, uses_commit_file);
+        }));
+      },
+      nb::arg("source"), nb::arg("uses_commit_file") = false,
+      "Whether `source` is a finalized checkpoint of the v1 or the v0 layout.");
+  m.def(
+      "checkpointable_names",
+      [](nb::handle source, std::optional<std::string> pending_deletion) {
+        return ValueOrThrow(WithSource(source, [&](const ir::FileSource& src) {
+          return ir::CheckpointableNames(src, pending_deletion);
+        }));
+      },
+      nb::arg("source"), nb::arg("pending_deletion") = nb::none(),
+      "The checkpointable subdirectories: not reserved, not temporary, not "
+      "`pending_deletion`; 'state' first, then sorted.");
+  m.def(
+      "pytree_checkpointable_names",
+      [](nb::handle source, std::optional<std::string> pending_deletion) {
+        return ValueOrThrow(WithSource(source, [&](const ir::FileSource& src) {
+          return ir::PytreeCheckpointableNames(src, pending_deletion);
+        }));
+      },
+      nb::arg("source"), nb::arg("pending_deletion") = nb::none(),
+      "The checkpointables holding a PyTree (`_METADATA`, or the arrays of "
+      "one whose `_METADATA` was lost), in checkpointable_names order.");
+  m.def(
+      "resolve_checkpoint",
+      [](nb::handle source, std::optional<std::string> checkpointable,
+         bool explicit_needs_metadata,
+         std::optional<std::string> pending_deletion,
+         bool uses_commit_file) -> nb::tuple {
+        ir::LayoutOptions o;
+        o.checkpointable = std::move(checkpointable);
+        o.explicit_needs_metadata = explicit_needs_metadata;
+        o.pending_deletion = std::move(pending_deletion);
+        o.uses_commit_file = uses_commit_file;
+        auto r = WithSource(source, [&](const ir::FileSource& src) {
+          return ir::ResolveCheckpoint(src, o);
+        });
+        if (!r.ok()) return LayoutError(r.status());
+        return nb::make_tuple(
+            nb::none(), std::string(ocpx::CheckpointLayoutName(r->layout)),
+            r->checkpointable.has_value()
+                ? nb::object(nb::str(r->checkpointable->c_str()))
+                : nb::none());
+      },
+      nb::arg("source"), nb::arg("checkpointable"),
+      nb::arg("explicit_needs_metadata") = true,
+      nb::arg("pending_deletion") = nb::none(),
+      nb::arg("uses_commit_file") = false,
+      "Resolves the PyTree to read: `checkpointable` is 'AUTO', a name, or "
+      "None (a v0 flat PyTree at the root).  Returns (None, layout, name or "
+      "None), or (error kind, message) with kind not_found / "
+      "not_a_directory / deletion_in_progress / invalid_layout.");
   m.def(
       "parse_step_metadata",
       [](nb::bytes data, const std::string& file) {

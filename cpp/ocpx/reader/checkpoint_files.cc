@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status_macros.h"
 

@@ -29,6 +29,7 @@
 #include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/reader/checkpoint_files.h"
+#include "cpp/ocpx/reader/checkpoint_layout.h"
 
 namespace ocpx {
 namespace {
@@ -36,29 +37,13 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr absl::string_view kCheckpointMetadataFile = "_CHECKPOINT_METADATA";
-constexpr absl::string_view kIndicatorFile = "orbax.checkpoint";
 constexpr absl::string_view kPytreeMetadataFile = "_METADATA";
 constexpr absl::string_view kShardingFile = "_sharding";
 constexpr absl::string_view kStringsFile = "_strings.json";
-constexpr absl::string_view kTmpSuffix = ".orbax-checkpoint-tmp";
-constexpr absl::string_view kAuto = "AUTO";
 
 bool Exists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(p, ec);
-}
-
-bool IsDir(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-
-bool IsTmp(const fs::path& p) {
-  return absl::StrContains(p.filename().string(), kTmpSuffix);
-}
-
-bool IsReserved(absl::string_view name) {
-  return name == "metrics" || name == kAuto || name == "_CHECKPOINT_DELETION";
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& p) {
@@ -81,68 +66,6 @@ absl::StatusOr<std::string> ReadFile(const fs::path& p) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
-}
-
-bool IsV1(const fs::path& p) {
-  return Exists(p / std::string(kCheckpointMetadataFile)) &&
-         Exists(p / std::string(kIndicatorFile));
-}
-
-bool HasArrayData(const fs::path& p) {
-  if (Exists(p / "manifest.ocdbt")) return true;
-  std::error_code ec;
-  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_directory(type_ec) &&
-        absl::StartsWith(it->path().filename().string(), "ocdbt.process_")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md,
-// "Checkpoint layout").
-absl::Status CheckCheckpointDir(const fs::path& p) {
-  if (!Exists(p)) {
-    return absl::NotFoundError(
-        absl::StrCat(p.string(), ": checkpoint path does not exist"));
-  }
-  if (!IsDir(p)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(p.string(), ": checkpoint path is not a directory"));
-  }
-  if (IsTmp(p)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        p.string(),
-        ": a temporary (unfinished) checkpoint directory; it was never "
-        "committed"));
-  }
-  if (IsV1(p)) return absl::OkStatus();
-  fs::path parent = p.parent_path();
-  if (p.filename().empty()) parent = parent.parent_path();
-  if (Exists(parent / std::string(kCheckpointMetadataFile))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        p.string(), ": an item directory inside the checkpoint ",
-        parent.string(), "; open the checkpoint directory instead"));
-  }
-  if (Exists(p / std::string(kCheckpointMetadataFile)) ||
-      Exists(p / std::string(kPytreeMetadataFile))) {
-    return absl::OkStatus();
-  }
-  std::error_code ec;
-  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_directory(type_ec) &&
-        Exists(it->path() / std::string(kCheckpointMetadataFile))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          p.string(), ": a directory of checkpoints, not a checkpoint (e.g. ",
-          it->path().string(), ")"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // `_sharding` of `dir` (empty if absent); see internal_reader::ParseShardings.
@@ -194,76 +117,34 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
 
 absl::StatusOr<std::vector<std::string>> ListCheckpointables(
     const std::string& checkpoint_dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(checkpoint_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    std::string n = it->path().filename().string();
-    if (IsReserved(n) || IsTmp(it->path())) continue;
-    names.push_back(std::move(n));
-  }
-  if (ec) return ErrorCodeStatus(ec, "list checkpoint", checkpoint_dir);
-  std::sort(names.begin(), names.end());
-  auto state = std::find(names.begin(), names.end(), "state");
-  if (state != names.end()) std::rotate(names.begin(), state, state + 1);
-  return names;
+  return internal_reader::CheckpointableNames(
+      internal_reader::LocalFileSource(checkpoint_dir), std::nullopt);
 }
+
+namespace {
+
+// The reader's resolution: Orbax's rules, except that an explicit name may
+// be a PyTree whose `_METADATA` was lost (its tree is rebuilt from the
+// stored arrays), so that `ocpx verify` can check every checkpointable.
+absl::StatusOr<internal_reader::Resolution> Resolve(
+    const std::string& checkpoint_dir, const std::string& name) {
+  internal_reader::LayoutOptions o;
+  if (name.empty()) {
+    o.checkpointable = std::nullopt;
+  } else {
+    o.checkpointable = name;
+  }
+  o.explicit_needs_metadata = false;
+  return internal_reader::ResolveCheckpoint(
+      internal_reader::LocalFileSource(checkpoint_dir), o);
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ResolvePytreeCheckpointable(
     const std::string& checkpoint_dir, const std::string& name) {
-  const fs::path root(checkpoint_dir);
-  OCPX_RETURN_IF_ERROR(CheckCheckpointDir(root));
-  const bool v1 = IsV1(root);
-  if (name != kAuto) {
-    if (name.empty()) {
-      if (v1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            checkpoint_dir,
-            ": a v1 checkpoint keeps its PyTree in a named subdirectory"));
-      }
-      if (!Exists(root / std::string(kPytreeMetadataFile)) &&
-          !HasArrayData(root)) {
-        return absl::NotFoundError(absl::StrCat(
-            checkpoint_dir, ": no PyTree (_METADATA) at the checkpoint root"));
-      }
-      return std::string();
-    }
-    if (IsReserved(name) || absl::StrContains(name, "/") || name == "." ||
-        name == "..") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          checkpoint_dir, ": invalid checkpointable name '", name, "'"));
-    }
-    if (!IsDir(root / name)) {
-      OCPX_ASSIGN_OR_RETURN(auto available,
-                            ListCheckpointables(checkpoint_dir));
-      return absl::NotFoundError(absl::StrCat(
-          checkpoint_dir, ": checkpointable '", name,
-          "' not found; available: [", absl::StrJoin(available, ", "), "]"));
-    }
-    return name;
-  }
-  OCPX_ASSIGN_OR_RETURN(auto candidates, ListCheckpointables(checkpoint_dir));
-  for (const auto& c : candidates) {
-    if (Exists(root / c / std::string(kPytreeMetadataFile))) return c;
-  }
-  if (!v1 &&
-      (Exists(root / std::string(kPytreeMetadataFile)) || HasArrayData(root))) {
-    return std::string();
-  }
-  // PyTrees whose _METADATA was lost still hold their arrays.
-  for (const auto& c : candidates) {
-    if (c == "d" || c == "array_metadatas" ||
-        absl::StartsWith(c, "ocdbt.process_")) {
-      continue;
-    }
-    if (HasArrayData(root / c)) return c;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      checkpoint_dir,
-      ": no valid PyTree checkpointable found (no subdirectory holds "
-      "_METADATA)"));
+  OCPX_ASSIGN_OR_RETURN(auto r, Resolve(checkpoint_dir, name));
+  return r.checkpointable.value_or("");
 }
 
 // The state of an opened reader (immutable after Open) and the methods the
@@ -360,16 +241,10 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
-  OCPX_ASSIGN_OR_RETURN(r->checkpointable_, ResolvePytreeCheckpointable(
-                                                path, options.checkpointable));
+  OCPX_ASSIGN_OR_RETURN(auto resolved, Resolve(path, options.checkpointable));
+  r->checkpointable_ = resolved.checkpointable.value_or("");
+  r->layout_ = resolved.layout;
   const fs::path root(path);
-  if (IsV1(root)) {
-    r->layout_ = CheckpointLayout::kV1;
-  } else if (r->checkpointable_.empty()) {
-    r->layout_ = CheckpointLayout::kV0Flat;
-  } else {
-    r->layout_ = CheckpointLayout::kV0Composite;
-  }
   r->directory_ =
       r->checkpointable_.empty() ? path : (root / r->checkpointable_).string();
   OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));

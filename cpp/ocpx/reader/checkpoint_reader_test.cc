@@ -190,8 +190,9 @@ TEST(CheckpointReaderTest, AutoResolution) {
   EXPECT_EQ((*z)->directory(), (fs::path(ckpt) / "zeta").string());
   o.checkpointable = "nope";
   auto n = CheckpointReader::Open(ckpt, o);
-  EXPECT_EQ(n.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(n.status().message()), HasSubstr("alpha"));
+  // Orbax's InvalidLayoutError (a ValueError), naming the valid names.
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(n.status().message()), HasSubstr("'alpha'"));
   // An item directory and temporary directories are not checkpoints.
   EXPECT_FALSE(CheckpointReader::Open(ckpt + "/alpha").ok());
   const std::string tmp = ckpt + ".orbax-checkpoint-tmp";

@@ -52,11 +52,11 @@ class RemoteCheckpointReader:
     self._ph = pytree_handler
     # A RemotePath provides the pathlib.Path methods the readers use.
     root = cast(Any, rpath_lib.RemotePath(str(path)))
-    name = layout.resolve_pytree_name(root, checkpointable)
+    self._layout, name = layout.resolve(
+        root, checkpointable or None, explicit_needs_metadata=False)
     self._root = root
     self._dir = root if name is None else root / name
     self._name = name or ""
-    self._layout = layout.checkpoint_version(root)
     self._meta_inferred = not (self._dir / tree_lib.METADATA_FILE).is_file()
     self._tree = pytree_handler._read_or_infer_tree_metadata(self._dir)  # pylint: disable=protected-access
     self._store = arrays_lib.RemoteArrayStore(
