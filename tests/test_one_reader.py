@@ -41,7 +41,7 @@ def _flat_load(path) -> dict:
           type(x) in (dict, list, tuple) and not x))
   for keypath, v in leaves:
     names = tuple(_key_name(k) for k in keypath)
-    if isinstance(v, (str, type(None), dict, list, tuple)):
+    if v is ... or isinstance(v, (str, type(None), dict, list, tuple)):
       out[names] = v
     else:
       out[names] = np.asarray(v)
@@ -56,6 +56,9 @@ def _flat_native(path) -> dict:
     names = tuple(k for k, _ in leaf["key_path"])
     if leaf["value_type"] in _EMPTY:  # saved empty nodes load as themselves
       out[names] = _EMPTY[leaf["value_type"]]
+    elif leaf["value_type"] == "placeholder":  # Orbax's `...`: no data
+      assert leaf["kind"] == "empty"
+      out[names] = ...
     elif leaf["skip_deserialize"]:
       continue
     elif leaf["kind"] in ("array", "scalar"):
@@ -155,6 +158,19 @@ def test_orbax_written_reads_the_same(tmp_path):
     ckptr.save(tmp_path / "v0", {k: v for k, v in tree.items()
                                  if k != "name"})
   _assert_same(tmp_path / "v0")
+
+
+def test_orbax_placeholder_loads_as_orbax_does(tmp_path):
+  # Orbax records a `...` leaf as value_type "placeholder" and restores it
+  # as `...`; ocp.load does the same, and the C++ reader reports no data.
+  orbax = pytest.importorskip("orbax.checkpoint")
+  with orbax.PyTreeCheckpointer() as ckptr:
+    ckptr.save(tmp_path / "p", {"a": np.ones(2), "b": orbax.PLACEHOLDER})
+  _assert_same(tmp_path / "p")
+  got = ocp.load(tmp_path / "p")
+  assert got["b"] is ...
+  np.testing.assert_array_equal(got["a"], np.ones(2))
+  assert ocp.metadata(tmp_path / "p").metadata["b"] is ...
 
 
 def test_a_missing_checkpoint_fails_both_ways(tmp_path):
