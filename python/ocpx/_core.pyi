@@ -342,5 +342,10 @@ class CheckpointReader:
         Reads a leaf (or the box [origin, origin + shape)) into a new numpy array of the stored dtype; every chunk touched is fully decoded and its checksums verified.
         """
 
+    def read_many(self, requests: Sequence[tuple[str, Sequence[int], Sequence[int]]]) -> list:
+        """
+        Reads many (name, origin, shape) boxes in one call (GIL released, leaves in parallel, each chunk decoded once) into new numpy arrays; the first error in request order is raised.
+        """
+
     def read_string(self, name: str) -> str:
         """The value of a string leaf (`_strings.json`)."""

@@ -183,6 +183,15 @@ struct HostArray {
   }
 };
 
+/// One box to read with `CheckpointReader::ReadMany`.
+struct BoxRead {
+  std::string name;             ///< The leaf's param name.
+  std::vector<int64_t> origin;  ///< The box's first index in each dimension.
+  std::vector<int64_t> shape;   ///< The box's extent in each dimension.
+  void* out = nullptr;          ///< C-order destination of the elements.
+  size_t out_size = 0;          ///< Bytes at `out` (at least the box's).
+};
+
 /// An opened checkpoint PyTree.  Open() reads the layout, `_METADATA`,
 /// `_sharding`, `_strings.json`, `_CHECKPOINT_METADATA` and every array's
 /// zarr metadata; afterwards the reader is immutable and every method is
@@ -235,6 +244,13 @@ class CheckpointReader {
   absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
+
+  /// Reads every box in one call.  Every request is checked first (nothing
+  /// is read if one is invalid); the boxes of one leaf are read together, so
+  /// that a chunk several boxes need is decoded once, and different leaves
+  /// are read in parallel.  Returns the first error in request order,
+  /// naming its leaf.
+  absl::Status ReadMany(absl::Span<const BoxRead> reads) const;
 
   /// Reads the whole array (or scalar) `name` into a new buffer.
   absl::StatusOr<HostArray> Read(absl::string_view name) const;

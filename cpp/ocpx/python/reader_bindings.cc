@@ -8,6 +8,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>
@@ -533,6 +534,42 @@ void RegisterReader(nb::module_& m) {
           "Reads a leaf (or the box [origin, origin + shape)) into a new numpy "
           "array of the stored dtype; every chunk touched is fully decoded "
           "and its checksums verified.")
+      .def(
+          "read_many",
+          [](PyCheckpointReader& r,
+             const std::vector<std::tuple<std::string, Shape, Shape>>& reqs) {
+            std::vector<ocpx::BoxRead> reads(reqs.size());
+            std::vector<HostBuffer> bufs(reqs.size());
+            std::vector<size_t> sizes(reqs.size());
+            std::vector<ocpx::DataType> dtypes(reqs.size());
+            for (size_t i = 0; i < reqs.size(); ++i) {
+              const auto& [name, origin, shape] = reqs[i];
+              const ocpx::LeafInfo* leaf = ValueOrThrow(r.reader->Leaf(name));
+              dtypes[i] = leaf->dtype;
+              bufs[i] = AllocateBoxOrThrow(
+                  shape, leaf->dtype,
+                  absl::StrCat(r.reader->path(), ": leaf '", name, "'"),
+                  &sizes[i]);
+              reads[i] =
+                  ocpx::BoxRead{name, origin, shape, bufs[i].get(), sizes[i]};
+            }
+            absl::Status st;
+            {
+              nb::gil_scoped_release release;
+              st = r.reader->ReadMany(reads);
+            }
+            ThrowIfError(st);
+            nb::list out;
+            for (size_t i = 0; i < reqs.size(); ++i) {
+              out.append(OwnedArray(std::move(bufs[i]), sizes[i], dtypes[i],
+                                    std::get<2>(reqs[i])));
+            }
+            return out;
+          },
+          nb::arg("requests"),
+          "Reads many (name, origin, shape) boxes in one call (GIL released, "
+          "leaves in parallel, each chunk decoded once) into new numpy "
+          "arrays; the first error in request order is raised.")
       .def(
           "read_string",
           [](PyCheckpointReader& r, const std::string& name) {

@@ -22,10 +22,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cpp/ocpx/array/array_io.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/reader/checkpoint_files.h"
@@ -158,6 +160,9 @@ struct CheckpointReader::Impl {
   absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
+  absl::Status CheckBox(const LeafInfo& leaf, absl::Span<const int64_t> origin,
+                        absl::Span<const int64_t> shape, size_t out_size) const;
+  absl::Status ReadMany(absl::Span<const BoxRead> reads) const;
   absl::StatusOr<HostArray> Read(absl::string_view name) const;
   absl::StatusOr<HostArray> ReadBox(absl::string_view name,
                                     absl::Span<const int64_t> origin,
@@ -218,6 +223,9 @@ absl::Status CheckpointReader::ReadBox(absl::string_view name,
                                        absl::Span<const int64_t> shape,
                                        void* out, size_t out_size) const {
   return impl_->ReadBox(name, origin, shape, out, out_size);
+}
+absl::Status CheckpointReader::ReadMany(absl::Span<const BoxRead> reads) const {
+  return impl_->ReadMany(reads);
 }
 absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
   return impl_->Read(name);
@@ -346,12 +354,12 @@ absl::Status CheckpointReader::Impl::Read(absl::string_view name, void* out,
   return ReadBox(name, origin, leaf->shape, out, out_size);
 }
 
-absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
-                                             absl::Span<const int64_t> origin,
-                                             absl::Span<const int64_t> shape,
-                                             void* out, size_t out_size) const {
-  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
-  const size_t rank = leaf->shape.size();
+absl::Status CheckpointReader::Impl::CheckBox(const LeafInfo& leaf,
+                                              absl::Span<const int64_t> origin,
+                                              absl::Span<const int64_t> shape,
+                                              size_t out_size) const {
+  const std::string& name = leaf.name;
+  const size_t rank = leaf.shape.size();
   if (origin.size() != rank || shape.size() != rank) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": leaf '", name, "' has rank ", rank,
@@ -359,25 +367,71 @@ absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
   }
   size_t n = 1;
   for (size_t d = 0; d < rank; ++d) {
-    if (origin[d] < 0 || shape[d] < 0 ||
-        origin[d] + shape[d] > leaf->shape[d]) {
+    if (origin[d] < 0 || shape[d] < 0 || origin[d] + shape[d] > leaf.shape[d]) {
       return absl::OutOfRangeError(absl::StrCat(
           path_, ": leaf '", name, "': box [", absl::StrJoin(origin, ","),
           "] + [", absl::StrJoin(shape, ","), "] exceeds shape [",
-          absl::StrJoin(leaf->shape, ","), "]"));
+          absl::StrJoin(leaf.shape, ","), "]"));
     }
     n *= static_cast<size_t>(shape[d]);
   }
-  const size_t need = n * ItemSize(leaf->dtype);
+  const size_t need = n * ItemSize(leaf.dtype);
   if (out_size < need) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": leaf '", name, "': buffer of ", out_size,
                      " bytes is smaller than the ", need, " bytes needed"));
   }
-  if (n == 0) return absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
+                                             absl::Span<const int64_t> origin,
+                                             absl::Span<const int64_t> shape,
+                                             void* out, size_t out_size) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  OCPX_RETURN_IF_ERROR(CheckBox(*leaf, origin, shape, out_size));
+  for (int64_t d : shape) {
+    if (d == 0) return absl::OkStatus();
+  }
   return Annotate(
       arrays_->Read(leaf->name, origin, shape, out, fail_on_missing_chunks_),
       name);
+}
+
+absl::Status CheckpointReader::Impl::ReadMany(
+    absl::Span<const BoxRead> reads) const {
+  // Boxes of the same leaf are read together (each chunk decoded once);
+  // an empty box reads nothing.
+  std::vector<std::vector<size_t>> groups;
+  absl::flat_hash_map<std::string, size_t> group_of;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(reads[i].name));
+    OCPX_RETURN_IF_ERROR(
+        CheckBox(*leaf, reads[i].origin, reads[i].shape, reads[i].out_size));
+    if (std::find(reads[i].shape.begin(), reads[i].shape.end(), 0) !=
+        reads[i].shape.end()) {
+      continue;
+    }
+    auto [it, added] = group_of.try_emplace(leaf->name, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  std::vector<absl::Status> status(groups.size());
+  (void)ParallelFor(ThreadPool::Default(), groups.size(), [&](size_t g) {
+    std::vector<ocpx::ReadBox> boxes;
+    boxes.reserve(groups[g].size());
+    for (size_t i : groups[g]) {
+      boxes.push_back(
+          ocpx::ReadBox{reads[i].origin, reads[i].shape, reads[i].out});
+    }
+    const std::string& name = reads[groups[g].front()].name;
+    status[g] = Annotate(
+        arrays_->ReadBoxes(name, boxes, fail_on_missing_chunks_), name);
+    return absl::OkStatus();
+  });
+  // The first error in request order: groups are ordered by first request.
+  for (const absl::Status& s : status) OCPX_RETURN_IF_ERROR(s);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HostArray> CheckpointReader::Impl::Read(
