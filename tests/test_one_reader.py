@@ -182,3 +182,21 @@ def test_a_missing_checkpoint_fails_both_ways(tmp_path):
   _assert_same(tmp_path / "absent")
   with pytest.raises(FileNotFoundError):
     _core.CheckpointReader(str(tmp_path / "absent"))
+
+
+def test_flat_pytree_without_metadata_by_name(orbax_fixtures):
+  # Orbax 0.12.8 refuses checkpointable_name=None when the root has no
+  # _METADATA; so does ocp.load.  AUTO rebuilds the tree from the stored
+  # arrays (an ocpx extension), and the C++ reader opens the root by name
+  # ("") too, so that `ocpx verify` can check it.
+  path = (orbax_fixtures / "direct_checkpoint" / "checkpoint_metadata_present"
+          / "pytree_checkpointable_missing_metadata")
+  with pytest.raises(ocp.errors.InvalidLayoutError, match="no PyTree metadata"):
+    ocp.load(path, checkpointable_name=None)
+  orbax_v1 = pytest.importorskip("orbax.checkpoint.experimental.v1")
+  with pytest.raises(orbax_v1.errors.InvalidLayoutError):
+    orbax_v1.load_pytree(path, checkpointable_name=None)
+  assert sorted(ocp.load(path)) == ["a", "b"]
+  r = _core.CheckpointReader(str(path), "")
+  assert r.layout == "v0-flat" and r.metadata_inferred
+  assert sorted(l["name"] for l in r.leaves()) == ["a", "b.c"]
