@@ -176,7 +176,7 @@ def test_unsupported_options_raise_naming_the_option(tmp_path, setter, name):
 
 
 def test_deepcopy_host_arrays(tmp_path, monkeypatch):
-  from ocpx._src.handlers import pytree_handler
+  from ocpx._src.handlers import leaf_handlers  # where numpy leaves are copied
   copies = []
   real_array = np.array
 
@@ -185,7 +185,7 @@ def test_deepcopy_host_arrays(tmp_path, monkeypatch):
       copies.append(args[0])
     return real_array(*args, **kwargs)
 
-  monkeypatch.setattr(pytree_handler.np, "array", counting_array)
+  monkeypatch.setattr(leaf_handlers.np, "array", counting_array)
   for deepcopy in (True, False):
     copies.clear()
     a = np.arange(4, dtype=np.int32)

@@ -244,6 +244,66 @@ class CheckpointArrayWriter:
         Closes every open file without committing (after a failed save: the disk space comes back at once, not when the writer is garbage collected).  Later calls raise ValueError.
         """
 
+def check_checkpoint_dir(source: object, uses_commit_file: bool = False) -> tuple:
+    """
+    Checks that `source` (a local path, or an object with stat / is_symlink / list_directories / describe) is a finalized checkpoint. Returns (None, 'v1' or 'v0'), or (error kind, message) with kind not_found / not_a_directory / invalid_layout.
+    """
+
+def is_orbax_checkpoint(source: object, uses_commit_file: bool = False) -> bool:
+    """Whether `source` is a finalized checkpoint of the v1 or the v0 layout."""
+
+def checkpointable_names(source: object, pending_deletion: str | None = None) -> list[str]:
+    """
+    The checkpointable subdirectories: not reserved, not temporary, not `pending_deletion`; 'state' first, then sorted.
+    """
+
+def pytree_checkpointable_names(source: object, pending_deletion: str | None = None) -> list[str]:
+    """
+    The checkpointables holding a PyTree (`_METADATA`, or the arrays of one whose `_METADATA` was lost), in checkpointable_names order.
+    """
+
+def resolve_checkpoint(source: object, checkpointable: str | None, explicit_needs_metadata: bool = True, pending_deletion: str | None = None, uses_commit_file: bool = False) -> tuple:
+    """
+    Resolves the PyTree to read: `checkpointable` is 'AUTO', a name, or None (a v0 flat PyTree at the root).  Returns (None, layout, name or None), or (error kind, message) with kind not_found / not_a_directory / deletion_in_progress / invalid_layout.
+    """
+
+def parse_step_metadata(data: bytes, file: str) -> dict:
+    """
+    Parses `_CHECKPOINT_METADATA` (its bytes; `file` names it in errors) into a dict: item_handlers, metrics, performance_metrics, init_timestamp_nsecs, commit_timestamp_nsecs, custom_metadata.  ValueError if malformed.
+    """
+
+def parse_tree_metadata(data: bytes, file: str, has_ocdbt_manifest: bool) -> dict:
+    """
+    Parses `_METADATA` into a dict: leaves (sorted leaf dicts with name, key_path, value_type, kind, skip_deserialize, write_shape), use_ocdbt (`has_ocdbt_manifest` if unrecorded), use_zarr3, store_array_data_equal_to_fill_value, custom_metadata, value_metadata_tree, inferred.  ValueError naming the file and entry if malformed.
+    """
+
+def infer_tree_metadata(params: Sequence[str], sharded: Sequence[str], use_ocdbt: bool, metadata_file: str) -> dict:
+    """
+    The tree of a PyTree whose `_METADATA` is lost, from its stored array names (`a.b` -> dict path a/b; jax.Array if in `sharded`, else np.ndarray), as parse_tree_metadata returns it.  FileNotFoundError naming `metadata_file` if `params` is empty.
+    """
+
+def parse_shardings(data: bytes, file: str) -> tuple:
+    """
+    Parses `_sharding` into ({param name: sharding JSON text}, [warnings to log]).  ValueError if it is not an object of strings.
+    """
+
+class StringValues:
+    """A parsed `_strings.json`: the values of a PyTree's string leaves."""
+
+    @staticmethod
+    def parse(data: bytes, file: str) -> StringValues:
+        """Parses the file's bytes; ValueError unless it is a JSON object."""
+
+    def get(self, name: str) -> str:
+        """
+        The value of string leaf `name` (a `/` nests): FileNotFoundError if missing, ValueError if the stored value is not a string.
+        """
+
+def parse_random_key_impls(data: bytes, file: str) -> list[tuple[str, str]]:
+    """
+    Parses one `array_metadatas/process_<i>` file into [(param name, PRNG implementation)] for the typed PRNG keys it records.  ValueError if malformed.
+    """
+
 class CheckpointReader:
     """
     An opened Orbax checkpoint PyTree (v1 or v0 layout, AUTO checkpointable resolution), read by the C++ reader.  Thread-safe.
@@ -280,6 +340,11 @@ class CheckpointReader:
     def read(self, name: str, origin: Sequence[int] | None = None, shape: Sequence[int] | None = None) -> object:
         """
         Reads a leaf (or the box [origin, origin + shape)) into a new numpy array of the stored dtype; every chunk touched is fully decoded and its checksums verified.
+        """
+
+    def read_many(self, requests: Sequence[tuple[str, Sequence[int], Sequence[int]]]) -> list:
+        """
+        Reads many (name, origin, shape) boxes in one call (GIL released, leaves in parallel, each chunk decoded once) into new numpy arrays; the first error in request order is raised.
         """
 
     def read_string(self, name: str) -> str:

@@ -80,9 +80,11 @@ absl::StatusOr<std::vector<std::string>> ListCheckpointables(
 /// Resolves the PyTree checkpointable of `checkpoint_dir` like `ocp.load`:
 /// `name` = "AUTO" picks `state`, else the first (sorted) subdirectory with a
 /// `_METADATA`, else (v0) the root if it holds `_METADATA` or array data,
-/// else the first subdirectory holding array data.  An explicit name must
-/// exist.  Returns "" for a flat PyTree at the root (v0 only; pass "" to ask
-/// for it explicitly).
+/// else the first subdirectory holding array data.  Unlike `ocp.load`, an
+/// explicit name need only be a subdirectory (a PyTree whose `_METADATA` was
+/// lost is rebuilt from its stored arrays), and "" a root holding
+/// `_METADATA` or arrays.  Returns "" for a flat PyTree at the root (v0
+/// only; pass "" to ask for it explicitly).
 absl::StatusOr<std::string> ResolvePytreeCheckpointable(
     const std::string& checkpoint_dir, const std::string& name);
 
@@ -115,8 +117,12 @@ struct LeafInfo {
   /// `_METADATA`'s value_type ("jax.Array", "np.ndarray", "scalar",
   /// "string", "None", ...).
   std::string value_type;
-  /// What the leaf holds, derived from `value_type`.
+  /// What the leaf holds, derived from `value_type` (kEmpty also for a
+  /// leaf saved with `skip_deserialize` and for Orbax's `placeholder`).
   LeafKind kind = LeafKind::kEmpty;
+  /// `_METADATA`'s `skip_deserialize`: the save asked that this leaf not be
+  /// restored (a load returns the caller's abstract leaf in its place).
+  bool skip_deserialize = false;
   /// kArray / kScalar only: the stored array's shape.
   std::vector<int64_t> shape;
   /// kArray / kScalar only: the stored element type.
@@ -177,6 +183,15 @@ struct HostArray {
   }
 };
 
+/// One box to read with `CheckpointReader::ReadMany`.
+struct BoxRead {
+  std::string name;             ///< The leaf's param name.
+  std::vector<int64_t> origin;  ///< The box's first index in each dimension.
+  std::vector<int64_t> shape;   ///< The box's extent in each dimension.
+  void* out = nullptr;          ///< C-order destination of the elements.
+  size_t out_size = 0;          ///< Bytes at `out` (at least the box's).
+};
+
 /// An opened checkpoint PyTree.  Open() reads the layout, `_METADATA`,
 /// `_sharding`, `_strings.json`, `_CHECKPOINT_METADATA` and every array's
 /// zarr metadata; afterwards the reader is immutable and every method is
@@ -185,10 +200,11 @@ struct HostArray {
 /// chunk key).
 class CheckpointReader {
  public:
-  /// Opens the checkpoint directory `path`.  NotFound if it does not exist or
-  /// lacks the requested checkpointable; InvalidArgument if it is not an
-  /// Orbax checkpoint (e.g. a temporary `*.orbax-checkpoint-tmp` directory or
-  /// an item directory inside a checkpoint) or its metadata is malformed.
+  /// Opens the checkpoint directory `path`.  NotFound if it does not exist;
+  /// FailedPrecondition if it is not a directory; InvalidArgument if it is
+  /// not an Orbax checkpoint (e.g. a temporary `*.orbax-checkpoint-tmp`
+  /// directory or an item directory inside a checkpoint), lacks the
+  /// requested checkpointable, or its metadata is malformed.
   static absl::StatusOr<std::unique_ptr<CheckpointReader>> Open(
       std::string path, const CheckpointReaderOptions& options = {});
 
@@ -228,6 +244,13 @@ class CheckpointReader {
   absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
+
+  /// Reads every box in one call.  Every request is checked first (nothing
+  /// is read if one is invalid); the boxes of one leaf are read together, so
+  /// that a chunk several boxes need is decoded once, and different leaves
+  /// are read in parallel.  Returns the first error in request order,
+  /// naming its leaf.
+  absl::Status ReadMany(absl::Span<const BoxRead> reads) const;
 
   /// Reads the whole array (or scalar) `name` into a new buffer.
   absl::StatusOr<HostArray> Read(absl::string_view name) const;

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <new>
-#include <nlohmann/json.hpp>
 #include <tuple>
 #include <utility>
 
@@ -23,13 +22,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cpp/ocpx/array/array_io.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
-#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/base/unique_fd.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
+#include "cpp/ocpx/reader/checkpoint_files.h"
+#include "cpp/ocpx/reader/checkpoint_layout.h"
 
 namespace ocpx {
 
@@ -48,29 +50,13 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr absl::string_view kCheckpointMetadataFile = "_CHECKPOINT_METADATA";
-constexpr absl::string_view kIndicatorFile = "orbax.checkpoint";
 constexpr absl::string_view kPytreeMetadataFile = "_METADATA";
 constexpr absl::string_view kShardingFile = "_sharding";
 constexpr absl::string_view kStringsFile = "_strings.json";
-constexpr absl::string_view kTmpSuffix = ".orbax-checkpoint-tmp";
-constexpr absl::string_view kAuto = "AUTO";
 
 bool Exists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(p, ec);
-}
-
-bool IsDir(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-
-bool IsTmp(const fs::path& p) {
-  return absl::StrContains(p.filename().string(), kTmpSuffix);
-}
-
-bool IsReserved(absl::string_view name) {
-  return name == "metrics" || name == kAuto || name == "_CHECKPOINT_DELETION";
 }
 
 absl::StatusOr<std::string> ReadFile(const fs::path& p) {
@@ -95,234 +81,15 @@ absl::StatusOr<std::string> ReadFile(const fs::path& p) {
   return out;
 }
 
-absl::StatusOr<nlohmann::json> ReadJsonFile(const fs::path& p) {
-  OCPX_ASSIGN_OR_RETURN(std::string text, ReadFile(p));
-  OCPX_RETURN_IF_ERROR(CheckJsonDepth(text, p.string()));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(p.string(), ": not valid JSON"));
-  }
-  return j;
-}
-
-bool IsV1(const fs::path& p) {
-  return Exists(p / std::string(kCheckpointMetadataFile)) &&
-         Exists(p / std::string(kIndicatorFile));
-}
-
-bool HasArrayData(const fs::path& p) {
-  if (Exists(p / "manifest.ocdbt")) return true;
-  std::error_code ec;
-  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_directory(type_ec) &&
-        absl::StartsWith(it->path().filename().string(), "ocdbt.process_")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Checks that `p` is a finalized Orbax checkpoint directory (docs/format.md,
-// "Checkpoint layout").
-absl::Status CheckCheckpointDir(const fs::path& p) {
-  if (!Exists(p)) {
-    return absl::NotFoundError(
-        absl::StrCat(p.string(), ": checkpoint path does not exist"));
-  }
-  if (!IsDir(p)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(p.string(), ": checkpoint path is not a directory"));
-  }
-  if (IsTmp(p)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        p.string(),
-        ": a temporary (unfinished) checkpoint directory; it was never "
-        "committed"));
-  }
-  if (IsV1(p)) return absl::OkStatus();
-  fs::path parent = p.parent_path();
-  if (p.filename().empty()) parent = parent.parent_path();
-  if (Exists(parent / std::string(kCheckpointMetadataFile))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        p.string(), ": an item directory inside the checkpoint ",
-        parent.string(), "; open the checkpoint directory instead"));
-  }
-  if (Exists(p / std::string(kCheckpointMetadataFile)) ||
-      Exists(p / std::string(kPytreeMetadataFile))) {
-    return absl::OkStatus();
-  }
-  std::error_code ec;
-  for (fs::directory_iterator it(p, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_directory(type_ec) &&
-        Exists(it->path() / std::string(kCheckpointMetadataFile))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          p.string(), ": a directory of checkpoints, not a checkpoint (e.g. ",
-          it->path().string(), ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Sequence indices sort numerically before dict keys, which sort as strings.
-using SortKey = std::vector<std::tuple<int, int64_t, std::string>>;
-
-SortKey MakeSortKey(const std::vector<PathKey>& path) {
-  SortKey k;
-  for (const PathKey& p : path) {
-    int64_t idx = 0;
-    const bool digits =
-        !p.key.empty() && std::all_of(p.key.begin(), p.key.end(), [](char c) {
-          return absl::ascii_isdigit(c);
-        });
-    if (p.type == KeyType::kSequence && digits && p.key.size() < 18) {
-      idx = std::stoll(p.key);
-      k.emplace_back(0, idx, "");
-    } else {
-      k.emplace_back(1, 0, p.key);
-    }
-  }
-  return k;
-}
-
-std::string JoinNames(const std::vector<PathKey>& path) {
-  return absl::StrJoin(path, ".", [](std::string* out, const PathKey& k) {
-    out->append(k.key);
-  });
-}
-
-LeafKind KindOf(const std::string& value_type, bool skip_deserialize) {
-  if (skip_deserialize) return LeafKind::kEmpty;
-  if (value_type == "scalar") return LeafKind::kScalar;
-  if (value_type == "string") return LeafKind::kString;
-  if (value_type == "None" || value_type == "Dict" || value_type == "List" ||
-      value_type == "Tuple" || value_type == "NamedTuple" ||
-      value_type == "placeholder") {
-    return LeafKind::kEmpty;
-  }
-  return LeafKind::kArray;  // jax.Array, np.ndarray and array-like types
-}
-
-absl::StatusOr<std::vector<int64_t>> IntList(const nlohmann::json& j,
-                                             const std::string& where) {
-  if (!j.is_array()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": expected a list of integers"));
-  }
-  std::vector<int64_t> out;
-  for (const auto& v : j) {
-    if (!v.is_number_integer()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected a list of integers"));
-    }
-    out.push_back(v.get<int64_t>());
-  }
-  return out;
-}
-
-// Parses `_METADATA` (docs/format.md, "_METADATA") into sorted leaves, dropping
-// entries whose key path is a strict prefix of another's.
-absl::Status ParseTreeMetadata(const nlohmann::json& d, const std::string& file,
-                               std::vector<LeafInfo>* leaves) {
-  if (!d.is_object() || !d.contains("tree_metadata") ||
-      !d["tree_metadata"].is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": missing 'tree_metadata' object"));
-  }
-  for (const auto& [k, entry] : d["tree_metadata"].items()) {
-    const std::string where = absl::StrCat(file, ": entry ", k);
-    if (!entry.is_object() || !entry.contains("key_metadata") ||
-        !entry["key_metadata"].is_array() ||
-        !entry.contains("value_metadata") ||
-        !entry["value_metadata"].is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": needs key_metadata and value_metadata"));
-    }
-    LeafInfo leaf;
-    for (const auto& km : entry["key_metadata"]) {
-      if (!km.is_object() || !km.contains("key") || !km.contains("key_type") ||
-          !km["key_type"].is_number_integer()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": malformed key_metadata"));
-      }
-      PathKey pk;
-      pk.key = km["key"].is_string() ? km["key"].get<std::string>()
-                                     : km["key"].dump();
-      pk.type =
-          km["key_type"].get<int>() == 1 ? KeyType::kSequence : KeyType::kDict;
-      leaf.key_path.push_back(std::move(pk));
-    }
-    const auto& vm = entry["value_metadata"];
-    if (!vm.contains("value_type") || !vm["value_type"].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": missing value_metadata.value_type"));
-    }
-    leaf.value_type = vm["value_type"].get<std::string>();
-    bool skip = false;
-    if (auto it = vm.find("skip_deserialize"); it != vm.end()) {
-      if (!it->is_boolean() && !it->is_null()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": value_metadata.skip_deserialize is not a boolean"));
-      }
-      skip = it->is_boolean() && it->get<bool>();
-    }
-    leaf.kind = KindOf(leaf.value_type, skip);
-    if (vm.contains("write_shape") && !vm["write_shape"].is_null()) {
-      OCPX_ASSIGN_OR_RETURN(
-          leaf.write_shape,
-          IntList(vm["write_shape"], absl::StrCat(where, ": write_shape")));
-    }
-    leaf.name = JoinNames(leaf.key_path);
-    leaves->push_back(std::move(leaf));
-  }
-  if (leaves->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": the saved PyTree is empty"));
-  }
-  std::vector<std::pair<SortKey, size_t>> order;
-  for (size_t i = 0; i < leaves->size(); ++i) {
-    order.emplace_back(MakeSortKey((*leaves)[i].key_path), i);
-  }
-  std::sort(order.begin(), order.end());
-  std::vector<LeafInfo> sorted;
-  for (size_t n = 0; n < order.size(); ++n) {
-    const LeafInfo& leaf = (*leaves)[order[n].second];
-    // In sorted order a path's extensions follow it directly.
-    bool is_prefix = false;
-    if (n + 1 < order.size()) {
-      const auto& next = (*leaves)[order[n + 1].second].key_path;
-      is_prefix =
-          next.size() > leaf.key_path.size() &&
-          std::equal(leaf.key_path.begin(), leaf.key_path.end(), next.begin(),
-                     [](const PathKey& a, const PathKey& b) {
-                       return a.key == b.key && a.type == b.type;
-                     });
-    }
-    if (!is_prefix) sorted.push_back(leaf);
-  }
-  *leaves = std::move(sorted);
-  return absl::OkStatus();
-}
-
-// `_sharding` (docs/format.md, "_sharding"): base64url(param name) -> JSON
-// text.  Unreadable files and entries are ignored, as Orbax does.
-absl::flat_hash_map<std::string, std::string> ReadShardings(
+// `_sharding` of `dir` (empty if absent); see internal_reader::ParseShardings.
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadShardings(
     const fs::path& dir) {
-  absl::flat_hash_map<std::string, std::string> out;
   const fs::path f = dir / std::string(kShardingFile);
-  if (!Exists(f)) return out;
-  auto j = ReadJsonFile(f);
-  if (!j.ok() || !j->is_object()) return out;
-  for (const auto& [k, v] : j->items()) {
-    std::string name;
-    if (!absl::WebSafeBase64Unescape(k, &name)) continue;
-    out[name] = v.is_string() ? v.get<std::string>() : v.dump();
-  }
-  return out;
+  if (!Exists(f)) return absl::flat_hash_map<std::string, std::string>();
+  OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(f));
+  OCPX_ASSIGN_OR_RETURN(internal_reader::Shardings s,
+                        internal_reader::ParseShardings(bytes, f.string()));
+  return std::move(s.by_name);
 }
 
 }  // namespace
@@ -355,120 +122,42 @@ absl::StatusOr<std::optional<StepMetadata>> ReadStepMetadata(
   const fs::path f =
       fs::path(checkpoint_dir) / std::string(kCheckpointMetadataFile);
   if (!Exists(f)) return std::optional<StepMetadata>();
-  OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(f));
-  if (!d.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(f.string(), ": expected a JSON object"));
-  }
-  StepMetadata m;
-  nlohmann::json custom = nlohmann::json::object();
-  nlohmann::json extra = nlohmann::json::object();
-  for (const auto& [k, v] : d.items()) {
-    if (k == "item_handlers") {
-      m.item_handlers = v.dump();
-    } else if (k == "metrics") {
-      if (v.is_object()) m.metrics = v.dump();
-    } else if (k == "performance_metrics") {
-      if (v.is_object()) m.performance_metrics = v.dump();
-    } else if (k == "init_timestamp_nsecs" || k == "commit_timestamp_nsecs") {
-      if (v.is_null()) continue;
-      if (!v.is_number_integer()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(f.string(), ": ", k, " is not an integer"));
-      }
-      (k == "init_timestamp_nsecs" ? m.init_timestamp_nsecs
-                                   : m.commit_timestamp_nsecs) =
-          v.get<int64_t>();
-    } else if (k == "custom_metadata") {
-      if (!v.is_null()) custom = v;
-    } else {
-      extra[k] = v;
-    }
-  }
-  if (!extra.empty()) {
-    if (!custom.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          f.string(),
-          ": unknown keys alongside custom_metadata: ", extra.dump()));
-    }
-    custom = std::move(extra);
-  }
-  m.custom_metadata = custom.dump();
+  OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(f));
+  OCPX_ASSIGN_OR_RETURN(StepMetadata m,
+                        internal_reader::ParseStepMetadata(bytes, f.string()));
   return std::optional<StepMetadata>(std::move(m));
 }
 
 absl::StatusOr<std::vector<std::string>> ListCheckpointables(
     const std::string& checkpoint_dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(checkpoint_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code type_ec;
-    if (!it->is_directory(type_ec)) continue;
-    std::string n = it->path().filename().string();
-    if (IsReserved(n) || IsTmp(it->path())) continue;
-    names.push_back(std::move(n));
-  }
-  if (ec) return ErrorCodeStatus(ec, "list checkpoint", checkpoint_dir);
-  std::sort(names.begin(), names.end());
-  auto state = std::find(names.begin(), names.end(), "state");
-  if (state != names.end()) std::rotate(names.begin(), state, state + 1);
-  return names;
+  return internal_reader::CheckpointableNames(
+      internal_reader::LocalFileSource(checkpoint_dir), std::nullopt);
 }
+
+namespace {
+
+// The reader's resolution: Orbax's rules, except that an explicit name may
+// be a PyTree whose `_METADATA` was lost (its tree is rebuilt from the
+// stored arrays), so that `ocpx verify` can check every checkpointable.
+absl::StatusOr<internal_reader::Resolution> Resolve(
+    const std::string& checkpoint_dir, const std::string& name) {
+  internal_reader::LayoutOptions o;
+  if (name.empty()) {
+    o.checkpointable = std::nullopt;
+  } else {
+    o.checkpointable = name;
+  }
+  o.explicit_needs_metadata = false;
+  return internal_reader::ResolveCheckpoint(
+      internal_reader::LocalFileSource(checkpoint_dir), o);
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ResolvePytreeCheckpointable(
     const std::string& checkpoint_dir, const std::string& name) {
-  const fs::path root(checkpoint_dir);
-  OCPX_RETURN_IF_ERROR(CheckCheckpointDir(root));
-  const bool v1 = IsV1(root);
-  if (name != kAuto) {
-    if (name.empty()) {
-      if (v1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            checkpoint_dir,
-            ": a v1 checkpoint keeps its PyTree in a named subdirectory"));
-      }
-      if (!Exists(root / std::string(kPytreeMetadataFile)) &&
-          !HasArrayData(root)) {
-        return absl::NotFoundError(absl::StrCat(
-            checkpoint_dir, ": no PyTree (_METADATA) at the checkpoint root"));
-      }
-      return std::string();
-    }
-    if (IsReserved(name) || absl::StrContains(name, "/") || name == "." ||
-        name == "..") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          checkpoint_dir, ": invalid checkpointable name '", name, "'"));
-    }
-    if (!IsDir(root / name)) {
-      OCPX_ASSIGN_OR_RETURN(auto available,
-                            ListCheckpointables(checkpoint_dir));
-      return absl::NotFoundError(absl::StrCat(
-          checkpoint_dir, ": checkpointable '", name,
-          "' not found; available: [", absl::StrJoin(available, ", "), "]"));
-    }
-    return name;
-  }
-  OCPX_ASSIGN_OR_RETURN(auto candidates, ListCheckpointables(checkpoint_dir));
-  for (const auto& c : candidates) {
-    if (Exists(root / c / std::string(kPytreeMetadataFile))) return c;
-  }
-  if (!v1 &&
-      (Exists(root / std::string(kPytreeMetadataFile)) || HasArrayData(root))) {
-    return std::string();
-  }
-  // PyTrees whose _METADATA was lost still hold their arrays.
-  for (const auto& c : candidates) {
-    if (c == "d" || c == "array_metadatas" ||
-        absl::StartsWith(c, "ocdbt.process_")) {
-      continue;
-    }
-    if (HasArrayData(root / c)) return c;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      checkpoint_dir,
-      ": no valid PyTree checkpointable found (no subdirectory holds "
-      "_METADATA)"));
+  OCPX_ASSIGN_OR_RETURN(auto r, Resolve(checkpoint_dir, name));
+  return r.checkpointable.value_or("");
 }
 
 // The state of an opened reader (immutable after Open) and the methods the
@@ -482,6 +171,9 @@ struct CheckpointReader::Impl {
   absl::Status ReadBox(absl::string_view name, absl::Span<const int64_t> origin,
                        absl::Span<const int64_t> shape, void* out,
                        size_t out_size) const;
+  absl::Status CheckBox(const LeafInfo& leaf, absl::Span<const int64_t> origin,
+                        absl::Span<const int64_t> shape, size_t out_size) const;
+  absl::Status ReadMany(absl::Span<const BoxRead> reads) const;
   absl::StatusOr<HostArray> Read(absl::string_view name) const;
   absl::StatusOr<HostArray> ReadBox(absl::string_view name,
                                     absl::Span<const int64_t> origin,
@@ -498,7 +190,7 @@ struct CheckpointReader::Impl {
   bool fail_on_missing_chunks_ = true;
   std::optional<StepMetadata> step_metadata_;
   std::string tree_custom_metadata_ = "null";
-  std::optional<nlohmann::json> strings_;
+  std::optional<internal_reader::StringValues> strings_;
   std::vector<LeafInfo> leaves_;
   absl::flat_hash_map<std::string, size_t> by_name_;
   std::unique_ptr<CheckpointArrayReader> arrays_;
@@ -543,6 +235,9 @@ absl::Status CheckpointReader::ReadBox(absl::string_view name,
                                        void* out, size_t out_size) const {
   return impl_->ReadBox(name, origin, shape, out, out_size);
 }
+absl::Status CheckpointReader::ReadMany(absl::Span<const BoxRead> reads) const {
+  return impl_->ReadMany(reads);
+}
 absl::StatusOr<HostArray> CheckpointReader::Read(absl::string_view name) const {
   return impl_->Read(name);
 }
@@ -565,16 +260,10 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
-  OCPX_ASSIGN_OR_RETURN(r->checkpointable_, ResolvePytreeCheckpointable(
-                                                path, options.checkpointable));
+  OCPX_ASSIGN_OR_RETURN(auto resolved, Resolve(path, options.checkpointable));
+  r->checkpointable_ = resolved.checkpointable.value_or("");
+  r->layout_ = resolved.layout;
   const fs::path root(path);
-  if (IsV1(root)) {
-    r->layout_ = CheckpointLayout::kV1;
-  } else if (r->checkpointable_.empty()) {
-    r->layout_ = CheckpointLayout::kV0Flat;
-  } else {
-    r->layout_ = CheckpointLayout::kV0Composite;
-  }
   r->directory_ =
       r->checkpointable_.empty() ? path : (root / r->checkpointable_).string();
   OCPX_ASSIGN_OR_RETURN(r->step_metadata_, ReadStepMetadata(path));
@@ -585,43 +274,28 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
 absl::Status CheckpointReader::Impl::LoadLeaves() {
   const fs::path dir(directory_);
   const fs::path meta_file = dir / std::string(kPytreeMetadataFile);
-  bool use_ocdbt = Exists(dir / "manifest.ocdbt");
+  const bool has_manifest = Exists(dir / "manifest.ocdbt");
+  std::optional<internal_reader::TreeMetadata> tree;
   if (Exists(meta_file)) {
-    OCPX_ASSIGN_OR_RETURN(nlohmann::json d, ReadJsonFile(meta_file));
-    OCPX_RETURN_IF_ERROR(ParseTreeMetadata(d, meta_file.string(), &leaves_));
-    if (d.contains("use_ocdbt") && d["use_ocdbt"].is_boolean()) {
-      use_ocdbt = d["use_ocdbt"].get<bool>();
-    }
-    if (d.contains("custom_metadata")) {
-      tree_custom_metadata_ = d["custom_metadata"].dump();
-    }
-  } else {
-    metadata_inferred_ = true;
+    OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(meta_file));
+    OCPX_ASSIGN_OR_RETURN(tree, internal_reader::ParseTreeMetadata(
+                                    bytes, meta_file.string(), has_manifest));
   }
-  use_ocdbt_ = use_ocdbt;
-  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt);
+  use_ocdbt_ = tree.has_value() ? tree->use_ocdbt : has_manifest;
+  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt_);
   if (!arrays.ok()) return AnnotateStatus(arrays.status(), path_);
   arrays_ = *std::move(arrays);
-  const auto shardings = ReadShardings(dir);
-  if (metadata_inferred_) {
+  OCPX_ASSIGN_OR_RETURN(const auto shardings, ReadShardings(dir));
+  if (!tree.has_value()) {
     auto params = arrays_->ListParams();
-    if (!params.ok() || params->empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          meta_file.string(),
-          ": PyTree metadata file not found and no arrays are stored in ",
-          directory_));
-    }
-    for (const std::string& p : *params) {
-      LeafInfo leaf;
-      for (absl::string_view part : absl::StrSplit(p, '.')) {
-        leaf.key_path.push_back(PathKey{std::string(part), KeyType::kDict});
-      }
-      leaf.name = p;
-      leaf.value_type = shardings.contains(p) ? "jax.Array" : "np.ndarray";
-      leaf.kind = LeafKind::kArray;
-      leaves_.push_back(std::move(leaf));
-    }
+    OCPX_ASSIGN_OR_RETURN(
+        tree, internal_reader::InferTreeMetadata(
+                  params.ok() ? *std::move(params) : std::vector<std::string>(),
+                  shardings, use_ocdbt_, meta_file.string()));
   }
+  metadata_inferred_ = tree->inferred;
+  tree_custom_metadata_ = tree->custom_metadata;
+  leaves_ = std::move(tree->leaves);
   for (size_t i = 0; i < leaves_.size(); ++i) {
     LeafInfo& leaf = leaves_[i];
     by_name_.emplace(leaf.name, i);  // first wins on (Orbax) name collisions
@@ -651,8 +325,9 @@ absl::Status CheckpointReader::Impl::LoadLeaves() {
   }
   const fs::path strings_file = dir / std::string(kStringsFile);
   if (Exists(strings_file)) {
-    OCPX_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(strings_file));
-    strings_ = std::move(j);
+    OCPX_ASSIGN_OR_RETURN(std::string bytes, ReadFile(strings_file));
+    OCPX_ASSIGN_OR_RETURN(strings_, internal_reader::StringValues::Parse(
+                                        bytes, strings_file.string()));
   }
   return absl::OkStatus();
 }
@@ -690,12 +365,12 @@ absl::Status CheckpointReader::Impl::Read(absl::string_view name, void* out,
   return ReadBox(name, origin, leaf->shape, out, out_size);
 }
 
-absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
-                                             absl::Span<const int64_t> origin,
-                                             absl::Span<const int64_t> shape,
-                                             void* out, size_t out_size) const {
-  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
-  const size_t rank = leaf->shape.size();
+absl::Status CheckpointReader::Impl::CheckBox(const LeafInfo& leaf,
+                                              absl::Span<const int64_t> origin,
+                                              absl::Span<const int64_t> shape,
+                                              size_t out_size) const {
+  const std::string& name = leaf.name;
+  const size_t rank = leaf.shape.size();
   if (origin.size() != rank || shape.size() != rank) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": leaf '", name, "' has rank ", rank,
@@ -703,25 +378,71 @@ absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
   }
   size_t n = 1;
   for (size_t d = 0; d < rank; ++d) {
-    if (origin[d] < 0 || shape[d] < 0 ||
-        origin[d] + shape[d] > leaf->shape[d]) {
+    if (origin[d] < 0 || shape[d] < 0 || origin[d] + shape[d] > leaf.shape[d]) {
       return absl::OutOfRangeError(absl::StrCat(
           path_, ": leaf '", name, "': box [", absl::StrJoin(origin, ","),
           "] + [", absl::StrJoin(shape, ","), "] exceeds shape [",
-          absl::StrJoin(leaf->shape, ","), "]"));
+          absl::StrJoin(leaf.shape, ","), "]"));
     }
     n *= static_cast<size_t>(shape[d]);
   }
-  const size_t need = n * ItemSize(leaf->dtype);
+  const size_t need = n * ItemSize(leaf.dtype);
   if (out_size < need) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": leaf '", name, "': buffer of ", out_size,
                      " bytes is smaller than the ", need, " bytes needed"));
   }
-  if (n == 0) return absl::OkStatus();
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointReader::Impl::ReadBox(absl::string_view name,
+                                             absl::Span<const int64_t> origin,
+                                             absl::Span<const int64_t> shape,
+                                             void* out, size_t out_size) const {
+  OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(name));
+  OCPX_RETURN_IF_ERROR(CheckBox(*leaf, origin, shape, out_size));
+  for (int64_t d : shape) {
+    if (d == 0) return absl::OkStatus();
+  }
   return Annotate(
       arrays_->Read(leaf->name, origin, shape, out, fail_on_missing_chunks_),
       name);
+}
+
+absl::Status CheckpointReader::Impl::ReadMany(
+    absl::Span<const BoxRead> reads) const {
+  // Boxes of the same leaf are read together (each chunk decoded once);
+  // an empty box reads nothing.
+  std::vector<std::vector<size_t>> groups;
+  absl::flat_hash_map<std::string, size_t> group_of;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    OCPX_ASSIGN_OR_RETURN(const LeafInfo* leaf, ArrayLeaf(reads[i].name));
+    OCPX_RETURN_IF_ERROR(
+        CheckBox(*leaf, reads[i].origin, reads[i].shape, reads[i].out_size));
+    if (std::find(reads[i].shape.begin(), reads[i].shape.end(), 0) !=
+        reads[i].shape.end()) {
+      continue;
+    }
+    auto [it, added] = group_of.try_emplace(leaf->name, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  std::vector<absl::Status> status(groups.size());
+  (void)ParallelFor(ThreadPool::Default(), groups.size(), [&](size_t g) {
+    std::vector<ocpx::ReadBox> boxes;
+    boxes.reserve(groups[g].size());
+    for (size_t i : groups[g]) {
+      boxes.push_back(
+          ocpx::ReadBox{reads[i].origin, reads[i].shape, reads[i].out});
+    }
+    const std::string& name = reads[groups[g].front()].name;
+    status[g] = Annotate(
+        arrays_->ReadBoxes(name, boxes, fail_on_missing_chunks_), name);
+    return absl::OkStatus();
+  });
+  // The first error in request order: groups are ordered by first request.
+  for (const absl::Status& s : status) OCPX_RETURN_IF_ERROR(s);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HostArray> CheckpointReader::Impl::Read(
@@ -775,15 +496,7 @@ absl::StatusOr<std::string> CheckpointReader::Impl::ReadString(
     return absl::NotFoundError(
         absl::StrCat(file, ": missing; needed for string leaf '", name, "'"));
   }
-  const nlohmann::json* node = &*strings_;
-  for (absl::string_view part : absl::StrSplit(leaf->name, '/')) {
-    if (!node->is_object() || !node->contains(std::string(part))) {
-      return absl::NotFoundError(
-          absl::StrCat(file, ": string leaf '", name, "' is missing"));
-    }
-    node = &(*node)[std::string(part)];
-  }
-  return node->is_string() ? node->get<std::string>() : node->dump();
+  return strings_->Get(leaf->name);
 }
 
 absl::StatusOr<double> CheckpointReader::Impl::ReadScalar(

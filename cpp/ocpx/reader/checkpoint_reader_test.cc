@@ -163,6 +163,24 @@ TEST(CheckpointReaderTest, V1LeavesMetadataAndReads) {
   EXPECT_FALSE(reader.Read("lst.10").ok());
   EXPECT_FALSE(reader.ReadBox("params.w", {7, 0}, {2, 6}).ok());
   EXPECT_FALSE(reader.Read("params.w", all.data(), 10).ok());
+
+  // Many boxes, of several leaves, in one call.
+  std::vector<float> top(12), bottom(12);
+  std::vector<int32_t> bias(5);
+  std::vector<BoxRead> reads = {
+      {"params.w", {0, 0}, {2, 6}, top.data(), top.size() * 4},
+      {"params.b", {0}, {5}, bias.data(), bias.size() * 4},
+      {"params.w", {6, 0}, {2, 6}, bottom.data(), bottom.size() * 4},
+  };
+  ASSERT_TRUE(reader.ReadMany(reads).ok());
+  EXPECT_EQ(top[7], 7.5f);
+  EXPECT_EQ(bottom[0], 36.5f);
+  EXPECT_EQ(bias[0], -3);
+  // One invalid box fails the call, naming its leaf, before any read.
+  reads[1].shape = {6};
+  auto bad_many = reader.ReadMany(reads);
+  EXPECT_FALSE(bad_many.ok());
+  EXPECT_THAT(std::string(bad_many.message()), HasSubstr("params.b"));
 }
 
 TEST(CheckpointReaderTest, ConcurrentReads) {
@@ -197,8 +215,9 @@ TEST(CheckpointReaderTest, AutoResolution) {
   EXPECT_EQ((*z)->directory(), (fs::path(ckpt) / "zeta").string());
   o.checkpointable = "nope";
   auto n = CheckpointReader::Open(ckpt, o);
-  EXPECT_EQ(n.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(n.status().message()), HasSubstr("alpha"));
+  // Orbax's InvalidLayoutError (a ValueError), naming the valid names.
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(n.status().message()), HasSubstr("'alpha'"));
   // An item directory and temporary directories are not checkpoints.
   EXPECT_FALSE(CheckpointReader::Open(ckpt + "/alpha").ok());
   const std::string tmp = ckpt + ".orbax-checkpoint-tmp";

@@ -9,7 +9,6 @@ import json
 import pathlib
 from typing import Any, Generic, Optional, TypeVar
 
-from ocpx._src import json_util
 
 CHECKPOINT_METADATA_FILE = "_CHECKPOINT_METADATA"
 
@@ -63,31 +62,22 @@ class StepMetadata:
     })
 
 
-_KNOWN = ("item_handlers", "metrics", "performance_metrics",
-          "init_timestamp_nsecs", "commit_timestamp_nsecs", "custom_metadata")
-
-
 def read_step_metadata(directory: pathlib.Path) -> Optional[StepMetadata]:
-  """Reads `_CHECKPOINT_METADATA`; None if the file is absent."""
+  """Reads `_CHECKPOINT_METADATA`; None if the file is absent.
+
+  The file is parsed by the C++ reader (`ocpx._core.parse_step_metadata`),
+  the one implementation of its rules, from bytes read here (locally or
+  from an object store).
+
+  Example:
+    >>> read_step_metadata(pathlib.Path("/ckpt/100")).item_handlers
+    {'state': 'orbax.checkpoint...PyTreeHandler'}  # doctest: +SKIP
+
+  Raises:
+    ValueError: the file is not a JSON object of Orbax's fields.
+  """
   f = directory / CHECKPOINT_METADATA_FILE
   if not f.exists():
     return None
-  data = json_util.read_json(f)
-  if not isinstance(data, dict):
-    raise ValueError(f"{f}: expected a JSON object, got "
-                     f"{type(data).__name__}")
-  custom = data.get("custom_metadata") or {}
-  extra = {k: v for k, v in data.items() if k not in _KNOWN}
-  if extra:
-    if custom:
-      raise ValueError(
-          f"{f}: unknown keys {sorted(extra)} alongside custom_metadata")
-    custom = extra
-  return StepMetadata(
-      item_handlers=data.get("item_handlers"),
-      metrics=data.get("metrics") or {},
-      performance_metrics=data.get("performance_metrics") or {},
-      init_timestamp_nsecs=data.get("init_timestamp_nsecs"),
-      commit_timestamp_nsecs=data.get("commit_timestamp_nsecs"),
-      custom_metadata=custom,
-  )
+  from ocpx import _core  # pylint: disable=g-import-not-at-top
+  return StepMetadata(**_core.parse_step_metadata(f.read_bytes(), str(f)))

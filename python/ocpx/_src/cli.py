@@ -27,9 +27,6 @@ from typing import Iterator, Optional, Sequence
 # Bytes read per request by verify/export (a slab of whole chunks).
 DEFAULT_BUFFER_BYTES = 64 << 20
 
-_RESERVED = ("metrics", "AUTO", "_CHECKPOINT_DELETION")
-
-
 def _json_loads(text: str, where: str):
   """json.loads; deep nesting or bad JSON is a ValueError naming `where`.
   (The reader already refuses files nested deeper than 512 levels; this
@@ -315,31 +312,25 @@ def cmd_inspect(args) -> int:
 # verify
 
 
-def _as_path(path: str):
-  if not _is_remote(path):
-    return pathlib.Path(path)
-  from ocpx._src.remote import rpath  # pylint: disable=g-import-not-at-top
-  return rpath.RemotePath(path)
-
-
-def _pytree_names(path: pathlib.Path, first: str) -> list[str]:
-  """The resolved checkpointable plus every other PyTree checkpointable."""
-  names = [first]
+def _pytree_names(path: str, first: str) -> list[str]:
+  """The resolved checkpointable plus every other PyTree checkpointable (the
+  C++ reader's rule, `pytree_checkpointable_names`)."""
   if first == "":
-    return names
-  for c in sorted(p.name for p in path.iterdir() if p.is_dir()):
-    if c in names or c in _RESERVED or ".orbax-checkpoint-tmp" in c:
-      continue
-    if (path / c / "_METADATA").exists() or (path / c /
-                                            "manifest.ocdbt").exists():
-      names.append(c)
-  return names
+    return [first]
+  if _is_remote(path):
+    from ocpx._src import layout  # pylint: disable=g-import-not-at-top
+    from ocpx._src.remote import rpath  # pylint: disable=g-import-not-at-top
+    source = layout.path_source(rpath.RemotePath(path))
+  else:
+    source = str(pathlib.Path(path))
+  names = _core().pytree_checkpointable_names(source)
+  return [first] + [n for n in names if n != first]
 
 
 def cmd_verify(args) -> int:
   first = _open(args.path, args.checkpointable)
   names = ([first.checkpointable] if args.checkpointable is not None else
-           _pytree_names(_as_path(args.path), first.checkpointable))
+           _pytree_names(args.path, first.checkpointable))
   readers = []
   bad: list[tuple[str, str]] = []
   for n in names:

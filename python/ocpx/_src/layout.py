@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Optional
+from typing import Any, Optional
 
+from ocpx import _core
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import path as path_lib
 
@@ -87,96 +88,88 @@ def validate_load_names(names) -> None:
         f"Provided reserved checkpointable keys: {sorted(reserved)}.")
 
 
+class _PathSource:
+  """Answers the C++ layout rules' questions about a `RemotePath` (or any
+  pathlib-like path that is not local): `rel` is relative to the checkpoint
+  directory, "../x" names a file beside it."""
+
+  def __init__(self, root):
+    self._root = root
+
+  def _path(self, rel: str):
+    if rel.startswith("../"):
+      return self._root.parent / rel[3:]
+    return self._root / rel if rel else self._root
+
+  def stat(self, rel: str) -> int:
+    p = self._path(rel)
+    if p.is_dir():
+      return 2
+    return 1 if p.exists() else 0
+
+  def is_symlink(self, rel: str) -> bool:
+    return bool(self._path(rel).is_symlink())
+
+  def list_directories(self, rel: str) -> list[str]:
+    return [c.name for c in self._path(rel).iterdir() if c.is_dir()]
+
+  def describe(self) -> str:
+    return str(self._root)
+
+
+def path_source(path) -> Any:
+  """What `ocpx._core`'s layout functions read: a local path as a string
+  (read natively), anything else through `_PathSource`."""
+  if isinstance(path, pathlib.Path):
+    return str(path)
+  return _PathSource(path)
+
+
+_ERRORS: dict[str, type[Exception]] = {
+    "not_found": CheckpointNotFoundError,
+    "not_a_directory": NotACheckpointDirectoryError,
+    "invalid_layout": InvalidLayoutError,
+}
+
+
+def _raise(kind: str, message: str):
+  if kind == "deletion_in_progress":
+    from ocpx._src import errors  # pylint: disable=g-import-not-at-top
+    raise errors.DeletionInProgressError(message)
+  raise _ERRORS[kind](message)
+
+
 def checkpoint_version(path: pathlib.Path) -> str:
   """V1 if the `orbax.checkpoint` indicator file is present, else V0."""
   return V1 if (path / INDICATOR_FILE).exists() else V0
 
 
-def _check_directory(path: pathlib.Path) -> None:
-  if not path.exists():
-    raise CheckpointNotFoundError(f"Checkpoint path {path} does not exist.")
-  if not path.is_dir():
-    raise NotACheckpointDirectoryError(
-        f"Checkpoint path {path} is not a directory.")
-  if path_lib.is_tmp(path):
-    raise InvalidLayoutError(
-        f"Found incomplete checkpoint at {path}: it is a temporary directory "
-        "of a save that never committed.")
-  if path_lib.uses_commit_file(path) and not is_committed(path):
-    raise InvalidLayoutError(
-        f"Found incomplete checkpoint at {path}: it was never committed (no "
-        f"{path_lib.COMMIT_SUCCESS_FILE}); its save was interrupted or is "
-        "still running.")
-
-
-def is_committed(path) -> bool:
-  """On object stores a checkpoint is committed once `commit_success.txt`
-  exists in it (or, for an item directory of a v0 checkpoint, in its
-  parent); elsewhere the atomic rename committed whatever exists."""
-  if not path_lib.uses_commit_file(path):
-    return True
-  return ((path / path_lib.COMMIT_SUCCESS_FILE).is_file()
-          or (path.parent / path_lib.COMMIT_SUCCESS_FILE).is_file())
-
-
-def _v1_problem(path: pathlib.Path) -> Optional[str]:
-  """Why `path` is not a V1 checkpoint root (None if it is one)."""
-  if not (path / cm.CHECKPOINT_METADATA_FILE).exists():
-    return (f"it has the {INDICATOR_FILE!r} indicator file but is missing the "
-            f"checkpoint metadata file {cm.CHECKPOINT_METADATA_FILE!r}")
-  if not (path / INDICATOR_FILE).exists():
-    return f"it is missing the indicator file {INDICATOR_FILE!r}"
-  return None
-
-
-def _v0_problem(path: pathlib.Path) -> Optional[str]:
-  """Why `path` is not a V0 checkpoint root (None if it is one)."""
-  if (path.parent / cm.CHECKPOINT_METADATA_FILE).exists():
-    return (f"it appears to be a subdirectory of the Orbax checkpoint "
-            f"{path.parent}; load from that directory instead")
-  if (path / cm.CHECKPOINT_METADATA_FILE).exists():
-    return None
-  if (path / PYTREE_METADATA_FILE).exists():
-    return None
-  steps = sorted(c.name for c in path.iterdir()
-                 if c.is_dir() and (c / cm.CHECKPOINT_METADATA_FILE).exists())
-  if steps:
-    return (f"it is a root directory holding several checkpoints; load one "
-            f"of its checkpoint subdirectories {steps} instead")
-  return None
-
-
-def _has_array_data(path: pathlib.Path) -> bool:
-  return (path / "manifest.ocdbt").exists() or any(
-      c.name.startswith("ocdbt.process_") for c in path.iterdir()
-      if c.is_dir())
-
-
 def is_orbax_checkpoint(path) -> bool:
   """True if `path` is a finalized Orbax checkpoint (V1 or V0 layout)."""
   p = path_lib.as_path(path)
-  try:
-    _check_directory(p)
-  except InvalidLayoutError:
-    return False
-  return _v1_problem(p) is None or _v0_problem(p) is None
+  return _core.is_orbax_checkpoint(path_source(p), path_lib.uses_commit_file(p))
 
 
 def check_checkpoint_dir(path: pathlib.Path) -> str:
   """Raises InvalidLayoutError unless `path` is a loadable checkpoint root.
 
+  The rules are the C++ reader's (`ocpx._core.check_checkpoint_dir`): the
+  directory exists, is not a temporary or (on object stores) uncommitted
+  save, and has the V1 layout (`orbax.checkpoint` + `_CHECKPOINT_METADATA`)
+  or the V0 one (not an item directory, not a directory of steps).
+
+  Example:
+    >>> check_checkpoint_dir(pathlib.Path("/ckpt/100"))  # doctest: +SKIP
+    'v1'
+
   Returns:
     The checkpoint's version, V1 or V0.
   """
-  _check_directory(path)
-  version = checkpoint_version(path)
-  problem = _v1_problem(path) if version == V1 else _v0_problem(path)
-  if problem is not None:
-    raise InvalidLayoutError(
-        f"Could not recognize the checkpoint at {path} as a valid Orbax "
-        f"checkpoint: {problem}. To load a checkpoint in another layout, set "
-        "`ctx.checkpoint_layout`.")
-  return version
+  error, value = _core.check_checkpoint_dir(
+      path_source(path), path_lib.uses_commit_file(path))
+  if error is not None:
+    _raise(error, value)
+  return V1 if value == "v1" else V0
 
 
 def deleting_checkpointable(path: pathlib.Path) -> Optional[str]:
@@ -188,17 +181,12 @@ def deleting_checkpointable(path: pathlib.Path) -> Optional[str]:
 def checkpointable_names(path: pathlib.Path) -> list[str]:
   """Subdirectories that are checkpointables: `state` first, then sorted.
 
-  A checkpointable whose deletion was started but not finished is left out.
+  Reserved names and temporary directories are left out, and so is a
+  checkpointable whose deletion was started but not finished (the rule is
+  the C++ reader's, `ocpx._core.checkpointable_names`).
   """
-  deleting = deleting_checkpointable(path)
-  names = sorted(
-      c.name for c in path.iterdir()
-      if c.is_dir() and c.name not in RESERVED_CHECKPOINTABLE_KEYS
-      and not path_lib.is_tmp(c) and c.name != deleting)
-  if STATE_CHECKPOINTABLE_KEY in names:
-    names.remove(STATE_CHECKPOINTABLE_KEY)
-    names.insert(0, STATE_CHECKPOINTABLE_KEY)
-  return names
+  return _core.checkpointable_names(path_source(path),
+                                    deleting_checkpointable(path))
 
 
 def is_direct_checkpoint(path: pathlib.Path,
@@ -207,17 +195,6 @@ def is_direct_checkpoint(path: pathlib.Path,
   if step_meta is not None and isinstance(step_meta.item_handlers, str):
     return True
   return (path / PYTREE_METADATA_FILE).exists()
-
-
-def _valid_pytree_names(path: pathlib.Path) -> list[str]:
-  return [n for n in checkpointable_names(path)
-          if (path / n / PYTREE_METADATA_FILE).exists()]
-
-
-def _not_a_pytree(path: pathlib.Path, version: str, why: str):
-  label = "V1" if version == V1 else "V0"
-  return InvalidLayoutError(
-      f"Failed to interpret path {path} as a {label} Orbax PyTree: {why}")
 
 
 def resolve_pytree_name(path: pathlib.Path,
@@ -229,6 +206,12 @@ def resolve_pytree_name(path: pathlib.Path,
   root).  AUTO picks `state`, then the other PyTrees in name order, then a
   flat V0 PyTree; failing those, a PyTree whose `_METADATA` was lost but
   whose arrays remain (its tree is rebuilt from the stored array names).
+  The rules are the C++ reader's (`ocpx._core.resolve_checkpoint`), which
+  the CLI and serving binaries follow too.
+
+  Example:
+    >>> resolve_pytree_name(pathlib.Path("/ckpt/100"), AUTO)  # doctest: +SKIP
+    'state'
 
   Returns:
     The subdirectory name, or None for a flat V0 PyTree at `path`.
@@ -236,52 +219,24 @@ def resolve_pytree_name(path: pathlib.Path,
   Raises:
     ValueError: An invalid name.
     InvalidLayoutError: `path` is not a checkpoint, or holds no such PyTree.
+    DeletionInProgressError: the named checkpointable is being deleted.
   """
   validate_load_name(name)
-  version = check_checkpoint_dir(path)
-  if name != AUTO:
-    deleting = deleting_checkpointable(path)
-    if name is not None and name == deleting:
-      from ocpx._src import errors  # pylint: disable=g-import-not-at-top
-      raise errors.DeletionInProgressError(
-          f"Checkpointable {name!r} at {path} is pending deletion and cannot "
-          "be read. Call delete() with the same arguments again to finish it.")
-    if name is None and version == V1:
-      raise _not_a_pytree(
-          path, version,
-          "checkpointable_name=None is only supported for legacy V0 "
-          "checkpoints; pass the name of the checkpointable to load, or omit "
-          "it to load 'state'.")
-    pytree_dir = path if name is None else path / name
-    if (pytree_dir / PYTREE_METADATA_FILE).is_file():
-      return name
-    if name is not None and (path / PYTREE_METADATA_FILE).exists():
-      hint = ("this directory is itself a flat PyTree checkpoint: load it "
-              "with checkpointable_name=None")
-    else:
-      valid = _valid_pytree_names(path)
-      hint = (f"valid PyTree checkpointable names: {valid}" if valid else
-              "the checkpoint holds no PyTree checkpointable")
-    what = ("no PyTree metadata at its root" if name is None else
-            f"checkpointable {name!r} does not exist or has no PyTree "
-            f"metadata ({PYTREE_METADATA_FILE})")
-    raise _not_a_pytree(path, version, f"{what}; {hint}.")
-  candidates = checkpointable_names(path)
-  for candidate in candidates:
-    if (path / candidate / PYTREE_METADATA_FILE).exists():
-      return candidate
-  if version == V0 and (path / PYTREE_METADATA_FILE).exists():
-    return None
-  # PyTrees whose _METADATA was lost still hold their arrays.
-  if version == V0 and _has_array_data(path):
-    return None
-  for candidate in candidates:
-    if candidate in ("d", "array_metadatas") or candidate.startswith(
-        "ocdbt.process_"):
-      continue
-    if _has_array_data(path / candidate):
-      return candidate
-  raise InvalidLayoutError(
-      f"Failed to load checkpoint using AUTO resolution mode on "
-      f"path='{path}'. No valid PyTree checkpointable found (no subdirectory "
-      f"holds {PYTREE_METADATA_FILE}).")
+  return resolve(path, name)[1]
+
+
+def resolve(path, name: Optional[str], *,
+            explicit_needs_metadata: bool = True) -> tuple[str, Optional[str]]:
+  """(layout, checkpointable) of the PyTree `name` selects at `path`.
+
+  The layout is "v1", "v0-composite" or "v0-flat"; the checkpointable is
+  None for a flat PyTree.  With `explicit_needs_metadata=False` (the CLI),
+  a named checkpointable whose `_METADATA` was lost resolves too.
+  """
+  result = _core.resolve_checkpoint(
+      path_source(path), name, explicit_needs_metadata=explicit_needs_metadata,
+      pending_deletion=deleting_checkpointable(path),
+      uses_commit_file=path_lib.uses_commit_file(path))
+  if result[0] is not None:
+    _raise(*result)
+  return result[1], result[2]

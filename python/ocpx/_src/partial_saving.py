@@ -21,7 +21,6 @@ plain zarr array directories are moved), and the result is committed at
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import pathlib
@@ -82,11 +81,11 @@ def _pending_dirs(session: pathlib.Path) -> list[pathlib.Path]:
 
 
 def _saved_keys(pending: pathlib.Path) -> set:
-  meta = pending / _STATE / layout.PYTREE_METADATA_FILE
-  if not meta.exists():
+  """The key paths (name tuples) a partial save wrote, from its `_METADATA`
+  as the C++ reader parses it."""
+  if not (pending / _STATE / tree_lib.METADATA_FILE).exists():
     return set()
-  entries = json.loads(meta.read_text()).get("tree_metadata", {})
-  return {ast.literal_eval(k) for k in entries}
+  return {l.names for l in tree_lib.read_tree_metadata(pending / _STATE).leaves}
 
 
 def _is_prefix(a: tuple, b: tuple) -> bool:

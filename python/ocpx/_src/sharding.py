@@ -126,27 +126,21 @@ def write_sharding_file(directory: pathlib.Path, entries: dict[str, str],
 
 
 def read_sharding_file(directory: pathlib.Path) -> dict[str, str]:
+  """`_sharding` of `directory` as {param name: sharding JSON text}; {} if
+  absent.  Parsed by the C++ reader (`ocpx._core.parse_shardings`); what it
+  skips (a file that is not JSON, a key that is not base64url) is logged.
+
+  Raises:
+    ValueError: the file is not an object of JSON strings.
+  """
   f = directory / SHARDING_FILE
   if not f.exists():
     return {}
-  try:
-    doc = json_util.read_json(f)
-  except ValueError as e:
-    logging.warning("%s; ignoring the sharding file", e)
-    return {}
-  if not isinstance(doc, dict):
-    raise ValueError(f"{f}: expected a JSON object of param -> sharding, got "
-                     f"{type(doc).__name__}")
-  out = {}
-  for k, v in doc.items():
-    if not isinstance(v, str):
-      raise ValueError(f"{f}: the sharding of {k!r} is a "
-                       f"{type(v).__name__}, not a JSON string")
-    try:
-      out[base64.urlsafe_b64decode(k.encode()).decode("utf-8")] = v
-    except ValueError:
-      logging.warning("%s: bad key %r; ignoring it", f, k)
-  return out
+  from ocpx import _core  # pylint: disable=g-import-not-at-top
+  by_name, warnings = _core.parse_shardings(f.read_bytes(), str(f))
+  for w in warnings:
+    logging.warning("%s", w)
+  return by_name
 
 
 # ---------------------------------------------------------------------------

@@ -233,98 +233,46 @@ class TreeMetadata:
     return json.dumps(d)
 
 
+def tree_metadata_from_native(d: dict) -> TreeMetadata:
+  """A TreeMetadata from the dict `ocpx._core.parse_tree_metadata` (or
+  `infer_tree_metadata`) returns."""
+  leaves = [
+      LeafMetadata(
+          names=tuple(k for k, _ in l["key_path"]),
+          key_types=tuple(t for _, t in l["key_path"]),
+          value_type=l["value_type"],
+          skip_deserialize=l["skip_deserialize"],
+          write_shape=(list(l["write_shape"])
+                       if l["write_shape"] is not None else None))
+      for l in d["leaves"]]
+  return TreeMetadata(
+      leaves=leaves, use_ocdbt=d["use_ocdbt"], use_zarr3=d["use_zarr3"],
+      store_array_data_equal_to_fill_value=d[
+          "store_array_data_equal_to_fill_value"],
+      custom_metadata=d["custom_metadata"],
+      value_metadata_tree=d["value_metadata_tree"])
+
+
 def read_tree_metadata(directory: pathlib.Path) -> TreeMetadata:
+  """Reads `<directory>/_METADATA`, parsed by the C++ reader
+  (`ocpx._core.parse_tree_metadata`, the one implementation of its rules).
+
+  Example:
+    >>> [l.param_name for l in read_tree_metadata(ckpt / "state").leaves]
+    ['a', 'b.c']  # doctest: +SKIP
+
+  Raises:
+    FileNotFoundError: there is no `_METADATA`.
+    ValueError: it is malformed (the message names the file and entry).
+  """
   f = directory / METADATA_FILE
   if not f.exists():
     raise FileNotFoundError(
         f"{f}: PyTree metadata file not found; {directory} is not a PyTree "
         "checkpointable.")
-  d = json_util.read_json(f)
-  if not isinstance(d, dict) or not isinstance(d.get("tree_metadata"), dict):
-    raise ValueError(f"{f}: missing 'tree_metadata' object")
-  leaves = []
-  for k, entry in d["tree_metadata"].items():
-    try:
-      leaf = _leaf_from_json(entry)
-      # Each entry is keyed by its own key path (as Orbax writes it): a
-      # mismatch means one of the two was damaged.
-      if k != str(tuple(leaf.names)):
-        raise ValueError(
-            f"its key_metadata says {tuple(leaf.names)!r}")
-      leaves.append(leaf)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-      raise ValueError(f"{f}: malformed entry {k!r}: {e}") from e
-  if not leaves:
-    raise ValueError(f"{f}: the saved PyTree is empty.")
-  # Sorted by key tuple; drop entries that are strict prefixes of others.
-  leaves.sort(key=lambda l: _sort_key(l))
-  prefixes = {l.names[:k] for l in leaves for k in range(len(l.names))}
-  leaves = [l for l in leaves if l.names not in prefixes]
-  for field in ("use_ocdbt", "use_zarr3",
-                "store_array_data_equal_to_fill_value"):
-    if not isinstance(d.get(field), (bool, type(None))):
-      raise ValueError(f"{f}: {field} is {d.get(field)!r}, not a boolean")
-  if not isinstance(d.get("value_metadata_tree"), (str, type(None))):
-    raise ValueError(f"{f}: value_metadata_tree is not a string")
-  use_ocdbt = d.get("use_ocdbt")
-  if use_ocdbt is None:
-    use_ocdbt = (directory / "manifest.ocdbt").exists()
-  return TreeMetadata(
-      leaves=leaves,
-      use_ocdbt=bool(use_ocdbt),
-      use_zarr3=bool(d.get("use_zarr3", False)),
-      store_array_data_equal_to_fill_value=bool(
-          d.get("store_array_data_equal_to_fill_value", False)),
-      custom_metadata=d.get("custom_metadata"),
-      value_metadata_tree=d.get("value_metadata_tree"),
-  )
-
-
-def _leaf_from_json(entry: Any) -> LeafMetadata:
-  """One `tree_metadata` entry; every field must have its JSON type (a
-  value of the wrong type is an error, never converted)."""
-  if not isinstance(entry, dict):
-    raise TypeError(f"expected an object, got {type(entry).__name__}")
-  km = entry["key_metadata"]
-  if not isinstance(km, list):
-    raise TypeError("key_metadata must be a list")
-  names, types = [], []
-  for x in km:
-    if not isinstance(x, dict):
-      raise TypeError("key_metadata entries must be objects")
-    key, key_type = x["key"], x["key_type"]
-    if not isinstance(key, str):
-      raise TypeError(f"key {key!r} is not a string")
-    if isinstance(key_type, bool) or key_type not in (SEQUENCE_KEY, DICT_KEY):
-      raise ValueError(f"key_type {key_type!r} is not 1 or 2")
-    names.append(str(key))
-    types.append(key_type)
-  vm = entry["value_metadata"]
-  if not isinstance(vm, dict):
-    raise TypeError("value_metadata must be an object")
-  value_type = vm["value_type"]
-  if not isinstance(value_type, str):
-    raise TypeError(f"value_type {value_type!r} is not a string")
-  skip = vm.get("skip_deserialize", False)
-  if skip is None:
-    skip = False
-  if not isinstance(skip, bool):
-    raise TypeError(f"skip_deserialize {skip!r} is not a boolean")
-  write_shape = vm.get("write_shape")
-  if write_shape is not None and (
-      not isinstance(write_shape, list) or
-      not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-              for n in write_shape)):
-    raise TypeError(f"write_shape {write_shape!r} is not a list of sizes")
-  return LeafMetadata(names=tuple(names), key_types=tuple(types),
-                      value_type=value_type, skip_deserialize=skip,
-                      write_shape=write_shape)
-
-
-def _sort_key(leaf: LeafMetadata):
-  # Sequence indices sort numerically, dict keys as strings.
-  return tuple((0, int(n), "") if t == SEQUENCE_KEY and n.isdigit()
-               else (1, 0, n) for n, t in zip(leaf.names, leaf.key_types))
+  from ocpx import _core  # pylint: disable=g-import-not-at-top
+  return tree_metadata_from_native(_core.parse_tree_metadata(
+      f.read_bytes(), str(f), (directory / "manifest.ocdbt").exists()))
 
 
 def build_tree(leaves: Sequence[LeafMetadata], values: dict) -> Any:

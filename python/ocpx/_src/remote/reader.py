@@ -12,6 +12,7 @@ crc32c.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Optional, cast
 
@@ -51,17 +52,18 @@ class RemoteCheckpointReader:
     self._ph = pytree_handler
     # A RemotePath provides the pathlib.Path methods the readers use.
     root = cast(Any, rpath_lib.RemotePath(str(path)))
-    name = layout.resolve_pytree_name(root, checkpointable)
+    self._layout, name = layout.resolve(
+        root, checkpointable or None, explicit_needs_metadata=False)
     self._root = root
     self._dir = root if name is None else root / name
     self._name = name or ""
-    self._layout = layout.checkpoint_version(root)
     self._meta_inferred = not (self._dir / tree_lib.METADATA_FILE).is_file()
     self._tree = pytree_handler._read_or_infer_tree_metadata(self._dir)  # pylint: disable=protected-access
     self._store = arrays_lib.RemoteArrayStore(
         self._dir, use_ocdbt=self._tree.use_ocdbt)
     self._fail = fail_on_missing_chunks
-    self._strings: Optional[dict[str, Any]] = None
+    self._strings: Any = None
+    self._strings_read = False
     self._leaves: Optional[list[dict[str, Any]]] = None
 
   @property
@@ -89,11 +91,11 @@ class RemoteCheckpointReader:
     return self._meta_inferred
 
   def step_metadata_json(self) -> Optional[str]:
-    f = self._root / cm.CHECKPOINT_METADATA_FILE
-    if not f.is_file():
+    m = cm.read_step_metadata(self._root)
+    if m is None:
       return None
-    return json.dumps(json.loads(f.read_text()), sort_keys=True,
-                      separators=(",", ":"))
+    return json.dumps(dataclasses.asdict(m), sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False)
 
   def leaves(self) -> list[dict]:
     if self._leaves is not None:
@@ -137,7 +139,8 @@ class RemoteCheckpointReader:
     return self._store.read_many([(name, origin, shape)], self._fail)[0]
 
   def read_string(self, name: str) -> str:
-    if self._strings is None:
-      self._strings = self._ph._read_strings(self._dir)  # pylint: disable=protected-access
+    if not self._strings_read:
+      self._strings = self._ph._read_strings(self._dir)
+      self._strings_read = True  # pylint: disable=protected-access
     f = self._dir / self._ph.STRINGS_FILE
     return self._ph._lookup_string(self._strings, name, f)  # pylint: disable=protected-access
