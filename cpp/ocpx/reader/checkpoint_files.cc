@@ -14,10 +14,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cpp/ocpx/base/json_depth.h"
+#include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
 namespace ocpx {
 namespace internal_reader {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::CheckJsonDepth;
+
 namespace {
 
 using json = nlohmann::json;

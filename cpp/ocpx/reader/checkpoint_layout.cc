@@ -19,6 +19,11 @@
 
 namespace ocpx {
 namespace internal_reader {
+
+using ::ocpx::internal::AnnotateStatus;
+using ::ocpx::internal::ErrnoStatus;
+using ::ocpx::internal::ErrorCodeStatus;
+
 namespace {
 
 namespace fs = std::filesystem;

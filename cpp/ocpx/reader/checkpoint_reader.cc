@@ -36,9 +36,10 @@
 namespace ocpx {
 
 using ::ocpx::internal::AnnotateStatus;
-using ::ocpx::internal::CheckJsonDepth;
 using ::ocpx::internal::ErrnoStatus;
 using ::ocpx::internal::ErrorCodeStatus;
+using ::ocpx::internal::ParallelFor;
+using ::ocpx::internal::ThreadPool;
 using ::ocpx::internal::UniqueFd;
 using ::ocpx::internal_checkpoint::CheckpointArrayReader;
 using ::ocpx::internal_zarr::CodecSpec;
@@ -428,18 +429,19 @@ absl::Status CheckpointReader::Impl::ReadMany(
     groups[it->second].push_back(i);
   }
   std::vector<absl::Status> status(groups.size());
-  (void)ParallelFor(ThreadPool::Default(), groups.size(), [&](size_t g) {
-    std::vector<ocpx::ReadBox> boxes;
-    boxes.reserve(groups[g].size());
-    for (size_t i : groups[g]) {
-      boxes.push_back(
-          ocpx::ReadBox{reads[i].origin, reads[i].shape, reads[i].out});
-    }
-    const std::string& name = reads[groups[g].front()].name;
-    status[g] = Annotate(
-        arrays_->ReadBoxes(name, boxes, fail_on_missing_chunks_), name);
-    return absl::OkStatus();
-  });
+  OCPX_RETURN_IF_ERROR(
+      ParallelFor(ThreadPool::Default(), groups.size(), [&](size_t g) {
+        std::vector<internal_zarr::ReadBox> boxes;
+        boxes.reserve(groups[g].size());
+        for (size_t i : groups[g]) {
+          boxes.push_back(internal_zarr::ReadBox{reads[i].origin,
+                                                 reads[i].shape, reads[i].out});
+        }
+        const std::string& name = reads[groups[g].front()].name;
+        status[g] = Annotate(
+            arrays_->ReadBoxes(name, boxes, fail_on_missing_chunks_), name);
+        return absl::OkStatus();
+      }));
   // The first error in request order: groups are ordered by first request.
   for (const absl::Status& s : status) OCPX_RETURN_IF_ERROR(s);
   return absl::OkStatus();
