@@ -197,8 +197,9 @@ class Checkpointer:
     gcs = getattr(deletion, "gcs_deletion_options", None)
     if gcs is not None and getattr(gcs, "todelete_full_path", None):
       raise NotImplementedError(
-          "DeletionOptions.gcs_deletion_options.todelete_full_path applies to "
-          "gs:// paths only; ocpx writes to local filesystems.")
+          "DeletionOptions.gcs_deletion_options.todelete_full_path (Orbax's "
+          "move of deleted GCS steps to a bucket path) is not supported by "
+          "ocpx.")
     self._engine = step_engine.StepEngine(
         directory,
         name_format=self._name_format,
