@@ -219,11 +219,12 @@ def report(results, args) -> str:
                    ("reload_s", "reload()"), ("latest_s", "latest_step()")):
     rows.append(f"| {label} | {ms(lo, k)} | {ms(lx, k)} |")
   do, dx = results["delete"]["ocpx"], results["delete"]["orbax"]
-  for label in ("nothing_to_delete", "deleting_old_step"):
+  for label, what in (("nothing_to_delete", "nothing to delete"),
+                      ("deleting_old_step",
+                       f"deleting an old step of {args.files} files")):
     for k in ("save_1_s", "save_2_s", "save_3_s"):
-      rows.append(f"| save blocking, {k[:6]}, {label.replace('_', ' ')} "
-                  f"({args.files} files) | {ms(do[label], k)} | "
-                  f"{ms(dx[label], k)} |")
+      rows.append(f"| save blocking, {k[:6]}, {what} | "
+                  f"{ms(do[label], k)} | {ms(dx[label], k)} |")
   ro, rx = results["rss"]["ocpx"], results["rss"]["orbax"]
   rows.append(f"| RSS after 1 save / after {args.saves} async saves "
               f"(16 MiB tree) | {ro['rss_after_first_mib']:.0f} / "
