@@ -62,6 +62,13 @@ def test_checkpoint_manager_module_exposes_orbax_s_public_names():
       orbax.checkpoint_manager.RESERVED_ITEM_NAMES)
 
 
+def test_metadata_value_module_is_orbax_s_path():
+  for name in ("Metadata", "ArrayMetadata", "ScalarMetadata", "StringMetadata",
+               "StorageMetadata"):
+    assert getattr(om.value, name) is getattr(om, name)
+    assert hasattr(xm.value, name)
+
+
 def test_value_equality_and_repr_follow_orbax():
   def both(f):
     return f(om), f(xm)
