@@ -419,3 +419,23 @@ def test_tmp_cleanup_spares_a_save_in_flight_elsewhere(tmp_path):
     os.close(fd)
   training.Checkpointer(tmp_path, cleanup_tmp_directories=True).close()
   assert not live.exists()
+
+
+@pytest.mark.parametrize("writer", ["orbax", "ocpx"])
+def test_metadata_values_and_reprs_equal_orbax_s(tmp_path, writer):
+  """root_metadata(), checkpoints, latest and metadata(step) print the same
+  as Orbax 0.12.8's for the same directory (values and layout)."""
+  lib = orbax_training if writer == "orbax" else training
+  run = tmp_path / "run"
+  with lib.Checkpointer(run) as ck:
+    ck.save(0, _tree(0), metrics={"loss": 1.5}, custom_metadata={"c": 1})
+    ck.save(1, _tree(1))
+
+  def view(checkpointer_cls):
+    with checkpointer_cls(run) as ck:
+      return [repr(x) for x in (ck.root_metadata(), ck.checkpoints,
+                                ck.latest, ck.metadata(0), ck.metadata(1))]
+  assert view(training.Checkpointer) == view(orbax_training.Checkpointer)
+  with training.Checkpointer(run) as ck:
+    # No root metadata file: {} as in Orbax (not None).
+    assert ck.root_metadata().custom_metadata == {}
