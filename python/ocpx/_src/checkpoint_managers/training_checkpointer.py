@@ -444,12 +444,10 @@ class Checkpointer:
     # As Orbax (its v0 manager's root metadata): the file's custom metadata,
     # else the one given to the constructor, else {}.
     data = step_engine.read_root_metadata(self.directory)
-    if data is None:
-      custom = dict(self._given_custom_metadata or {})
-    else:
-      custom = data.get("custom_metadata")
-      custom = {} if custom is None else custom
-    return RootMetadata(directory=self.directory, custom_metadata=custom)
+    custom: Any = (self._given_custom_metadata if data is None
+                   else data.get("custom_metadata"))
+    return RootMetadata(directory=self.directory,
+                        custom_metadata={} if custom is None else custom)
 
   # ------------------------------------------------------------ deletion
 
