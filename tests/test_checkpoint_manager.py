@@ -225,8 +225,11 @@ def test_background_error_named_and_not_lost(tmp_path, monkeypatch):
   m.save(0, args=ocpx.args.StandardSave(_tree(0)))
   m.save(1, args=ocpx.args.StandardSave(_tree(1)))
   assert m.all_steps() == [0]  # never the in-flight step
-  with pytest.raises(Exception, match="step 1"):
+  # The failure keeps its type (as in Orbax: `except OSError` works) and a
+  # note names the step.
+  with pytest.raises(OSError, match="disk full") as info:
     m.wait_until_finished()
+  assert any("Saving step 1 " in n for n in info.value.__notes__)
   m.check_for_errors()  # reported once
   assert m.all_steps() == [0]
   m.save(2, args=ocpx.args.StandardSave(_tree(2)))
@@ -286,3 +289,41 @@ def test_host_memory_stays_flat_over_many_async_saves(tmp_path):
     assert m.all_steps() == [58, 59]
   # 44 more saves of 4 MiB each: no per-save residue (well under 1 MiB/save).
   assert after - warm < 40, (warm, after)
+
+
+def test_background_error_seen_once_by_each_waiting_thread(tmp_path,
+                                                           monkeypatch):
+  """As Orbax 0.12.8: every thread waiting on the manager gets the failure
+  (of its own type) once; the training thread's next call reports it for
+  good, after which nobody sees it again."""
+  import concurrent.futures  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
+  real = recovery.commit
+  gate = threading.Event()
+
+  def fail_one(tmp, final, overwrite):
+    if final.name == "1":
+      gate.wait(30)
+      raise SystemError("commit broke")
+    return real(tmp, final, overwrite)
+  monkeypatch.setattr(recovery, "commit", fail_one)
+  with ocpx.CheckpointManager(tmp_path) as m:
+    m.save(0, args=ocpx.args.StandardSave(_tree(0)))
+    m.save(1, args=ocpx.args.StandardSave(_tree(1)))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+      waiters = [pool.submit(m.wait_until_finished) for _ in range(2)]
+      gate.set()
+      for w in waiters:
+        with pytest.raises(SystemError, match="commit broke"):
+          w.result(timeout=30)
+      # The waiters did not consume it: the training thread still gets it.
+      with pytest.raises(SystemError) as info:
+        m.save(2, args=ocpx.args.StandardSave(_tree(2)))
+      assert any("step 1" in n for n in info.value.__notes__)
+      m.wait_until_finished()  # reported for good
+      for w in [pool.submit(m.wait_until_finished) for _ in range(2)]:
+        w.result(timeout=30)
+    assert m.all_steps() == [0]
+    m.save(2, args=ocpx.args.StandardSave(_tree(2)))
+  assert ocpx.CheckpointManager(tmp_path).all_steps() == [0, 2]

@@ -16,7 +16,6 @@ import pytest
 import ocpx
 from ocpx import v1 as ocp
 from ocpx._src import recovery
-from ocpx._src.checkpoint_managers import step_engine
 
 training = ocp.training
 pp = training.preservation_policies
@@ -232,7 +231,7 @@ def test_in_flight_step_is_not_listed_and_failure_keeps_older_steps(
     assert ck.latest.step == 0
     _eq(ck.load(), _tree(0))
     gate.set()
-    with pytest.raises(step_engine.BackgroundError, match="step 1"):
+    with pytest.raises(OSError, match="Saving step 1 "):
       r.result()
     # Nothing was lost or forgotten: step 0 is still tracked and on disk.
     assert [c.step for c in ck.checkpoints] == [0]
@@ -255,14 +254,14 @@ def test_background_error_raised_by_next_save_wait_and_close(
   ck = training.Checkpointer(tmp_path)
   ck.save(0, _tree(0))
   ck.save_async(1, _tree(1), force=True)
-  with pytest.raises(step_engine.BackgroundError, match="step 1"):
+  with pytest.raises(OSError, match="Saving step 1 "):
     ck.save_async(2, _tree(2), force=True)
   ck.save_async(3, _tree(3), force=True)
-  with pytest.raises(step_engine.BackgroundError, match="step 3"):
+  with pytest.raises(OSError, match="Saving step 3 "):
     ck.wait()
   ck.wait()  # reported once, not forever
   ck.save_async(5, _tree(5), force=True)
-  with pytest.raises(step_engine.BackgroundError, match="step 5"):
+  with pytest.raises(OSError, match="Saving step 5 "):
     ck.close()
   assert sorted(os.listdir(tmp_path)) == ["0"]
 
@@ -389,8 +388,10 @@ def test_sigterm_gives_a_preemption_save_in_a_single_process_job(tmp_path):
   for step in range(1, 100000):
     if step == 5:
       print("ready", flush=True)
-    ck.save(step, {{"w": np.arange(3) + step}})
-    if ocpx.checkpoint_managers.preemption_signal_received():
+    saved = ck.save(step, {{"w": np.arange(3) + step}})
+    # The signal may land just after a save that was not due; the step
+    # saved for it is the next one.
+    if saved and ocpx.checkpoint_managers.preemption_signal_received():
       ck.close()
       print("saved", step, flush=True)
       sys.exit(0)
@@ -418,3 +419,23 @@ def test_tmp_cleanup_spares_a_save_in_flight_elsewhere(tmp_path):
     os.close(fd)
   training.Checkpointer(tmp_path, cleanup_tmp_directories=True).close()
   assert not live.exists()
+
+
+@pytest.mark.parametrize("writer", ["orbax", "ocpx"])
+def test_metadata_values_and_reprs_equal_orbax_s(tmp_path, writer):
+  """root_metadata(), checkpoints, latest and metadata(step) print the same
+  as Orbax 0.12.8's for the same directory (values and layout)."""
+  lib = orbax_training if writer == "orbax" else training
+  run = tmp_path / "run"
+  with lib.Checkpointer(run) as ck:
+    ck.save(0, _tree(0), metrics={"loss": 1.5}, custom_metadata={"c": 1})
+    ck.save(1, _tree(1))
+
+  def view(checkpointer_cls):
+    with checkpointer_cls(run) as ck:
+      return [repr(x) for x in (ck.root_metadata(), ck.checkpoints,
+                                ck.latest, ck.metadata(0), ck.metadata(1))]
+  assert view(training.Checkpointer) == view(orbax_training.Checkpointer)
+  with training.Checkpointer(run) as ck:
+    # No root metadata file: {} as in Orbax (not None).
+    assert ck.root_metadata().custom_metadata == {}

@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 _LAZY_MODULES = (
     "args", "checkpoint_args", "checkpoint_manager", "checkpoint_managers",
     "checkpoint_utils", "checkpointers", "experimental", "future", "handlers",
-    "metadata", "options", "path", "step", "test_utils", "transform_utils",
+    "logging", "metadata", "options", "path", "step", "test_utils", "transform_utils",
     "type_handlers", "v1",
 )
 

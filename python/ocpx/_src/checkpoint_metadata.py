@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import pprint
 from typing import Any, Generic, Optional, TypeVar
 
 
@@ -34,6 +35,18 @@ class CheckpointMetadata(Generic[T]):
   init_timestamp_nsecs: Optional[int] = None
   commit_timestamp_nsecs: Optional[int] = None
   custom_metadata: Any = None
+
+  def _properties_strings(self) -> dict[str, str]:
+    return {
+        "metadata": str(self.metadata),
+        "init_timestamp_nsecs": str(self.init_timestamp_nsecs),
+        "commit_timestamp_nsecs": str(self.commit_timestamp_nsecs),
+        "custom_metadata": str(self.custom_metadata),
+    }
+
+  def __repr__(self) -> str:
+    # Orbax's layout: the properties as strings, pretty-printed.
+    return f"CheckpointMetadata({pprint.pformat(self._properties_strings())})"
 
 
 @dataclasses.dataclass

@@ -15,10 +15,11 @@ from ocpx._src.v0.metadata import StorageMetadata
 from ocpx._src.v0.metadata import StringMetadata
 from ocpx._src.v0.metadata import TreeMetadata
 from ocpx._src.v0.metadata import get_step_metadata
+from ocpx.metadata import value
 
 __all__ = [
     "ArrayMetadata", "Metadata", "NamedShardingMetadata", "RootMetadata",
     "ScalarMetadata", "ShardingMetadata", "SingleDeviceShardingMetadata",
     "StepMetadata", "StorageMetadata", "StringMetadata", "TreeMetadata",
-    "get_step_metadata",
+    "get_step_metadata", "value",
 ]

@@ -36,6 +36,10 @@ from ocpx._src.v0.handlers import json_checkpoint_handler as json_h
 
 DEFAULT_ITEM_NAME = "default"
 METRIC_ITEM_NAME = step_engine.METRICS_ITEM
+# The root metadata directory (`<root>/metadata/_ROOT_METADATA`).
+METADATA_ITEM_NAME = step_engine.ROOT_METADATA_DIR
+# Item names a user may not take (empty in Orbax 0.12.8 too).
+RESERVED_ITEM_NAMES: list[str] = []
 PyTree = Any
 
 
@@ -273,8 +277,8 @@ class CheckpointManager:
     self._logger = logger
     if o.todelete_full_path is not None:
       raise NotImplementedError(
-          "todelete_full_path is only supported on gs:// paths; ocpx writes "
-          "to local filesystems. Use todelete_subdir.")
+          "todelete_full_path (Orbax's move of deleted GCS steps to a "
+          "bucket path) is not supported by ocpx; use todelete_subdir.")
     if o.enable_per_process_directory_creation:
       raise NotImplementedError(
           "enable_per_process_directory_creation: ocpx saves each step "
@@ -670,21 +674,22 @@ class CheckpointManager:
     if step is None:
       data = step_engine.read_root_metadata(self.directory)
       if data is None:
-        custom = dict(self._given_metadata or {})
-      else:
-        custom = dict(data.get("custom_metadata") or {})
-        # Keys of a legacy `metadata/metadata` file are custom metadata.
-        custom.update({k: v for k, v in data.items()
-                       if k not in ("custom_metadata", "internal_metadata")})
-      return metadata_lib.RootMetadata(custom_metadata=custom)
+        return metadata_lib.RootMetadata(
+            custom_metadata=dict(self._given_metadata or {}))
+      internal = data.get("internal_metadata")
+      custom = dict(data.get("custom_metadata") or {})
+      # Keys of a legacy `metadata/metadata` file are custom metadata.
+      custom.update({k: v for k, v in data.items()
+                     if k not in ("custom_metadata", "internal_metadata")})
+      return metadata_lib.RootMetadata(
+          internal_metadata=dict(internal) if isinstance(internal, dict)
+          else {},
+          custom_metadata=custom)
     self._engine.wait_for_save()
     path = self._step_dir(step)
     default = self._detect_mode(path)
     m = self._checkpointer.metadata(path)
     item = m.item_metadata
-    if item is not None and METRIC_ITEM_NAME in item:
-      item = composite.CompositeResults(
-          **{k: v for k, v in item.items() if k != METRIC_ITEM_NAME})
     if default and item is not None:
       item = item[DEFAULT_ITEM_NAME] if DEFAULT_ITEM_NAME in item else None
     metrics = step_engine.read_metrics(path)

@@ -49,12 +49,19 @@ ROOT_METADATA_FILE = "_ROOT_METADATA"
 LEGACY_ROOT_METADATA_FILE = "metadata"
 
 
-class BackgroundError(RuntimeError):
-  """A failure in background work (commit, deletion, cleanup) of a step."""
+def background_error(error: BaseException, what: str) -> BaseException:
+  """`error` from background work, annotated with what failed (its step).
 
-  def __init__(self, message: str, step: Optional[int] = None):
-    super().__init__(message)
-    self.step = step
+  The exception keeps its own type, as in Orbax, so a training loop's
+  `except OSError:` (or whatever the failure was) still catches it when the
+  next `save`, `wait_until_finished`, `check_for_errors` or `close` raises
+  it.  `what` (e.g. "Saving step 3 to /ckpt/3") is added as a note, shown in
+  the traceback.
+  """
+  note = f"ocpx: {what} failed in the background."
+  if note not in getattr(error, "__notes__", ()):
+    error.add_note(note)
+  return error
 
 
 class StepInfo:
@@ -181,6 +188,17 @@ def reached_preemption(step: int) -> bool:
 # ------------------------------------------------------------------- engine
 
 
+class _Reported:
+  """A background error, its owner thread and the threads that saw it."""
+
+  __slots__ = ("error", "owner", "seen")
+
+  def __init__(self, error: BaseException, owner: int):
+    self.error = error
+    self.owner = owner
+    self.seen: set[int] = set()
+
+
 class _PendingSave:
   def __init__(self, step: int):
     self.step = step
@@ -229,7 +247,8 @@ class StepEngine:
     self._infos: list[StepInfo] = []
     self._steps: list[int] = []
     self._pending: Optional[_PendingSave] = None
-    self._errors: list[BaseException] = []
+    self._errors: list[_Reported] = []
+    self._owner = threading.get_ident()
     self._closed = False
     primary = self.multiprocessing_options.primary_host
     self.is_primary = primary is None or primary == multihost.process_index()
@@ -255,34 +274,42 @@ class StepEngine:
 
   # ----------------------------------------------------------- errors
 
-  def _record(self, error: BaseException) -> None:
+  def _record(self, error: BaseException,
+              owner: Optional[int] = None) -> None:
     with self._lock:
-      self._errors.append(error)
+      self._errors.append(_Reported(
+          error, self._owner if owner is None else owner))
 
   def _record_deletion_error(self, step, e: BaseException) -> None:
     what = f"step {step}" if step is not None else "a trashed step"
-    err = BackgroundError(
-        f"Deleting {what} under {self.directory} failed: "
-        f"{type(e).__name__}: {e}", step)
-    err.__cause__ = e
-    self._record(err)
+    self._record(background_error(e, f"Deleting {what} under "
+                                     f"{self.directory}"))
 
   def forget_error(self, error: BaseException) -> None:
     """Drops `error` from the unreported list (it was reported elsewhere)."""
     with self._lock:
-      self._errors = [e for e in self._errors if e is not error]
+      self._errors = [r for r in self._errors if r.error is not error]
 
   def raise_errors(self) -> None:
-    """Raises (once) the oldest unreported background error."""
+    """Raises the oldest background error this thread has not seen yet.
+
+    As in Orbax 0.12.8, every thread that waits on the manager sees a
+    background error once; it is reported for good (and dropped) when the
+    thread that started the failed work (for deletions and cleanup: the one
+    that created the manager) raises it.  Several errors are raised one per
+    call, oldest first; none is dropped unreported.
+    """
+    me = threading.get_ident()
     with self._lock:
-      if not self._errors:
+      unseen = [r for r in self._errors if me not in r.seen]
+      if not unseen:
         return
-      first, rest = self._errors[0], self._errors[1:]
-      self._errors = []
-    if rest:
-      logging.error("ocpx: %d more background error(s) under %s: %s",
-                    len(rest), self.directory, "; ".join(map(str, rest)))
-    raise first
+      first = unseen[0]
+      if me == first.owner:
+        self._errors.remove(first)  # the others stay queued
+      else:
+        first.seen.add(me)
+    raise first.error
 
   # ----------------------------------------------------------- listing
 
@@ -415,6 +442,7 @@ class StepEngine:
           f"{final} exists but is not a committed step; remove it or use "
           "another step.")
     pending = _PendingSave(step)
+    owner = threading.get_ident()
     handle = write(final)  # blocking phase; raises -> nothing changed
     with self._lock:
       self._pending = pending
@@ -426,12 +454,9 @@ class StepEngine:
         if on_commit is not None:
           on_commit(step)
       except BaseException as e:  # pylint: disable=broad-except
-        err = BackgroundError(
-            f"Saving step {step} to {final} failed: {type(e).__name__}: {e}",
-            step)
-        err.__cause__ = e
+        err = background_error(e, f"Saving step {step} to {final}")
         pending.error = err
-        self._record(err)
+        self._record(err, owner)
       finally:
         pending.done.set()
 
@@ -542,9 +567,7 @@ class StepEngine:
       except FileNotFoundError:
         pass
       except OSError as e:
-        err = BackgroundError(f"Removing leftover {p} failed: {e}")
-        err.__cause__ = e
-        self._record(err)
+        self._record(background_error(e, f"Removing leftover {p}"))
       finally:
         recovery.unlock(fd)
 

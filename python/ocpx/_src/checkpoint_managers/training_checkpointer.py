@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import pprint
 import threading
 from typing import Any, Optional, Sequence
 
@@ -82,10 +83,9 @@ class CheckpointMetadata(cm.CheckpointMetadata):
   def __hash__(self):
     return hash((self.step, str(self.path)))
 
-  def __repr__(self):
-    return (f"CheckpointMetadata(step={self.step}, path={str(self.path)!r}, "
-            f"metrics={self.metrics!r}, "
-            f"custom_metadata={self.custom_metadata!r})")
+  def _properties_strings(self) -> dict[str, str]:
+    return {"step": str(self.step), **super()._properties_strings(),
+            "metrics": str(self.metrics)}
 
 
 class RootMetadata:
@@ -101,8 +101,10 @@ class RootMetadata:
             and self.custom_metadata == other.custom_metadata)
 
   def __repr__(self):
-    return (f"RootMetadata(directory={str(self.directory)!r}, "
-            f"custom_metadata={self.custom_metadata!r})")
+    # Orbax's layout: the properties as strings, pretty-printed.
+    return "RootMetadata({})".format(pprint.pformat({
+        "directory": str(self.directory),
+        "custom_metadata": str(self.custom_metadata)}))
 
 
 def _resolve_integer_step(step) -> int:
@@ -197,8 +199,9 @@ class Checkpointer:
     gcs = getattr(deletion, "gcs_deletion_options", None)
     if gcs is not None and getattr(gcs, "todelete_full_path", None):
       raise NotImplementedError(
-          "DeletionOptions.gcs_deletion_options.todelete_full_path applies to "
-          "gs:// paths only; ocpx writes to local filesystems.")
+          "DeletionOptions.gcs_deletion_options.todelete_full_path (Orbax's "
+          "move of deleted GCS steps to a bucket path) is not supported by "
+          "ocpx.")
     self._engine = step_engine.StepEngine(
         directory,
         name_format=self._name_format,
@@ -211,6 +214,7 @@ class Checkpointer:
         path_permission_mode=self._context.file_options.path_permission_mode,
         step_exists_error=errors.StepAlreadyExistsError,
         step_not_found_error=errors.StepNotFoundError)
+    self._given_custom_metadata = custom_metadata
     if custom_metadata is not None and self._engine.is_primary:
       step_engine.write_root_metadata(self._engine.directory, custom_metadata)
     self._pending_delete: Optional[async_lib.AsyncResponse] = None
@@ -437,9 +441,13 @@ class Checkpointer:
     return self._full_metadata(info, value)
 
   def root_metadata(self) -> RootMetadata:
+    # As Orbax (its v0 manager's root metadata): the file's custom metadata,
+    # else the one given to the constructor, else {}.
     data = step_engine.read_root_metadata(self.directory)
-    custom = None if data is None else data.get("custom_metadata")
-    return RootMetadata(directory=self.directory, custom_metadata=custom)
+    custom: Any = (self._given_custom_metadata if data is None
+                   else data.get("custom_metadata"))
+    return RootMetadata(directory=self.directory,
+                        custom_metadata={} if custom is None else custom)
 
   # ------------------------------------------------------------ deletion
 

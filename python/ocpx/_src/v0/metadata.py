@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from typing import Any, Iterator, Mapping, Optional
 
 import jax
-import numpy as np
 
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import path as path_lib
@@ -18,73 +16,50 @@ from ocpx._src import sharding as sharding_lib
 
 
 # ---------------------------------------------------------------------------
-# Sharding
+# Sharding: the same classes the v1 API returns (fields, equality and repr as
+# Orbax's `orbax.checkpoint.metadata.NamedShardingMetadata` etc.).
 
-@dataclasses.dataclass
-class ShardingMetadata:
-  """A saved sharding, rebuilt as a jax Sharding with `to_jax_sharding()`."""
-
-  _json: str  # The saved JSON text (a dataclass field of the subclasses).
-
-  @classmethod
-  def from_jax_sharding(cls, sharding) -> Optional["ShardingMetadata"]:
-    text = sharding_lib.sharding_to_json(sharding)
-    return None if text is None else cls.from_json(text)
-
-  @classmethod
-  def from_json(cls, text: str) -> "ShardingMetadata":
-    d = json.loads(text)
-    if d.get("sharding_type") == "NamedSharding":
-      return NamedShardingMetadata(
-          shape=np.asarray(d["shape"]), axis_names=list(d["axis_names"]),
-          partition_spec=tuple(tuple(p) if isinstance(p, list) else p
-                               for p in d["partition_spec"]),
-          axis_types=tuple(d.get("axis_types") or ()),
-          device_mesh=d.get("device_mesh"), _json=text)
-    if d.get("sharding_type") == "SingleDeviceSharding":
-      return SingleDeviceShardingMetadata(device_str=d["device_str"],
-                                          _json=text)
-    raise ValueError(f"Unsupported sharding metadata: {text}")
-
-  def to_jax_sharding(self) -> jax.sharding.Sharding:
-    return sharding_lib.sharding_from_json(self._json)
+ShardingMetadata = sharding_lib.ShardingMetadata
+NamedShardingMetadata = sharding_lib.NamedShardingMetadata
+SingleDeviceShardingMetadata = sharding_lib.SingleDeviceShardingMetadata
+DeviceMetadata = sharding_lib.DeviceMetadata
+DeviceMetadataMesh = sharding_lib.DeviceMetadataMesh
 
 
-@dataclasses.dataclass
-class NamedShardingMetadata(ShardingMetadata):
-  shape: Any = None
-  axis_names: list = dataclasses.field(default_factory=list)
-  partition_spec: tuple = ()
-  axis_types: tuple = ()
-  device_mesh: Any = None
-  _json: str = dataclasses.field(default="", repr=False, compare=False)
+def sharding_metadata_from_jax_sharding(
+    sharding: Any) -> Optional[ShardingMetadata]:
+  """The ShardingMetadata of a Named/SingleDevice sharding, else None.
 
-  def __eq__(self, other):
-    return (isinstance(other, NamedShardingMetadata)
-            and np.array_equal(self.shape, other.shape)
-            and self.axis_names == other.axis_names
-            and self.partition_spec == other.partition_spec)
+  Example:
+    md = sharding_metadata_from_jax_sharding(x.sharding)
+    md.to_jax_sharding() == x.sharding
+  """
+  return sharding_lib.sharding_metadata_of(sharding)
 
 
-@dataclasses.dataclass
-class SingleDeviceShardingMetadata(ShardingMetadata):
-  device_str: str = ""
-  _json: str = dataclasses.field(default="", repr=False, compare=False)
+def sharding_metadata_from_serialized_string(text: str) -> ShardingMetadata:
+  """Parses one `_sharding` entry (ValueError if it is not a known kind)."""
+  return sharding_lib.sharding_metadata_from_json(text)
 
 
 # ---------------------------------------------------------------------------
-# Values
+# Values (fields, defaults, equality and repr as Orbax 0.12.8's
+# `orbax.checkpoint.metadata.value` classes).
 
 @dataclasses.dataclass
 class StorageMetadata:
-  """zarr chunk shape and the per-writer slice shape of a saved array."""
+  """How an array is stored: read chunk shape and per-writer slice shape.
 
-  chunk_shape: Optional[tuple] = None
+  `zarr_metadata` is informational: it takes no part in equality or repr.
+  """
+
+  chunk_shape: Optional[tuple]
   write_shape: Optional[tuple] = None
-  zarr_metadata: Any = None
+  zarr_metadata: Any = dataclasses.field(default=None, compare=False,
+                                         repr=False)
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass
 class Metadata:
   """Metadata of one saved leaf.
 
@@ -98,8 +73,12 @@ class Metadata:
   def __eq__(self, other) -> bool:
     return isinstance(other, Metadata)
 
+  def __repr__(self) -> str:
+    return (f"{self.__class__.__name__} :  name={self.name},  "
+            f"directory={self.directory},")
 
-@dataclasses.dataclass(eq=False)
+
+@dataclasses.dataclass
 class ArrayMetadata(Metadata):
   """A saved array leaf (jax.Array or np.ndarray)."""
 
@@ -115,21 +94,36 @@ class ArrayMetadata(Metadata):
             and self.dtype == other.dtype
             and self.storage == other.storage)
 
+  @classmethod
+  def from_shape_dtype_struct(cls, s: jax.ShapeDtypeStruct,
+                              name: Optional[str] = None,
+                              directory: Optional[pathlib.Path] = None
+                              ) -> "ArrayMetadata":
+    """The metadata of a `jax.ShapeDtypeStruct` (its sharding kept as is)."""
+    return cls(name=name, directory=directory,  # type: ignore[arg-type]
+               shape=s.shape, sharding=s.sharding, dtype=s.dtype)
 
-@dataclasses.dataclass(eq=False)
+  def __repr__(self) -> str:
+    return super().__repr__() + (
+        f"  shape={self.shape},  sharding={self.sharding},  "
+        f"dtype={self.dtype},  storage={self.storage},")
+
+
+# As in Orbax, the dataclass decorator gives the two classes below the
+# generated field-by-field repr (e.g. `ScalarMetadata(name='c', ...)`).
+@dataclasses.dataclass
 class ScalarMetadata(ArrayMetadata):
   """A saved Python or numpy scalar."""
 
   shape: tuple = ()
   sharding: Optional[ShardingMetadata] = None
   dtype: Any = None
-  storage: Optional[StorageMetadata] = None
 
   def __eq__(self, other) -> bool:
     return isinstance(other, ScalarMetadata) and self.dtype == other.dtype
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass
 class StringMetadata(Metadata):
   """A saved string leaf."""
 
@@ -140,21 +134,42 @@ class StringMetadata(Metadata):
 # ---------------------------------------------------------------------------
 # Trees
 
-class TreeMetadata(Mapping):
+def _is_bare_leaf(tree: Any) -> bool:
+  # A checkpoint of one value (not a container); None is no checkpointable.
+  return tree is not None and not isinstance(tree, (dict, list, tuple)) and (
+      jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(tree)))
+
+
+def _is_namedtuple(x: Any) -> bool:
+  return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+class TreeMetadata:
   """The metadata of a saved PyTree: `.tree` is the tree of leaf metadata.
 
-  Behaves as a read-only mapping of the tree's top level.
+  Indexes like its top-level container (`meta['w']`, `meta[0]`, `in`, `len`,
+  `keys()`/`values()`/`items()` for dicts) and is itself a PyTree whose
+  children are the top-level entries, so `jax.tree.map(f, meta)` maps over
+  the leaf metadata.  As in Orbax, equality is identity; compare `.tree`.
 
   Example:
     meta = ocp.PyTreeCheckpointHandler().metadata(path)
-    meta.tree['w'].shape
+    meta['w'].shape
+    shapes = jax.tree.map(lambda m: m.shape, meta.tree)
   """
 
   def __init__(self, tree: Any, *, custom_metadata: Any = None,
                use_zarr3: bool = False):
+    if not isinstance(tree, (dict, list, tuple)) and not _is_bare_leaf(tree):
+      raise ValueError(f"Unsupported tree type: {type(tree)}")
     self._tree = tree
     self._custom_metadata = custom_metadata
     self._use_zarr3 = use_zarr3
+
+  @classmethod
+  def build(cls, tree: Any, *, custom_metadata: Any = None,
+            use_zarr3: bool = False) -> "TreeMetadata":
+    return cls(tree, custom_metadata=custom_metadata, use_zarr3=use_zarr3)
 
   @property
   def tree(self) -> Any:
@@ -168,33 +183,136 @@ class TreeMetadata(Mapping):
   def use_zarr3(self) -> bool:
     return self._use_zarr3
 
-  def _mapping(self):
-    if isinstance(self._tree, Mapping):
-      return self._tree
-    if isinstance(self._tree, (list, tuple)):
-      return dict(enumerate(self._tree))
-    raise TypeError(f"The tree is a {type(self._tree).__name__}, not a "
-                    "mapping; use `.tree`.")
-
   def __getitem__(self, key):
-    return self._mapping()[key]
+    return self._tree[key]
 
-  def __iter__(self) -> Iterator:
-    return iter(self._mapping())
+  def __contains__(self, key) -> bool:
+    return key in self._tree
 
   def __len__(self) -> int:
-    return len(self._mapping())
+    return len(self._tree)
+
+  def __iter__(self) -> Iterator:
+    return iter(self._tree)
+
+  def get(self, key, default=None):
+    try:
+      return self._tree[key]
+    except (KeyError, IndexError):
+      return default
+
+  def keys(self):
+    return self._tree.keys()
+
+  def values(self):
+    return self._tree.values()
+
+  def items(self):
+    return self._tree.items()
 
   def __repr__(self):
-    return (f"TreeMetadata(custom_metadata={self._custom_metadata!r}, "
-            f"tree={self._tree!r}, use_zarr3={self._use_zarr3})")
+    # Orbax's layout: one `name=value` line per property, sorted by name.
+    return ("TreeMetadata(\n"
+            f"  custom_metadata={self._custom_metadata}\n"
+            f"  tree={self._tree}\n"
+            f"  use_zarr3={self._use_zarr3}\n)")
+
+  # PyTree protocol: the children are the top-level entries.
+  def tree_flatten_with_keys(self):
+    t = self._tree
+    if isinstance(t, dict):
+      keys = [jax.tree_util.DictKey(k) for k in t]
+      values = list(t.values())
+    elif _is_namedtuple(t):
+      keys = [jax.tree_util.DictKey(k) for k in t._fields]
+      values = [getattr(t, k) for k in t._fields]
+    elif isinstance(t, (list, tuple)):
+      keys = [jax.tree_util.SequenceKey(i) for i in range(len(t))]
+      values = list(t)
+    else:
+      keys, values = [jax.tree_util.GetAttrKey("tree")], [t]
+    aux = (type(t), tuple(keys), self._custom_metadata, self._use_zarr3)
+    return list(zip(keys, values)), aux
+
+  def tree_flatten(self):
+    children, aux = self.tree_flatten_with_keys()
+    return [v for _, v in children], aux
+
+  @classmethod
+  def tree_unflatten(cls, aux, children):
+    tree_type, keys, custom, zarr3 = aux
+    children = list(children)
+    if issubclass(tree_type, dict) or (
+        issubclass(tree_type, tuple) and hasattr(tree_type, "_fields")):
+      tree = tree_type(**{k.key: v for k, v in zip(keys, children)})
+    elif issubclass(tree_type, (list, tuple)):
+      tree = tree_type(children)
+    else:
+      tree = children[0]
+    return cls(tree, custom_metadata=custom, use_zarr3=zarr3)
 
 
-jax.tree_util.register_pytree_node(
-    TreeMetadata,
-    lambda m: ((m.tree,), (m.custom_metadata, m.use_zarr3)),
-    lambda aux, children: TreeMetadata(children[0], custom_metadata=aux[0],
-                                       use_zarr3=aux[1]))
+jax.tree_util.register_pytree_with_keys_class(TreeMetadata)
+
+
+# ---------------------------------------------------------------------------
+# Step statistics (`orbax.checkpoint.logging.step_statistics`)
+
+@dataclasses.dataclass
+class SaveStepStatistics:
+  """Timings of one `CheckpointManager.save` (seconds; times since epoch).
+
+  `StepMetadata.performance_metrics` holds one: the float fields recorded in
+  `_CHECKPOINT_METADATA`, the rest at their defaults.
+  """
+
+  step: Optional[int] = None
+  event_type: Optional[str] = "save"
+  directory: Optional[str] = None
+  reached_preemption: Optional[bool] = False
+  preemption_received_at: Optional[float] = None
+  synchronous: Optional[bool] = False
+  wait_for_prev_start_time: Optional[float] = None
+  wait_for_prev_duration_secs: Optional[float] = None
+  time_between_consecutive_saves_sec: Optional[float] = None
+  checkpointer_blocking_start_time: Optional[float] = None
+  checkpointer_blocking_duration_secs: Optional[float] = None
+  get_old_steps_start_time: Optional[float] = None
+  get_old_steps_duration_secs: Optional[float] = None
+  checkpoint_manager_blocking_start_time: Optional[float] = None
+  checkpoint_manager_blocking_duration_secs: Optional[float] = None
+
+
+@dataclasses.dataclass
+class RestoreStepStatistics:
+  """Timings of one `CheckpointManager.restore` (as Orbax's logger gets)."""
+
+  step: Optional[int] = None
+  event_type: Optional[str] = "restore"
+  directory: Optional[str] = None
+  checkpointer_start_time: Optional[float] = None
+  checkpointer_duration_secs: Optional[float] = None
+  checkpoint_manager_start_time: Optional[float] = None
+  checkpoint_manager_duration_secs: Optional[float] = None
+
+
+_SAVE_STAT_FIELDS = frozenset(
+    f.name for f in dataclasses.fields(SaveStepStatistics))
+
+
+def save_step_statistics(recorded: Any) -> SaveStepStatistics:
+  """The SaveStepStatistics of a `performance_metrics` entry read from disk.
+
+  Only float values are kept (the same ones Orbax writes and reads back);
+  unknown keys are ignored.
+  """
+  if isinstance(recorded, SaveStepStatistics):
+    return recorded
+  if not isinstance(recorded, Mapping):
+    return SaveStepStatistics()
+  kept: dict[str, Any] = {k: v for k, v in recorded.items()
+                          if k in _SAVE_STAT_FIELDS and isinstance(v, float)}
+  return SaveStepStatistics(**kept)
 
 
 # ---------------------------------------------------------------------------
@@ -206,8 +324,10 @@ class StepMetadata:
 
   Attributes:
     item_handlers: The handler typestr (single item) or a dict by item name.
-    item_metadata: The handler's metadata (single item) or a `Composite`.
-    metrics, performance_metrics: As recorded by the CheckpointManager.
+    item_metadata: The handler's metadata (single item) or a `Composite` of
+      each item's metadata (None for an item whose handler is not known).
+    metrics: As recorded by the CheckpointManager.
+    performance_metrics: A `SaveStepStatistics`.
     init_timestamp_nsecs, commit_timestamp_nsecs: Save start and commit.
     custom_metadata: The dict passed to `save(..., custom_metadata=...)`.
   """
@@ -215,7 +335,8 @@ class StepMetadata:
   item_handlers: Any = None
   item_metadata: Any = None
   metrics: dict = dataclasses.field(default_factory=dict)
-  performance_metrics: Any = dataclasses.field(default_factory=dict)
+  performance_metrics: SaveStepStatistics = dataclasses.field(
+      default_factory=SaveStepStatistics)
   init_timestamp_nsecs: Optional[int] = None
   commit_timestamp_nsecs: Optional[int] = None
   custom_metadata: dict = dataclasses.field(default_factory=dict)
@@ -223,9 +344,15 @@ class StepMetadata:
 
 @dataclasses.dataclass
 class RootMetadata:
-  """Metadata of a directory of steps (`metadata/_ROOT_METADATA`)."""
+  """Metadata of a directory of steps (`metadata/_ROOT_METADATA`).
 
-  custom_metadata: dict = dataclasses.field(default_factory=dict)
+  Attributes:
+    internal_metadata: Written by the library (empty in Orbax 0.12.8 too).
+    custom_metadata: The dict given as `CheckpointManager(metadata=...)`.
+  """
+
+  internal_metadata: Optional[dict] = dataclasses.field(default_factory=dict)
+  custom_metadata: Optional[dict] = dataclasses.field(default_factory=dict)
 
 
 def get_step_metadata(path) -> StepMetadata:
@@ -236,7 +363,7 @@ def get_step_metadata(path) -> StepMetadata:
     return StepMetadata()
   return StepMetadata(
       item_handlers=m.item_handlers, metrics=m.metrics,
-      performance_metrics=m.performance_metrics,
+      performance_metrics=save_step_statistics(m.performance_metrics),
       init_timestamp_nsecs=m.init_timestamp_nsecs,
       commit_timestamp_nsecs=m.commit_timestamp_nsecs,
       custom_metadata=m.custom_metadata or {})

@@ -134,13 +134,20 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._handlers[name] = handler
     return handler
 
-  def _handler_from_typestr(self, name, typestr):
+  def _known_handler(self, name):
+    """The handler given, registered or already used for item `name`."""
     if self._handlers.get(name) is not None:
       return self._handlers[name]
     if self._registry is not None:
       for (item, _), h in self._registry.get_all_entries().items():
         if item == name:
           return h
+    return None
+
+  def _handler_from_typestr(self, name, typestr):
+    known = self._known_handler(name)
+    if known is not None:
+      return known
     from ocpx._src.v0 import handlers_all  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
     cls = typestrs.handler_cls_for(typestr)
     if cls is None:
@@ -251,7 +258,13 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     return CompositeResults(**out)
 
   def metadata(self, directory) -> metadata_lib.StepMetadata:
-    """Step metadata with each item's handler metadata (None if unknown)."""
+    """Step metadata with each item's handler metadata (None if unknown).
+
+    As in Orbax, an item's metadata is read only by a handler this object
+    knows: given at construction, in the registry, or used by an earlier
+    save or restore (which resolves handlers from the recorded typestrs).
+    Other items are listed with None.
+    """
     directory = path_lib.as_path(directory)
     step = cm.read_step_metadata(directory) if directory.exists() else None
     recorded = step.item_handlers if step is not None else None
@@ -263,9 +276,10 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     items = {}
     names = _existing_items(directory) if directory.exists() else []
     for name in names:
-      handler = self._handler_from_typestr(name, recorded.get(name))
+      handler = self._known_handler(name)
       if handler is not None:
-        recorded.setdefault(name, handler.typestr())
+        if recorded.get(name) is None:
+          recorded[name] = handler.typestr()
         try:
           items[name] = handler.metadata(directory / name)
         except FileNotFoundError:
@@ -277,7 +291,8 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         item_handlers=recorded,
         item_metadata=CompositeResults(**items),
         metrics=step.metrics if step else {},
-        performance_metrics=step.performance_metrics if step else {},
+        performance_metrics=metadata_lib.save_step_statistics(
+            step.performance_metrics if step else None),
         init_timestamp_nsecs=step.init_timestamp_nsecs if step else None,
         commit_timestamp_nsecs=step.commit_timestamp_nsecs if step else None,
         custom_metadata=(step.custom_metadata or {}) if step else {})

@@ -643,7 +643,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
           text = loader.shardings().get(name)
           if text:
             try:
-              sharding = metadata_lib.ShardingMetadata.from_json(text)
+              sharding = (
+                  metadata_lib.sharding_metadata_from_serialized_string(text))
             except (ValueError, KeyError):
               sharding = None
         values[l.names] = metadata_lib.ArrayMetadata(
