@@ -507,6 +507,32 @@ def test_overwrite_on_a_bucket_leaves_no_staging(store):
   assert [p.name for p in root.parent.iterdir()] == ["ow"]
 
 
+def test_writes_span_many_transactions_and_all_land(store, monkeypatch):
+  """A save's writes are batched into transactions of BATCH_BYTES; with a
+  tiny batch every few writes commit one, from whichever writer ends it,
+  and nothing is lost (a batch that filled while idle must commit too)."""
+  from ocpx._src.remote import arrays as remote_arrays  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(remote_arrays.RemoteArrayWriteSession, "BATCH_BYTES",
+                      1000)
+  commits = []
+  real = remote_arrays.RemoteArrayWriteSession._commit_batch  # pylint: disable=protected-access
+
+  def counting(self, batch):
+    commits.append(batch)
+    return real(self, batch)
+
+  monkeypatch.setattr(remote_arrays.RemoteArrayWriteSession, "_commit_batch",
+                      counting)
+  url = store.bucket() + "/batches"
+  tree = {f"a{i:02d}": jnp.full((50,), i, jnp.float32) for i in range(40)}
+  tree["np"] = np.arange(300, dtype=np.int64)
+  ocp.save(url, tree)
+  assert len(commits) >= 5
+  got = ocp.load(url)
+  for k, v in tree.items():
+    np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(v))
+
+
 def test_store_errors_are_os_errors():
   assert issubclass(store_lib.RemoteStorageError, OSError)
   with pytest.raises(ValueError, match="not a gs:// or s3:// URL"):

@@ -140,8 +140,23 @@ def _wrap(e: Exception, where: str, param: str) -> Exception:
   return OSError(f"{where}: array {param!r}: {e}")
 
 
+class _Batch:
+  """One transaction of a write session and the writes inside it."""
+
+  def __init__(self, txn):
+    self.txn = txn
+    self.nbytes = 0   # bytes written into it so far
+    self.active = 0   # writes in progress
+    self.full = False  # no new writes; committed when the last one ends
+
+
 class RemoteArrayWriteSession:
   """One process's array writes into a remote checkpointable directory."""
+
+  # Writes are batched into transactions of about this many bytes: one OCDBT
+  # commit for thousands of small arrays, while a transaction (which holds
+  # its data in memory until it commits) never holds more than this.
+  BATCH_BYTES = 256 << 20
 
   def __init__(self, directory: rpath_lib.RemotePath, *, process_index: int,
                use_ocdbt: bool, target_data_file_size: Optional[int],
@@ -165,11 +180,12 @@ class RemoteArrayWriteSession:
     else:
       self._where = directory
       self._kvstore = directory.kvstore_spec()
-    # Without a byte limit every write of the session goes into one
-    # transaction, committed once (one OCDBT commit), as Orbax does; with a
-    # limit each write is committed at once so its bytes can be released.
-    self._txn = ts.Transaction() if limiter is None else None
-    self._arrays: dict[str, Any] = {}
+    # Without a byte limit writes go into transactions of BATCH_BYTES (the
+    # first also holds every array's metadata); with a limit each write is
+    # committed at once so its bytes can be released.
+    self._batch = _Batch(ts.Transaction() if limiter is None else None)
+    self._arrays: dict[str, Any] = {}   # param -> future of a handle
+    self._creates: dict[str, Any] = {}  # param -> future of its creation
     self._open_kv = None
     self._lock = threading.Lock()
 
@@ -183,11 +199,13 @@ class RemoteArrayWriteSession:
       return self._open_kv
 
   def _start_open(self, param, shape, dtype, chunk_shape, create: bool):
-    """The future of `param`'s TensorStore, started once; not awaited here,
-    so that the opens (and zarr.json writes) of many arrays overlap."""
+    """Starts `param`'s open once and returns its future: a handle bound to
+    no transaction (each write binds its batch's), opened without I/O.  With
+    `create`, the array's metadata is also written into the current batch.
+    Nothing is awaited here, so the opens of many arrays overlap."""
     with self._lock:
       got = self._arrays.get(param)
-    if got is not None:
+    if got is not None and not create:
       return got
     ts = _ts()
     if self._zarr3:
@@ -202,11 +220,14 @@ class RemoteArrayWriteSession:
     try:
       kv = self._kv() / f"{param}/"
       if create:
-        fut = ts.open(spec, kvstore=kv, create=True, open=True,
-                      context=self._context, transaction=self._txn)
-      else:
-        fut = ts.open(spec, kvstore=kv, open=True, assume_metadata=True,
-                      context=self._context, transaction=self._txn)
+        with self._lock:
+          txn = self._batch.txn
+        created = ts.open(spec, kvstore=kv, create=True, open=True,
+                          context=self._context, transaction=txn)
+        with self._lock:
+          self._creates.setdefault(param, created)
+      fut = ts.open(spec, kvstore=kv, open=True, assume_metadata=True,
+                    context=self._context)
     except Exception as e:  # pylint: disable=broad-except
       raise _wrap(e, str(self._where), param) from e
     with self._lock:
@@ -232,39 +253,88 @@ class RemoteArrayWriteSession:
     nbytes = int(data.nbytes)
     if self._limiter is not None:
       self._limiter.reserve(nbytes)
+    batch = self._enter(nbytes)
     try:
+      if batch.txn is not None:
+        t = t.with_transaction(batch.txn)
       t[index].write(data).result()
     except Exception as e:  # pylint: disable=broad-except
       raise _wrap(e, str(self._where), param) from e
     finally:
-      if self._limiter is not None:
-        self._limiter.release(nbytes)
+      try:
+        self._leave(batch)
+      finally:
+        if self._limiter is not None:
+          self._limiter.release(nbytes)
 
-  def commit(self) -> None:
+  def _enter(self, nbytes: int) -> _Batch:
+    """The batch a write of `nbytes` goes into (a new one once full)."""
+    idle = None
     with self._lock:
-      pending = list(self._arrays.items())
+      batch = self._batch
+      if batch.txn is not None and batch.nbytes >= self.BATCH_BYTES:
+        batch.full = True
+        if batch.active == 0:
+          idle = batch  # its writes have all ended: commit it here
+        batch = self._batch = _Batch(_ts().Transaction())
+      batch.active += 1
+      batch.nbytes += nbytes
+    if idle is not None:
+      try:
+        self._commit_batch(idle)
+      except BaseException:
+        self._leave(batch)
+        raise
+    return batch
+
+  def _leave(self, batch: _Batch) -> None:
+    """Ends a write; the last write of a full batch commits it."""
+    with self._lock:
+      batch.active -= 1
+      commit = batch.full and batch.active == 0
+    if commit:
+      self._commit_batch(batch)
+
+  def _commit_batch(self, batch: _Batch) -> None:
+    # Every array's metadata (written into the first batch) is in first.
+    self._await_opens()
+    try:
+      batch.txn.commit_async().result()
+    except Exception as e:  # pylint: disable=broad-except
+      raise OSError(f"{self._where}: committing the arrays failed: {e}"
+                    ) from e
+
+  def _await_opens(self) -> None:
+    with self._lock:
+      pending = list(self._creates.items()) + list(self._arrays.items())
     for param, fut in pending:  # every create has finished, or raises
       try:
         fut.result()
       except Exception as e:  # pylint: disable=broad-except
         raise _wrap(e, str(self._where), param) from e
-    if self._txn is not None:
+
+  def commit(self) -> None:
+    """Commits what is left (every full batch committed itself)."""
+    self._await_opens()
+    if self._batch.txn is not None:
       try:
-        self._txn.commit_async().result()
+        self._batch.txn.commit_async().result()
       except Exception as e:  # pylint: disable=broad-except
         raise OSError(f"{self._where}: committing the arrays failed: {e}"
                       ) from e
     self._arrays.clear()
+    self._creates.clear()
 
   def close(self) -> None:
     """Drops uncommitted writes (after a failure)."""
-    if self._txn is not None:
+    if self._batch.txn is not None:
       try:
-        self._txn.abort()
+        self._batch.txn.abort()
       except Exception:  # pylint: disable=broad-except
         pass
-      self._txn = None
+      self._batch = _Batch(None)
     self._arrays.clear()
+    self._creates.clear()
 
 
 def merge(directory: rpath_lib.RemotePath) -> None:
