@@ -33,6 +33,7 @@ from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
+from ocpx._src.v0 import msgpack_aggregate
 from ocpx._src.v0 import options as options_lib
 from ocpx._src.v0 import transform_utils
 from ocpx._src.v0 import type_handlers
@@ -358,15 +359,21 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def restore_tree(self, dir_path, item, restore_args, *,
                    partial_restore: bool = False, use_item_types=False,
                    fallback_sharding=None, support_layout=False,
-                   strict: bool = True):
+                   strict: bool = True, read_aggregate: bool = True):
     """Restores with `item` as structure and per-leaf `restore_args`.
 
     With `use_item_types` (StandardCheckpointHandler), leaves of `item`
     (arrays, ShapeDtypeStructs, scalars) also choose type, shape, dtype and
-    sharding when no RestoreArgs is given.
+    sharding when no RestoreArgs is given.  Values kept in a legacy msgpack
+    aggregate file (`aggregate_filename`) are read from it.
     """
     dir_path = resolve_pytree_dir(dir_path)
-    self._refuse_aggregate_only(dir_path)
+    if read_aggregate:
+      aggregate = self._read_aggregate(dir_path)
+      if aggregate is not None:
+        return self._restore_with_aggregate(
+            dir_path, aggregate, item, restore_args,
+            partial_restore=partial_restore)
     meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
     loading = v1_options.ArrayOptions.Loading(
         enable_padding_and_truncation=True,
@@ -456,16 +463,70 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       return tree_lib.build_rich_tree(meta.value_metadata_tree, by)
     return tree_lib.build_tree(meta.leaves, by)
 
-  def _refuse_aggregate_only(self, dir_path) -> None:
-    """Legacy checkpoints kept the whole tree in one msgpack file."""
+  def _read_aggregate(self, dir_path) -> Any:
+    """The legacy aggregate tree if it holds values to restore, else None.
+
+    Old checkpoints kept the tree (or the leaves saved with
+    `SaveArgs(aggregate=True)`) in one msgpack file.  A file holding only
+    placeholders of stored arrays adds nothing once `_METADATA` exists.
+    """
     legacy = dir_path / self._aggregate_filename
-    if (not (dir_path / PYTREE_METADATA_FILE).exists() and legacy.is_file()
-        and not (dir_path / "manifest.ocdbt").exists()):
-      raise NotImplementedError(
-          f"{dir_path}: this is a legacy aggregated checkpoint (the tree is "
-          f"in the msgpack file {legacy.name!r}, aggregate_filename); ocpx "
-          "does not read that format. Restore it with orbax-checkpoint and "
-          "save it again.")
+    if not legacy.is_file():
+      return None
+    tree = msgpack_aggregate.read_aggregate_file(legacy)
+    if (dir_path / PYTREE_METADATA_FILE).exists() and all(
+        msgpack_aggregate.is_placeholder(l.value)
+        for l in tree_lib.flatten(tree)[0]):
+      return None
+    return tree
+
+  def _restore_with_aggregate(self, dir_path, aggregate, item, restore_args,
+                              *, partial_restore: bool):
+    """Restores a checkpoint whose values are (partly) in the aggregate file.
+
+    Aggregated values get the RestoreArgs' dtype and, for ArrayRestoreArgs,
+    become jax.Arrays on its sharding (as in Orbax); leaves stored as arrays
+    (placeholders in the file) are read by the engine.
+    """
+    where = dir_path / self._aggregate_filename
+    agg_leaves, agg_treedef = tree_lib.flatten(aggregate)
+    ra_map = _names_map(restore_args, type_handlers.RestoreArgs)
+    stored: dict = {}
+    if any(msgpack_aggregate.is_placeholder(l.value) for l in agg_leaves):
+      engine_tree = self.restore_tree(dir_path, None, _NamesTree(ra_map),
+                                      read_aggregate=False)
+      stored = {l.names: l.value for l in tree_lib.flatten(engine_tree)[0]}
+    values: dict = {}
+    for l in agg_leaves:
+      if msgpack_aggregate.is_placeholder(l.value):
+        if l.names not in stored:
+          raise ValueError(
+              f"{where}: leaf {'.'.join(l.names)!r} is a placeholder of a "
+              "stored array, but the checkpoint holds no such array.")
+        values[l.names] = stored[l.names]
+      else:
+        ra = _lookup_prefix(ra_map, l.names) if ra_map else None
+        values[l.names] = _aggregated_value(l.value, ra)
+    if item is None:
+      return jax.tree_util.tree_unflatten(
+          agg_treedef, [values[l.names] for l in agg_leaves])
+    item_leaves, treedef = tree_lib.flatten(item)
+    out = []
+    missing = []
+    for leaf in item_leaves:
+      if leaf.names in values:
+        out.append(values[leaf.names])
+      elif partial_restore or leaf.value is type_handlers.PLACEHOLDER:
+        out.append(leaf.value)
+      else:
+        missing.append(".".join(leaf.names) or "<root>")
+    if missing:
+      raise ValueError(
+          f"{where}: User-provided restore item and on-disk value metadata "
+          f"tree structures do not match: not in checkpoint: {missing[:20]}. "
+          "If this mismatch is intentional, pass `partial_restore=True` to "
+          "only restore parameters found in `item`.")
+    return jax.tree_util.tree_unflatten(treedef, out)
 
   def _abstract_for(self, dir_path, loader, l, value, ra, *, use_item_types,
                     fallback_sharding, support_layout, strict):
@@ -872,3 +933,33 @@ class PyTreeRestoreArgs(checkpoint_args.CheckpointArgs):
 
 
 typestrs.register_handler_type(PyTreeCheckpointHandler)
+
+
+def _aggregated_value(value, ra):
+  """An aggregated value with its RestoreArgs applied (dtype cast; an
+  ArrayRestoreArgs makes a jax.Array on its sharding)."""
+  if ra is None:
+    return value
+  if ra.dtype is not None:
+    if isinstance(value, (int, float, complex, np.number, np.bool_)) and (
+        not isinstance(value, np.ndarray)):
+      value = np.asarray(value).astype(ra.dtype).item()
+    elif hasattr(value, "astype"):
+      value = value.astype(ra.dtype)
+  if hasattr(value, "reshape") and isinstance(ra,
+                                              type_handlers.ArrayRestoreArgs):
+    arr = np.asarray(value)
+    shape = ra.global_shape or ra.shape
+    if shape is not None:
+      arr = arr.reshape(shape)
+    sharding = ra.sharding
+    if sharding is None:
+      if ra.mesh is None:
+        raise ValueError(
+            "ArrayRestoreArgs for an aggregated value needs a sharding or a "
+            "mesh and mesh_axes.")
+      sharding = jax.sharding.NamedSharding(
+          ra.mesh, ra.mesh_axes or jax.sharding.PartitionSpec())
+    value = jax.make_array_from_callback(arr.shape, sharding,
+                                         lambda idx: arr[idx])
+  return value
