@@ -192,6 +192,16 @@ class AtomicRenameTemporaryPath(TemporaryPathBase):
     path_lib.write_file_durably(
         tmp / COMMIT_SUCCESS_FILE,
         f"Checkpoint commit was successful to {self._final_path}")
+    if path_lib.inside_tmp_checkpoint(self._final_path.parent):
+      # An item inside a checkpoint's temporary directory (a composite's
+      # item): the checkpoint's own commit syncs everything, and nothing
+      # here is visible before it.
+      if self._final_path.exists() or self._final_path.is_symlink():
+        raise FileExistsError(
+            f"Destination {self._final_path} already exists; not "
+            "overwriting it")
+      os.rename(tmp, self._final_path)
+      return
     path_lib.fsync_tree(tmp)
     recovery.commit(tmp, self._final_path, overwrite=False)
 
@@ -298,7 +308,7 @@ class Strategy(enum.Enum):
   CUSTOM = "custom"            # the class's own create/finalize
 
 
-def _is_builtin(cls, name: str) -> bool:
+def is_builtin(cls, name: str) -> bool:
   """`cls` is ocpx's or Orbax's own class of that name (not a subclass)."""
   if cls is globals()[name]:
     return True
@@ -317,13 +327,13 @@ def strategy_for(temporary_path_class, final, atomicity_options=None
   if cls is None:
     cls = get_default_temporary_path_class(
         final, atomicity_options=atomicity_options)
-  if _is_builtin(cls, "AtomicRenameTemporaryPath"):
+  if is_builtin(cls, "AtomicRenameTemporaryPath"):
     if path_lib.uses_commit_file(final):
       raise NotImplementedError(
           f"{final}: AtomicRenameTemporaryPath on an object store; objects "
           "cannot be renamed atomically. Use CommitFileTemporaryPath.")
     return Strategy.RENAME
-  if _is_builtin(cls, "CommitFileTemporaryPath"):
+  if is_builtin(cls, "CommitFileTemporaryPath"):
     return Strategy.COMMIT_FILE
   if not inspect.isclass(cls) or not all(
       callable(getattr(cls, m, None))
@@ -366,7 +376,7 @@ def is_finalized(path, *, temporary_path_class=None,
       p, atomicity_options=atomicity_options)
   classes = [cls]
   if (getattr(atomicity_options, "allow_legacy_atomic_rename", False)
-      and not _is_builtin(cls, "AtomicRenameTemporaryPath")):
+      and not is_builtin(cls, "AtomicRenameTemporaryPath")):
     classes.append(AtomicRenameTemporaryPath)
   for c in classes:
     try:
