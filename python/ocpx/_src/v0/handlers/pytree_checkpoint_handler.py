@@ -494,7 +494,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
-    key_impls = v1_pytree.read_random_key_impls(dir_path)
+    # The loader's copy: read once per restore (the engine needs it too).
+    key_impls = loader.random_key_impls()
     jobs: list[Any] = []
     registry = self._type_handler_registry
     custom = not th_registry.is_pristine(registry)
