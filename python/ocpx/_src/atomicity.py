@@ -372,9 +372,9 @@ def is_finalized(path, *, temporary_path_class=None,
   """Whether `path` is a finalized checkpoint for this configuration (as
   Orbax's `step.is_path_finalized`)."""
   p = _as_path(path)
-  cls = temporary_path_class or get_default_temporary_path_class(
+  cls: Any = temporary_path_class or get_default_temporary_path_class(
       p, atomicity_options=atomicity_options)
-  classes = [cls]
+  classes: list[Any] = [cls]
   if (getattr(atomicity_options, "allow_legacy_atomic_rename", False)
       and not is_builtin(cls, "AtomicRenameTemporaryPath")):
     classes.append(AtomicRenameTemporaryPath)

@@ -121,11 +121,12 @@ class _SaveOperation:
     self.final = path_lib.as_path(directory).absolute()
     self.strategy = atomicity.strategy_for(
         ckptr._temporary_path_class, self.final, ckptr._atomicity_options)  # pylint: disable=protected-access
-    self.temporary_path = None
+    self.temporary_path: Any = None
     if self.strategy is atomicity.Strategy.CUSTOM:
       # Every process builds the TemporaryPath; only the primary creates
       # and finalizes it (as in Orbax).
-      self.temporary_path = ckptr._temporary_path_class.from_final(  # pylint: disable=protected-access
+      cls: Any = ckptr._temporary_path_class  # pylint: disable=protected-access
+      self.temporary_path = cls.from_final(
           self.final, file_options=ckptr._file_options)  # pylint: disable=protected-access
       self.tmp = path_lib.as_path(os.fspath(self.temporary_path.get()))
     elif self.strategy is atomicity.Strategy.COMMIT_FILE:
@@ -273,6 +274,7 @@ class _SaveOperation:
       v1_saving._release(self.final)  # pylint: disable=protected-access
 
   def _step_metadata(self) -> cm.StepMetadata:
+    item_handlers: Any
     if isinstance(self.handler, composite_lib.CompositeCheckpointHandler):
       item_handlers = self.handler.item_handler_typestrs()
     else:

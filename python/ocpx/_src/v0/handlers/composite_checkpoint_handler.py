@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import jax
 
@@ -171,9 +171,10 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                            ) -> atomicity.TemporaryPath:
     """Where item `name` is written until `finalize` (as in Orbax: by
     default `<dir>/<name>.orbax-checkpoint-tmp`, renamed at finalize)."""
-    cls = (self._options.temporary_path_class
-           or atomicity.get_item_default_temporary_path_class(
-               directory, atomicity_options=self._options.atomicity_options))
+    cls: Any = (self._options.temporary_path_class
+                or atomicity.get_item_default_temporary_path_class(
+                    directory,
+                    atomicity_options=self._options.atomicity_options))
     if atomicity.is_builtin(cls, "AtomicRenameTemporaryPath"):
       cls = atomicity.AtomicRenameTemporaryPath
     elif atomicity.is_builtin(cls, "CommitFileTemporaryPath"):
