@@ -208,3 +208,21 @@ def test_registry_semantics_match_orbax():
   with pytest.raises(TypeError, match="type_handler_registry"):
     ocpx.PyTreeCheckpointHandler(type_handler_registry=object())
   assert th_impl.is_pristine(th.GLOBAL_TYPE_HANDLER_REGISTRY)
+
+
+def test_deepcopied_registry_has_its_own_handlers(tmp_path):
+  """A copy of the global registry (as users make to tune handlers) can be
+  changed without changing the global one."""
+  import copy  # pylint: disable=g-import-not-at-top
+  registry = copy.deepcopy(th.GLOBAL_TYPE_HANDLER_REGISTRY)
+  registry.get(jax.Array).enable_write_sharding_file = False
+  assert th.GLOBAL_TYPE_HANDLER_REGISTRY.get(
+      jax.Array).enable_write_sharding_file
+  with ocpx.Checkpointer(ocpx.PyTreeCheckpointHandler(
+      type_handler_registry=registry)) as c:
+    c.save(tmp_path / "copy", args=ocpx.args.PyTreeSave({"w": jax.numpy.ones(4)}))
+  with ocpx.Checkpointer(ocpx.PyTreeCheckpointHandler()) as c:
+    c.save(tmp_path / "global", args=ocpx.args.PyTreeSave(
+        {"w": jax.numpy.ones(4)}))
+  assert not (tmp_path / "copy" / "_sharding").exists()
+  assert (tmp_path / "global" / "_sharding").exists()

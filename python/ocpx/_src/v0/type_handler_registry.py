@@ -41,6 +41,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import contextvars
+import copy
 import dataclasses
 import logging
 import threading
@@ -363,9 +364,13 @@ class TypeHandlerRegistry:
       return False
 
   def __deepcopy__(self, memo):
+    """A copy with copies of the handlers (changing a copied handler's
+    settings leaves the original registry alone)."""
     new = TypeHandlerRegistry()
-    new._type_registry = list(self._type_registry)  # pylint: disable=protected-access
-    new._typestr_registry = dict(self._typestr_registry)  # pylint: disable=protected-access
+    new._type_registry = [  # pylint: disable=protected-access
+        (f, copy.deepcopy(h, memo)) for f, h in self._type_registry]
+    new._typestr_registry = {  # pylint: disable=protected-access
+        t: copy.deepcopy(h, memo) for t, h in self._typestr_registry.items()}
     return new
 
 
