@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import os
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -128,7 +127,7 @@ class _SaveOperation:
       cls: Any = ckptr._temporary_path_class  # pylint: disable=protected-access
       self.temporary_path = cls.from_final(
           self.final, file_options=ckptr._file_options)  # pylint: disable=protected-access
-      self.tmp = path_lib.as_path(os.fspath(self.temporary_path.get()))
+      self.tmp = path_lib.as_path(self.temporary_path.get())
     elif self.strategy is atomicity.Strategy.COMMIT_FILE:
       self.tmp = self.final
     else:
@@ -188,7 +187,7 @@ class _SaveOperation:
     else:
       created = atomicity.run(self.temporary_path.create())
       if created is not None:
-        self.tmp = path_lib.as_path(os.fspath(created))
+        self.tmp = path_lib.as_path(created)
     self.created = True
 
   def _start(self, ckpt_args, raw_args, raw_kwargs, is_async):

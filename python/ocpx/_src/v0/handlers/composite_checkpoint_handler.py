@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from typing import Any, Dict, List, Optional
 
 import jax
@@ -206,7 +205,7 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     for name in names:
       item_args = args[name]
       handler = self._handler_for(name, item_args)
-      item_dir = path_lib.as_path(os.fspath(temporary[name].get()))
+      item_dir = path_lib.as_path(temporary[name].get())
       if isinstance(handler, checkpoint_handler.AsyncCheckpointHandler):
         got = await handler.async_save(item_dir, args=item_args)
         futures.extend(got or [])
@@ -261,7 +260,7 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       t = self._current_temporary_paths[name]
       if handler is None:
         continue
-      handler.finalize(path_lib.as_path(os.fspath(t.get())))
+      handler.finalize(path_lib.as_path(t.get()))
       if self._is_primary():
         atomicity.run(t.finalize())
       self._current_temporary_paths.pop(name)
@@ -331,7 +330,7 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     """Step metadata with each item's handler metadata (None if unknown)."""
     directory = path_lib.as_path(directory)
     for t in self._current_temporary_paths.values():
-      tmp = path_lib.as_path(os.fspath(t.get()))
+      tmp = path_lib.as_path(t.get())
       if tmp.parent == directory and tmp != t.get_final() and tmp.exists():
         raise ValueError(
             f'Item "{tmp.name}" was found in the checkpoint, but it is a '
