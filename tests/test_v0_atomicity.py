@@ -249,6 +249,10 @@ def test_manager_commit_file_mode_both_directions(tmp_path, writer):
     m.wait_until_finished()
   assert not [n for n in os.listdir(tmp_path) if "tmp" in n]
   assert (tmp_path / "2" / MARKER).exists()
+  # Items are committed the same way (in place, with their own marker).
+  assert sorted(os.listdir(tmp_path / "2")) == sorted(
+      ["_CHECKPOINT_METADATA", MARKER, "default"])
+  assert (tmp_path / "2" / "default" / MARKER).exists()
   os.remove(tmp_path / "2" / MARKER)  # step 2 never committed
   for l in (lib, other):
     with manager(l) as m:

@@ -312,7 +312,8 @@ class CheckpointManager:
     composite_options = composite.CompositeOptions(
         multiprocessing_options=o.multiprocessing_options,
         file_options=o.file_options, atomicity_options=o.atomicity_options,
-        async_options=o.async_options)
+        async_options=o.async_options,
+        temporary_path_class=o.temporary_path_class)
     self._registry_copy = None
     if handler_registry is not None:
       registry = handler_registration.DefaultCheckpointHandlerRegistry(
