@@ -258,3 +258,30 @@ def test_manager_commit_file_mode_both_directions(tmp_path, writer):
     with manager(l) as m:
       assert m.all_steps() == [1], l.__name__
       _assert_tree(m.restore(1, args=l.args.StandardRestore(_tree())))
+
+
+def test_v1_load_in_commit_file_mode(tmp_path):
+  """ocpx.v1.load needs the marker when the Context asks for commit files
+  (by atomicity mode or temporary_path_class); by default a local directory
+  counts as committed, as in Orbax."""
+  from ocpx import v1  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "v"
+  orbax.Checkpointer(
+      orbax.PyTreeCheckpointHandler(),
+      temporary_path_class=COMMIT_FILE_CLASSES["orbax"]).save(path, _tree())
+  commit_file_contexts = [
+      lambda: v1.Context(atomicity_options=v1.options.AtomicityOptions(
+          mode=v1.options.AtomicityMode.COMMIT_FILE)),
+      lambda: v1.Context(file_options=v1.options.FileOptions(
+          temporary_path_class=COMMIT_FILE_CLASSES["ocpx"])),
+  ]
+  for make in commit_file_contexts:
+    with make():
+      _assert_tree(v1.load(path))
+  os.remove(path / MARKER)
+  _assert_tree(v1.load(path))
+  for make in commit_file_contexts:
+    with make():
+      with pytest.raises(v1.errors.InvalidLayoutError,
+                         match="Found incomplete checkpoint"):
+        v1.load(path)

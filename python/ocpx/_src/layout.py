@@ -102,18 +102,34 @@ def _check_directory(path: pathlib.Path) -> None:
     raise InvalidLayoutError(
         f"Found incomplete checkpoint at {path}: it is a temporary directory "
         "of a save that never committed.")
-  if path_lib.uses_commit_file(path) and not is_committed(path):
+  if not is_committed(path):
     raise InvalidLayoutError(
         f"Found incomplete checkpoint at {path}: it was never committed (no "
         f"{path_lib.COMMIT_SUCCESS_FILE}); its save was interrupted or is "
         "still running.")
 
 
+def _commit_file_mode(path) -> bool:
+  """Object stores, or a Context asking for commit-file atomicity
+  (`AtomicityOptions(mode=COMMIT_FILE)` or a commit-file
+  `temporary_path_class`, e.g. to read commit-file checkpoints of Orbax)."""
+  if path_lib.uses_commit_file(path):
+    return True
+  from ocpx._src import atomicity  # pylint: disable=g-import-not-at-top
+  from ocpx._src import context as context_lib  # pylint: disable=g-import-not-at-top
+  ctx = context_lib.get_context()
+  mode = getattr(getattr(ctx.atomicity, "mode", None), "name", None)
+  cls = ctx.file_options.temporary_path_class
+  return mode == "COMMIT_FILE" or (
+      cls is not None and atomicity.needs_commit_file(cls, None, path))
+
+
 def is_committed(path) -> bool:
-  """On object stores a checkpoint is committed once `commit_success.txt`
-  exists in it (or, for an item directory of a v0 checkpoint, in its
-  parent); elsewhere the atomic rename committed whatever exists."""
-  if not path_lib.uses_commit_file(path):
+  """In commit-file mode (object stores, or as the Context asks) a
+  checkpoint is committed once `commit_success.txt` exists in it (or, for
+  an item directory of a v0 checkpoint, in its parent); elsewhere the
+  atomic rename committed whatever exists."""
+  if not _commit_file_mode(path):
     return True
   return ((path / path_lib.COMMIT_SUCCESS_FILE).is_file()
           or (path.parent / path_lib.COMMIT_SUCCESS_FILE).is_file())
