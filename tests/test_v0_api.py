@@ -271,7 +271,8 @@ def test_pytree_restore_legacy_transform_fn(tmp_path):
 
 
 def test_pytree_handler_unsupported_options_raise():
-  with pytest.raises(NotImplementedError, match="type_handler_registry"):
+  # (Custom TypeHandler registries work: tests/test_v0_type_handlers.py.)
+  with pytest.raises(TypeError, match="type_handler_registry"):
     ocp.PyTreeCheckpointHandler(type_handler_registry=object())
   with pytest.raises(NotImplementedError, match="handler_impl"):
     ocp.PyTreeCheckpointHandler(handler_impl=object())
@@ -583,12 +584,12 @@ def test_async_save_copies_before_returning(tmp_path):
 
 
 def test_unsupported_checkpointer_options_raise():
-  with pytest.raises(NotImplementedError, match="COMMIT_FILE"):
-    ocp.Checkpointer(ocp.PyTreeCheckpointHandler(),
-                     atomicity_options=ocp.options.AtomicityOptions(
-                         ocp.options.AtomicityMode.COMMIT_FILE))
-  with pytest.raises(NotImplementedError, match="temporary_path_class"):
+  # (COMMIT_FILE and TemporaryPath classes work: tests/test_v0_atomicity.py.)
+  with pytest.raises(TypeError, match="temporary_path_class"):
     ocp.StandardCheckpointer(temporary_path_class=object)
+  with pytest.raises(NotImplementedError, match="checkpoint_metadata_store"):
+    ocp.Checkpointer(ocp.PyTreeCheckpointHandler(),
+                     checkpoint_metadata_store=object())
   with pytest.raises(TypeError):
     ocp.AsyncCheckpointer(_NotAsync())
 

@@ -144,10 +144,25 @@ def checkpoint_version(path: pathlib.Path) -> str:
   return V1 if (path / INDICATOR_FILE).exists() else V0
 
 
+def _commit_file_mode(path) -> bool:
+  """Object stores, or a Context asking for commit-file atomicity
+  (`AtomicityOptions(mode=COMMIT_FILE)` or a commit-file
+  `temporary_path_class`, e.g. to read commit-file checkpoints of Orbax)."""
+  if path_lib.uses_commit_file(path):
+    return True
+  from ocpx._src import atomicity  # pylint: disable=g-import-not-at-top
+  from ocpx._src import context as context_lib  # pylint: disable=g-import-not-at-top
+  ctx = context_lib.get_context()
+  mode = getattr(getattr(ctx.atomicity, "mode", None), "name", None)
+  cls = ctx.file_options.temporary_path_class
+  return mode == "COMMIT_FILE" or (
+      cls is not None and atomicity.needs_commit_file(cls, None, path))
+
+
 def is_orbax_checkpoint(path) -> bool:
   """True if `path` is a finalized Orbax checkpoint (V1 or V0 layout)."""
   p = path_lib.as_path(path)
-  return _core.is_orbax_checkpoint(path_source(p), path_lib.uses_commit_file(p))
+  return _core.is_orbax_checkpoint(path_source(p), _commit_file_mode(p))
 
 
 def check_checkpoint_dir(path: pathlib.Path) -> str:
@@ -166,7 +181,7 @@ def check_checkpoint_dir(path: pathlib.Path) -> str:
     The checkpoint's version, V1 or V0.
   """
   error, value = _core.check_checkpoint_dir(
-      path_source(path), path_lib.uses_commit_file(path))
+      path_source(path), _commit_file_mode(path))
   if error is not None:
     _raise(error, value)
   return V1 if value == "v1" else V0
@@ -236,7 +251,7 @@ def resolve(path, name: Optional[str], *,
   result = _core.resolve_checkpoint(
       path_source(path), name, explicit_needs_metadata=explicit_needs_metadata,
       pending_deletion=deleting_checkpointable(path),
-      uses_commit_file=path_lib.uses_commit_file(path))
+      uses_commit_file=_commit_file_mode(path))
   if result[0] is not None:
     _raise(*result)
   return result[1], result[2]

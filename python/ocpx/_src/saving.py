@@ -352,18 +352,36 @@ def _validate_state(state) -> None:
         f"{jax.tree_util.keystr(leaf.keypath) or '<root>'})")
 
 
-def write_commit_files(tmp, final, meta: cm.StepMetadata) -> None:
-  """Writes the files that complete a v1 checkpoint in `tmp` (the indicator
-  file, `_CHECKPOINT_METADATA` stamped with the commit time and
-  `commit_success.txt`), then syncs the whole tree: after this only the
-  rename to `final` remains."""
-  path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
+def write_commit_files(tmp, final, meta: cm.StepMetadata, *,
+                       indicator: bool = True,
+                       commit_marker: bool = True) -> None:
+  """Writes the files that complete a checkpoint in `tmp`, then syncs the
+  whole tree: after this only the commit (the rename to `final`) remains.
+
+  Written: the `orbax.checkpoint` indicator file (v1 saves; Orbax's v0
+  Checkpointer writes none, so it passes `indicator=False`),
+  `_CHECKPOINT_METADATA` stamped with the commit time, and
+  `commit_success.txt` (unless `commit_marker=False`, for a TemporaryPath
+  class whose `finalize` writes its own).  When the save writes in place
+  (`tmp == final`: object stores, commit-file mode) the marker is what
+  commits it, so it is written only after everything else is durable.
+  """
+  if indicator:
+    path_lib.write_file_durably(tmp / layout.INDICATOR_FILE, b"")
   meta.commit_timestamp_nsecs = time.time_ns()
   path_lib.write_file_durably(tmp / cm.CHECKPOINT_METADATA_FILE,
                               meta.to_json())
-  path_lib.write_file_durably(
-      tmp / path_lib.COMMIT_SUCCESS_FILE,
-      f"Checkpoint commit was successful to {final}")
+  if tmp == final:
+    if commit_marker:
+      from ocpx._src import atomicity  # pylint: disable=g-import-not-at-top
+      atomicity.write_commit_marker(tmp, final)
+    else:
+      path_lib.fsync_tree(tmp)
+    return
+  if commit_marker:
+    path_lib.write_file_durably(
+        tmp / path_lib.COMMIT_SUCCESS_FILE,
+        f"Checkpoint commit was successful to {final}")
   path_lib.fsync_tree(tmp)
 
 

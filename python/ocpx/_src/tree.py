@@ -186,6 +186,15 @@ def check_param_names(leaves: Sequence[FlatLeaf], directory) -> None:
 METADATA_FILE = "_METADATA"
 
 
+@dataclasses.dataclass(frozen=True)
+class ExternalLeaf:
+  """A leaf written by a v0 TypeHandler of its own: the engine records it in
+  `_METADATA` under `typestr` and stores nothing for it."""
+
+  typestr: str
+  skip_deserialize: bool = False
+
+
 @dataclasses.dataclass
 class LeafMetadata:
   names: tuple[str, ...]

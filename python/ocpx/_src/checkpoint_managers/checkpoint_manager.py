@@ -283,10 +283,6 @@ class CheckpointManager:
       raise NotImplementedError(
           "enable_per_process_directory_creation: ocpx saves each step "
           "into one directory shared by all processes.")
-    if o.temporary_path_class is not None:
-      raise NotImplementedError(
-          "temporary_path_class: ocpx commits by atomic rename; use "
-          "atomicity_options instead.")
     if o.multiprocessing_options.active_processes is not None and o.create:
       raise NotImplementedError(
           "`create` with `active_processes` is not supported; create the "
@@ -320,7 +316,8 @@ class CheckpointManager:
     composite_options = composite.CompositeOptions(
         multiprocessing_options=o.multiprocessing_options,
         file_options=o.file_options, atomicity_options=o.atomicity_options,
-        async_options=o.async_options)
+        async_options=o.async_options,
+        temporary_path_class=o.temporary_path_class)
     self._registry_copy = None
     if handler_registry is not None:
       registry = handler_registration.DefaultCheckpointHandlerRegistry(
@@ -352,19 +349,23 @@ class CheckpointManager:
           async_checkpointer.AsyncCheckpointer(
               handler, async_options=async_options,
               multiprocessing_options=o.multiprocessing_options,
-              file_options=o.file_options))
+              file_options=o.file_options,
+              atomicity_options=o.atomicity_options,
+              temporary_path_class=o.temporary_path_class))
     else:
       if async_options.post_finalization_callback is not None:
         raise ValueError("AsyncOptions.post_finalization_callback needs "
                          "enable_async_checkpointing=True.")
       self._checkpointer = checkpointer_lib.Checkpointer(
           handler, multiprocessing_options=o.multiprocessing_options,
-          file_options=o.file_options)
+          file_options=o.file_options, atomicity_options=o.atomicity_options,
+          temporary_path_class=o.temporary_path_class)
 
     name_format = o.step_name_format or step_names.standard_name_format(
         step_prefix=o.step_prefix,
         step_format_fixed_length=o.step_format_fixed_length,
         single_host_load_and_broadcast=o.single_host_load_and_broadcast,
+        temporary_path_cls=o.temporary_path_class,
         atomicity_options=o.atomicity_options)
     self._name_format = name_format
     self._engine = step_engine.StepEngine(

@@ -153,6 +153,10 @@ class PyTreeHandler:
         meta_leaves.append(tree_lib.LeafMetadata(
             leaf.names, leaf.key_types, tree_lib.empty_typestr(v), True))
         continue
+      if isinstance(v, tree_lib.ExternalLeaf):  # a v0 TypeHandler wrote it
+        meta_leaves.append(tree_lib.LeafMetadata(
+            leaf.names, leaf.key_types, v.typestr, v.skip_deserialize))
+        continue
       kind = leaf_kind(v)
       if kind is None:
         raise ValueError(

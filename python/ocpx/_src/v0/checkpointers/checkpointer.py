@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable, Optional
 
 
+from ocpx._src import atomicity
 from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
@@ -100,7 +101,15 @@ def is_primary(mp: options_lib.MultiprocessingOptions, process: int) -> bool:
 
 
 class _SaveOperation:
-  """One save: the blocking phase at construction, `commit()` for the rest."""
+  """One save: the blocking phase at construction, `commit()` for the rest.
+
+  The files that complete the checkpoint are written by
+  `saving.write_commit_files`, the same code that completes a v1 save; how
+  the checkpoint then becomes visible follows the Checkpointer's
+  TemporaryPath strategy (see `ocpx._src.atomicity`): ocpx's crash-safe
+  rename by default, `commit_success.txt` written last in commit-file mode,
+  or a custom class's own `create`/`finalize`.
+  """
 
   def __init__(self, ckptr: "Checkpointer", directory, ckpt_args, raw_args,
                raw_kwargs, *, force: bool, custom_metadata, is_async: bool,
@@ -109,7 +118,20 @@ class _SaveOperation:
     self.handler = ckptr.handler
     self.init_ns = time.time_ns()
     self.final = path_lib.as_path(directory).absolute()
-    self.tmp = path_lib.tmp_path_for(self.final)
+    self.strategy = atomicity.strategy_for(
+        ckptr._temporary_path_class, self.final, ckptr._atomicity_options)  # pylint: disable=protected-access
+    self.temporary_path: Any = None
+    if self.strategy is atomicity.Strategy.CUSTOM:
+      # Every process builds the TemporaryPath; only the primary creates
+      # and finalizes it (as in Orbax).
+      cls: Any = ckptr._temporary_path_class  # pylint: disable=protected-access
+      self.temporary_path = cls.from_final(
+          self.final, file_options=ckptr._file_options)  # pylint: disable=protected-access
+      self.tmp = path_lib.as_path(self.temporary_path.get())
+    elif self.strategy is atomicity.Strategy.COMMIT_FILE:
+      self.tmp = self.final
+    else:
+      self.tmp = path_lib.tmp_path_for(self.final)
     self.custom_metadata = custom_metadata
     self.force = force
     self.barrier_sync_fn = barrier_sync_fn
@@ -126,7 +148,8 @@ class _SaveOperation:
     if custom_metadata is not None:
       v1_saving._validate_custom_metadata(custom_metadata, self.final)  # pylint: disable=protected-access
     self.tmp_lock: list = []  # the flock on `tmp` while this save runs
-    if self.primary:
+    self.created = False  # this save made `tmp` (and removes it on failure)
+    if self.primary and self.strategy is atomicity.Strategy.RENAME:
       # Finish or roll back an interrupted earlier save of this path first.
       recovery.recover_path(self.final)
     digest = hashlib.sha256(str(self.final).encode()).hexdigest()
@@ -140,6 +163,7 @@ class _SaveOperation:
     if exists and not force:
       raise ValueError(f"Destination {self.final} already exists. Pass "
                        "force=True to overwrite it.")
+    self.exists = exists
     v1_saving._claim(self.final)  # pylint: disable=protected-access
     try:
       self._start(ckpt_args, raw_args, raw_kwargs, is_async)
@@ -147,14 +171,30 @@ class _SaveOperation:
       v1_saving._release(self.final)  # pylint: disable=protected-access
       raise
 
+  def _create_tmp(self, mode) -> None:
+    """Creates the directory the handler writes into (primary only)."""
+    if not self.final.parent.exists():
+      path_lib.mkdir(self.final.parent, parents=True)
+    if self.strategy is atomicity.Strategy.RENAME:
+      self.tmp_lock.append(
+          recovery.create_locked_tmp(self.tmp, self.final, mode))
+    elif self.strategy is atomicity.Strategy.COMMIT_FILE:
+      # Writing in place: the checkpoint being replaced goes first (as in
+      # Orbax); only the rename strategy keeps it until the new one is in.
+      if self.final.exists() or self.final.is_symlink():
+        recovery.remove_tree(self.final)
+      path_lib.mkdir(self.final, mode, parents=True)
+    else:
+      created = atomicity.run(self.temporary_path.create())
+      if created is not None:
+        self.tmp = path_lib.as_path(created)
+    self.created = True
+
   def _start(self, ckpt_args, raw_args, raw_kwargs, is_async):
     mode = self.ckptr._file_options.path_permission_mode  # pylint: disable=protected-access
     try:
       if self.primary:
-        if not self.final.parent.exists():
-          path_lib.mkdir(self.final.parent, parents=True)
-        self.tmp_lock.append(
-            recovery.create_locked_tmp(self.tmp, self.final, mode))
+        self._create_tmp(mode)
       self.sync.barrier("directories")
       if ckpt_args is not None:
         call_args, call_kwargs = (), {"args": ckpt_args}
@@ -171,10 +211,16 @@ class _SaveOperation:
         self.handler.save(self.tmp, *call_args, **call_kwargs)
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary and self.tmp_lock:  # only a tmp dir this save made
-        recovery.remove_tree(self.tmp)
-      self._unlock()
+      self._abandon()
       raise
+
+  def _abandon(self):
+    """Removes what this save wrote (never a committed checkpoint)."""
+    try:
+      if self.primary and self.created:
+        recovery.remove_tree(self.tmp)
+    finally:
+      self._unlock()
 
   def _unlock(self):
     while self.tmp_lock:
@@ -205,35 +251,37 @@ class _SaveOperation:
         # (The engine's OCDBT commit takes no lock of its own on a save's tmp
         # directory, so our lock stays held through the merge.)
         self.handler.finalize(self.tmp)
-        self._write_step_metadata()
-        path_lib.write_file_durably(
-            self.tmp / path_lib.COMMIT_SUCCESS_FILE,
-            f"Checkpoint commit was successful to {self.final}")
-        path_lib.fsync_tree(self.tmp)
+        custom = self.strategy is atomicity.Strategy.CUSTOM
+        # Orbax's v0 Checkpointer writes no `orbax.checkpoint` indicator.
+        v1_saving.write_commit_files(
+            self.tmp, self.final, self._step_metadata(), indicator=False,
+            commit_marker=not custom)
         if self.cancelled.is_set():
           raise _Cancelled(f"{self.final}: save cancelled")
-        recovery.commit(self.tmp, self.final, self.force)
+        if self.strategy is atomicity.Strategy.RENAME:
+          recovery.commit(self.tmp, self.final, self.force)
+        elif custom:
+          atomicity.run(self.temporary_path.finalize())
+        self.created = False  # committed: never removed from here on
       self._barrier("committed")
     except BaseException as e:
       self.sync.fail(e)
-      if self.primary and self.tmp_lock:
-        recovery.remove_tree(self.tmp)
+      self._abandon()
       raise
     finally:
       self._unlock()
       v1_saving._release(self.final)  # pylint: disable=protected-access
 
-  def _write_step_metadata(self):
+  def _step_metadata(self) -> cm.StepMetadata:
+    item_handlers: Any
     if isinstance(self.handler, composite_lib.CompositeCheckpointHandler):
       item_handlers = self.handler.item_handler_typestrs()
     else:
       item_handlers = self.handler.typestr()
-    meta = cm.StepMetadata(
+    return cm.StepMetadata(
         item_handlers=item_handlers, init_timestamp_nsecs=self.init_ns,
-        commit_timestamp_nsecs=time.time_ns(),
+        commit_timestamp_nsecs=None,
         custom_metadata=self.custom_metadata or {})
-    path_lib.write_file_durably(self.tmp / cm.CHECKPOINT_METADATA_FILE,
-                                meta.to_json())
 
 
 class _Cancelled(Exception):
@@ -275,6 +323,7 @@ class Checkpointer(AbstractCheckpointer):
                                      or options_lib.MultiprocessingOptions())
     self._file_options = file_options or options_lib.FileOptions()
     self._atomicity_options = atomicity_options
+    self._temporary_path_class = temporary_path_class
 
   @property
   def handler(self) -> checkpoint_handler.CheckpointHandler:
@@ -306,7 +355,7 @@ class Checkpointer(AbstractCheckpointer):
 
   def restore(self, directory, *args, **kwargs) -> Any:
     """Restores from `directory` (`args=` the handler's restore args)."""
-    path = _check_restorable(directory)
+    path = self._check_restorable(directory)
     ckpt_args = construct_checkpoint_args(self._handler, False, *args,
                                           **kwargs)
     if ckpt_args is not None:
@@ -315,12 +364,16 @@ class Checkpointer(AbstractCheckpointer):
 
   def metadata(self, directory) -> metadata_lib.StepMetadata:
     """Step metadata, with the handler's metadata as `item_metadata`."""
-    path = _check_restorable(directory)
+    path = self._check_restorable(directory)
     item = self._handler.metadata(path)
     if isinstance(item, metadata_lib.StepMetadata):
       return item
     step = metadata_lib.get_step_metadata(path)
     return dataclasses.replace(step, item_metadata=item)
+
+  def _check_restorable(self, directory):
+    return _check_restorable(directory, self._temporary_path_class,
+                             self._atomicity_options)
 
   def close(self):
     self._handler.close()
@@ -332,31 +385,41 @@ def _check_unsupported(atomicity_options, checkpoint_metadata_store,
     raise NotImplementedError(
         "checkpoint_metadata_store: ocpx writes _CHECKPOINT_METADATA itself; "
         "custom MetadataStores are not supported.")
-  if temporary_path_class is not None:
-    raise NotImplementedError(
-        "temporary_path_class: ocpx commits by atomic rename; custom "
-        "TemporaryPath classes are not supported.")
-  if atomicity_options is not None and atomicity_options.mode == (
-      options_lib.AtomicityMode.COMMIT_FILE):
-    raise NotImplementedError(
-        "AtomicityOptions(mode=COMMIT_FILE): ocpx writes local checkpoints "
-        "with an atomic rename (plus commit_success.txt); use AUTO or "
-        "ATOMIC_RENAME.")
+  if temporary_path_class is not None and not (
+      isinstance(temporary_path_class, type) and all(
+          callable(getattr(temporary_path_class, m, None))
+          for m in ("from_final", "create", "get", "finalize"))):
+    raise TypeError(
+        "temporary_path_class must be a TemporaryPath class (e.g. "
+        "ocp.path.atomicity.CommitFileTemporaryPath), got "
+        f"{temporary_path_class!r}")
+  # Raises ValueError for an unknown AtomicityMode.
+  atomicity.get_default_temporary_path_class(
+      "/", atomicity_options=atomicity_options)
 
 
-def _check_restorable(directory):
+def _check_restorable(directory, temporary_path_class=None,
+                      atomicity_options=None):
   path = path_lib.as_path(directory)
   if path_lib.is_tmp(path):
     raise ValueError(f"Found incomplete checkpoint at {path}: it is the "
                      "temporary directory of an unfinished save.")
   if not path.exists():
     tmp = path_lib.tmp_path_for(path.absolute())
-    if tmp.exists():
+    if tmp != path.absolute() and tmp.exists():
       raise ValueError(f"Found incomplete checkpoint at {path}: its save "
                        f"never committed ({tmp} exists).")
     raise FileNotFoundError(f"Checkpoint at {path} not found.")
   if not path.is_dir():
     raise NotADirectoryError(f"Checkpoint path {path} is not a directory.")
+  if not atomicity.is_finalized(path, temporary_path_class=temporary_path_class,
+                                atomicity_options=atomicity_options):
+    cls = temporary_path_class or atomicity.get_default_temporary_path_class(
+        path, atomicity_options=atomicity_options)
+    raise ValueError(
+        f"Found incomplete checkpoint at {path}: it is not finalized for "
+        f"{cls.__name__} (e.g. a commit-file save that never wrote "
+        f"{path_lib.COMMIT_SUCCESS_FILE}).")
   return path
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import jax
 
+from ocpx._src import atomicity
 from ocpx._src import checkpoint_metadata as cm
+from ocpx._src import multihost
 from ocpx._src import path as path_lib
 from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import composite as composite_lib
@@ -30,8 +32,10 @@ class CompositeOptions:
 
   Attributes:
     multiprocessing_options: Primary host etc.
-    temporary_path_class: Orbax's custom TemporaryPath; ocpx always commits
-      by atomic rename, so only None is accepted.
+    temporary_path_class: The TemporaryPath class of each item directory
+      (default: `<item>.orbax-checkpoint-tmp` renamed to `<item>` at
+      finalize, or `commit_success.txt` in place on object stores or with
+      `AtomicityOptions(mode=COMMIT_FILE)`).
     file_options: Permission mode of item directories.
     atomicity_options: See `ocp.options.AtomicityOptions`.
     async_options: See `ocp.options.AsyncOptions`.
@@ -81,11 +85,13 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
           "Both `handler_registry` and `item_names`/`items_and_handlers` were "
           "provided; pass one of them.")
     options = composite_options or CompositeOptions()
-    if options.temporary_path_class is not None:
-      raise NotImplementedError(
-          "CompositeOptions.temporary_path_class: ocpx commits by atomic "
-          "rename of `<name>.orbax-checkpoint-tmp`; custom TemporaryPath "
-          "classes are not supported.")
+    cls = options.temporary_path_class
+    if cls is not None and not (isinstance(cls, type) and all(
+        callable(getattr(cls, m, None))
+        for m in ("from_final", "create", "get", "finalize"))):
+      raise TypeError(
+          "CompositeOptions.temporary_path_class must be a TemporaryPath "
+          f"class, got {cls!r}")
     self._options = options
     self._registry = handler_registry
     self._handlers: Dict[str, Optional[checkpoint_handler.CheckpointHandler]] = {}
@@ -100,6 +106,8 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                         f"CheckpointHandler, got {type(handler).__name__}")
       self._handlers[name] = handler
     self._saved_items: list[str] = []
+    # {item: TemporaryPath} of the last save, until `finalize` commits them.
+    self._current_temporary_paths: Dict[str, atomicity.TemporaryPath] = {}
 
   # -- handler resolution -------------------------------------------------------
   def _handler_for(self, name: str, args) -> checkpoint_handler.CheckpointHandler:
@@ -165,6 +173,21 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
             if (h := self._handlers.get(n)) is not None}
 
   # -- save ---------------------------------------------------------------------
+  def _item_temporary_path(self, directory, name: str
+                           ) -> atomicity.TemporaryPath:
+    """Where item `name` is written until `finalize` (as in Orbax: by
+    default `<dir>/<name>.orbax-checkpoint-tmp`, renamed at finalize)."""
+    cls: Any = (self._options.temporary_path_class
+                or atomicity.get_item_default_temporary_path_class(
+                    directory,
+                    atomicity_options=self._options.atomicity_options))
+    if atomicity.is_builtin(cls, "AtomicRenameTemporaryPath"):
+      cls = atomicity.AtomicRenameTemporaryPath
+    elif atomicity.is_builtin(cls, "CommitFileTemporaryPath"):
+      cls = atomicity.CommitFileTemporaryPath
+    return cls.from_final(directory / name,
+                          file_options=self._options.file_options)
+
   async def async_save(self, directory, args: "CompositeArgs"
                        ) -> Optional[List[future_lib.Future]]:
     if not isinstance(args, composite_lib.Composite):
@@ -175,15 +198,21 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     directory = path_lib.as_path(directory)
     mode = (self._options.file_options.path_permission_mode
             if self._options.file_options else None)
-    futures = []
-    saved = []
-    for name, item_args in args.items():
-      if item_args is None:
+    names = []
+    for name in sorted(args.keys()):  # the same order on every process
+      if args[name] is None:
         continue
       _validate_name(name)
+      names.append(name)
+    temporary = {n: self._item_temporary_path(directory, n) for n in names}
+    self._create_item_directories(temporary, mode)
+    self._current_temporary_paths = temporary
+    futures = []
+    saved = []
+    for name in names:
+      item_args = args[name]
       handler = self._handler_for(name, item_args)
-      item_dir = directory / name
-      path_lib.mkdir(item_dir, mode)
+      item_dir = path_lib.as_path(temporary[name].get())
       if isinstance(handler, checkpoint_handler.AsyncCheckpointHandler):
         got = await handler.async_save(item_dir, args=item_args)
         futures.extend(got or [])
@@ -193,28 +222,75 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._saved_items = saved
     return futures
 
+  def _create_item_directories(self, temporary, mode) -> None:
+    """Creates the item directories: the built-in strategies' on every
+    process (idempotent), a custom class's with its `create` on the primary
+    process, followed by a barrier."""
+    custom = {n: t for n, t in temporary.items() if type(t) not in (
+        atomicity.AtomicRenameTemporaryPath,
+        atomicity.CommitFileTemporaryPath)}
+    for name, t in temporary.items():
+      if name not in custom:
+        path_lib.mkdir(t.get(), mode)
+    if not custom:
+      return
+    if self._is_primary():
+      for t in custom.values():
+        atomicity.run(t.create())
+    if jax.process_count() > 1:
+      mp = self._options.multiprocessing_options
+      multihost.Sync(
+          f"v0-composite-items:{next(iter(custom.values())).get()}",
+          timeout_secs=1200, active_processes=mp.active_processes,
+          key_prefix=mp.barrier_sync_key_prefix).barrier("item-directories")
+
+  def _is_primary(self) -> bool:
+    primary = self._options.multiprocessing_options.primary_host
+    return primary is None or primary == jax.process_index()
+
   def save(self, directory, *args, **kwargs):
+    """Saves every item and waits; as in Orbax the item directories stay
+    temporary until `finalize(directory)`."""
     a = kwargs.pop("args", args[0] if args else None)
     futures = checkpoint_handler.run_async(self.async_save(directory, a))
     for f in futures or ():
       f.result()
-    if jax.process_count() == 1:
-      self.finalize(directory)
 
   def finalize(self, directory) -> None:
-    directory = path_lib.as_path(getattr(directory, "path", directory))
-    primary = self._options.multiprocessing_options.primary_host
-    for name in self._saved_items:
+    """Finalizes each saved item's handler, then commits its directory
+    (renames `<item>.orbax-checkpoint-tmp` to `<item>` with its
+    `commit_success.txt`)."""
+    if not self._current_temporary_paths:
+      raise ValueError("finalize() called before any items were saved.")
+    for name in list(self._current_temporary_paths):
       handler = self._handlers.get(name)
+      t = self._current_temporary_paths[name]
       if handler is None:
         continue
-      item_dir = directory / name
-      handler.finalize(item_dir)
-      if primary is None or primary == jax.process_index():
-        marker = item_dir / path_lib.COMMIT_SUCCESS_FILE
-        if not marker.exists():
-          path_lib.write_file_durably(
-              marker, f"Checkpoint commit was successful to {item_dir}")
+      handler.finalize(path_lib.as_path(t.get()))
+      if self._is_primary():
+        atomicity.run(t.finalize())
+      self._current_temporary_paths.pop(name)
+
+  def metadata_from_temporary_paths(self, directory
+                                    ) -> metadata_lib.StepMetadata:
+    """Step metadata naming the items of the save not yet finalized."""
+    directory = path_lib.as_path(directory)
+    if not directory.exists():
+      raise FileNotFoundError(f"Directory does not exist: {directory}")
+    handlers = {}
+    for name in self._current_temporary_paths:
+      h = self._handlers.get(name)
+      handlers[name] = h.typestr() if h is not None else None
+    step = cm.read_step_metadata(directory)
+    return metadata_lib.StepMetadata(
+        item_handlers=handlers,
+        item_metadata=CompositeResults(**{n: None for n in handlers}),
+        metrics=step.metrics if step else {},
+        performance_metrics=step.performance_metrics if step else {},
+        init_timestamp_nsecs=step.init_timestamp_nsecs if step else None,
+        commit_timestamp_nsecs=step.commit_timestamp_nsecs if step else None,
+        custom_metadata=(step.custom_metadata or {}) if step else {})
 
   # -- restore ------------------------------------------------------------------
   def restore(self, directory, args: Optional["CompositeArgs"] = None
@@ -266,6 +342,12 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     Other items are listed with None.
     """
     directory = path_lib.as_path(directory)
+    for t in self._current_temporary_paths.values():
+      tmp = path_lib.as_path(t.get())
+      if tmp.parent == directory and tmp != t.get_final() and tmp.exists():
+        raise ValueError(
+            f'Item "{tmp.name}" was found in the checkpoint, but it is a '
+            "temporary item. Please call finalize() before metadata().")
     step = cm.read_step_metadata(directory) if directory.exists() else None
     recorded = step.item_handlers if step is not None else None
     if recorded is not None and not isinstance(recorded, dict):

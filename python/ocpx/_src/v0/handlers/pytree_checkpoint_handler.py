@@ -33,8 +33,10 @@ from ocpx._src.v0 import checkpoint_args
 from ocpx._src.v0 import engine_caps
 from ocpx._src.v0 import future as future_lib
 from ocpx._src.v0 import metadata as metadata_lib
+from ocpx._src.v0 import msgpack_aggregate
 from ocpx._src.v0 import options as options_lib
 from ocpx._src.v0 import transform_utils
+from ocpx._src.v0 import type_handler_registry as th_registry
 from ocpx._src.v0 import type_handlers
 from ocpx._src.v0.handlers import checkpoint_handler
 from ocpx._src.v0.handlers import typestrs
@@ -58,18 +60,7 @@ def synchronous_save():
     _SYNC_SAVE.reset(token)
 
 
-class _TypeHandlerRegistry:
-  """The registry of leaf types ocpx's engine stores (see `type_handlers`).
-
-  ocpx's leaf handling lives in its native engine, so this registry cannot
-  take custom TypeHandlers; passing any other registry raises.
-  """
-
-  def __repr__(self):
-    return "ocpx.type_handlers.GLOBAL_TYPE_HANDLER_REGISTRY"
-
-
-GLOBAL_TYPE_HANDLER_REGISTRY = _TypeHandlerRegistry()
+GLOBAL_TYPE_HANDLER_REGISTRY = th_registry.GLOBAL_TYPE_HANDLER_REGISTRY
 
 
 class _DefaultValidator:
@@ -162,10 +153,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       enable_pinned_host_transfer: Optional[bool] = None,
       is_prioritized_key_fn: Optional[Callable[[Any], bool]] = None,
   ):
-    if type_handler_registry is not GLOBAL_TYPE_HANDLER_REGISTRY:
-      raise NotImplementedError(
-          "PyTreeCheckpointHandler(type_handler_registry=...): ocpx stores "
-          "leaves with its native engine and cannot use custom TypeHandlers.")
+    if not callable(getattr(type_handler_registry, "get", None)):
+      raise TypeError(
+          "type_handler_registry must be a TypeHandlerRegistry (e.g. "
+          "ocp.type_handlers.create_type_handler_registry(...)), got "
+          f"{type_handler_registry!r}")
     if handler_impl is not None:
       raise NotImplementedError(
           "PyTreeCheckpointHandler(handler_impl=...) is not supported by "
@@ -205,12 +197,17 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._pytree_metadata_options = pytree_metadata_options
     self._enable_pinned_host_transfer = enable_pinned_host_transfer
     self._is_prioritized_key_fn = is_prioritized_key_fn
+    self._type_handler_registry = type_handler_registry
     self._pending: dict[str, Any] = {}
     self._lock = threading.Lock()
-    # Orbax configures these through its TypeHandlerRegistry's ArrayHandler;
-    # here they are plain attributes (engine options of the v1 API).
-    self._write_array_metadata = True
-    self._write_sharding_file = True
+    # Orbax configures these through its registry's ArrayHandler; ocpx's
+    # ArrayHandler carries the same two settings to the engine.
+    array_handler = _registered_array_handler(type_handler_registry)
+    self._write_array_metadata = (
+        array_handler is None
+        or array_handler._array_metadata_store is not None)  # pylint: disable=protected-access
+    self._write_sharding_file = (array_handler is None
+                                 or array_handler.enable_write_sharding_file)
 
   # -- configuration ------------------------------------------------------------
   def _memory_options(self) -> v1_options.MemoryOptions:
@@ -285,25 +282,110 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       raise ValueError(f"{_key(directory)}: Found empty item: {args.item!r}; "
                        "there is nothing to save.")
     _validate_custom_metadata(args.custom_metadata, directory)
-    _check_leaf_types(args.item, directory)
     saving = self._saving_options(args.save_args,
                                   args.ocdbt_target_data_file_size,
                                   use_ocdbt=use_ocdbt, use_zarr3=use_zarr3)
+    key = _key(directory)
+    item, handler_futures, used = args.item, [], []
+    if th_registry.is_pristine(self._type_handler_registry):
+      _check_leaf_types(args.item, directory)
+    else:
+      item, handler_futures, used = self._serialize_with_handlers(
+          directory, args.item, args.save_args, saving)
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
-    key = _key(directory)
     # Typed PRNG keys are stored by the engine (key data + implementation
     # name in array_metadatas), as Orbax stores them.
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
-      run = engine_handler.prepare_save(directory, args.item,
+      run = engine_handler.prepare_save(directory, item,
                                         custom_metadata=args.custom_metadata)
 
     def background():
       with ctx:
         finalize = run()
+      for f in handler_futures:  # the custom TypeHandlers' own writes
+        f.result()
       with self._lock:
-        self._pending[key] = finalize
+        self._pending[key] = (finalize, used)
     return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
+
+  def _serialize_with_handlers(self, directory, item, save_args, saving):
+    """Runs the registry's TypeHandlers over the leaves of `item`.
+
+    Returns (the tree for the engine, the handlers' futures, the custom
+    handlers used).  Leaves of the built-in handlers (or of subclasses that
+    pass values on with `super().serialize`) stay in the tree for the
+    engine; a leaf written by a handler of its own becomes an ExternalLeaf
+    recorded in `_METADATA` under the handler's typestr.
+    """
+    registry = self._type_handler_registry
+    if isinstance(directory, path_lib.PathAwaitingCreation):
+      dir_path = directory.wait()
+    else:
+      dir_path = path_lib.as_path(directory)
+    leaves, treedef = tree_lib.flatten(item)
+    values = [l.value for l in leaves]
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for i, l in enumerate(leaves):
+      v = l.value
+      if tree_lib.is_empty_leaf(v) or v is type_handlers.PLACEHOLDER:
+        continue
+      try:
+        h = registry.get(type(v))
+      except ValueError:
+        raise ValueError(
+            f"{dir_path}: TypeHandler lookup failed for: type={type(v)}, "
+            f"leaf {jax.tree_util.keystr(l.keypath)}; register a "
+            "TypeHandler for it.") from None
+      if th_registry.is_engine_handler(h, "serialize"):
+        if v_pytree_kind(v) is None:
+          raise ValueError(
+              f"{dir_path}: leaf {jax.tree_util.keystr(l.keypath)}: "
+              f"{type(h).__name__} cannot store {type(v)}.")
+        continue
+      groups.setdefault(id(h), (h, []))[1].append(i)
+    if not groups:
+      return item, [], []
+    per_leaf = _names_map(save_args, type_handlers.SaveArgs)
+    collector: dict = {}
+    futures: list = []
+    used = []
+    with th_registry.collecting(collector):
+      for h, idx in groups.values():
+        infos = [self._param_info(dir_path, leaves[i], saving, h.typestr())
+                 for i in idx]
+        sargs = [_lookup_prefix(per_leaf, leaves[i].names)
+                 or type_handlers.SaveArgs() for i in idx]
+        got = checkpoint_handler.run_async(
+            h.serialize([values[i] for i in idx], infos, sargs))
+        futures.extend(got or [])
+        used.append(h)
+        for i in idx:
+          if leaves[i].names in collector:  # passed on to the engine
+            v = collector.pop(leaves[i].names)
+            if v_pytree_kind(v) is None:
+              raise ValueError(
+                  f"{dir_path}: leaf {jax.tree_util.keystr(leaves[i].keypath)}"
+                  f": {type(h).__name__} passed on a {type(v)}, which the "
+                  "engine cannot store.")
+            values[i] = v
+          else:
+            values[i] = tree_lib.ExternalLeaf(h.typestr())
+    return jax.tree_util.tree_unflatten(treedef, values), futures, used
+
+  @staticmethod
+  def _param_info(dir_path, leaf, saving, typestr, *, skip=None):
+    return th_registry.ParamInfo(
+        name=leaf.param_name if hasattr(leaf, "param_name") else ".".join(
+            leaf.names),
+        keypath=getattr(leaf, "keypath", None) or tuple(leaf.names),
+        parent_dir=dir_path,
+        path=dir_path / (leaf.param_name if hasattr(leaf, "param_name")
+                         else ".".join(leaf.names)),
+        skip_deserialize=skip,
+        is_ocdbt_checkpoint=saving.use_ocdbt if saving is not None else None,
+        use_zarr3=saving.use_zarr3 if saving is not None else None,
+        value_typestr=typestr)
 
   def save(self, directory, item: Optional[PyTree] = None,
            save_args: Optional[PyTree] = None,
@@ -319,9 +401,12 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def finalize(self, directory) -> None:
     """Merges the per-process databases and writes `_METADATA`."""
     with self._lock:
-      finalize = self._pending.pop(_key(directory), None)
-    if finalize is not None:
+      pending = self._pending.pop(_key(directory), None)
+    if pending is not None:
+      finalize, used = pending
       finalize()
+      for h in used:
+        h.finalize(path_lib.as_path(getattr(directory, "path", directory)))
 
   # -- restore ----------------------------------------------------------------
   def restore(self, directory, item: Optional[PyTree] = None,
@@ -358,15 +443,21 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def restore_tree(self, dir_path, item, restore_args, *,
                    partial_restore: bool = False, use_item_types=False,
                    fallback_sharding=None, support_layout=False,
-                   strict: bool = True):
+                   strict: bool = True, read_aggregate: bool = True):
     """Restores with `item` as structure and per-leaf `restore_args`.
 
     With `use_item_types` (StandardCheckpointHandler), leaves of `item`
     (arrays, ShapeDtypeStructs, scalars) also choose type, shape, dtype and
-    sharding when no RestoreArgs is given.
+    sharding when no RestoreArgs is given.  Values kept in a legacy msgpack
+    aggregate file (`aggregate_filename`) are read from it.
     """
     dir_path = resolve_pytree_dir(dir_path)
-    self._refuse_aggregate_only(dir_path)
+    if read_aggregate:
+      aggregate = self._read_aggregate(dir_path)
+      if aggregate is not None:
+        return self._restore_with_aggregate(
+            dir_path, aggregate, item, restore_args,
+            partial_restore=partial_restore)
     meta = v1_pytree._read_or_infer_tree_metadata(dir_path)  # pylint: disable=protected-access
     loading = v1_options.ArrayOptions.Loading(
         enable_padding_and_truncation=True,
@@ -403,13 +494,25 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
               and not l.skip_deserialize]
     if arrays:
       loader.store.prefetch_info(arrays)
-    key_impls = v1_pytree.read_random_key_impls(dir_path)
+    # The loader's copy: read once per restore (the engine needs it too).
+    key_impls = loader.random_key_impls()
     jobs: list[Any] = []
+    registry = self._type_handler_registry
+    custom = not th_registry.is_pristine(registry)
+    by_handler: dict[int, tuple[Any, list]] = {}
     for i, (names, value) in enumerate(wanted):
       if value is type_handlers.PLACEHOLDER:
         jobs.append(None)
         continue
       l = by_names.get(names)
+      if custom and l is not None and not (
+          item is not None and value is None
+          and l.value_type not in tree_lib.EMPTY_TYPES):
+        h = self._restore_handler(dir_path, l, ra_map)
+        if h is not None:
+          by_handler.setdefault(id(h), (h, []))[1].append((i, l))
+          jobs.append(None)
+          continue
       if item is not None and (l is None or (
           value is None and l.value_type not in tree_lib.EMPTY_TYPES)):
         # partial_restore: a key the checkpoint lacks keeps the item's value;
@@ -436,6 +539,16 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         post[i] = fmt
       jobs.append((l, abstract))
     values = loader._restore_all(jobs)  # pylint: disable=protected-access
+    for h, entries in by_handler.values():
+      infos = [self._param_info(dir_path, l, None, l.value_type,
+                                skip=l.skip_deserialize) for _, l in entries]
+      for info in infos:
+        info.is_ocdbt_checkpoint = meta.use_ocdbt
+      ras = [_lookup_prefix(ra_map, l.names) if ra_map else None
+             for _, l in entries]
+      got = checkpoint_handler.run_async(h.deserialize(infos, ras))
+      for (i, _), v in zip(entries, got):
+        values[i] = v
     for i, fmt in post.items():
       if isinstance(fmt, _Keep):
         values[i] = fmt.value
@@ -456,16 +569,99 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       return tree_lib.build_rich_tree(meta.value_metadata_tree, by)
     return tree_lib.build_tree(meta.leaves, by)
 
-  def _refuse_aggregate_only(self, dir_path) -> None:
-    """Legacy checkpoints kept the whole tree in one msgpack file."""
+  def _restore_handler(self, dir_path, l, ra_map):
+    """The custom TypeHandler that restores leaf `l`, or None for the
+    engine (chosen by the RestoreArgs' restore_type, else by the typestr
+    recorded in `_METADATA`, as in Orbax)."""
+    if l.value_type in tree_lib.EMPTY_TYPES:
+      return None
+    registry = self._type_handler_registry
+    ra = _lookup_prefix(ra_map, l.names) if ra_map else None
+    rtype = getattr(ra, "restore_type", None)
+    h = None
+    if rtype is not None and not isinstance(ra, type_handlers.ArrayRestoreArgs):
+      try:
+        h = registry.get(rtype)
+      except ValueError:
+        h = None
+    if h is None and registry.has(l.value_type):
+      h = registry.get(l.value_type)
+    if h is None:
+      if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
+                          tree_lib.SCALAR, tree_lib.STRING):
+        return None
+      raise ValueError(
+          f"{dir_path}: leaf {'.'.join(l.names)!r}: TypeHandler lookup failed "
+          f"for typestr {l.value_type!r}; register the TypeHandler that "
+          "saved it.")
+    if th_registry.is_engine_handler(h, "deserialize"):
+      return None
+    return h
+
+  def _read_aggregate(self, dir_path) -> Any:
+    """The legacy aggregate tree if it holds values to restore, else None.
+
+    Old checkpoints kept the tree (or the leaves saved with
+    `SaveArgs(aggregate=True)`) in one msgpack file.  A file holding only
+    placeholders of stored arrays adds nothing once `_METADATA` exists.
+    """
     legacy = dir_path / self._aggregate_filename
-    if (not (dir_path / PYTREE_METADATA_FILE).exists() and legacy.is_file()
-        and not (dir_path / "manifest.ocdbt").exists()):
-      raise NotImplementedError(
-          f"{dir_path}: this is a legacy aggregated checkpoint (the tree is "
-          f"in the msgpack file {legacy.name!r}, aggregate_filename); ocpx "
-          "does not read that format. Restore it with orbax-checkpoint and "
-          "save it again.")
+    if not legacy.is_file():
+      return None
+    tree = msgpack_aggregate.read_aggregate_file(legacy)
+    if (dir_path / PYTREE_METADATA_FILE).exists() and all(
+        msgpack_aggregate.is_placeholder(l.value)
+        for l in tree_lib.flatten(tree)[0]):
+      return None
+    return tree
+
+  def _restore_with_aggregate(self, dir_path, aggregate, item, restore_args,
+                              *, partial_restore: bool):
+    """Restores a checkpoint whose values are (partly) in the aggregate file.
+
+    Aggregated values get the RestoreArgs' dtype and, for ArrayRestoreArgs,
+    become jax.Arrays on its sharding (as in Orbax); leaves stored as arrays
+    (placeholders in the file) are read by the engine.
+    """
+    where = dir_path / self._aggregate_filename
+    agg_leaves, agg_treedef = tree_lib.flatten(aggregate)
+    ra_map = _names_map(restore_args, type_handlers.RestoreArgs)
+    stored: dict = {}
+    if any(msgpack_aggregate.is_placeholder(l.value) for l in agg_leaves):
+      engine_tree = self.restore_tree(dir_path, None, _NamesTree(ra_map),
+                                      read_aggregate=False)
+      stored = {l.names: l.value for l in tree_lib.flatten(engine_tree)[0]}
+    values: dict = {}
+    for l in agg_leaves:
+      if msgpack_aggregate.is_placeholder(l.value):
+        if l.names not in stored:
+          raise ValueError(
+              f"{where}: leaf {'.'.join(l.names)!r} is a placeholder of a "
+              "stored array, but the checkpoint holds no such array.")
+        values[l.names] = stored[l.names]
+      else:
+        ra = _lookup_prefix(ra_map, l.names) if ra_map else None
+        values[l.names] = _aggregated_value(l.value, ra)
+    if item is None:
+      return jax.tree_util.tree_unflatten(
+          agg_treedef, [values[l.names] for l in agg_leaves])
+    item_leaves, treedef = tree_lib.flatten(item)
+    out = []
+    missing = []
+    for leaf in item_leaves:
+      if leaf.names in values:
+        out.append(values[leaf.names])
+      elif partial_restore or leaf.value is type_handlers.PLACEHOLDER:
+        out.append(leaf.value)
+      else:
+        missing.append(".".join(leaf.names) or "<root>")
+    if missing:
+      raise ValueError(
+          f"{where}: User-provided restore item and on-disk value metadata "
+          f"tree structures do not match: not in checkpoint: {missing[:20]}. "
+          "If this mismatch is intentional, pass `partial_restore=True` to "
+          "only restore parameters found in `item`.")
+    return jax.tree_util.tree_unflatten(treedef, out)
 
   def _abstract_for(self, dir_path, loader, l, value, ra, *, use_item_types,
                     fallback_sharding, support_layout, strict):
@@ -636,6 +832,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         info = loader.store.info(name)
         values[l.names] = metadata_lib.ScalarMetadata(
             name=name, directory=dir_path, dtype=info.dtype)
+      elif vt not in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY):
+        values[l.names] = self._custom_leaf_metadata(dir_path, l, meta)
       else:
         info = loader.store.info(name)
         sharding = None
@@ -661,6 +859,19 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     return metadata_lib.TreeMetadata(tree,
                                      custom_metadata=meta.custom_metadata,
                                      use_zarr3=bool(meta.use_zarr3))
+
+  def _custom_leaf_metadata(self, dir_path, l, meta):
+    """Metadata of a leaf a custom TypeHandler wrote (its `metadata`), or
+    None if no registered handler knows the leaf's typestr."""
+    registry = self._type_handler_registry
+    if not registry.has(l.value_type):
+      return None
+    h = registry.get(l.value_type)
+    info = self._param_info(dir_path, l, None, l.value_type,
+                            skip=l.skip_deserialize)
+    info.is_ocdbt_checkpoint = meta.use_ocdbt
+    got = checkpoint_handler.run_async(h.metadata([info]))
+    return got[0] if got else None
 
   def close(self):
     with self._lock:
@@ -873,3 +1084,42 @@ class PyTreeRestoreArgs(checkpoint_args.CheckpointArgs):
 
 
 typestrs.register_handler_type(PyTreeCheckpointHandler)
+
+
+def _aggregated_value(value, ra):
+  """An aggregated value with its RestoreArgs applied (dtype cast; an
+  ArrayRestoreArgs makes a jax.Array on its sharding)."""
+  if ra is None:
+    return value
+  if ra.dtype is not None:
+    if isinstance(value, (int, float, complex, np.number, np.bool_)) and (
+        not isinstance(value, np.ndarray)):
+      value = np.asarray(value).astype(ra.dtype).item()
+    elif hasattr(value, "astype"):
+      value = value.astype(ra.dtype)
+  if hasattr(value, "reshape") and isinstance(ra,
+                                              type_handlers.ArrayRestoreArgs):
+    arr = np.asarray(value)
+    shape = ra.global_shape or ra.shape
+    if shape is not None:
+      arr = arr.reshape(shape)
+    sharding = ra.sharding
+    if sharding is None:
+      if ra.mesh is None:
+        raise ValueError(
+            "ArrayRestoreArgs for an aggregated value needs a sharding or a "
+            "mesh and mesh_axes.")
+      sharding = jax.sharding.NamedSharding(
+          ra.mesh, ra.mesh_axes or jax.sharding.PartitionSpec())
+    value = jax.make_array_from_callback(arr.shape, sharding,
+                                         lambda idx: arr[idx])
+  return value
+
+
+def _registered_array_handler(registry):
+  """The registry's built-in ArrayHandler (its engine settings), if any."""
+  try:
+    h = registry.get(jax.Array)
+  except (ValueError, TypeError):
+    return None
+  return h if isinstance(h, th_registry.ArrayHandler) else None
