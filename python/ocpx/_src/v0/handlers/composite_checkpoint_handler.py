@@ -287,7 +287,8 @@ class CompositeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         item_handlers=handlers,
         item_metadata=CompositeResults(**{n: None for n in handlers}),
         metrics=step.metrics if step else {},
-        performance_metrics=step.performance_metrics if step else {},
+        performance_metrics=metadata_lib.save_step_statistics(
+            step.performance_metrics if step else None),
         init_timestamp_nsecs=step.init_timestamp_nsecs if step else None,
         commit_timestamp_nsecs=step.commit_timestamp_nsecs if step else None,
         custom_metadata=(step.custom_metadata or {}) if step else {})
