@@ -711,6 +711,20 @@ def test_checkpoint_manager_over_a_bucket(store):
   with ocpx.CheckpointManager(base, options=opts) as mngr:
     assert mngr.all_steps() == [2, 3]  # 7 never committed; 0, 1 deleted
   assert sorted(p.name for p in root.iterdir()) == ["2", "3", "7"]
+  # Saving step 7 again replaces the remains of the interrupted save; a
+  # manager with cleanup_tmp_directories removes those of step 8.
+  root.store.write(f"{root.key}/8/_CHECKPOINT_METADATA", b"{}")
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    mngr.save(7, args=ocpx.args.StandardSave({"w": np.full(3, 7)}))
+    mngr.wait_until_finished()
+    assert mngr.all_steps() == [3, 7]
+    np.testing.assert_array_equal(mngr.restore(7)["w"], np.full(3, 7))
+  opts = ocpx.CheckpointManagerOptions(max_to_keep=2,
+                                       cleanup_tmp_directories=True)
+  with ocpx.CheckpointManager(base, options=opts) as mngr:
+    mngr.wait_until_finished()
+    assert mngr.all_steps() == [3, 7]
+  assert sorted(p.name for p in root.iterdir()) == ["3", "7"]
 
 
 def test_step_helpers_and_todelete_subdir_on_a_bucket(store):

@@ -285,3 +285,31 @@ def test_v1_load_in_commit_file_mode(tmp_path):
       with pytest.raises(v1.errors.InvalidLayoutError,
                          match="Found incomplete checkpoint"):
         v1.load(path)
+
+
+def test_manager_commit_file_mode_replaces_and_cleans_uncommitted_steps(
+    tmp_path):
+  """In commit-file mode a step directory without its marker is what an
+  interrupted save left: saving that step again replaces it, and
+  cleanup_tmp_directories removes such directories, as Orbax does."""
+
+  def manager(**kw):
+    return ocpx.CheckpointManager(
+        tmp_path, options=ocpx.CheckpointManagerOptions(
+            temporary_path_class=ocpx.path.atomicity.CommitFileTemporaryPath,
+            enable_async_checkpointing=False, **kw))
+
+  with manager() as m:
+    for step in (1, 2, 3):
+      m.save(step, args=ocpx.args.StandardSave(_tree()))
+  os.remove(tmp_path / "2" / MARKER)
+  os.remove(tmp_path / "3" / MARKER)
+  with manager() as m:
+    assert m.all_steps() == [1]
+    m.save(3, args=ocpx.args.StandardSave(_tree()))  # replaces the remains
+    assert m.all_steps() == [1, 3]
+    _assert_tree(m.restore(3, args=ocpx.args.StandardRestore(_tree())))
+  assert (tmp_path / "2").exists()  # left alone without cleanup
+  with manager(cleanup_tmp_directories=True) as m:
+    assert m.all_steps() == [1, 3]
+  assert sorted(os.listdir(tmp_path)) == ["1", "3"]

@@ -436,11 +436,19 @@ class StepEngine:
       self.delete(step, wait=True)
     final = self.write_path(step)
     if final.exists() and self.is_primary:
-      # A directory for this step that is not a committed step of ours (for
-      # example an uncommitted commit-file-mode step): never write into it.
-      raise self._step_exists_error(
-          f"{final} exists but is not a committed step; remove it or use "
-          "another step.")
+      if self._writes_in_place(final):
+        # Commit-file mode (object stores, CommitFileTemporaryPath): steps
+        # are written in place, so an uncommitted directory of this step is
+        # what an interrupted save of it left; replace it, as Orbax does.
+        logging.warning("%s: removing an uncommitted save of step %d",
+                        final, step)
+        path_lib.rmtree(final)
+      else:
+        # A directory that is not a committed step of ours: never write
+        # into it.
+        raise self._step_exists_error(
+            f"{final} exists but is not a committed step; remove it or use "
+            "another step.")
     pending = _PendingSave(step)
     owner = threading.get_ident()
     handle = write(final)  # blocking phase; raises -> nothing changed
@@ -464,6 +472,15 @@ class StepEngine:
                                       name=f"ocpx-step-{step}")
     pending.thread.start()
     return pending
+
+  def _writes_in_place(self, final: pathlib.Path) -> bool:
+    """True in commit-file mode: steps are written at their final path and
+    committed by `commit_success.txt` (object stores, or commit-file
+    atomicity options / temporary path class)."""
+    fmt = self.name_format
+    return path_lib.uses_commit_file(final) or step_names._commit_file_mode(  # pylint: disable=protected-access
+        getattr(fmt, "atomicity_options", None),
+        getattr(fmt, "temporary_path_cls", None))
 
   def _on_committed(self, step: int, path: pathlib.Path, metrics: Any):
     info = StepInfo(step, path, info_lib.utc_now(), metrics,
@@ -545,9 +562,40 @@ class StepEngine:
       out.append(self.directory / name)
     return out
 
+  def _uncommitted_in_place(self) -> list[pathlib.Path]:
+    """Commit-file mode: step directories without their commit marker (what
+    interrupted saves left; steps are written in place)."""
+    if not self._writes_in_place(self.directory):
+      return []
+    if path_lib.uses_commit_file(self.directory):
+      names = [n for n, committed in step_names._subdirs(self.directory)  # pylint: disable=protected-access
+               if not committed]
+    else:
+      try:
+        names = [e.name for e in os.scandir(self.directory)
+                 if e.is_dir(follow_symlinks=False)
+                 and not os.path.exists(os.path.join(
+                     e.path, path_lib.COMMIT_SUCCESS_FILE))]
+      except FileNotFoundError:
+        return []
+    return [self.directory / n for n in names
+            if step_names.TMP_DIR_SUFFIX not in n
+            and _parse_any(self.name_format, n) is not None]
+
   def _cleanup_tmp(self) -> None:
     from ocpx._src import recovery  # pylint: disable=g-import-not-at-top
     from ocpx._src import saving  # pylint: disable=g-import-not-at-top
+    for p in self._uncommitted_in_place():
+      with saving._IN_FLIGHT_LOCK:  # pylint: disable=protected-access
+        live = p in saving._IN_FLIGHT  # pylint: disable=protected-access
+      if live:
+        continue
+      try:
+        path_lib.rmtree(p)
+      except FileNotFoundError:
+        pass
+      except OSError as e:
+        self._record(background_error(e, f"Removing uncommitted {p}"))
     for p in self._own_tmp_dirs():
       final = p.parent / p.name[:p.name.find(step_names.TMP_DIR_SUFFIX)]
       with saving._IN_FLIGHT_LOCK:  # pylint: disable=protected-access
