@@ -17,10 +17,8 @@ from ocpx.v1 import errors
 from ocpx.v1 import handlers
 from ocpx.v1 import multihost
 from ocpx.v1 import options
-from ocpx.v1 import partial
 from ocpx.v1 import path
 from ocpx.v1 import tree
-from ocpx.v1 import training
 from ocpx._src.async_response import AsyncResponse
 from ocpx._src.checkpoint_metadata import CheckpointMetadata
 from ocpx._src.context import Context
@@ -51,6 +49,24 @@ from ocpx._src.saving import save_async
 from ocpx._src.saving import save_checkpointables
 from ocpx._src.saving import save_checkpointables_async
 from ocpx._src.tree import PLACEHOLDER
+
+# `training` (the step manager) and `partial` load on first use: most
+# programs need neither, and importing them costs more than the rest.
+_LAZY_SUBMODULES = ("partial", "training")
+
+
+def __getattr__(name):
+  if name in _LAZY_SUBMODULES:
+    import importlib  # pylint: disable=g-import-not-at-top
+    module = importlib.import_module(f"ocpx.v1.{name}")
+    globals()[name] = module
+    return module
+  raise AttributeError(f"module 'ocpx.v1' has no attribute {name!r}")
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 # A PyTree of leaf metadata (ArrayMetadata, NumpyMetadata, scalar and string
 # types), as `metadata()` returns it.
