@@ -691,6 +691,33 @@ def test_orbax_v0_restores_ocpx_v0_save_on_gcs(gcs):
   assert int(got["s"]) == 3
 
 
+@pytest.mark.parametrize("use_ocdbt", [False, True])
+def test_v0_metadata_key_on_a_bucket(s3_store, use_ocdbt):
+  import ocpx  # pylint: disable=g-import-not-at-top
+  import tensorstore as ts  # pylint: disable=g-import-not-at-top
+  th = ocpx.type_handlers
+  reg = th.create_type_handler_registry(
+      (np.ndarray, th.NumpyHandler(metadata_key="custom_zarray")))
+  url = s3_store.bucket() + f"/v0/key-{use_ocdbt}"
+  tree = {"a": np.arange(6.0).reshape(2, 3), "b": np.ones(3, np.int32)}
+  with ocpx.Checkpointer(ocpx.PyTreeCheckpointHandler(
+      use_ocdbt=use_ocdbt, type_handler_registry=reg)) as c:
+    c.save(url, args=ocpx.args.PyTreeSave(tree))
+    got = c.restore(url)
+  for k in tree:
+    np.testing.assert_array_equal(got[k], tree[k])
+  root = rpath_lib.RemotePath(url)
+  kv = root.kvstore_spec()
+  if use_ocdbt:
+    kv = {"driver": "ocdbt", "base": kv}
+  keys = ts.KvStore.open(kv, context=root.store.context).result()
+  names = {k.decode() for k in keys.list().result()}
+  assert {"a/custom_zarray", "b/custom_zarray"} <= names
+  assert not any(n.endswith(".zarray") for n in names)
+  with pytest.raises(ValueError, match="custom_zarray|zarr.json"):
+    ocpx.PyTreeCheckpointHandler(use_ocdbt=use_ocdbt).restore(url)
+
+
 # ---------------------------------------------------------------------------
 # CheckpointManager over a bucket
 

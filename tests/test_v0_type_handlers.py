@@ -166,8 +166,6 @@ def test_array_handler_options_reach_the_engine(tmp_path):
         {"w": jax.numpy.ones(8)}))
   names = os.listdir(tmp_path / "a")
   assert "_sharding" not in names and "array_metadatas" not in names
-  with pytest.raises(NotImplementedError, match="metadata_key"):
-    th.ArrayHandler(metadata_key="custom")
 
 
 def test_handler_futures_finish_before_commit(tmp_path):

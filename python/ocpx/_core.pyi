@@ -96,6 +96,11 @@ def zarr_make_metadata(shape: Sequence[int], dtype: str, chunk_shape: Sequence[i
     zarr.json text as Orbax writes it: one sharding_indexed codec with inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless None) (+ crc32c if chunk_checksums), zero fill.
     """
 
+def validate_metadata_key(key: str) -> None:
+    """
+    ValueError unless `key` can name an array's metadata file (one non-empty path component that no chunk key can take).
+    """
+
 def zarr_normalize_metadata(json: str) -> str:
     """
     Parses and validates zarr.json text; returns it as TensorStore would write it (compact, sorted).  ValueError naming the field if invalid.
@@ -196,7 +201,10 @@ class CheckpointArrayReader:
     The arrays of a checkpointable directory (merged OCDBT database or plain zarr directories; zarr3 or zarr2).  Thread-safe.
     """
 
-    def __init__(self, directory: str, use_ocdbt: bool = True) -> None: ...
+    def __init__(self, directory: str, use_ocdbt: bool = True, *, metadata_keys: Sequence[str] = []) -> None:
+        """
+        metadata_keys: further names of array metadata files, tried before zarr.json and .zarray (Orbax's TypeHandler metadata_key).
+        """
 
     def info(self, param: str) -> tuple:
         """(shape, numpy dtype, chunk_shape) of an array."""
@@ -227,9 +235,9 @@ class CheckpointArrayWriter:
         With a ByteLimiter, every write() keeps the chunks being gathered and encoded within its limit (the input array is not counted).  With sync=False, commit() publishes the OCDBT manifest atomically but fsyncs nothing (the caller syncs the whole tree).
         """
 
-    def write_metadata(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
+    def write_metadata(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None = 3, *, zarr_format: int = 3, chunk_checksums: bool = False, metadata_key: str | None = None) -> None:
         """
-        Writes the array's metadata: `zarr.json` (zarr_format 3, with a `crc32c` inner codec if chunk_checksums) or `.zarray` (zarr_format 2).
+        Writes the array's metadata: `zarr.json` (zarr_format 3, with a `crc32c` inner codec if chunk_checksums) or `.zarray` (zarr_format 2), or a file named metadata_key if given.
         """
 
     def write(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None, origin: Sequence[int], array: object, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
@@ -309,7 +317,7 @@ class CheckpointReader:
     An opened Orbax checkpoint PyTree (v1 or v0 layout, AUTO checkpointable resolution), read by the C++ reader.  Thread-safe.
     """
 
-    def __init__(self, path: str, checkpointable: str = 'AUTO', fail_on_missing_chunks: bool = True) -> None: ...
+    def __init__(self, path: str, checkpointable: str = 'AUTO', fail_on_missing_chunks: bool = True, *, array_metadata_keys: Sequence[str] = []) -> None: ...
 
     @property
     def path(self) -> str: ...

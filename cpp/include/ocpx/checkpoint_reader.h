@@ -167,6 +167,11 @@ struct CheckpointReaderOptions {
   /// A missing chunk is NotFound (Orbax stores every chunk); otherwise it
   /// reads as the fill value.
   bool fail_on_missing_chunks = true;
+  /// Further names of array metadata files, tried in order before
+  /// `zarr.json` and `.zarray`: for checkpoints written with Orbax's
+  /// `ArrayHandler(metadata_key=...)` / `NumpyHandler(metadata_key=...)`.
+  /// Each must be a single file name that no chunk key can take.
+  std::vector<std::string> array_metadata_keys;
 };
 
 /// An array owned by the caller: `bytes` holds the C-order native-endian

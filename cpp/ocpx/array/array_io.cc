@@ -13,11 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/internal/strided.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/json_depth.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 
@@ -207,16 +210,66 @@ absl::Status ForEachChunk(absl::string_view param_path,
 
 }  // namespace
 
+absl::Status ValidateMetadataKey(absl::string_view key) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("array metadata key \"", absl::CEscape(key), "\": ", why));
+  };
+  if (key.empty()) return bad("empty");
+  if (key == "." || key == "..") return bad("not a file name");
+  for (char c : key) {
+    if (c == '/' || c == '\\' || c == '\0') {
+      return bad("must be a single file name (no '/', '\\' or NUL)");
+    }
+  }
+  if (key == "c") return bad("clashes with the zarr v3 chunk key prefix");
+  bool chunk_like = true;
+  bool digit_seen = false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      digit_seen = true;
+    } else if (c == '.' && digit_seen && i + 1 < key.size()) {
+      digit_seen = false;
+    } else {
+      chunk_like = false;
+      break;
+    }
+  }
+  if (chunk_like && digit_seen) return bad("clashes with a zarr v2 chunk key");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ArrayMetadata> ParseAnyArrayMetadata(absl::string_view text) {
+  // The top-level `zarr_format` picks the parser, which checks the rest.
+  OCPX_RETURN_IF_ERROR(internal::CheckJsonDepth(text, "array metadata"));
+  const nlohmann::json j =
+      nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_object()) {
+    auto it = j.find("zarr_format");
+    if (it != j.end() && *it == 2) return ParseZarr2ArrayMetadata(text);
+  }
+  return ParseArrayMetadata(text);
+}
+
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
-                                const ArrayMetadata& metadata) {
+                                const ArrayMetadata& metadata,
+                                absl::string_view metadata_key) {
   OCPX_RETURN_IF_ERROR(ValidateArrayMetadata(metadata));
+  if (!metadata_key.empty()) {
+    OCPX_RETURN_IF_ERROR(ValidateMetadataKey(metadata_key));
+  }
   if (metadata.zarr_format == 2) {
     OCPX_ASSIGN_OR_RETURN(std::string text,
                           SerializeZarr2ArrayMetadata(metadata));
-    return store.Write(JoinKey(param_path, kZarr2MetadataKey), std::move(text));
+    return store.Write(
+        JoinKey(param_path,
+                metadata_key.empty() ? kZarr2MetadataKey : metadata_key),
+        std::move(text));
   }
-  return store.Write(JoinKey(param_path, "zarr.json"),
-                     SerializeArrayMetadata(metadata));
+  return store.Write(
+      JoinKey(param_path, metadata_key.empty() ? "zarr.json" : metadata_key),
+      SerializeArrayMetadata(metadata));
 }
 
 absl::StatusOr<ArrayMetadata> ReadArrayMetadata(ChunkStore& store,

@@ -57,9 +57,23 @@ struct ReadRegionOptions {
 std::string JoinKey(absl::string_view param_path, absl::string_view key);
 
 /// Writes `param_path/zarr.json`, or `param_path/.zarray` for a zarr v2
-/// array (TensorStore's exact bytes in both cases).
+/// array (TensorStore's exact bytes in both cases).  A non-empty
+/// `metadata_key` names the file instead (TensorStore's `metadata_key`
+/// option, Orbax's `TypeHandler(metadata_key=...)`); it must pass
+/// `ValidateMetadataKey`.
 absl::Status WriteArrayMetadata(ChunkStore& store, absl::string_view param_path,
-                                const ArrayMetadata& metadata);
+                                const ArrayMetadata& metadata,
+                                absl::string_view metadata_key = {});
+
+/// OK if `key` can name an array's metadata file: one non-empty path
+/// component, not "." or "..", and not a name a chunk key could take ("c",
+/// or digits joined by '.', as zarr v2 chunk keys are).  InvalidArgument
+/// naming the key otherwise.
+absl::Status ValidateMetadataKey(absl::string_view key);
+
+/// Parses array metadata stored under a custom key: zarr v3 (`zarr.json`
+/// content) or zarr v2 (`.zarray` content), told apart by `zarr_format`.
+absl::StatusOr<ArrayMetadata> ParseAnyArrayMetadata(absl::string_view text);
 
 /// Reads and parses `param_path/zarr.json`; NotFound if it does not exist,
 /// InvalidArgument (naming the key and field) if it is invalid.

@@ -370,6 +370,43 @@ TEST(ArrayIoTest, Zarr2ArrayRoundTrip) {
   EXPECT_EQ(out, a);
 }
 
+TEST(ArrayIoTest, MetadataKeyValidationAndAnyFormatParse) {
+  for (const char* ok :
+       {"custom_zarray", ".zarray2", "meta.json", "0a", "c0"}) {
+    EXPECT_TRUE(ValidateMetadataKey(ok).ok()) << ok;
+  }
+  for (const char* bad :
+       {"", ".", "..", "a/b", "a\\b", "c", "0", "12.3", "0.0.1"}) {
+    EXPECT_EQ(ValidateMetadataKey(bad).code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_EQ(ValidateMetadataKey(absl::string_view("a\0b", 3)).code(),
+            absl::StatusCode::kInvalidArgument);
+  ArrayMetadata v3 = MakeOrbaxArrayMetadata({6}, DataType::kInt16, {3});
+  ArrayMetadata v2 = MakeOrbaxZarr2ArrayMetadata({6}, DataType::kInt16, {3}, 1);
+  auto p3 = ParseAnyArrayMetadata(SerializeArrayMetadata(v3));
+  ASSERT_TRUE(p3.ok()) << p3.status();
+  EXPECT_EQ(p3->zarr_format, 3);
+  auto v2_text = SerializeZarr2ArrayMetadata(v2);
+  ASSERT_TRUE(v2_text.ok());
+  auto p2 = ParseAnyArrayMetadata(*v2_text);
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  EXPECT_EQ(p2->zarr_format, 2);
+  EXPECT_EQ(p2->shape, v2.shape);
+  for (const char* bad :
+       {"", "[", "{}", "{\"zarr_format\": 2}", "{\"zarr_format\": 7}"}) {
+    EXPECT_EQ(ParseAnyArrayMetadata(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  MemoryChunkStore store;
+  ASSERT_TRUE(WriteArrayMetadata(store, "p", v2, "custom").ok());
+  EXPECT_THAT(Keys(store), UnorderedElementsAre("p/custom"));
+  EXPECT_EQ(WriteArrayMetadata(store, "p", v2, "x/y").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace internal_zarr
 }  // namespace ocpx

@@ -29,12 +29,14 @@ using ::ocpx::internal_zarr::ArrayMetadata;
 using ::ocpx::internal_zarr::FileChunkStore;
 using ::ocpx::internal_zarr::JoinKey;
 using ::ocpx::internal_zarr::kZarr2MetadataKey;
+using ::ocpx::internal_zarr::ParseAnyArrayMetadata;
 using ::ocpx::internal_zarr::ParseArrayMetadata;
 using ::ocpx::internal_zarr::ParseZarr2ArrayMetadata;
 using ::ocpx::internal_zarr::ReadBox;
 using ::ocpx::internal_zarr::ReadRegion;
 using ::ocpx::internal_zarr::ReadRegionOptions;
 using ::ocpx::internal_zarr::ReadRegions;
+using ::ocpx::internal_zarr::ValidateMetadataKey;
 using ::ocpx::internal_zarr::WriteArrayMetadata;
 using ::ocpx::internal_zarr::WriteRegion;
 using ::ocpx::internal_zarr::WriteRegionOptions;
@@ -47,9 +49,14 @@ constexpr absl::string_view kZarr2Suffix = "/.zarray";
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CheckpointArrayReader>>
-CheckpointArrayReader::Open(std::string directory, bool use_ocdbt) {
+CheckpointArrayReader::Open(std::string directory, bool use_ocdbt,
+                            std::vector<std::string> extra_metadata_keys) {
+  for (const std::string& key : extra_metadata_keys) {
+    OCPX_RETURN_IF_ERROR(ValidateMetadataKey(key));
+  }
   auto r = std::unique_ptr<CheckpointArrayReader>(new CheckpointArrayReader());
   r->directory_ = directory;
+  r->extra_metadata_keys_ = std::move(extra_metadata_keys);
   if (use_ocdbt) {
     auto reader = OcdbtReader::Open(directory);
     if (!reader.ok()) {
@@ -86,28 +93,34 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
   }
   // An empty name is the array stored at the root of the directory: a
   // PyTree that is a single leaf (Orbax writes `zarr.json`, `c/0`, ...).
-  ArrayMetadata md;
-  auto v3 = store_->Read(JoinKey(param, "zarr.json"));
-  if (!v3.ok()) return Annotate(v3.status(), param);
-  if (v3->has_value()) {
-    auto parsed = ParseArrayMetadata(**v3);
-    if (!parsed.ok()) return Annotate(parsed.status(), param);
-    md = *std::move(parsed);
-  } else {
-    auto v2 = store_->Read(JoinKey(param, kZarr2MetadataKey));
-    if (!v2.ok()) return Annotate(v2.status(), param);
-    if (!v2->has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat(directory_, ": array '", param,
-                       "' not found (no zarr.json or .zarray stored for it)"));
-    }
-    auto parsed = ParseZarr2ArrayMetadata(**v2);
-    if (!parsed.ok()) return Annotate(parsed.status(), param);
-    md = *std::move(parsed);
+  // Custom keys first (any format), then zarr.json (v3), then .zarray (v2).
+  using Parser = absl::StatusOr<ArrayMetadata> (*)(absl::string_view);
+  std::vector<std::pair<absl::string_view, Parser>> candidates;
+  for (const std::string& key : extra_metadata_keys_) {
+    candidates.emplace_back(key, &ParseAnyArrayMetadata);
   }
-  absl::MutexLock lock(&mu_);
-  metadata_.emplace(param, md);
-  return md;
+  candidates.emplace_back("zarr.json", &ParseArrayMetadata);
+  candidates.emplace_back(kZarr2MetadataKey, &ParseZarr2ArrayMetadata);
+  for (const auto& [key, parse] : candidates) {
+    auto text = store_->Read(JoinKey(param, key));
+    if (!text.ok()) return Annotate(text.status(), param);
+    if (!text->has_value()) continue;
+    auto parsed = parse(**text);
+    if (!parsed.ok()) {
+      return AnnotateStatus(parsed.status(), directory_, ": array '", param,
+                            "' (", key, ")");
+    }
+    absl::MutexLock lock(&mu_);
+    metadata_.emplace(param, *parsed);
+    return *std::move(parsed);
+  }
+  std::string names;
+  for (const auto& candidate : candidates) {
+    absl::StrAppend(&names, names.empty() ? "" : " or ", candidate.first);
+  }
+  return absl::NotFoundError(absl::StrCat(directory_, ": array '", param,
+                                          "' not found (no ", names,
+                                          " stored for it)"));
 }
 
 absl::Status CheckpointArrayReader::Read(const std::string& param,
@@ -136,8 +149,13 @@ absl::Status CheckpointArrayReader::ReadBoxes(const std::string& param,
 
 absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {
   std::vector<std::string> out;
+  std::vector<std::string> suffixes = {std::string(kZarr3Suffix),
+                                       std::string(kZarr2Suffix)};
+  for (const std::string& key : extra_metadata_keys_) {
+    suffixes.push_back(absl::StrCat("/", key));
+  }
   auto add = [&](absl::string_view key) {
-    for (absl::string_view suffix : {kZarr3Suffix, kZarr2Suffix}) {
+    for (absl::string_view suffix : suffixes) {
       if (absl::EndsWith(key, suffix)) {
         out.emplace_back(key.substr(0, key.size() - suffix.size()));
       } else if (key == suffix.substr(1)) {
@@ -197,9 +215,11 @@ CheckpointArrayWriter::Open(std::string directory,
 CheckpointArrayWriter::~CheckpointArrayWriter() = default;
 
 absl::Status CheckpointArrayWriter::WriteMetadata(
-    const std::string& param, const ArrayMetadata& metadata) {
-  return AnnotateStatus(WriteArrayMetadata(*store_, param, metadata),
-                        absl::StrCat(directory_, ": array '", param, "'"));
+    const std::string& param, const ArrayMetadata& metadata,
+    absl::string_view metadata_key) {
+  return AnnotateStatus(
+      WriteArrayMetadata(*store_, param, metadata, metadata_key),
+      absl::StrCat(directory_, ": array '", param, "'"));
 }
 
 absl::Status CheckpointArrayWriter::Write(const std::string& param,

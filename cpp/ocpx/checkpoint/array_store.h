@@ -35,13 +35,18 @@ class CheckpointArrayReader {
  public:
   /// Opens `directory`.  With `use_ocdbt`, the database rooted there must
   /// exist (NotFound naming `manifest.ocdbt` otherwise).
+  /// `extra_metadata_keys` are further names of array metadata files (the
+  /// `metadata_key` of Orbax TypeHandlers), tried in order before
+  /// `zarr.json` and `.zarray`; each must pass `ValidateMetadataKey`.
   static absl::StatusOr<std::unique_ptr<CheckpointArrayReader>> Open(
-      std::string directory, bool use_ocdbt);
+      std::string directory, bool use_ocdbt,
+      std::vector<std::string> extra_metadata_keys = {});
 
   const std::string& directory() const { return directory_; }
 
-  /// The metadata of `param` (`<param>/zarr.json`, else `<param>/.zarray`),
-  /// cached.  NotFound naming the param if neither exists.
+  /// The metadata of `param` (`<param>/<extra key>` for the first extra key
+  /// stored, else `<param>/zarr.json`, else `<param>/.zarray`), cached.
+  /// NotFound naming the param if none exists.
   absl::StatusOr<internal_zarr::ArrayMetadata> Metadata(
       const std::string& param);
 
@@ -72,6 +77,7 @@ class CheckpointArrayReader {
   absl::Status Annotate(const absl::Status& s, const std::string& param) const;
 
   std::string directory_;
+  std::vector<std::string> extra_metadata_keys_;
   std::shared_ptr<const internal_ocdbt::OcdbtReader> ocdbt_;
   std::unique_ptr<internal_zarr::ChunkStore> store_;
   absl::Mutex mu_;
@@ -104,8 +110,11 @@ class CheckpointArrayWriter {
       std::string directory, const CheckpointArrayWriterOptions& options);
   ~CheckpointArrayWriter();
 
+  /// Writes `param`'s metadata as `zarr.json` (`.zarray` for zarr v2), or
+  /// under `metadata_key` if non-empty (see `WriteArrayMetadata`).
   absl::Status WriteMetadata(const std::string& param,
-                             const internal_zarr::ArrayMetadata& metadata);
+                             const internal_zarr::ArrayMetadata& metadata,
+                             absl::string_view metadata_key = {});
   /// Writes a box of `param` (chunks stored even if equal to the fill value,
   /// as Orbax does), within the options' byte limit.
   absl::Status Write(const std::string& param,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "gtest/gtest.h"
 
@@ -124,6 +125,68 @@ TEST_P(ArrayStoreTest, SharedLimiterBoundsConcurrentWritesAndReads) {
   EXPECT_EQ(back, data);
   EXPECT_LE(read_limiter.peak(), 2u * 256);
   EXPECT_GE(read_limiter.peak(), 512u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_P(ArrayStoreTest, CustomMetadataKeyWrittenAndFoundOnlyWhenAsked) {
+  const bool use_ocdbt = GetParam();
+  const std::string dir = TempDir();
+  ArrayMetadata v3 = MakeOrbaxArrayMetadata({4}, DataType::kInt32, {2});
+  ArrayMetadata v2 = internal_zarr::MakeOrbaxZarr2ArrayMetadata(
+      {3}, DataType::kFloat32, {3}, 1);
+  int32_t a[4] = {1, 2, 3, 4};
+  float b[3] = {0.5f, 1.5f, 2.5f};
+  {
+    CheckpointArrayWriterOptions o;
+    o.use_ocdbt = use_ocdbt;
+    auto w = CheckpointArrayWriter::Open(dir, o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->WriteMetadata("a", v3, "custom_zarray").ok());
+    ASSERT_TRUE((*w)->WriteMetadata("b", v2, "custom_zarray").ok());
+    ASSERT_TRUE((*w)->Write("a", v3, {0}, {4}, a).ok());
+    ASSERT_TRUE((*w)->Write("b", v2, {0}, {3}, b).ok());
+    for (const char* bad : {".", "..", "x/y", "c", "0", "1.2"}) {
+      absl::Status s = (*w)->WriteMetadata("z", v3, bad);
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  if (!use_ocdbt) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/a/custom_zarray"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/a/zarr.json"));
+    EXPECT_TRUE(std::filesystem::exists(dir + "/b/custom_zarray"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/b/.zarray"));
+  }
+  {
+    // Without the key the arrays are not there, and the error says which
+    // names were tried.
+    auto r = CheckpointArrayReader::Open(dir, use_ocdbt);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto md = (*r)->Metadata("a");
+    EXPECT_EQ(md.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_NE(md.status().message().find("zarr.json or .zarray"),
+              std::string::npos);
+    EXPECT_TRUE((*r)->ListParams()->empty());
+  }
+  auto r = CheckpointArrayReader::Open(dir, use_ocdbt, {"custom_zarray"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*(*r)->ListParams(), (std::vector<std::string>{"a", "b"}));
+  auto ma = (*r)->Metadata("a");
+  ASSERT_TRUE(ma.ok()) << ma.status();
+  EXPECT_EQ(ma->zarr_format, 3);
+  auto mb = (*r)->Metadata("b");
+  ASSERT_TRUE(mb.ok()) << mb.status();
+  EXPECT_EQ(mb->zarr_format, 2);
+  int32_t out_a[4];
+  ASSERT_TRUE((*r)->Read("a", {0}, {4}, out_a, true).ok());
+  EXPECT_EQ(std::vector<int32_t>(out_a, out_a + 4),
+            std::vector<int32_t>(a, a + 4));
+  float out_b[3];
+  ASSERT_TRUE((*r)->Read("b", {0}, {3}, out_b, true).ok());
+  EXPECT_EQ(std::vector<float>(out_b, out_b + 3), std::vector<float>(b, b + 3));
+  EXPECT_EQ(
+      CheckpointArrayReader::Open(dir, use_ocdbt, {"../x"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
   std::filesystem::remove_all(dir);
 }
 

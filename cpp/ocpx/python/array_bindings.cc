@@ -47,6 +47,7 @@ using ::ocpx::internal_zarr::ReadRegion;
 using ::ocpx::internal_zarr::ReadRegionOptions;
 using ::ocpx::internal_zarr::SerializeArrayMetadata;
 using ::ocpx::internal_zarr::ValidateArrayMetadata;
+using ::ocpx::internal_zarr::ValidateMetadataKey;
 using ::ocpx::internal_zarr::WriteArrayMetadata;
 using ::ocpx::internal_zarr::WriteRegion;
 using ::ocpx::internal_zarr::WriteRegionOptions;
@@ -87,6 +88,12 @@ void RegisterArray(nb::module_& m) {
       "zarr.json text as Orbax writes it: one sharding_indexed codec with "
       "inner chunk = chunk_shape, bytes little (+ zstd zstd_level unless "
       "None) (+ crc32c if chunk_checksums), zero fill.");
+  m.def(
+      "validate_metadata_key",
+      [](const std::string& key) { ThrowIfError(ValidateMetadataKey(key)); },
+      nb::arg("key"),
+      "ValueError unless `key` can name an array's metadata file (one "
+      "non-empty path component that no chunk key can take).");
   m.def(
       "zarr_normalize_metadata",
       [](const std::string& json) {

@@ -101,15 +101,20 @@ void RegisterCheckpoint(nb::module_& m) {
       "plain zarr directories; zarr3 or zarr2).  Thread-safe.")
       .def(
           "__init__",
-          [](PyArrayReader* self, std::string directory, bool use_ocdbt) {
+          [](PyArrayReader* self, std::string directory, bool use_ocdbt,
+             std::vector<std::string> metadata_keys) {
             absl::StatusOr<std::unique_ptr<CheckpointArrayReader>> r;
             {
               nb::gil_scoped_release release;
-              r = CheckpointArrayReader::Open(directory, use_ocdbt);
+              r = CheckpointArrayReader::Open(directory, use_ocdbt,
+                                              std::move(metadata_keys));
             }
             new (self) PyArrayReader{ValueOrThrow(std::move(r))};
           },
-          nb::arg("directory"), nb::arg("use_ocdbt") = true)
+          nb::arg("directory"), nb::arg("use_ocdbt") = true, nb::kw_only(),
+          nb::arg("metadata_keys") = std::vector<std::string>(),
+          "metadata_keys: further names of array metadata files, tried "
+          "before zarr.json and .zarray (Orbax's TypeHandler metadata_key).")
       .def(
           "info",
           [](PyArrayReader& r, const std::string& param) {
@@ -334,14 +339,14 @@ void RegisterCheckpoint(nb::module_& m) {
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,
              const std::string& dtype, const Shape& chunk_shape,
              std::optional<int> zstd_level, int zarr_format,
-             bool chunk_checksums) {
+             bool chunk_checksums, std::optional<std::string> metadata_key) {
             auto md = OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
                                     zarr_format, chunk_checksums);
             CheckpointArrayWriter& writer = w.Get();
             absl::Status s;
             {
               nb::gil_scoped_release release;
-              s = writer.WriteMetadata(param, md);
+              s = writer.WriteMetadata(param, md, metadata_key.value_or(""));
             }
             ThrowIfError(s);
           },
@@ -349,9 +354,10 @@ void RegisterCheckpoint(nb::module_& m) {
           nb::arg("chunk_shape"), nb::arg("zstd_level").none() = 3,
           nb::kw_only(), nb::arg("zarr_format") = 3,
           nb::arg("chunk_checksums") = false,
+          nb::arg("metadata_key").none() = nb::none(),
           "Writes the array's metadata: `zarr.json` (zarr_format 3, with a "
           "`crc32c` inner codec if chunk_checksums) or `.zarray` "
-          "(zarr_format 2).")
+          "(zarr_format 2), or a file named metadata_key if given.")
       .def(
           "write",
           [](PyArrayWriter& w, const std::string& param, const Shape& shape,

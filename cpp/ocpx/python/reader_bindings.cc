@@ -433,10 +433,12 @@ void RegisterReader(nb::module_& m) {
       .def(
           "__init__",
           [](PyCheckpointReader* self, std::string path,
-             std::string checkpointable, bool fail_on_missing_chunks) {
+             std::string checkpointable, bool fail_on_missing_chunks,
+             std::vector<std::string> array_metadata_keys) {
             ocpx::CheckpointReaderOptions o;
             o.checkpointable = std::move(checkpointable);
             o.fail_on_missing_chunks = fail_on_missing_chunks;
+            o.array_metadata_keys = std::move(array_metadata_keys);
             absl::StatusOr<std::unique_ptr<ocpx::CheckpointReader>> r;
             {
               nb::gil_scoped_release release;
@@ -445,7 +447,8 @@ void RegisterReader(nb::module_& m) {
             new (self) PyCheckpointReader{ValueOrThrow(std::move(r))};
           },
           nb::arg("path"), nb::arg("checkpointable") = "AUTO",
-          nb::arg("fail_on_missing_chunks") = true)
+          nb::arg("fail_on_missing_chunks") = true, nb::kw_only(),
+          nb::arg("array_metadata_keys") = std::vector<std::string>())
       .def_prop_ro("path",
                    [](const PyCheckpointReader& r) { return r.reader->path(); })
       .def_prop_ro(

@@ -189,6 +189,7 @@ struct CheckpointReader::Impl {
   bool use_ocdbt_ = true;
   bool metadata_inferred_ = false;
   bool fail_on_missing_chunks_ = true;
+  std::vector<std::string> array_metadata_keys_;
   std::optional<StepMetadata> step_metadata_;
   std::string tree_custom_metadata_ = "null";
   std::optional<internal_reader::StringValues> strings_;
@@ -261,6 +262,7 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
   auto r = std::make_unique<Impl>();
   r->path_ = path;
   r->fail_on_missing_chunks_ = options.fail_on_missing_chunks;
+  r->array_metadata_keys_ = options.array_metadata_keys;
   OCPX_ASSIGN_OR_RETURN(auto resolved, Resolve(path, options.checkpointable));
   r->checkpointable_ = resolved.checkpointable.value_or("");
   r->layout_ = resolved.layout;
@@ -283,7 +285,8 @@ absl::Status CheckpointReader::Impl::LoadLeaves() {
                                     bytes, meta_file.string(), has_manifest));
   }
   use_ocdbt_ = tree.has_value() ? tree->use_ocdbt : has_manifest;
-  auto arrays = CheckpointArrayReader::Open(directory_, use_ocdbt_);
+  auto arrays =
+      CheckpointArrayReader::Open(directory_, use_ocdbt_, array_metadata_keys_);
   if (!arrays.ok()) return AnnotateStatus(arrays.status(), path_);
   arrays_ = *std::move(arrays);
   OCPX_ASSIGN_OR_RETURN(const auto shardings, ReadShardings(dir));

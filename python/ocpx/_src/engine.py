@@ -156,11 +156,14 @@ class ArrayWriteSession:
         limiter=limiter,
         sync=not path_lib.inside_tmp_checkpoint(target))
 
-  def create(self, param: str, shape, dtype, chunk_shape) -> None:
+  def create(self, param: str, shape, dtype, chunk_shape,
+             metadata_key: Optional[str] = None) -> None:
+    """Writes `param`'s zarr metadata (under `metadata_key` if given)."""
     self._writer.write_metadata(param, list(shape), dtype_name(dtype),
                                 list(chunk_shape), self._zstd_level,
                                 zarr_format=self._zarr_format,
-                                chunk_checksums=self._chunk_checksums)
+                                chunk_checksums=self._chunk_checksums,
+                                metadata_key=metadata_key)
 
   def write(self, param: str, origin, data: np.ndarray, shape, dtype,
             chunk_shape) -> None:
@@ -241,13 +244,17 @@ class ArrayStore:
     return super().__new__(cls)
 
   def __init__(self, directory: pathlib.Path, *, use_ocdbt: bool,
-               use_zarr3: Optional[bool] = None, limiter=None):
+               use_zarr3: Optional[bool] = None, limiter=None,
+               metadata_keys: Sequence[str] = ()):
+    """`metadata_keys`: further names of array metadata files (Orbax's
+    `TypeHandler(metadata_key=...)`), tried before zarr.json and .zarray."""
     del use_zarr3  # zarr.json or .zarray is found per array
     self._limiter = limiter
     self._dir = pathlib.Path(directory)
     try:
-      self._reader = _core.CheckpointArrayReader(str(self._dir),
-                                                 use_ocdbt=use_ocdbt)
+      self._reader = _core.CheckpointArrayReader(
+          str(self._dir), use_ocdbt=use_ocdbt,
+          metadata_keys=list(metadata_keys))
     except FileNotFoundError as e:
       raise _missing_data(e) from e
     self._info: dict[str, ArrayInfo] = {}

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import jax
 
+from ocpx import _core
 from ocpx._src import context as context_lib
 from ocpx._src import engine
 from ocpx._src import path as path_lib
@@ -112,10 +113,15 @@ class PyTreeHandler:
 
     return _background()
 
-  def prepare_save(self, directory, tree, *, custom_metadata=None) -> Any:
+  def prepare_save(self, directory, tree, *, custom_metadata=None,
+                   metadata_keys: Optional[Mapping[tuple, str]] = None
+                   ) -> Any:
     """Does the device-to-host copies now; returns a callable doing the I/O.
 
     `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
+    `metadata_keys` ({leaf names: file name}, from v0 TypeHandlers'
+    `metadata_key`) stores those leaves' zarr metadata under that name
+    instead of `.zarray`; TensorStore supports it for zarr v2 only.
     """
     ctx = self.context
     saving = ctx.array_options.saving
@@ -134,6 +140,19 @@ class PyTreeHandler:
           f"{dir_path}: Found empty item: cannot save an empty PyTree "
           f"({type(tree).__name__} with no leaves).")
     tree_lib.check_param_names(leaves, dir_path)
+    metadata_keys = dict(metadata_keys or {})
+    for names, key in metadata_keys.items():
+      try:
+        _core.validate_metadata_key(key)
+      except ValueError as e:
+        raise ValueError(f"{dir_path}: leaf {'.'.join(names)!r}: {e}") from None
+    if metadata_keys and saving.use_zarr3:
+      names = next(iter(metadata_keys))
+      raise ValueError(
+          f"{dir_path}: leaf {'.'.join(names)!r}: a TypeHandler metadata_key "
+          f"({metadata_keys[names]!r}) needs zarr v2 (use_zarr3=False): "
+          "TensorStore's zarr3 driver has no metadata_key, so neither Orbax "
+          "nor TensorStore could open the array.")
     process = jax.process_index()
     primary = ctx.multiprocessing_options.primary_host
     is_primary = primary is None or primary == process
@@ -219,7 +238,9 @@ class PyTreeHandler:
           or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
       for plan in writes_zarr_json:
         writer_for(plan).create(plan.leaf.param_name, plan.global_shape,
-                                plan.dtype, plan.chunk_shape)
+                                plan.dtype, plan.chunk_shape,
+                                metadata_key=metadata_keys.get(
+                                    plan.leaf.names))
 
       def write_plan(plan):
         if plan.kind != tree_lib.JAX_ARRAY and process != 0:
@@ -299,7 +320,8 @@ class PyTreeHandler:
       if saving.use_ocdbt:
         engine.merge(dir_path)
         if saving.enable_post_merge_validation:
-          _validate_merged(dir_path, [p.leaf.param_name for p in plans])
+          _validate_merged(dir_path, [p.leaf.param_name for p in plans],
+                           tuple(dict.fromkeys(metadata_keys.values())))
       if saving.enable_write_sharding_file:
         sharding_lib.write_sharding_file(
             dir_path, {p.leaf.param_name: p.sharding_json
@@ -349,13 +371,15 @@ PyTreeHandler._orbax_typestr = {"cls": PyTreeHandler,
 SECONDARY_TYPESTRS = _SECONDARY_TYPESTRS
 
 
-def _validate_merged(dir_path, params) -> None:
+def _validate_merged(dir_path, params, metadata_keys=()) -> None:
   """`enable_post_merge_validation`: every array written is in the merged
-  database, with readable metadata; raises ValueError naming those that are
-  not (the save then fails and nothing is committed)."""
+  database, with readable metadata (under one of `metadata_keys` or the
+  standard names); raises ValueError naming those that are not (the save
+  then fails and nothing is committed)."""
   if not params:
     return
-  store = engine.ArrayStore(dir_path, use_ocdbt=True)
+  store = engine.ArrayStore(dir_path, use_ocdbt=True,
+                            metadata_keys=metadata_keys)
   present = set(store.list_params())
   missing = sorted(p for p in params if p not in present)
   if missing:

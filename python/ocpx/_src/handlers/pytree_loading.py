@@ -94,8 +94,10 @@ class Loader:
   """
 
   def __init__(self, dir_path: pathlib.Path, meta: tree_lib.TreeMetadata,
-               ctx: Any, global_mesh: Any = None):
+               ctx: Any, global_mesh: Any = None,
+               array_metadata_keys: Sequence[str] = ()):
     self.global_mesh = global_mesh
+    self.array_metadata_keys = tuple(array_metadata_keys)
     self.dir = dir_path
     self.meta = meta
     self.ctx = ctx
@@ -113,7 +115,8 @@ class Loader:
           self.dir, use_ocdbt=self.meta.use_ocdbt,
           use_zarr3=self.meta.use_zarr3,
           limiter=engine.make_limiter(
-              self.ctx.memory_options.read_concurrent_bytes))
+              self.ctx.memory_options.read_concurrent_bytes),
+          metadata_keys=self.array_metadata_keys)
     return self._store
 
   def shardings(self) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ocpx import _core
 from ocpx._src.remote import config
 from ocpx._src.remote import rpath as rpath_lib
 
@@ -198,7 +199,8 @@ class RemoteArrayWriteSession:
             self._kvstore, context=self._context).result()
       return self._open_kv
 
-  def _start_open(self, param, shape, dtype, chunk_shape, create: bool):
+  def _start_open(self, param, shape, dtype, chunk_shape, create: bool,
+                  metadata_key: Optional[str] = None):
     """Starts `param`'s open once and returns its future: a handle bound to
     no transaction (each write binds its batch's), opened without I/O.  With
     `create`, the array's metadata is also written into the current batch.
@@ -217,6 +219,8 @@ class RemoteArrayWriteSession:
     spec = {"driver": driver, "metadata": metadata,
             "recheck_cached_data": False, "recheck_cached_metadata": False,
             "store_data_equal_to_fill_value": True}
+    if metadata_key is not None:
+      spec["metadata_key"] = metadata_key
     try:
       kv = self._kv() / f"{param}/"
       if create:
@@ -240,10 +244,14 @@ class RemoteArrayWriteSession:
     except Exception as e:  # pylint: disable=broad-except
       raise _wrap(e, str(self._where), param) from e
 
-  def create(self, param: str, shape, dtype, chunk_shape) -> None:
-    """Starts creating `param` (its zarr metadata); errors surface from the
-    array's first write or from `commit`."""
-    self._start_open(param, shape, dtype, chunk_shape, create=True)
+  def create(self, param: str, shape, dtype, chunk_shape,
+             metadata_key: Optional[str] = None) -> None:
+    """Starts creating `param` (its zarr metadata, under `metadata_key` if
+    given); errors surface from the array's first write or from `commit`."""
+    if metadata_key is not None:
+      _core.validate_metadata_key(metadata_key)
+    self._start_open(param, shape, dtype, chunk_shape, create=True,
+                     metadata_key=metadata_key)
 
   def write(self, param: str, origin, data: np.ndarray, shape, dtype,
             chunk_shape) -> None:
@@ -366,15 +374,20 @@ class RemoteArrayStore:
   """Read access to the arrays of a remote checkpointable directory."""
 
   def __init__(self, directory: rpath_lib.RemotePath, *, use_ocdbt: bool,
-               use_zarr3: Optional[bool] = None, limiter=None):
+               use_zarr3: Optional[bool] = None, limiter=None,
+               metadata_keys: Sequence[str] = ()):
     del use_zarr3  # zarr.json or .zarray is found per array
+    for key in metadata_keys:
+      _core.validate_metadata_key(key)
+    # Custom zarr metadata file names (zarr v2 only, as TensorStore).
+    self._metadata_keys = tuple(metadata_keys)
     self._dir = directory
     self._limiter = limiter
     self._context = config.ocdbt_context(directory.resolved)
     self._kvstore = (_ocdbt_spec(directory.kvstore_spec()) if use_ocdbt
                      else directory.kvstore_spec())
     self._open_kv = None
-    self._kinds: Optional[dict[str, str]] = None
+    self._kinds: Optional[dict[str, tuple[str, Optional[str]]]] = None
     self._kinds_lock = threading.Lock()
     self._kv_lock = threading.Lock()
     self._arrays: dict[tuple, Any] = {}
@@ -398,19 +411,24 @@ class RemoteArrayStore:
     ts = _ts()
     try:
       kv = self._kv()
-      driver = self._param_kinds().get(param)
-      if driver is None:
+      kind = self._param_kinds().get(param)
+      if kind is None:
         from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+        names = " or ".join(f"{param}/{k}" for k in (
+            *self._metadata_keys, "zarr.json", ".zarray"))
         raise engine.ArrayDataMissingError(
             f"NOT_FOUND: {self._dir}: array {param!r} not found (no "
-            f"{param}/zarr.json or {param}/.zarray)")
+            f"{names})")
+      driver, metadata_key = kind
+      spec = {"driver": driver,
+              "recheck_cached_data": False,
+              "recheck_cached_metadata": False,
+              "fill_missing_data_reads": fill_missing}
+      if metadata_key is not None:
+        spec["metadata_key"] = metadata_key
       # Opened on the one kvstore object: its OCDBT manifest is read once,
       # not once per array.
-      fut = ts.open({"driver": driver,
-                     "recheck_cached_data": False,
-                     "recheck_cached_metadata": False,
-                     "fill_missing_data_reads": fill_missing},
-                    kvstore=kv / f"{param}/",
+      fut = ts.open(spec, kvstore=kv / f"{param}/",
                     open=True, read=True, context=self._context)
     except FileNotFoundError:
       raise
@@ -427,18 +445,26 @@ class RemoteArrayStore:
       raise _wrap(e, str(self._dir), param) from e
 
   def _param_kinds(self) -> dict:
-    """param -> "zarr3" | "zarr", from one listing of the database (made
-    once, however many threads ask at the same time)."""
+    """param -> (TensorStore driver, metadata_key or None), from one listing
+    of the database (made once, however many threads ask at the same time).
+    Custom metadata keys win, then zarr.json, then .zarray (as the native
+    reader)."""
     with self._kinds_lock:
       if self._kinds is None:
-        kinds: dict[str, str] = {}
+        rank = {key: i for i, key in enumerate(self._metadata_keys)}
+        rank["zarr.json"] = len(rank)
+        rank[".zarray"] = len(rank)
+        best: dict[str, tuple[int, str]] = {}
         for k in self._kv().list().result():
-          k = k.decode()
-          if k.endswith("/zarr.json"):
-            kinds[k[:-len("/zarr.json")]] = "zarr3"
-          elif k.endswith("/.zarray"):
-            kinds.setdefault(k[:-len("/.zarray")], "zarr")
-        self._kinds = kinds
+          param, _, name = k.decode().rpartition("/")
+          r = rank.get(name)
+          if r is not None and r < best.get(param, (len(rank), ""))[0]:
+            best[param] = (r, name)
+        self._kinds = {
+            param: (("zarr3", None) if name == "zarr.json"
+                    else ("zarr", None) if name == ".zarray"
+                    else ("zarr", name))
+            for param, (_, name) in best.items()}
       return self._kinds
 
   def info(self, param: str):

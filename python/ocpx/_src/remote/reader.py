@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Optional, cast
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 
@@ -47,7 +47,8 @@ class RemoteCheckpointReader:
   """
 
   def __init__(self, path: str, checkpointable: str = "AUTO",
-               fail_on_missing_chunks: bool = True):
+               fail_on_missing_chunks: bool = True, *,
+               array_metadata_keys: Sequence[str] = ()):
     from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
     self._ph = pytree_handler
     # A RemotePath provides the pathlib.Path methods the readers use.
@@ -60,7 +61,8 @@ class RemoteCheckpointReader:
     self._meta_inferred = not (self._dir / tree_lib.METADATA_FILE).is_file()
     self._tree = pytree_handler._read_or_infer_tree_metadata(self._dir)  # pylint: disable=protected-access
     self._store = arrays_lib.RemoteArrayStore(
-        self._dir, use_ocdbt=self._tree.use_ocdbt)
+        self._dir, use_ocdbt=self._tree.use_ocdbt,
+        metadata_keys=array_metadata_keys)
     self._fail = fail_on_missing_chunks
     self._strings: Any = None
     self._strings_read = False

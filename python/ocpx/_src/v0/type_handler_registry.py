@@ -115,13 +115,22 @@ class TypeHandler(abc.ABC):
 # ---------------------------------------------------------------------------
 # The built-in handlers: values go to the native engine.
 
-# {keypath names: value} of the PyTree save in progress on this thread.
-_COLLECTOR: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar(
-    "ocpx_type_handler_collector", default=None)
+@dataclasses.dataclass
+class Collected:
+  """What built-in handlers' `serialize` passed on to the engine during a
+  PyTree save: {keypath names: value}, and {keypath names: metadata_key} for
+  handlers constructed with a `metadata_key`."""
+
+  values: dict = dataclasses.field(default_factory=dict)
+  metadata_keys: dict = dataclasses.field(default_factory=dict)
+
+
+_COLLECTOR: contextvars.ContextVar[Optional[Collected]] = (
+    contextvars.ContextVar("ocpx_type_handler_collector", default=None))
 
 
 @contextlib.contextmanager
-def collecting(collector: dict):
+def collecting(collector: Collected):
   """Built-in handlers' `serialize` put their values into `collector`."""
   token = _COLLECTOR.set(collector)
   try:
@@ -144,6 +153,9 @@ class _EngineHandler(TypeHandler):
   """Base of the built-in handlers (writes through the native engine)."""
 
   _TYPESTR = ""
+  # The name of the arrays' zarr metadata file (TensorStore's
+  # `metadata_key`), None for the standard one.
+  _metadata_key: Optional[str] = None
 
   def typestr(self) -> str:
     return self._TYPESTR
@@ -156,11 +168,14 @@ class _EngineHandler(TypeHandler):
           "write through PyTreeCheckpointHandler's save (the native engine); "
           "call them from a TypeHandler used by such a save.")
     for v, info in zip(values, infos):
-      collector[names_of(info)] = v
+      names = names_of(info)
+      collector.values[names] = v
+      if self._metadata_key is not None:
+        collector.metadata_keys[names] = self._metadata_key
     return []
 
   async def deserialize(self, infos, args=None):
-    return read_leaves(infos, args)
+    return read_leaves(infos, args, metadata_key=self._metadata_key)
 
   async def metadata(self, infos):
     from ocpx._src.v0.handlers import pytree_checkpoint_handler as p  # pylint: disable=g-import-not-at-top
@@ -169,15 +184,39 @@ class _EngineHandler(TypeHandler):
     for info in infos:
       d = path_lib.as_path(getattr(info.parent_dir, "path", info.parent_dir))
       if d not in cache:
-        tree = p.PyTreeCheckpointHandler().metadata(d).tree
+        tree = p.PyTreeCheckpointHandler().metadata(
+            d, metadata_keys=_keys(self._metadata_key)).tree
         from ocpx._src import tree as tree_lib  # pylint: disable=g-import-not-at-top
         cache[d] = {l.names: l.value for l in tree_lib.flatten(tree)[0]}
       out.append(cache[d].get(names_of(info)))
     return out
 
 
-def read_leaves(infos, args) -> list:
-  """Reads the leaves `infos` name with the native engine."""
+def _keys(metadata_key: Optional[str]) -> tuple:
+  return () if metadata_key is None else (metadata_key,)
+
+
+def _check_metadata_key(handler, metadata_key) -> Optional[str]:
+  """`metadata_key` if None or a usable file name, else ValueError."""
+  if metadata_key is None:
+    return None
+  if not isinstance(metadata_key, str):
+    raise ValueError(
+        f"{type(handler).__name__}(metadata_key={metadata_key!r}): expected "
+        "a file name (str).")
+  from ocpx import _core  # pylint: disable=g-import-not-at-top
+  try:
+    _core.validate_metadata_key(metadata_key)
+  except ValueError as e:
+    raise ValueError(
+        f"{type(handler).__name__}(metadata_key={metadata_key!r}): {e}"
+    ) from None
+  return metadata_key
+
+
+def read_leaves(infos, args, *, metadata_key: Optional[str] = None) -> list:
+  """Reads the leaves `infos` name with the native engine (their zarr
+  metadata under `metadata_key` if given)."""
   from ocpx._src.v0.handlers import pytree_checkpoint_handler as p  # pylint: disable=g-import-not-at-top
   args = list(args) if args is not None else [None] * len(infos)
   by_dir: dict = {}
@@ -197,7 +236,8 @@ def read_leaves(infos, args) -> list:
       if args[i] is not None:
         ras[names] = args[i]
     got = p.PyTreeCheckpointHandler().restore_tree(
-        d, item, ras, partial_restore=True, read_aggregate=False)
+        d, item, ras, partial_restore=True, read_aggregate=False,
+        metadata_keys=_keys(metadata_key))
     for i in idx:
       node = got
       for n in names_of(infos[i]):
@@ -224,10 +264,7 @@ class ArrayHandler(_EngineHandler):
                array_metadata_store: Any = None,
                enable_replica_parallel_separate_folder: bool = False,
                dispatcher: Any = None, callback: Any = None):
-    if metadata_key is not None:
-      raise NotImplementedError(
-          "ArrayHandler(metadata_key=...): ocpx writes the standard zarr "
-          "metadata file names.")
+    self._metadata_key = _check_metadata_key(self, metadata_key)
     if dispatcher is not None or callback is not None:
       raise NotImplementedError(
           "ArrayHandler(dispatcher=/callback=) are not supported by ocpx.")
@@ -251,10 +288,7 @@ class NumpyHandler(_EngineHandler):
   def __init__(self, metadata_key: Optional[str] = None,
                ocdbt_process_id: Optional[str] = None,
                deepcopy_host_arrays: bool = True):
-    if metadata_key is not None:
-      raise NotImplementedError(
-          f"{type(self).__name__}(metadata_key=...): ocpx writes the "
-          "standard zarr metadata file names.")
+    self._metadata_key = _check_metadata_key(self, metadata_key)
     if ocdbt_process_id is not None:
       raise NotImplementedError(
           f"{type(self).__name__}(ocdbt_process_id=...) is not supported.")
@@ -393,6 +427,17 @@ def _default_handlers():
 GLOBAL_TYPE_HANDLER_REGISTRY = create_type_handler_registry(
     *_default_handlers())
 _PRISTINE_VERSION = GLOBAL_TYPE_HANDLER_REGISTRY.version
+
+
+def metadata_keys(registry) -> tuple:
+  """The custom zarr metadata file names of the registry's built-in
+  handlers (`ArrayHandler(metadata_key=...)`, ...), in registration order."""
+  seen: dict = {}
+  for _, h in getattr(registry, "_type_registry", ()):
+    key = getattr(h, "_metadata_key", None)
+    if isinstance(h, _EngineHandler) and key is not None:
+      seen.setdefault(key, None)
+  return tuple(seen)
 
 
 def is_pristine(registry) -> bool:

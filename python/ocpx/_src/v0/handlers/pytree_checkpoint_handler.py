@@ -15,7 +15,7 @@ import dataclasses
 import json
 import re
 import threading
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import jax
 import numpy as np
@@ -287,18 +287,21 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                                   use_ocdbt=use_ocdbt, use_zarr3=use_zarr3)
     key = _key(directory)
     item, handler_futures, used = args.item, [], []
+    metadata_keys: dict = {}
     if th_registry.is_pristine(self._type_handler_registry):
       _check_leaf_types(args.item, directory)
     else:
-      item, handler_futures, used = self._serialize_with_handlers(
-          directory, args.item, args.save_args, saving)
+      item, handler_futures, used, metadata_keys = (
+          self._serialize_with_handlers(directory, args.item, args.save_args,
+                                        saving))
     ctx = self._context(saving=saving)
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     # Typed PRNG keys are stored by the engine (key data + implementation
     # name in array_metadatas), as Orbax stores them.
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
       run = engine_handler.prepare_save(directory, item,
-                                        custom_metadata=args.custom_metadata)
+                                        custom_metadata=args.custom_metadata,
+                                        metadata_keys=metadata_keys)
 
     def background():
       with ctx:
@@ -313,10 +316,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     """Runs the registry's TypeHandlers over the leaves of `item`.
 
     Returns (the tree for the engine, the handlers' futures, the custom
-    handlers used).  Leaves of the built-in handlers (or of subclasses that
-    pass values on with `super().serialize`) stay in the tree for the
-    engine; a leaf written by a handler of its own becomes an ExternalLeaf
-    recorded in `_METADATA` under the handler's typestr.
+    handlers used, {leaf names: zarr metadata file name} of leaves whose
+    handler has a `metadata_key`).  Leaves of the built-in handlers (or of
+    subclasses that pass values on with `super().serialize`) stay in the
+    tree for the engine; a leaf written by a handler of its own becomes an
+    ExternalLeaf recorded in `_METADATA` under the handler's typestr.
     """
     registry = self._type_handler_registry
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -326,6 +330,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     leaves, treedef = tree_lib.flatten(item)
     values = [l.value for l in leaves]
     groups: dict[int, tuple[Any, list[int]]] = {}
+    metadata_keys: dict = {}
     for i, l in enumerate(leaves):
       v = l.value
       if tree_lib.is_empty_leaf(v) or v is type_handlers.PLACEHOLDER:
@@ -342,12 +347,15 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
           raise ValueError(
               f"{dir_path}: leaf {jax.tree_util.keystr(l.keypath)}: "
               f"{type(h).__name__} cannot store {type(v)}.")
+        key = getattr(h, "_metadata_key", None)
+        if key is not None:
+          metadata_keys[l.names] = key
         continue
       groups.setdefault(id(h), (h, []))[1].append(i)
     if not groups:
-      return item, [], []
+      return item, [], [], metadata_keys
     per_leaf = _names_map(save_args, type_handlers.SaveArgs)
-    collector: dict = {}
+    collector = th_registry.Collected()
     futures: list = []
     used = []
     with th_registry.collecting(collector):
@@ -361,8 +369,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         futures.extend(got or [])
         used.append(h)
         for i in idx:
-          if leaves[i].names in collector:  # passed on to the engine
-            v = collector.pop(leaves[i].names)
+          if leaves[i].names in collector.values:  # passed on to the engine
+            v = collector.values.pop(leaves[i].names)
             if v_pytree_kind(v) is None:
               raise ValueError(
                   f"{dir_path}: leaf {jax.tree_util.keystr(leaves[i].keypath)}"
@@ -371,7 +379,9 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
             values[i] = v
           else:
             values[i] = tree_lib.ExternalLeaf(h.typestr())
-    return jax.tree_util.tree_unflatten(treedef, values), futures, used
+    metadata_keys.update(collector.metadata_keys)
+    return (jax.tree_util.tree_unflatten(treedef, values), futures, used,
+            metadata_keys)
 
   @staticmethod
   def _param_info(dir_path, leaf, saving, typestr, *, skip=None):
@@ -443,13 +453,16 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
   def restore_tree(self, dir_path, item, restore_args, *,
                    partial_restore: bool = False, use_item_types=False,
                    fallback_sharding=None, support_layout=False,
-                   strict: bool = True, read_aggregate: bool = True):
+                   strict: bool = True, read_aggregate: bool = True,
+                   metadata_keys: Optional[Sequence[str]] = None):
     """Restores with `item` as structure and per-leaf `restore_args`.
 
     With `use_item_types` (StandardCheckpointHandler), leaves of `item`
     (arrays, ShapeDtypeStructs, scalars) also choose type, shape, dtype and
     sharding when no RestoreArgs is given.  Values kept in a legacy msgpack
-    aggregate file (`aggregate_filename`) are read from it.
+    aggregate file (`aggregate_filename`) are read from it.  Arrays' zarr
+    metadata is also looked for under `metadata_keys` (default: the
+    `metadata_key`s of the registry's built-in handlers).
     """
     dir_path = resolve_pytree_dir(dir_path)
     if read_aggregate:
@@ -464,7 +477,9 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         raise_array_data_missing_error=bool(
             meta.store_array_data_equal_to_fill_value))
     ctx = self._context(loading=loading)
-    loader = v1_pytree._Loader(dir_path, meta, ctx)  # pylint: disable=protected-access
+    loader = v1_pytree._Loader(  # pylint: disable=protected-access
+        dir_path, meta, ctx,
+        array_metadata_keys=self._metadata_keys(metadata_keys))
     by_names = {l.names: l for l in meta.leaves}
     ra_map = _names_map(restore_args, type_handlers.RestoreArgs)
     if item is None and restore_args is not None and not ra_map:
@@ -808,12 +823,23 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     return _apply_restore_args(item, args.restore_args)
 
   # -- metadata ---------------------------------------------------------------
-  def metadata(self, directory) -> metadata_lib.TreeMetadata:
-    """The saved tree, with ArrayMetadata/ScalarMetadata/StringMetadata."""
+  def _metadata_keys(self, keys: Optional[Sequence[str]]) -> tuple:
+    if keys is not None:
+      return tuple(keys)
+    return th_registry.metadata_keys(self._type_handler_registry)
+
+  def metadata(self, directory, *,
+               metadata_keys: Optional[Sequence[str]] = None
+               ) -> metadata_lib.TreeMetadata:
+    """The saved tree, with ArrayMetadata/ScalarMetadata/StringMetadata.
+
+    `metadata_keys`: as for `restore_tree`."""
     dir_path = resolve_pytree_dir(path_lib.as_path(directory))
     # As Orbax: no `_METADATA`, no metadata (restore can still use `item`).
     meta = tree_lib.read_tree_metadata(dir_path)
-    loader = v1_pytree._Loader(dir_path, meta, self._context())  # pylint: disable=protected-access
+    loader = v1_pytree._Loader(  # pylint: disable=protected-access
+        dir_path, meta, self._context(),
+        array_metadata_keys=self._metadata_keys(metadata_keys))
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
                                   tree_lib.SCALAR) and not l.skip_deserialize]
