@@ -119,6 +119,11 @@ class ReadFileCache {
 /// several threads at disjoint offsets.
 class WritableFile {
  public:
+  /// Writes of at least this many bytes start their writeback to disk at
+  /// once (`sync_file_range`), so the disk is busy while later data is
+  /// still being encoded, instead of all of it waiting for the final fsync.
+  static constexpr size_t kEarlyWritebackBytes = size_t{1} << 20;
+
   static absl::StatusOr<std::unique_ptr<WritableFile>> Create(
       const std::string& path);
   ~WritableFile();
