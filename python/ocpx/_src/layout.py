@@ -150,13 +150,16 @@ def _commit_file_mode(path) -> bool:
   `temporary_path_class`, e.g. to read commit-file checkpoints of Orbax)."""
   if path_lib.uses_commit_file(path):
     return True
-  from ocpx._src import atomicity  # pylint: disable=g-import-not-at-top
   from ocpx._src import context as context_lib  # pylint: disable=g-import-not-at-top
   ctx = context_lib.get_context()
   mode = getattr(getattr(ctx.atomicity, "mode", None), "name", None)
+  if mode == "COMMIT_FILE":
+    return True
   cls = ctx.file_options.temporary_path_class
-  return mode == "COMMIT_FILE" or (
-      cls is not None and atomicity.needs_commit_file(cls, None, path))
+  if cls is None:
+    return False
+  from ocpx._src import atomicity  # pylint: disable=g-import-not-at-top
+  return atomicity.needs_commit_file(cls, None, path)
 
 
 def is_orbax_checkpoint(path) -> bool:

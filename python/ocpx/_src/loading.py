@@ -12,10 +12,10 @@ from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import errors
 from ocpx._src import file_options
+from ocpx._src import gc_pause
 from ocpx._src import layout
 from ocpx._src import option_support
 from ocpx._src import recovery
-from ocpx._src import safetensors_layout
 from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
 from ocpx._src.handlers import pytree_handler
@@ -142,9 +142,15 @@ def _is_safetensors(ctx, root) -> bool:
     return True
   if chosen == "auto":
     # As Orbax: Orbax markers first, then safetensors files.
-    return (safetensors_layout.is_safetensors(root)
-            and not _has_orbax_markers(root))
+    return (not _has_orbax_markers(root)
+            and _safetensors().is_safetensors(root))
   return False
+
+
+def _safetensors():
+  """The safetensors layout, imported when a checkpoint may use it."""
+  from ocpx._src import safetensors_layout  # pylint: disable=g-import-not-at-top
+  return safetensors_layout
 
 
 def _has_orbax_markers(root) -> bool:
@@ -170,6 +176,7 @@ def _load_pytree(path, abstract_state, checkpointable_name):
   root = file_options.local_path(ctx, path).absolute()
   recovery.recover_path(root)  # an interrupted overwrite of `root`
   if _is_safetensors(ctx, root):
+    safetensors_layout = _safetensors()
     safetensors_layout.validate(root)
     mesh = sharding_lib.active_global_mesh()
     abstract = _unwrap_abstract(abstract_state)
@@ -183,7 +190,8 @@ def _load_pytree(path, abstract_state, checkpointable_name):
 
 def load(path, abstract_state=None, *, checkpointable_name="AUTO"):
   """Loads a PyTree (blocking)."""
-  return _load_pytree(path, abstract_state, checkpointable_name)()
+  with gc_pause.paused():  # the caller waits for all of it
+    return _load_pytree(path, abstract_state, checkpointable_name)()
 
 
 def load_async(path, abstract_state=None, *,
@@ -243,7 +251,8 @@ def _load_checkpointables_work(path, abstract_checkpointables):
 
 def load_checkpointables(path, abstract_checkpointables=None) -> dict:
   """Loads every checkpointable (or the subset named by the dict)."""
-  return _load_checkpointables_work(path, abstract_checkpointables)()
+  with gc_pause.paused():  # the caller waits for all of it
+    return _load_checkpointables_work(path, abstract_checkpointables)()
 
 
 def load_checkpointables_async(path, abstract_checkpointables=None):
@@ -284,7 +293,7 @@ def metadata(path, checkpointable_name="AUTO") -> cm.CheckpointMetadata:
   root = file_options.local_path(ctx, path).absolute()
   recovery.recover_path(root)  # an interrupted overwrite of `root`
   if _is_safetensors(ctx, root):
-    return safetensors_layout.metadata(
+    return _safetensors().metadata(
         root, reported_path=file_options.user_path(ctx, path))
   name = layout.resolve_pytree_name(root, checkpointable_name)
   step_meta = cm.read_step_metadata(root)

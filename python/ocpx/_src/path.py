@@ -96,9 +96,9 @@ class PathAwaitingCreation:
     return self._path
 
   async def await_creation(self) -> pathlib.Path:
-    import asyncio  # pylint: disable=g-import-not-at-top
+    from ocpx._src import blocking  # pylint: disable=g-import-not-at-top
     if not self._created.is_set():
-      await asyncio.get_running_loop().run_in_executor(None, self._created.wait)
+      await blocking.run_blocking(self._created.wait)
     return self.wait(0)
 
   def __repr__(self):

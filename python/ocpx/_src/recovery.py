@@ -33,7 +33,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import glob
 import logging
 import os
 import pathlib
@@ -54,11 +53,17 @@ def old_path_for(final: pathlib.Path) -> pathlib.Path:
 
 
 def _old_paths(final: pathlib.Path) -> list[pathlib.Path]:
-  pattern = f".{glob.escape(final.name)}{OLD_MARKER}*"
+  """The old copies of `final` set aside by overwrites, sorted by name.
+
+  One scan of the parent directory, comparing names (a pathlib glob also
+  compiles a pattern per call; this runs twice per save)."""
+  prefix = f".{final.name}{OLD_MARKER}"
   try:
-    return sorted(final.parent.glob(pattern))
+    with os.scandir(final.parent) as it:
+      names = [e.name for e in it if e.name.startswith(prefix)]
   except OSError:
     return []
+  return [final.parent / n for n in sorted(names)]
 
 
 # ---------------------------------------------------------------------------

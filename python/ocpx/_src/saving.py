@@ -25,6 +25,7 @@ from ocpx._src import checkpoint_metadata as cm
 from ocpx._src import context as context_lib
 from ocpx._src import deletion
 from ocpx._src import file_options
+from ocpx._src import gc_pause
 from ocpx._src import option_support
 from ocpx._src import layout
 from ocpx._src import multihost
@@ -339,17 +340,19 @@ def _validate_state(state) -> None:
   from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   try:
-    leaves, _ = tree_lib.flatten(state)
+    values = tree_lib.leaf_values(state)
   except ValueError:
     return  # the save reports the structural problem, naming the node
-  for leaf in leaves:
-    value = leaf.value
+  for value in values:
     if tree_lib.is_empty_leaf(value) or pytree_handler.leaf_kind(value):
       continue
+    # Only now pay for the key paths, to name the leaf.
+    keypath = next(l.keypath for l in tree_lib.flatten(state)[0]
+                   if l.value is value)
     raise ValueError(
         f"Unsupported leaf type for saving: `{type(value)}`. Supported leaf "
         f"types are: {tree_types.Leaf}. (leaf "
-        f"{jax.tree_util.keystr(leaf.keypath) or '<root>'})")
+        f"{jax.tree_util.keystr(keypath) or '<root>'})")
 
 
 def write_commit_files(tmp, final, meta: cm.StepMetadata, *,
@@ -389,9 +392,10 @@ def save(path, state, *, checkpointable_name: str = layout.STATE_CHECKPOINTABLE_
          overwrite: bool = False, custom_metadata=None) -> None:
   """Saves a PyTree; blocks until the checkpoint is committed."""
   _validate_state(state)
-  save_checkpointables_impl(
-      path, {checkpointable_name: state}, overwrite=overwrite,
-      custom_metadata=custom_metadata, is_async=False).result()
+  with gc_pause.paused():  # the caller waits for all of it
+    save_checkpointables_impl(
+        path, {checkpointable_name: state}, overwrite=overwrite,
+        custom_metadata=custom_metadata, is_async=False).result()
 
 
 def save_async(path, state, *,
@@ -408,9 +412,10 @@ def save_async(path, state, *,
 def save_checkpointables(path, checkpointables: dict, *,
                          overwrite: bool = False, custom_metadata=None) -> None:
   """Saves a dict of checkpointables; blocks until committed."""
-  save_checkpointables_impl(
-      path, checkpointables, overwrite=overwrite,
-      custom_metadata=custom_metadata, is_async=False).result()
+  with gc_pause.paused():  # the caller waits for all of it
+    save_checkpointables_impl(
+        path, checkpointables, overwrite=overwrite,
+        custom_metadata=custom_metadata, is_async=False).result()
 
 
 def save_checkpointables_async(

@@ -70,6 +70,20 @@ def use_pinned_host(saving) -> bool:
 
 def plan_boxes(arr: jax.Array, saving, *, primary_host) -> tuple[tuple, list[Box]]:
   """(write_shape, boxes) for the part of `arr` this process writes."""
+  if (isinstance(arr.sharding, jax.sharding.SingleDeviceSharding)
+      and arr.is_fully_addressable):
+    # One shard, one replica, on this process: the whole array is the box
+    # (what the general path below computes, without building Shards).
+    shape = tuple(arr.shape)
+    return shape, [Box(origin=(0,) * len(shape), shape=shape,
+                       shard_data=arr,
+                       slices=tuple(slice(0, n) for n in shape),
+                       itemsize=int(arr.dtype.itemsize))]
+  return _plan_boxes(arr, saving, primary_host=primary_host)
+
+
+def _plan_boxes(arr: jax.Array, saving, *,
+                primary_host) -> tuple[tuple, list[Box]]:
   shards = list(arr.addressable_shards)
   infos = []
   for s in shards:
@@ -95,6 +109,14 @@ def plan_boxes(arr: jax.Array, saving, *, primary_host) -> tuple[tuple, list[Box
         shape=tuple(shape), shard_data=shard.data, slices=slices,
         itemsize=int(arr.dtype.itemsize)))
   return tuple(local_shape), out
+
+
+@dataclasses.dataclass(frozen=True)
+class _HostSlice:
+  """A box of a CPU shard, to be sliced from a host view of the shard."""
+
+  data: Any
+  slices: tuple
 
 
 def _on_cpu(x) -> bool:
@@ -124,11 +146,17 @@ def start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
 
 
 def _start_transfer(boxes: Sequence[Box], *, pinned: bool) -> list[Any]:
-  staged = []
+  staged: list[Any] = []
   for b in boxes:
     data = b.shard_data
     whole = all(s.start == 0 and s.stop == n
                 for s, n in zip(b.slices, data.shape))
+    if not whole and not pinned and _on_cpu(data):
+      # A CPU buffer is host memory: `finish_transfer` slices a zero-copy
+      # view of it with numpy.  (Slicing the jax.Array would dispatch, and
+      # on first use compile, one XLA computation per slice shape.)
+      staged.append(_HostSlice(data, tuple(b.slices)))
+      continue
     src = data if whole else data[b.slices]
     if pinned:
       dev = next(iter(src.devices()))
@@ -150,7 +178,11 @@ def finish_transfer(boxes: Sequence[Box], staged: Sequence[Any], *,
                     copy: bool, pinned: bool, dtype=None) -> None:
   """Waits for the copies `start_transfer` started; fills `box.host`."""
   for b, src in zip(boxes, staged):
-    host = np.asarray(src)
+    if isinstance(src, _HostSlice):
+      host = np.asarray(src.data)[src.slices]
+      src = src.data
+    else:
+      host = np.asarray(src)
     # A zero-copy view of a CPU buffer stays valid on its own: while the view
     # exists JAX keeps the buffer alive through delete() and refuses to
     # donate it.  A pinned_host transfer is a fresh buffer of its own, and

@@ -27,7 +27,19 @@ STRING = "string"
 EMPTY_TYPES = ("None", "Dict", "List", "Tuple", "NamedTuple")
 
 
+# Types that are always leaves / always containers, answered without asking
+# JAX's registry (this runs once per node of every tree saved).
+_LEAF_TYPES = (jax.Array, np.ndarray, np.generic)
+_SCALAR_TYPES = frozenset((int, float, bool, complex, str, bytes))
+_CONTAINER_TYPES = frozenset((dict, list, tuple))
+
+
 def _is_empty_or_leaf(x: Any) -> bool:
+  t = type(x)
+  if t in _CONTAINER_TYPES:
+    return not x
+  if t in _SCALAR_TYPES or isinstance(x, _LEAF_TYPES):
+    return True
   children, _ = jax.tree_util.tree_flatten(
       x, is_leaf=lambda y: y is not x)
   if len(children) == 1 and children[0] is x:
@@ -140,6 +152,14 @@ def flatten(tree: Any) -> tuple[list[FlatLeaf], Any]:
         key_types=tuple(t for _, t in named),
         value=value))
   return out, treedef
+
+
+def leaf_values(tree: Any) -> list:
+  """The leaves `flatten` finds (empty nodes included), without key paths."""
+  try:
+    return jax.tree_util.tree_leaves(tree, is_leaf=_is_empty_or_leaf)
+  except (ValueError, TypeError):
+    return [l.value for l in flatten(tree)[0]]  # raises, naming the node
 
 
 def flatten_abstract(tree: Any) -> tuple[list[FlatLeaf], Any]:

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import pathlib
 from typing import Any, Optional
 
+from ocpx._src import blocking
 from ocpx._src import context as context_lib
 from ocpx._src import multihost
 from ocpx._src import path as path_lib
@@ -81,8 +81,8 @@ class JsonHandler:
     async def _background():
       d = await _await_directory(directory)
       if primary is None or primary == multihost.process_index():
-        await asyncio.get_running_loop().run_in_executor(
-            None, path_lib.write_file_durably, d / fname, text)
+        await blocking.run_blocking(path_lib.write_file_durably, d / fname,
+                                    text)
 
     return _background()
 

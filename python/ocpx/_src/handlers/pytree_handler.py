@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any, Mapping, Optional
 
@@ -25,7 +24,9 @@ import jax
 
 from ocpx import _core
 from ocpx._src import context as context_lib
+from ocpx._src import blocking
 from ocpx._src import engine
+from ocpx._src import gc_pause
 from ocpx._src import path as path_lib
 from ocpx._src import saving_state
 from ocpx._src import serialization
@@ -109,7 +110,7 @@ class PyTreeHandler:
     work = self.prepare_save(directory, checkpointable)
 
     async def _background():
-      return await asyncio.get_running_loop().run_in_executor(None, work)
+      return await blocking.run_blocking(work)
 
     return _background()
 
@@ -123,6 +124,13 @@ class PyTreeHandler:
     `metadata_key`) stores those leaves' zarr metadata under that name
     instead of `.zarray`; TensorStore supports it for zarr v2 only.
     """
+    with gc_pause.paused():  # the blocking phase: the caller waits for it
+      return self._prepare_save(directory, tree,
+                                custom_metadata=custom_metadata,
+                                metadata_keys=metadata_keys)
+
+  def _prepare_save(self, directory, tree, *, custom_metadata,
+                    metadata_keys: Optional[Mapping[tuple, str]]) -> Any:
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -338,7 +346,7 @@ class PyTreeHandler:
     work = self.prepare_load(directory, abstract_checkpointable)
 
     async def _background():
-      return await asyncio.get_running_loop().run_in_executor(None, work)
+      return await blocking.run_blocking(work)
 
     return _background()
 

@@ -225,6 +225,17 @@ class Loader:
       devices.append(device)
       keys.append(key)
 
+    if len(devices) == 1:
+      # One device (a single-device or one-device-mesh sharding): one
+      # device_put onto the sharding itself, 2-3x cheaper per leaf than
+      # assembling the array from its single shard.
+      (only,) = cache.values()
+
+      def build_one():
+        with sharding_lib.without_global_mesh():
+          return jax.device_put(only(), sharding)
+      return build_one
+
     def build():
       host = {k: f() for k, f in cache.items()}
       kind = getattr(sharding, "memory_kind", None)

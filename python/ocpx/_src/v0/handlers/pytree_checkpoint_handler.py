@@ -20,6 +20,7 @@ from typing import Any, Callable, List, Optional, Sequence
 import jax
 import numpy as np
 
+from ocpx._src import gc_pause
 from ocpx._src import context as context_lib
 from ocpx._src import layout
 from ocpx._src import options as v1_options
@@ -464,6 +465,16 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     metadata is also looked for under `metadata_keys` (default: the
     `metadata_key`s of the registry's built-in handlers).
     """
+    with gc_pause.paused():  # the caller waits for all of it
+      return self._restore_tree(
+          dir_path, item, restore_args, partial_restore=partial_restore,
+          use_item_types=use_item_types, fallback_sharding=fallback_sharding,
+          support_layout=support_layout, strict=strict,
+          read_aggregate=read_aggregate, metadata_keys=metadata_keys)
+
+  def _restore_tree(self, dir_path, item, restore_args, *, partial_restore,
+                    use_item_types, fallback_sharding, support_layout, strict,
+                    read_aggregate, metadata_keys):
     dir_path = resolve_pytree_dir(dir_path)
     if read_aggregate:
       aggregate = self._read_aggregate(dir_path)
