@@ -114,11 +114,13 @@ class Runner:
         for r in range(reps):
           self.worker(lib, workload, "load", fixture, keep_cache=True)
     shutil.rmtree(fixture, ignore_errors=True)
+    if "save_async" not in self.args.ops:
+      return
     for r in range(reps):
       path = os.path.join(self.tmp, f"{workload}-{lib}-async{r}")
       self.worker(lib, workload, "save_async", path)
       shutil.rmtree(path, ignore_errors=True)
-    if workload == "tiny":
+    if workload == "tiny" and "first_call" in self.args.ops:
       # First call in a fresh process: no warm-up.
       for r in range(reps):
         path = os.path.join(self.tmp, f"{workload}-{lib}-cold{r}")
@@ -427,6 +429,11 @@ def main():
   ap.add_argument("--workloads", default=None,
                   help=f"comma-separated subset of {','.join(workloads.WORKLOADS)}")
   ap.add_argument("--libs", default=",".join(LIBS))
+  ap.add_argument("--ops", default="save,load,save_async,first_call",
+                  help="which measurements: save and load always run; "
+                  "save_async and first_call (tiny) may be left out, e.g. "
+                  "for the scaling runs (--workloads "
+                  f"{','.join(workloads.SCALING)} --ops save,load)")
   ap.add_argument("--tmp", default="/tmp")
   ap.add_argument("--timeout", type=float, default=3600)
   ap.add_argument("--pythonpath",
@@ -441,6 +448,7 @@ def main():
   if args.reps is None:
     args.reps = 1 if args.quick else 3
   args.libs = args.libs.split(",")
+  args.ops = set(args.ops.split(","))
   unknown = [l for l in args.libs if l not in ALL_LIBS]
   if unknown:
     ap.error(f"unknown --libs {unknown}; choose from {list(ALL_LIBS)}")

@@ -21,6 +21,8 @@ SEED = 20260101
 WORKLOADS = ("tiny", "many", "big", "sharded")
 # Devices each workload needs (XLA_FLAGS=--xla_force_host_platform_device_count).
 DEVICES = {"tiny": 1, "many": 1, "big": 1, "sharded": 8}
+# Scaling variants of `big` (bench/run.py --workloads big_0.5g,...).
+SCALING = ("big_0.5g", "big_1g", "big_2g", "big_4g", "big_8g")
 
 
 def _data(i: int, shape, dtype) -> np.ndarray:
@@ -97,6 +99,13 @@ def _spec(workload: str):
     return {"w": ("array", (1024,), np.float32, None)}
   if workload == "big":
     return {f"layer_{i:02d}": ("array", (4096, 8192), np.float32, None)
+            for i in range(16)}
+  if workload.startswith("big_") and workload.endswith("g"):
+    # The scaling variants of `big`: big_0.5g ... big_8g, 16 leaves of
+    # 1/16 of the size each (`big` is big_2g).
+    gib = float(workload[4:-1])
+    rows = int(gib * 2**30) // 16 // 4 // 8192
+    return {f"layer_{i:02d}": ("array", (rows, 8192), np.float32, None)
             for i in range(16)}
   if workload == "many":
     return _many_spec()
