@@ -260,3 +260,29 @@ def test_typed_prng_keys_inside_a_pytree(tmp_path, writer, reader):
       assert str(jax.random.key_impl(got[name])) == str(
           jax.random.key_impl(tree[name]))
     np.testing.assert_array_equal(got["w"], np.ones(3))
+
+
+@pytest.mark.parametrize("lib", ["ocpx", "orbax"])
+def test_deprecated_aggregate_save_arg_is_ignored_as_in_orbax(tmp_path, lib,
+                                                              caplog):
+  """`SaveArgs(aggregate=True)` warns and the leaf is saved as an array, in
+  both libraries; each restores the other's checkpoint."""
+  mod = {"ocpx": ocpx, "orbax": orbax}[lib]
+  tree = {"w": np.arange(6.0).reshape(2, 3), "b": np.ones(2, np.int32)}
+  with caplog.at_level("WARNING"):
+    sa = {"w": mod.SaveArgs(aggregate=True), "b": mod.SaveArgs()}
+  with mod.PyTreeCheckpointer() as c:
+    c.save(tmp_path / "c", args=mod.args.PyTreeSave(tree, save_args=sa))
+  assert "checkpoint" not in {p.name for p in (tmp_path / "c").iterdir()}
+  other = orbax if lib == "ocpx" else ocpx
+  with other.PyTreeCheckpointer() as c:
+    got = c.restore(tmp_path / "c")
+  np.testing.assert_array_equal(np.asarray(got["w"]), tree["w"])
+  np.testing.assert_array_equal(np.asarray(got["b"]), tree["b"])
+  if lib == "ocpx":
+    assert "aggregate" in caplog.text
+    # The array handler takes it too.
+    h = ocpx.ArrayCheckpointHandler()
+    h.save(tmp_path / "a", args=ocpx.args.ArraySave(
+        np.arange(3), save_args=ocpx.SaveArgs(aggregate=True)))
+    np.testing.assert_array_equal(h.restore(tmp_path / "a"), np.arange(3))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any, Optional
 
 import jax
@@ -21,8 +22,9 @@ class SaveArgs:
   """How one leaf is saved.
 
   Attributes:
-    aggregate: Deprecated in Orbax (msgpack aggregation); ocpx refuses True
-      with a clear error instead of writing a format Orbax no longer writes.
+    aggregate: Deprecated: as in Orbax 0.12.8, True logs a deprecation
+      warning and the leaf is saved like any other (Orbax no longer writes
+      msgpack aggregates; ocpx still reads old ones).
     dtype: Cast the leaf to this dtype before saving.
     chunk_byte_size: Largest zarr chunk, in bytes.
     shard_axes: Axes to split first when choosing the chunk shape.
@@ -36,6 +38,21 @@ class SaveArgs:
   dtype: Optional[Any] = None
   chunk_byte_size: Optional[int] = None
   shard_axes: tuple[int, ...] = ()
+
+  def __post_init__(self):
+    if self.aggregate:
+      _warn_aggregate_once()
+
+
+_aggregate_warned = False
+
+
+def _warn_aggregate_once() -> None:
+  global _aggregate_warned
+  if not _aggregate_warned:
+    _aggregate_warned = True
+    logging.warning(
+        "The `aggregate` option is deprecated and will be ignored.")
 
 
 @dataclasses.dataclass

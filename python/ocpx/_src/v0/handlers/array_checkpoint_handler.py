@@ -47,9 +47,7 @@ class ArrayCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       raise TypeError(f"Unsupported type: {type(value)}.")
     sa = None
     if args.save_args is not None:
-      if args.save_args.aggregate:
-        raise ValueError("Non-aggregated save is not supported: "
-                         "SaveArgs(aggregate=True) for an array.")
+      # `aggregate` is deprecated and ignored, as in Orbax 0.12.8.
       sa = {self._name: args.save_args}
     return pytree_lib.PyTreeSaveArgs({self._name: value}, save_args=sa)
 

@@ -234,13 +234,9 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
 
   def _saving_options(self, save_args, target_size, *, use_ocdbt=None,
                       use_zarr3=None) -> v1_options.ArrayOptions.Saving:
+    # SaveArgs.aggregate is deprecated and ignored, as in Orbax 0.12.8 (it
+    # warned when the SaveArgs was made): the leaf is saved as any other.
     per_leaf = _names_map(save_args, type_handlers.SaveArgs)
-    for names, sa in per_leaf.items():
-      if sa.aggregate:
-        raise NotImplementedError(
-            f"SaveArgs(aggregate=True) at {'/'.join(names) or 'the root'}: "
-            "aggregated (msgpack) leaves are deprecated in Orbax and not "
-            "written by ocpx; save the leaf as an array.")
     creator = None
     if per_leaf:
       storage_cls = v1_options.ArrayOptions.Saving.StorageOptions
