@@ -259,6 +259,57 @@ def test_pytree_restore_transforms(tmp_path):
   assert got["a"] == 5
 
 
+def test_transforms_read_only_the_saved_leaves_they_use(tmp_path,
+                                                        monkeypatch):
+  """As Orbax: leaves that no rule (or default_to_original) takes are not
+  read; here a damaged one would fail the restore if it were."""
+  ckptr = ocp.PyTreeCheckpointer()
+  tree = {"a": np.arange(4), "b": np.ones(3), "c": np.zeros(2)}
+  ckptr.save(tmp_path / "p", tree)
+  read = []
+  real = ocp._src.engine.ArrayStore.read_many  # pylint: disable=protected-access
+
+  def spy(self, requests, *a, **k):
+    read.extend(r[0] for r in requests)
+    return real(self, requests, *a, **k)
+
+  monkeypatch.setattr(ocp._src.engine.ArrayStore, "read_many", spy)  # pylint: disable=protected-access
+  got = ckptr.restore(tmp_path / "p", args=ocp.args.PyTreeRestore(
+      item={"a": 0, "x": 0},
+      transforms={"x": ocp.Transform(original_key="b")}))
+  assert sorted(set(read)) == ["a", "b"]
+  np.testing.assert_array_equal(got["x"], tree["b"])
+  read.clear()
+  got = ckptr.restore(tmp_path / "p", args=ocp.args.PyTreeRestore(
+      item={"c": 0}, transforms={}))
+  assert set(read) == {"c"} and set(got) == {"c"}
+
+
+def test_array_handler_replica_settings_reach_the_engine(tmp_path):
+  mesh = jax.sharding.Mesh(np.asarray(jax.devices()[:1]).reshape(1, 1),
+                           ("x", "y"))
+  a = jax.device_put(np.arange(16.0).reshape(4, 4),
+                     jax.sharding.NamedSharding(mesh,
+                                                jax.sharding.PartitionSpec()))
+  th = ocp.type_handlers
+  for separate in (True, False):
+    registry = th.create_type_handler_registry((jax.Array, th.ArrayHandler(
+        use_replica_parallel=True,
+        enable_replica_parallel_separate_folder=separate)))
+    h = ocp.PyTreeCheckpointHandler(type_handler_registry=registry)
+    d = tmp_path / f"sep{separate}"
+    h.save(d, args=ocp.args.PyTreeSave({"a": a}))
+    names = {p.name for p in d.iterdir()}
+    assert ("ocdbt.process_replica_0" in names) == separate
+    np.testing.assert_array_equal(np.asarray(h.restore(d)["a"]),
+                                  np.asarray(a))
+  registry = th.create_type_handler_registry(
+      (jax.Array, th.ArrayHandler(primary_host=None, replica_id=None)))
+  with pytest.raises(NotImplementedError, match="primary_host"):
+    ocp.PyTreeCheckpointHandler(type_handler_registry=registry).save(
+        tmp_path / "ph", args=ocp.args.PyTreeSave({"a": a}))
+
+
 def test_pytree_restore_legacy_transform_fn(tmp_path):
   ckptr = ocp.PyTreeCheckpointer()
   ckptr.save(tmp_path / "p", {"x": np.arange(3)})
@@ -544,6 +595,22 @@ def test_async_errors_raise_on_next_call_and_close(tmp_path):
   with pytest.raises(OSError):
     with ocp.AsyncCheckpointer(_FailingHandler()) as c3:
       c3.save(tmp_path / "e", args=_FailSave("e"))
+
+
+def test_async_save_timeout_names_the_futures_and_path(tmp_path):
+  """A background write outliving AsyncOptions.timeout_secs fails the save
+  with Orbax's message, and nothing is committed."""
+  h = _FailingHandler()
+  h.release.clear()  # the write blocks until released
+  opts = ocp.options.AsyncOptions(timeout_secs=1)
+  c = ocp.AsyncCheckpointer(h, async_options=opts)
+  c.save(tmp_path / "slow", args=_FailSave("slow"))
+  with pytest.raises(TimeoutError, match=r"slow: ChainedFuture completed "
+                     r"0/1 futures but timed out after 1.0 seconds"):
+    c.wait_until_finished()
+  h.release.set()
+  c.close()
+  assert not (tmp_path / "slow").exists()
 
 
 def test_async_cancel_commits_nothing(tmp_path):

@@ -6,6 +6,7 @@ orbax-checkpoint 0.12.8's, and the same values for the same checkpoint,
 whichever library wrote it."""
 
 import dataclasses
+import json
 import os
 
 import jax
@@ -199,3 +200,22 @@ def test_performance_metrics_keep_recorded_floats(tmp_path):
   assert got == perf
   stats = ocpx.metadata.StepMetadata().performance_metrics
   assert stats.event_type == "save" and stats.step is None
+
+
+def test_sharding_metadata_from_deserialized_dict_as_orbax():
+  mesh = jax.sharding.Mesh(np.asarray(jax.devices()[:2]).reshape(2, 1),
+                           ("x", "y"))
+  s = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x"))
+  theirs = orbax.metadata.NamedShardingMetadata.from_jax_sharding(s)
+  d = json.loads(theirs.to_serialized_string())
+  ours = ocpx.metadata.NamedShardingMetadata.from_deserialized_dict(d)
+  assert ours == theirs and ours.to_jax_sharding() == s
+  del d["sharding_type"]  # Orbax's classmethod does not need it either
+  assert ocpx.metadata.NamedShardingMetadata.from_deserialized_dict(d) == ours
+  single = ocpx.metadata.SingleDeviceShardingMetadata.from_deserialized_dict(
+      {"device_str": "cpu:0"})
+  assert single == orbax.metadata.SingleDeviceShardingMetadata("cpu:0")
+  with pytest.raises(ValueError, match="Sharding data not found"):
+    ocpx.metadata.NamedShardingMetadata.from_deserialized_dict({"x": 1})
+  with pytest.raises(ValueError):
+    ocpx.metadata.SingleDeviceShardingMetadata.from_deserialized_dict(d)

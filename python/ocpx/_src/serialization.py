@@ -68,9 +68,13 @@ def use_pinned_host(saving) -> bool:
   return bool(opt)
 
 
-def plan_boxes(arr: jax.Array, saving, *, primary_host) -> tuple[tuple, list[Box]]:
-  """(write_shape, boxes) for the part of `arr` this process writes."""
-  if (isinstance(arr.sharding, jax.sharding.SingleDeviceSharding)
+def plan_boxes(arr: jax.Array, saving, *,
+               replica_id: Optional[int]) -> tuple[tuple, list[Box]]:
+  """(write_shape, boxes) for the part of `arr` this process writes: the
+  shards of replica `replica_id` (None: each shard's first replica held
+  here), split across replicas with replica-parallel saving."""
+  if (replica_id in (0, None)
+      and isinstance(arr.sharding, jax.sharding.SingleDeviceSharding)
       and arr.is_fully_addressable):
     # One shard, one replica, on this process: the whole array is the box
     # (what the general path below computes, without building Shards).
@@ -79,11 +83,11 @@ def plan_boxes(arr: jax.Array, saving, *, primary_host) -> tuple[tuple, list[Box
                        shard_data=arr,
                        slices=tuple(slice(0, n) for n in shape),
                        itemsize=int(arr.dtype.itemsize))]
-  return _plan_boxes(arr, saving, primary_host=primary_host)
+  return _plan_boxes(arr, saving, replica_id=replica_id)
 
 
 def _plan_boxes(arr: jax.Array, saving, *,
-                primary_host) -> tuple[tuple, list[Box]]:
+                replica_id: Optional[int]) -> tuple[tuple, list[Box]]:
   shards = list(arr.addressable_shards)
   infos = []
   for s in shards:
@@ -97,7 +101,7 @@ def _plan_boxes(arr: jax.Array, saving, *,
       use_replica_parallel=bool(use_rp),
       min_slice_bytes=int(saving.min_slice_bytes_for_replica_parallel or 0),
       max_replicas=saving.max_replicas_for_replica_parallel,
-      replica_id=0 if primary_host is not None else None,
+      replica_id=replica_id,
       pinned_host_transfer=use_pinned_host(saving))
   out = []
   for shard_index, origin_in_shard, shape in boxes:

@@ -154,12 +154,33 @@ class DeviceMetadata:
 
   id: int
 
+  @classmethod
+  def from_dict(cls, data: dict) -> "DeviceMetadata":
+    return cls(id=data["id"])
+
+  @classmethod
+  def from_jax_device(cls, device: Any) -> "DeviceMetadata":
+    return cls(id=device.id)
+
 
 @dataclasses.dataclass
 class DeviceMetadataMesh:
   """The saved mesh's devices: a nested list of `DeviceMetadata`."""
 
   mesh: Sequence[Any]
+
+  @classmethod
+  def from_dict(cls, data: dict) -> "DeviceMetadataMesh":
+    """From `{"mesh": nested lists of {"id": int}}` (the `_sharding` form)."""
+    return cls(mesh=jax.tree_util.tree_map(
+        DeviceMetadata.from_dict, data["mesh"],
+        is_leaf=lambda x: isinstance(x, dict) and "id" in x))
+
+  @classmethod
+  def from_jax_mesh(cls, mesh: Any) -> "DeviceMetadataMesh":
+    return cls(mesh=np.vectorize(DeviceMetadata.from_jax_device,
+                                 otypes=[object])(
+                                     np.asarray(mesh.devices)).tolist())
 
   def to_jax_device_mesh(self) -> np.ndarray:
     """The devices of this process with the saved ids (ValueError if absent)."""
@@ -189,6 +210,27 @@ class ShardingMetadata:
   def to_serialized_string(self) -> str:
     raise NotImplementedError
 
+  @classmethod
+  def from_deserialized_dict(cls, deserialized_dict: dict
+                             ) -> "ShardingMetadata":
+    """From the parsed JSON of a `_sharding` entry (ValueError if it does
+    not describe this kind of sharding)."""
+    kind = {"NamedShardingMetadata": "NamedSharding",
+            "SingleDeviceShardingMetadata": "SingleDeviceSharding"}.get(
+                cls.__name__)
+    if isinstance(deserialized_dict, dict) and kind is not None:
+      deserialized_dict = {"sharding_type": kind, **deserialized_dict}
+    try:
+      got = sharding_metadata_from_json(json.dumps(deserialized_dict))
+    except (TypeError, ValueError) as e:
+      raise ValueError(
+          f"Sharding data not found in deserialized_dict: "
+          f"{deserialized_dict}") from e
+    if cls is not ShardingMetadata and not isinstance(got, cls):
+      raise ValueError(f"{cls.__name__}: not this kind of sharding: "
+                       f"{deserialized_dict}")
+    return got
+
 
 @dataclasses.dataclass(eq=False)
 class NamedShardingMetadata(ShardingMetadata):
@@ -209,9 +251,7 @@ class NamedShardingMetadata(ShardingMetadata):
         axis_names=list(s.mesh.axis_names),
         partition_spec=tuple(s.spec),
         axis_types=tuple(getattr(s.mesh, "axis_types", ()) or ()) or None,
-        device_mesh=DeviceMetadataMesh(
-            np.vectorize(lambda d: DeviceMetadata(int(d.id)),
-                         otypes=[object])(devices).tolist()))
+        device_mesh=DeviceMetadataMesh.from_jax_mesh(s.mesh))
 
   def to_jax_sharding(self) -> jax.sharding.NamedSharding:
     return cast(jax.sharding.NamedSharding,

@@ -115,22 +115,26 @@ class PyTreeHandler:
     return _background()
 
   def prepare_save(self, directory, tree, *, custom_metadata=None,
-                   metadata_keys: Optional[Mapping[tuple, str]] = None
-                   ) -> Any:
+                   metadata_keys: Optional[Mapping[tuple, str]] = None,
+                   replica_id: Any = "auto") -> Any:
     """Does the device-to-host copies now; returns a callable doing the I/O.
 
     `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
     `metadata_keys` ({leaf names: file name}, from v0 TypeHandlers'
     `metadata_key`) stores those leaves' zarr metadata under that name
     instead of `.zarray`; TensorStore supports it for zarr v2 only.
+    `replica_id` is the replica whose shards this process writes (v0
+    `ArrayHandler(replica_id=...)`; see `leaf_handlers.SaveEnv`).
     """
     with gc_pause.paused():  # the blocking phase: the caller waits for it
       return self._prepare_save(directory, tree,
                                 custom_metadata=custom_metadata,
-                                metadata_keys=metadata_keys)
+                                metadata_keys=metadata_keys,
+                                replica_id=replica_id)
 
   def _prepare_save(self, directory, tree, *, custom_metadata,
-                    metadata_keys: Optional[Mapping[tuple, str]]) -> Any:
+                    metadata_keys: Optional[Mapping[tuple, str]],
+                    replica_id: Any) -> Any:
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -171,7 +175,8 @@ class PyTreeHandler:
     plans: list[leaf_handlers.ArrayPlan] = []
     env = leaf_handlers.SaveEnv(
         saving=saving, primary_host=primary,
-        copy_host_arrays=is_async and memory.deepcopy_host_arrays)
+        copy_host_arrays=is_async and memory.deepcopy_host_arrays,
+        replica_id=replica_id)
     strings: dict[str, str] = {}
     meta_leaves = []
     for leaf in leaves:

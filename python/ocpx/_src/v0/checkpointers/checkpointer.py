@@ -12,6 +12,7 @@ replaced only after the new one is complete.
 from __future__ import annotations
 
 import abc
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -238,12 +239,18 @@ class _SaveOperation:
     """Waits for the background writes, finalizes and commits."""
     try:
       deadline = time.monotonic() + self.timeout
-      for f in self.futures:
+      for done, f in enumerate(self.futures):
         left = max(0.0, deadline - time.monotonic())
         try:
           f.result(timeout=left)
         except TypeError:
           f.result()
+        except (TimeoutError, concurrent.futures.TimeoutError) as e:
+          # Orbax's wording (ChainedFuture), naming the checkpoint.
+          raise TimeoutError(
+              f"{self.final}: ChainedFuture completed {done}/"
+              f"{len(self.futures)} futures but timed out after "
+              f"{self.timeout} seconds.") from e
       if self.cancelled.is_set():
         raise _Cancelled(f"{self.final}: save cancelled")
       self._barrier("written")

@@ -201,14 +201,6 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     self._type_handler_registry = type_handler_registry
     self._pending: dict[str, Any] = {}
     self._lock = threading.Lock()
-    # Orbax configures these through its registry's ArrayHandler; ocpx's
-    # ArrayHandler carries the same two settings to the engine.
-    array_handler = _registered_array_handler(type_handler_registry)
-    self._write_array_metadata = (
-        array_handler is None
-        or array_handler._array_metadata_store is not None)  # pylint: disable=protected-access
-    self._write_sharding_file = (array_handler is None
-                                 or array_handler.enable_write_sharding_file)
 
   # -- configuration ------------------------------------------------------------
   def _memory_options(self) -> v1_options.MemoryOptions:
@@ -250,15 +242,44 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         return storage_cls(dtype=sa.dtype, chunk_byte_size=sa.chunk_byte_size,
                            shard_axes=tuple(sa.shard_axes) or None)
     zarr3 = self._use_zarr3 if use_zarr3 is None else use_zarr3
+    # Orbax configures these through its registry's ArrayHandler (looked up
+    # at save time, as Orbax does); ocpx's ArrayHandler carries the same
+    # settings to the engine.
+    ah = _registered_array_handler(self._type_handler_registry)
     return v1_options.ArrayOptions.Saving(
         use_ocdbt=self._use_ocdbt if use_ocdbt is None else use_ocdbt,
         use_zarr3=engine_caps.zarr3_for(zarr3),
         use_compression=self._use_compression,
         ocdbt_target_data_file_size=target_size,
         enable_pinned_host_transfer=self._enable_pinned_host_transfer,
-        enable_write_sharding_file=self._write_sharding_file,
-        array_metadata_store=True if self._write_array_metadata else None,
+        enable_write_sharding_file=(ah is None
+                                    or ah.enable_write_sharding_file),
+        array_metadata_store=(
+            True if ah is None or ah._array_metadata_store is not None  # pylint: disable=protected-access
+            else None),
+        use_replica_parallel=None if ah is None else ah.use_replica_parallel,
+        min_slice_bytes_for_replica_parallel=(
+            None if ah is None else ah.min_slice_bytes_for_replica_parallel),
+        max_replicas_for_replica_parallel=(
+            None if ah is None else ah.max_replicas_for_replica_parallel),
+        enable_replica_parallel_separate_folder=(
+            ah is not None and ah.enable_replica_parallel_separate_folder),
         scoped_storage_options_creator=creator)
+
+  def _replica_id(self, directory) -> Any:
+    """The replica this process writes, from the registry's ArrayHandler
+    (Orbax's `primary_host` / `replica_id` of ArrayHandler)."""
+    ah = _registered_array_handler(self._type_handler_registry)
+    if ah is None or (ah.primary_host == 0 and ah.replica_id == 0):
+      return "auto"  # the defaults: follow the MultiprocessingOptions
+    primary = self._multiprocessing_options.primary_host
+    if ah.primary_host != primary:
+      raise NotImplementedError(
+          f"{directory}: ArrayHandler(primary_host={ah.primary_host!r}) "
+          f"differs from the checkpoint handler's MultiprocessingOptions("
+          f"primary_host={primary!r}); ocpx writes metadata from one primary "
+          "host: set the same value in both.")
+    return ah.replica_id
 
   # -- save -----------------------------------------------------------------
   async def async_save(self, directory, item: Optional[PyTree] = None,
@@ -298,7 +319,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
       run = engine_handler.prepare_save(directory, item,
                                         custom_metadata=args.custom_metadata,
-                                        metadata_keys=metadata_keys)
+                                        metadata_keys=metadata_keys,
+                                        replica_id=self._replica_id(key))
 
     def background():
       with ctx:
@@ -451,7 +473,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
                    partial_restore: bool = False, use_item_types=False,
                    fallback_sharding=None, support_layout=False,
                    strict: bool = True, read_aggregate: bool = True,
-                   metadata_keys: Optional[Sequence[str]] = None):
+                   metadata_keys: Optional[Sequence[str]] = None,
+                   skip: Optional[set] = None):
     """Restores with `item` as structure and per-leaf `restore_args`.
 
     With `use_item_types` (StandardCheckpointHandler), leaves of `item`
@@ -459,18 +482,20 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     sharding when no RestoreArgs is given.  Values kept in a legacy msgpack
     aggregate file (`aggregate_filename`) are read from it.  Arrays' zarr
     metadata is also looked for under `metadata_keys` (default: the
-    `metadata_key`s of the registry's built-in handlers).
+    `metadata_key`s of the registry's built-in handlers).  Without `item`,
+    leaves whose names are in `skip` are not read (PLACEHOLDER in the tree).
     """
     with gc_pause.paused():  # the caller waits for all of it
       return self._restore_tree(
           dir_path, item, restore_args, partial_restore=partial_restore,
           use_item_types=use_item_types, fallback_sharding=fallback_sharding,
           support_layout=support_layout, strict=strict,
-          read_aggregate=read_aggregate, metadata_keys=metadata_keys)
+          read_aggregate=read_aggregate, metadata_keys=metadata_keys,
+          skip=skip or set())
 
   def _restore_tree(self, dir_path, item, restore_args, *, partial_restore,
                     use_item_types, fallback_sharding, support_layout, strict,
-                    read_aggregate, metadata_keys):
+                    read_aggregate, metadata_keys, skip):
     dir_path = resolve_pytree_dir(dir_path)
     if read_aggregate:
       aggregate = self._read_aggregate(dir_path)
@@ -493,7 +518,8 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
       ra_map = {}
     post: dict[int, Any] = {}
     if item is None:
-      wanted = [(l.names, None) for l in meta.leaves]
+      wanted = [(l.names, type_handlers.PLACEHOLDER if l.names in skip
+                 else None) for l in meta.leaves]
       treedef = None
     else:
       item_leaves, treedef = tree_lib.flatten(item)
@@ -513,7 +539,7 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     arrays = [l.param_name for l in meta.leaves
               if l.value_type in (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY,
                                   tree_lib.SCALAR)
-              and not l.skip_deserialize]
+              and not l.skip_deserialize and l.names not in skip]
     if arrays:
       loader.store.prefetch_info(arrays)
     # The loader's copy: read once per restore (the engine needs it too).
@@ -788,30 +814,46 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     new_keys = list(transform_utils.to_flat_dict(args.item))
     rules = transform_utils.flat_rules(args.transforms)
     chosen: dict[str, Any] = {}
+    # The saved keys the new tree takes values from; the others are not
+    # read (as Orbax skips them).
+    needed: set[str] = set()
+    read_all = False
     for key in new_keys:
       for pattern, rule in rules:
         m = re.fullmatch(pattern, key)
         if not m:
           continue
-        if rule.multi_value_fn is None and not rule.use_fallback:
+        if rule.multi_value_fn is not None:
+          if not getattr(rule, "multi_value_fn_input_args", None):
+            read_all = True  # its inputs are not named: read everything
+        elif rule.use_fallback:
+          if not args.transforms_default_to_original:
+            needed.add(key)
+        else:
           src = key if rule.original_key is None else m.expand(
               rule.original_key)
+          needed.add(src)
           if key in new_args:
             chosen.setdefault(src, new_args[key])
         break
       else:
-        if args.transforms_default_to_original and key in new_args:
-          chosen.setdefault(key, new_args[key])
+        if args.transforms_default_to_original:
+          needed.add(key)
+          if key in new_args:
+            chosen.setdefault(key, new_args[key])
     for _, rule in rules:
       inputs = getattr(rule, "multi_value_fn_input_args", None) or {}
       for pattern, ra in inputs.items():
         for k in saved_keys:
           if re.fullmatch(pattern, k):
             chosen[k] = ra
+            needed.add(k)
     saved_args = ({tuple(k.split("/")): v for k, v in chosen.items()
                    if isinstance(v, type_handlers.RestoreArgs)})
+    skip = set() if read_all else {
+        l.names for l, k in zip(meta.leaves, saved_keys) if k not in needed}
     original = self.restore_tree(dir_path, None, _NamesTree(saved_args),
-                                 strict=False)
+                                 strict=False, skip=skip)
     new = transform_utils.apply_transformations(
         original, args.transforms, args.item,
         default_to_original=args.transforms_default_to_original,
