@@ -121,18 +121,13 @@ class SaveEnv:
       `deepcopy_host_arrays`, where the caller may mutate them).
     replica_id: The replica whose shards this process writes (None: each
       shard's first replica here, for hosts that each write to their own
-      storage); by default 0, or None when every process is primary.
+      storage).
   """
 
   saving: Any
   primary_host: Optional[int]
   copy_host_arrays: bool
-  replica_id: Any = "auto"
-
-  def writes_replica(self) -> Optional[int]:
-    if self.replica_id == "auto":
-      return 0 if self.primary_host is not None else None
-    return self.replica_id
+  replica_id: Optional[int]
 
 
 def storage_options_for(leaf: tree_lib.FlatLeaf, value: Any, saving) -> Any:
@@ -317,7 +312,7 @@ class JaxArrayLeaf:
     dtype = np.dtype(storage.dtype if storage.dtype is not None
                      else value.dtype)
     write_shape, boxes = serialization.plan_boxes(
-        value, env.saving, replica_id=env.writes_replica())
+        value, env.saving, replica_id=env.replica_id)
     chunk = engine.choose_chunk_shape(
         value.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
         storage.shard_axes, env.saving)

@@ -124,7 +124,8 @@ class PyTreeHandler:
     `metadata_key`) stores those leaves' zarr metadata under that name
     instead of `.zarray`; TensorStore supports it for zarr v2 only.
     `replica_id` is the replica whose shards this process writes (v0
-    `ArrayHandler(replica_id=...)`; see `leaf_handlers.SaveEnv`).
+    `ArrayHandler(replica_id=...)`; see `leaf_handlers.SaveEnv`); "auto":
+    replica 0, or each shard's first replica when every process is primary.
     """
     with gc_pause.paused():  # the blocking phase: the caller waits for it
       return self._prepare_save(directory, tree,
@@ -176,7 +177,8 @@ class PyTreeHandler:
     env = leaf_handlers.SaveEnv(
         saving=saving, primary_host=primary,
         copy_host_arrays=is_async and memory.deepcopy_host_arrays,
-        replica_id=replica_id)
+        replica_id=((0 if primary is not None else None)
+                    if replica_id == "auto" else replica_id))
     strings: dict[str, str] = {}
     meta_leaves = []
     for leaf in leaves:

@@ -247,9 +247,8 @@ class RemoteArrayWriteSession:
   def create(self, param: str, shape, dtype, chunk_shape,
              metadata_key: Optional[str] = None) -> None:
     """Starts creating `param` (its zarr metadata, under `metadata_key` if
-    given); errors surface from the array's first write or from `commit`."""
-    if metadata_key is not None:
-      _core.validate_metadata_key(metadata_key)
+    given: the save validated it before writing anything); errors surface
+    from the array's first write or from `commit`."""
     self._start_open(param, shape, dtype, chunk_shape, create=True,
                      metadata_key=metadata_key)
 
