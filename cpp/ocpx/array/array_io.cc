@@ -39,6 +39,11 @@ using internal_array::NumElements;
 
 namespace {
 
+// Chunks at least this large are written piece by piece to stores that take
+// streamed writes (smaller ones gain nothing and would spread over more
+// data files).
+constexpr size_t kStreamedWriteMinBytes = size_t{1} << 20;
+
 absl::Status WithKey(const absl::Status& s, absl::string_view key) {
   return AnnotateStatus(s, "chunk \"", key, "\"");
 }
@@ -292,6 +297,41 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
   OCPX_RETURN_IF_ERROR(CheckBox(metadata, origin, shape));
   OCPX_ASSIGN_OR_RETURN(ChunkCodec codec, ChunkCodec::Make(metadata));
   const size_t item = ItemSize(metadata.dtype);
+  // Large chunks of Orbax's layout go to stores that take streamed writes
+  // piece by piece, compressed as they are written (no buffer for the
+  // encoded value).  Returns false if the chunk was not streamed.
+  const bool can_stream = store.SupportsStreamedWrites() &&
+                          codec.chunk_bytes() >= kStreamedWriteMinBytes &&
+                          codec.CanEncodeStreamed();
+  auto stream = [&](const std::string& key, const char* src,
+                    absl::Span<const int64_t> valid) -> absl::StatusOr<bool> {
+    if (!can_stream) return false;
+    // Chunks `Encode` would omit are not streamed (the store would record
+    // whatever the producer wrote).
+    for (int64_t v : valid) {
+      if (v <= 0) return false;
+    }
+    if (!options.store_fill_value_chunks &&
+        internal_array::AllEqual(src, codec.chunk_num_elements(),
+                                 metadata.fill_value)) {
+      return false;
+    }
+    OCPX_RETURN_IF_ERROR(WithKey(
+        store.WriteStreamed(
+            key,
+            [&](const ChunkStore::PieceSink& sink) -> absl::Status {
+              OCPX_ASSIGN_OR_RETURN(
+                  bool streamed,
+                  codec.EncodeStreamed(src, valid,
+                                       options.store_fill_value_chunks, sink));
+              if (!streamed) {
+                return absl::InternalError("the chunk could not be streamed");
+              }
+              return absl::OkStatus();
+            }),
+        key));
+    return true;
+  };
   // Each chunk's reservation covers the encoded value (at most about the
   // decoded size) plus the staging buffer if there is one, and is held until
   // the store has the value.
@@ -304,6 +344,8 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
           // The whole chunk is one contiguous run of the input: no copy.
           const char* src = static_cast<const char*>(data) +
                             ByteOffset(shape, Sub(geo.isect_lo, origin), item);
+          OCPX_ASSIGN_OR_RETURN(bool streamed, stream(key, src, geo.valid));
+          if (streamed) return absl::OkStatus();
           absl::StatusOr<std::optional<std::string>> encoded =
               codec.Encode(src, geo.valid, options.store_fill_value_chunks);
           OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));
@@ -330,6 +372,9 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         CopyBox(static_cast<const char*>(data), shape,
                 Sub(geo.isect_lo, origin), chunk.data(), metadata.chunk_shape,
                 Sub(geo.isect_lo, geo.chunk_origin), geo.isect_shape, item);
+        OCPX_ASSIGN_OR_RETURN(bool streamed,
+                              stream(key, chunk.data(), geo.valid));
+        if (streamed) return absl::OkStatus();
         absl::StatusOr<std::optional<std::string>> encoded = codec.Encode(
             chunk.data(), geo.valid, options.store_fill_value_chunks);
         OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));

@@ -32,6 +32,7 @@ using ::ocpx::internal::AnnotateStatus;
 using ::ocpx::internal::Crc32c;
 using ::ocpx::internal::Crc32cExtend;
 using ::ocpx::internal::ZstdCompress;
+using ::ocpx::internal::ZstdCompressStreamed;
 using ::ocpx::internal::ZstdDecompress;
 using ::ocpx::internal::ZstdDecompressInto;
 using ::ocpx::internal::ZstdStreamDecoder;
@@ -568,6 +569,70 @@ absl::StatusOr<std::optional<std::string>> ChunkCodec::Encode(
       EncodeChain(*chain_, data, valid_shape, store_fill_value_chunks, &out));
   if (!present) return std::nullopt;
   return out;
+}
+
+bool ChunkCodec::CanEncodeStreamed() const {
+  const Chain& c = *chain_;
+  if (!c.sharding || c.has_transpose || !c.b2b.empty() || c.num_inner != 1 ||
+      c.index_at_start) {
+    return false;
+  }
+  const Chain& in = *c.inner;
+  return !in.sharding && !in.has_transpose && !in.swap && !in.b2b.empty() &&
+         in.b2b.size() <= 2 && in.b2b[0].kind == CodecSpec::Kind::kZstd &&
+         (in.b2b.size() == 1 || in.b2b[1].kind == CodecSpec::Kind::kCrc32c) &&
+         in.raw_bytes == c.raw_bytes;
+}
+
+absl::StatusOr<bool> ChunkCodec::EncodeStreamed(
+    const void* chunk, absl::Span<const int64_t> valid_shape,
+    bool store_fill_value_chunks, const SinkFn& sink) const {
+  if (!CanEncodeStreamed()) return false;
+  const Chain& c = *chain_;
+  const Chain& in = *c.inner;
+  const bool crc = in.b2b.size() == 2;
+  if (!valid_shape.empty() && valid_shape.size() != c.shape.size()) {
+    return absl::InvalidArgumentError(
+        "EncodeStreamed: valid_shape has the wrong rank");
+  }
+  // The one inner chunk is stored if it intersects the array (and, unless
+  // fill-value chunks are stored, holds something else than the fill value).
+  for (int64_t v : valid_shape) {
+    if (v <= 0) return false;
+  }
+  const char* data = static_cast<const char*>(chunk);
+  if (!store_fill_value_chunks &&
+      internal_array::AllEqual(data, chunk_num_elements_, c.fill)) {
+    return false;
+  }
+  uint32_t checksum = 0;
+  uint64_t written = 0;
+  const CodecSpec& z = in.b2b[0];
+  OCPX_RETURN_IF_ERROR(ZstdCompressStreamed(
+      absl::string_view(data, c.raw_bytes), z.level, z.checksum,
+      [&](absl::string_view piece) -> absl::Status {
+        if (crc) checksum = Crc32cExtend(checksum, piece);
+        written += piece.size();
+        return sink(piece);
+      }));
+  if (crc) {
+    const char le[4] = {
+        static_cast<char>(checksum), static_cast<char>(checksum >> 8),
+        static_cast<char>(checksum >> 16), static_cast<char>(checksum >> 24)};
+    OCPX_RETURN_IF_ERROR(sink(absl::string_view(le, 4)));
+    written += 4;
+  }
+  const uint64_t index[2] = {0, written};
+  std::string idx_enc;
+  OCPX_RETURN_IF_ERROR(EncodeChain(*c.index,
+                                   reinterpret_cast<const char*>(index), {},
+                                   true, &idx_enc)
+                           .status());
+  if (idx_enc.size() != c.index_bytes) {
+    return absl::InternalError("sharding_indexed: index size mismatch");
+  }
+  OCPX_RETURN_IF_ERROR(sink(idx_enc));
+  return true;
 }
 
 absl::Status ChunkCodec::Decode(absl::string_view encoded,

@@ -54,6 +54,28 @@ class ChunkCodec {
       const void* chunk, absl::Span<const int64_t> valid_shape,
       bool store_fill_value_chunks) const;
 
+  /// Receives the pieces of a streamed encoding, in order.
+  using SinkFn = std::function<absl::Status(absl::string_view piece)>;
+
+  /// Encodes a full chunk exactly as `Encode` does, handing the encoded value
+  /// to `sink` in pieces of at most about 1 MiB instead of building it whole
+  /// (no buffer the size of the chunk, and the pieces are still in the CPU
+  /// cache when the sink copies them).  Only Orbax's chunk layout streams: a
+  /// `sharding_indexed` chunk of one inner chunk encoded as `bytes` (native
+  /// order), `zstd`, optionally `crc32c`, with the index at the end
+  /// (`CanEncodeStreamed()`).  Returns false, having called `sink` never, for
+  /// any other codec chain and for a chunk `Encode` would omit (all fill
+  /// value, with `store_fill_value_chunks == false`, or an empty valid box):
+  /// the caller then uses `Encode`.  An error from `sink` stops the encoding
+  /// and is returned.
+  absl::StatusOr<bool> EncodeStreamed(const void* chunk,
+                                      absl::Span<const int64_t> valid_shape,
+                                      bool store_fill_value_chunks,
+                                      const SinkFn& sink) const;
+
+  /// True if the codec chain is one `EncodeStreamed` streams.
+  bool CanEncodeStreamed() const;
+
   /// Decodes `encoded` into `chunk_out` (`chunk_bytes()` bytes, C order at
   /// the chunk shape, native byte order).  Inner chunks missing from a shard
   /// are set to the fill value.  DataLoss on any inconsistency.

@@ -285,6 +285,101 @@ TEST(ChunkCodecTest, DecodeStreamedMatchesDecode) {
   EXPECT_FALSE(*r);
 }
 
+TEST(ChunkCodecTest, EncodeStreamedMatchesEncode) {
+  // Orbax's layout (one inner chunk, zstd, with and without crc32c), large
+  // enough to span several pieces.
+  for (bool checksums : {true, false}) {
+    ArrayMetadata m = MakeOrbaxArrayMetadata({1024, 1024}, DataType::kFloat32,
+                                             {1024, 1024}, 3, checksums);
+    auto codec = ChunkCodec::Make(m);
+    ASSERT_TRUE(codec.ok()) << codec.status();
+    ASSERT_TRUE(codec->CanEncodeStreamed());
+    std::vector<uint32_t> data(1024 * 1024);
+    uint32_t x = 2463534242u;
+    for (uint32_t& v : data) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      v = x;
+    }
+    std::string value;
+    size_t pieces = 0;
+    auto r = codec->EncodeStreamed(data.data(), {}, true,
+                                   [&](absl::string_view piece) {
+                                     value.append(piece.data(), piece.size());
+                                     ++pieces;
+                                     return absl::OkStatus();
+                                   });
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(*r);
+    EXPECT_GE(pieces, 4u);
+    std::vector<uint32_t> out(data.size());
+    ASSERT_TRUE(codec->Decode(value, out.data()).ok());
+    EXPECT_EQ(out, data);
+    // The same layout as the one-shot encoding: data, (checksum,) index.
+    const std::string whole = **codec->Encode(data.data(), {}, true);
+    // The index at the end (16 bytes, plus 4 with its checksum) says the
+    // inner chunk is everything before it, in both encodings.
+    auto index_bytes = [](const std::string& v) -> size_t {
+      for (size_t n : {size_t{16}, size_t{20}}) {
+        uint64_t index[2];
+        std::memcpy(index, v.data() + v.size() - n, 16);
+        if (index[0] == 0 && index[1] == v.size() - n) return n;
+      }
+      return 0;
+    };
+    EXPECT_NE(index_bytes(value), 0u);
+    EXPECT_EQ(index_bytes(value), index_bytes(whole));
+    // An edge chunk (valid box smaller than the chunk) streams too.
+    value.clear();
+    const int64_t valid[2] = {1000, 1024};
+    r = codec->EncodeStreamed(data.data(), valid, false,
+                              [&](absl::string_view piece) {
+                                value.append(piece.data(), piece.size());
+                                return absl::OkStatus();
+                              });
+    ASSERT_TRUE(r.ok() && *r);
+    ASSERT_TRUE(codec->Decode(value, out.data()).ok());
+    EXPECT_EQ(out, data);
+  }
+  // All fill value, not stored: nothing streamed (Encode omits the chunk).
+  ArrayMetadata m =
+      MakeOrbaxArrayMetadata({256}, DataType::kInt32, {256}, 3, true);
+  auto codec = ChunkCodec::Make(m);
+  ASSERT_TRUE(codec.ok());
+  std::vector<int32_t> zeros(256, 0);
+  bool called = false;
+  auto sink = [&](absl::string_view) {
+    called = true;
+    return absl::OkStatus();
+  };
+  auto r = codec->EncodeStreamed(zeros.data(), {}, false, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+  EXPECT_FALSE(called);
+  EXPECT_FALSE(codec->Encode(zeros.data(), {}, false)->has_value());
+  // With fill chunks stored it is encoded.
+  r = codec->EncodeStreamed(zeros.data(), {}, true, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  // The sink's error is returned.
+  r = codec->EncodeStreamed(zeros.data(), {}, true, [](absl::string_view) {
+    return absl::ResourceExhaustedError("disk full");
+  });
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  // Other chains do not stream.
+  auto plain = ChunkCodec::Make(
+      MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4}, std::nullopt));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->CanEncodeStreamed());
+  int32_t v[4] = {1, 2, 3, 4};
+  called = false;
+  r = plain->EncodeStreamed(v, {}, true, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+  EXPECT_FALSE(called);
+}
+
 }  // namespace
 }  // namespace internal_zarr
 }  // namespace ocpx

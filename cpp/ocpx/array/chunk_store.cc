@@ -76,6 +76,16 @@ absl::Status MakeDirs(const std::string& dir, bool sync) {
 
 }  // namespace
 
+absl::Status ChunkStore::WriteStreamed(const std::string& key,
+                                       const Producer& produce) {
+  std::string value;
+  OCPX_RETURN_IF_ERROR(produce([&](absl::string_view piece) {
+    value.append(piece.data(), piece.size());
+    return absl::OkStatus();
+  }));
+  return Write(key, std::move(value));
+}
+
 FileChunkStore::FileChunkStore(std::string root, bool sync)
     : root_(std::move(root)), sync_(sync) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 
@@ -40,6 +41,23 @@ class ChunkStore {
 
   /// Removes `key`; OK if it does not exist.
   virtual absl::Status Delete(const std::string& key) = 0;
+
+  /// Hands the pieces of a value to the store, in order.
+  using PieceSink = std::function<absl::Status(absl::string_view piece)>;
+  /// Produces a value piece by piece into the sink it is given.
+  using Producer = std::function<absl::Status(const PieceSink& sink)>;
+
+  /// Creates or replaces `key` with the value `produce` hands to its sink,
+  /// piece by piece.  Stores that can (`SupportsStreamedWrites()`) write the
+  /// pieces as they come, never holding the value whole; the default gathers
+  /// them and calls `Write`.  The key is set only if `produce` and every
+  /// write succeed; after an error, bytes already written may remain in the
+  /// store's files, unreferenced.
+  virtual absl::Status WriteStreamed(const std::string& key,
+                                     const Producer& produce);
+
+  /// True if `WriteStreamed` writes pieces as they come.
+  virtual bool SupportsStreamedWrites() const { return false; }
 
   /// A stored value read piece by piece: `read_at(offset, out)` fills `out`
   /// with the bytes at `offset` (OutOfRange beyond `size`).

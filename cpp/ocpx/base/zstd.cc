@@ -3,10 +3,14 @@
 
 #include "cpp/ocpx/base/zstd.h"
 
+// For ZSTD_c_stableInBuffer (libzstd >= 1.4.9; a parameter of the shared
+// library, not a static-only symbol).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
 #include <memory>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 
@@ -132,6 +136,57 @@ absl::Status ZstdCompressAppend(absl::string_view input, int level,
   }
   out->resize(old_size + n);
   return absl::OkStatus();
+}
+
+absl::Status ZstdCompressStreamed(absl::string_view input, int level,
+                                  bool checksum, const ZstdPieceSink& sink) {
+  if (!IsValidZstdLevel(level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zstd level ", level, " is outside [", ZSTD_minCLevel(),
+                     ", ", ZSTD_maxCLevel(), "]"));
+  }
+  thread_local std::unique_ptr<char[]> piece;
+  if (piece == nullptr) {
+    piece.reset(new (std::nothrow) char[kZstdPieceBytes]);
+    if (piece == nullptr) {
+      return absl::ResourceExhaustedError(
+          "cannot allocate a compression buffer");
+    }
+  }
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+#ifdef ZSTD_c_stableInBuffer
+  // The whole input is given at once and stays put: zstd reads it in place
+  // instead of copying it into its window buffer.
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 1);
+#endif
+  size_t r = ZSTD_CCtx_setPledgedSrcSize(cctx, input.size());
+  if (ZSTD_isError(r)) {
+    return absl::InternalError(
+        absl::StrCat("zstd compress: ", ZSTD_getErrorName(r)));
+  }
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  absl::Status status;
+  do {
+    ZSTD_outBuffer out{piece.get(), kZstdPieceBytes, 0};
+    r = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
+    if (ZSTD_isError(r)) {
+      status = absl::InternalError(
+          absl::StrCat("zstd compress: ", ZSTD_getErrorName(r)));
+      break;
+    }
+    if (out.pos > 0) {
+      status = sink(absl::string_view(piece.get(), out.pos));
+      if (!status.ok()) break;
+    }
+  } while (r != 0);
+  // Leave the context clean for the thread's next user (the stable-input
+  // setting in particular).
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  return status;
 }
 
 absl::StatusOr<std::string> ZstdCompress(absl::string_view input, int level,

@@ -10,6 +10,7 @@
 /// whatever sizes the (untrusted) frame header claims.
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +30,21 @@ absl::StatusOr<std::string> ZstdCompress(absl::string_view input, int level,
 /// Appends the compressed frame to `*out` instead of returning it.
 absl::Status ZstdCompressAppend(absl::string_view input, int level,
                                 bool checksum, std::string* out);
+
+/// Receives the pieces of a streamed encoding, in order.
+using ZstdPieceSink = std::function<absl::Status(absl::string_view piece)>;
+
+/// Compresses `input` into exactly one zstd frame, as `ZstdCompress` does,
+/// but hands the frame to `sink` in pieces of at most `kZstdPieceBytes`
+/// instead of building it whole: the frame is never held in memory, and the
+/// output buffer (one per thread, reused) stays warm in the CPU cache.  Uses
+/// the calling thread's compression context.  An error from `sink` stops the
+/// compression and is returned.
+absl::Status ZstdCompressStreamed(absl::string_view input, int level,
+                                  bool checksum, const ZstdPieceSink& sink);
+
+/// The largest piece `ZstdCompressStreamed` hands to its sink.
+inline constexpr size_t kZstdPieceBytes = size_t{1} << 20;
 
 /// Decompresses `frame`, which must be exactly one complete zstd frame with
 /// nothing after it.  Fails with `DataLoss` on a corrupt or truncated frame,

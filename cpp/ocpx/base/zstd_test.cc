@@ -33,6 +33,57 @@ TEST(ZstdTest, RoundTrip) {
   }
 }
 
+TEST(ZstdTest, CompressStreamedIsOneFrameInBoundedPieces) {
+  // Incompressible bytes, so that the frame spans several pieces.
+  std::string data(size_t{5} << 20, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (char& c : data) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  for (const std::string& input : {std::string(), TestData(1000), data}) {
+    for (bool checksum : {false, true}) {
+      std::string frame;
+      size_t pieces = 0;
+      absl::Status s = ocpx::internal::ZstdCompressStreamed(
+          input, 3, checksum, [&](absl::string_view piece) {
+            EXPECT_GT(piece.size(), 0u);
+            EXPECT_LE(piece.size(), ocpx::internal::kZstdPieceBytes);
+            frame.append(piece.data(), piece.size());
+            ++pieces;
+            return absl::OkStatus();
+          });
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_GE(pieces, input.size() / ocpx::internal::kZstdPieceBytes);
+      EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()),
+                input.size());
+      auto back = ocpx::internal::ZstdDecompress(frame, input.size());
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_EQ(*back, input);
+    }
+  }
+  // The sink's error stops the compression and is returned; the thread's
+  // context is usable afterwards.
+  int calls = 0;
+  absl::Status s = ocpx::internal::ZstdCompressStreamed(
+      data, 3, false, [&](absl::string_view) {
+        ++calls;
+        return absl::UnavailableError("disk gone");
+      });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(calls, 1);
+  auto frame = ocpx::internal::ZstdCompress(TestData(100), 3);
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(*ocpx::internal::ZstdDecompress(*frame, 100), TestData(100));
+  EXPECT_EQ(
+      ocpx::internal::ZstdCompressStreamed(
+          "x", 1000, false, [](absl::string_view) { return absl::OkStatus(); })
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ZstdTest, StreamDecoderFedInPieces) {
   const std::string data = TestData(size_t{3} << 20);
   const std::string frame = *ocpx::internal::ZstdCompress(data, 3);

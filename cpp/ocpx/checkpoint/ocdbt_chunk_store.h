@@ -55,6 +55,10 @@ class OcdbtWriteChunkStore : public internal_zarr::ChunkStore {
       const std::string& key) override;
   absl::Status Write(const std::string& key, std::string value) override;
   absl::Status Delete(const std::string& key) override;
+  /// Writes each piece to a data file as it comes (`PutStreamed`).
+  absl::Status WriteStreamed(const std::string& key,
+                             const Producer& produce) override;
+  bool SupportsStreamedWrites() const override { return true; }
 
  private:
   internal_ocdbt::OcdbtTransaction* txn_;

@@ -261,23 +261,90 @@ absl::StatusOr<std::unique_ptr<OcdbtTransaction>> OcdbtTransaction::Begin(
   return t;
 }
 
+absl::StatusOr<OcdbtTransaction::DataFile*> OcdbtTransaction::NewDataFile() {
+  OCPX_ASSIGN_OR_RETURN(std::string hex, internal_kvstore::RandomHex(16));
+  auto nf = std::make_unique<DataFile>();
+  nf->id.relative_path = absl::StrCat("d/", hex);
+  OCPX_RETURN_IF_ERROR(internal_kvstore::MakeDirs(JoinPath(path_, "d")));
+  OCPX_ASSIGN_OR_RETURN(nf->file, internal_kvstore::WritableFile::Create(
+                                      JoinPath(path_, nf->id.relative_path)));
+  files_.push_back(std::move(nf));
+  return files_.back().get();
+}
+
 absl::StatusOr<std::pair<OcdbtTransaction::DataFile*, uint64_t>>
 OcdbtTransaction::Reserve(uint64_t n) {
-  DataFile* f = files_.empty() ? nullptr : files_.back().get();
+  DataFile* f = current_;
   const uint64_t target = options_.target_data_file_size;
   if (f == nullptr || (target > 0 && f->size > 0 && f->size + n > target)) {
-    OCPX_ASSIGN_OR_RETURN(std::string hex, internal_kvstore::RandomHex(16));
-    auto nf = std::make_unique<DataFile>();
-    nf->id.relative_path = absl::StrCat("d/", hex);
-    OCPX_RETURN_IF_ERROR(internal_kvstore::MakeDirs(JoinPath(path_, "d")));
-    OCPX_ASSIGN_OR_RETURN(nf->file, internal_kvstore::WritableFile::Create(
-                                        JoinPath(path_, nf->id.relative_path)));
-    files_.push_back(std::move(nf));
-    f = files_.back().get();
+    OCPX_ASSIGN_OR_RETURN(f, NewDataFile());
+    current_ = f;
   }
   const uint64_t offset = f->size;
   f->size += n;
   return std::make_pair(f, offset);
+}
+
+absl::Status OcdbtTransaction::PutStreamed(
+    absl::string_view key,
+    const std::function<absl::Status(const PieceSink& sink)>& produce) {
+  OCPX_RETURN_IF_ERROR(CheckKey(key));
+  DataFile* f = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_)
+      return absl::FailedPreconditionError("transaction already committed");
+    if (!stream_idle_.empty()) {
+      f = stream_idle_.back();
+      stream_idle_.pop_back();
+    } else {
+      OCPX_ASSIGN_OR_RETURN(f, NewDataFile());
+      if (options_.direct_io) {
+        OCPX_ASSIGN_OR_RETURN(
+            f->direct, internal_kvstore::DirectAppender::Open(f->file->path()));
+      }
+    }
+  }
+  // Until it is handed back below, `f` (and its size) is this call's alone,
+  // and files are never removed before Commit.
+  const uint64_t start = f->size;
+  uint64_t end = start;
+  uint64_t writeback_from = start;
+  absl::Status status;
+  if (f->direct != nullptr) {
+    status = produce(
+        [&](absl::string_view piece) { return f->direct->Append(piece); });
+    // The value must be readable (`Get`) once the put returns.
+    if (status.ok()) status = f->direct->Flush();
+    end = f->direct->size();
+  } else {
+    status = produce([&](absl::string_view piece) -> absl::Status {
+      OCPX_RETURN_IF_ERROR(
+          f->file->Pwrite(end, piece, /*early_writeback=*/false));
+      end += piece.size();
+      if (end - writeback_from >= kStreamWritebackBytes) {
+        f->file->StartWriteback(writeback_from, end - writeback_from);
+        writeback_from = end;
+      }
+      return absl::OkStatus();
+    });
+    if (status.ok() && end > writeback_from) {
+      f->file->StartWriteback(writeback_from, end - writeback_from);
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    f->size = end;
+    const uint64_t target = options_.target_data_file_size;
+    if (target == 0 || end < target) stream_idle_.push_back(f);
+  }
+  OCPX_RETURN_IF_ERROR(status);
+  Mutation m;
+  m.entry.indirect = true;
+  m.entry.ref.file = f->id;
+  m.entry.ref.offset = start;
+  m.entry.ref.length = end - start;
+  return Record(key, std::move(m));
 }
 
 absl::StatusOr<IndirectDataReference> OcdbtTransaction::WriteBlob(
@@ -501,6 +568,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
     absl::MutexLock lock(&mu_);
     done_ = true;
     for (auto& f : files_) {
+      if (f->direct != nullptr) OCPX_RETURN_IF_ERROR(f->direct->Finish());
       OCPX_RETURN_IF_ERROR(f->file->SyncAndClose(options_.sync));
     }
     if (!files_.empty() && options_.sync) {

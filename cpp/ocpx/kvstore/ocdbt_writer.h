@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ struct OcdbtWriteOptions {
   ManifestKind manifest_kind = ManifestKind::kSingle;
   /// Random if unset.
   std::optional<std::array<uint8_t, 16>> uuid;
+  /// Write the data files of streamed values (`PutStreamed`) with
+  /// `O_DIRECT`, past the page cache, where the file system takes it.
+  bool direct_io = true;
   /// Roll to a new data file once this many bytes are written (0 = never).
   uint64_t target_data_file_size = uint64_t{1} << 31;
   /// Keep every generation reachable through version-tree nodes
@@ -90,6 +94,20 @@ class OcdbtTransaction {
   absl::Status Put(absl::string_view key, absl::string_view value);
   /// Deletes `key` (no-op if absent).
   absl::Status Delete(absl::string_view key);
+  /// Hands the pieces of a value to the transaction, in order.
+  using PieceSink = std::function<absl::Status(absl::string_view piece)>;
+
+  /// Sets `key` to the value `produce` hands to its sink piece by piece,
+  /// writing each piece to a data file as it comes (the value is never held
+  /// whole).  The data file is this call's alone until it returns, so
+  /// several streamed puts run in parallel, each appending to its own file;
+  /// the files are reused by later streamed puts.  If `produce` or a write
+  /// fails, the key is left unchanged (the bytes written stay in the data
+  /// file, unreferenced).
+  absl::Status PutStreamed(
+      absl::string_view key,
+      const std::function<absl::Status(const PieceSink& sink)>& produce);
+
   /// Sets `key` to bytes already stored in a data file; `ref.file` is
   /// relative to this database's root (may point into subdirectories).
   absl::Status PutReference(absl::string_view key,
@@ -111,8 +129,12 @@ class OcdbtTransaction {
   struct DataFile {
     DataFileId id;
     std::unique_ptr<internal_kvstore::WritableFile> file;
+    // Streamed puts' files, with `direct_io` where supported.
+    std::unique_ptr<internal_kvstore::DirectAppender> direct;
     uint64_t size = 0;
   };
+  /// Streamed puts start their writeback in steps of this many bytes.
+  static constexpr uint64_t kStreamWritebackBytes = uint64_t{8} << 20;
 
   OcdbtTransaction() = default;
   absl::Status Record(absl::string_view key, Mutation m);
@@ -120,6 +142,8 @@ class OcdbtTransaction {
   absl::StatusOr<std::pair<DataFile*, uint64_t>> Reserve(uint64_t n)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<IndirectDataReference> WriteBlob(absl::string_view data);
+  /// Creates a data file (added to `files_`).
+  absl::StatusOr<DataFile*> NewDataFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string path_;
   OcdbtWriteOptions options_;
@@ -131,6 +155,11 @@ class OcdbtTransaction {
   absl::Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::unique_ptr<DataFile>> files_ ABSL_GUARDED_BY(mu_);
+  // The file `Reserve` appends to (shared by concurrent puts).
+  DataFile* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Files of streamed puts not in use by one now (each is used by one
+  // streamed put at a time; `size` of a file in use belongs to its user).
+  std::vector<DataFile*> stream_idle_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Mutation> mutations_ ABSL_GUARDED_BY(mu_);
 };
 

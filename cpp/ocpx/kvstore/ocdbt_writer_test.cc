@@ -5,12 +5,15 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/kvstore/internal/file_io.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "gtest/gtest.h"
 
@@ -230,6 +233,118 @@ TEST(OcdbtWriterTest, ConcurrentCommitsOnExistingDatabaseOneWins) {
   ASSERT_TRUE(OcdbtCommit(db, {{"base", "1"}}, {}).ok());
   for (int round = 0; round < 5; ++round) RaceCommits(db, 6, round);
   EXPECT_EQ(ReadAll(db)["base"], "1");
+}
+
+// A value of `n` pseudo-random bytes (seeded), handed over in pieces of
+// varying sizes.
+std::string PseudoRandom(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed | 1;
+  for (char& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+absl::Status ProduceInPieces(const std::string& value,
+                             const OcdbtTransaction::PieceSink& sink) {
+  size_t pos = 0, piece = 1;
+  while (pos < value.size()) {
+    const size_t n = std::min(piece, value.size() - pos);
+    OCPX_RETURN_IF_ERROR(sink(absl::string_view(value).substr(pos, n)));
+    pos += n;
+    piece = piece * 7 % 1000003 + 4093;  // unaligned, some over 1 MiB
+  }
+  return absl::OkStatus();
+}
+
+TEST(OcdbtWriterTest, StreamedPutsConcurrentReadableAndDurable) {
+  for (bool direct : {true, false}) {
+    const std::string dir = TempDir();
+    OcdbtWriteOptions o;
+    o.direct_io = direct;
+    o.target_data_file_size = 20 << 20;
+    auto t = OcdbtTransaction::Begin(dir, o);
+    ASSERT_TRUE(t.ok()) << t.status();
+    std::map<std::string, std::string> expected;
+    for (int th = 0; th < 3; ++th) {
+      for (int i = 0; i < 4; ++i) {
+        // Sizes around block and staging-buffer boundaries, and one empty.
+        const size_t n = th == 0 && i == 0 ? 0 : (i * 5 + th) * 1048573 + 17;
+        expected[absl::StrCat("s/", th, "/", i)] = PseudoRandom(n, th * 7 + i);
+      }
+    }
+    std::vector<std::thread> threads;
+    for (int th = 0; th < 3; ++th) {
+      threads.emplace_back([&, th] {
+        for (int i = 0; i < 4; ++i) {
+          const std::string key = absl::StrCat("s/", th, "/", i);
+          const std::string& v = expected[key];
+          ASSERT_TRUE((*t)->PutStreamed(key,
+                                        [&](const auto& sink) {
+                                          return ProduceInPieces(v, sink);
+                                        })
+                          .ok());
+          // Readable before the commit (read-your-writes).
+          auto got = (*t)->Get(key);
+          ASSERT_TRUE(got.ok()) << got.status();
+          ASSERT_TRUE(got->has_value());
+          EXPECT_TRUE(**got == v) << key;
+          // Interleaved with ordinary puts into the shared data file.
+          ASSERT_TRUE(
+              (*t)->Put(absl::StrCat("p/", th, "/", i), std::string(2000, 'p'))
+                  .ok());
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    // A producer that fails leaves the key as it was.
+    absl::Status failed = (*t)->PutStreamed(
+        "s/0/1", [](const OcdbtTransaction::PieceSink& sink) -> absl::Status {
+          OCPX_RETURN_IF_ERROR(sink(std::string(100000, 'x')));
+          return absl::DataLossError("encoder failed");
+        });
+    EXPECT_EQ(failed.code(), absl::StatusCode::kDataLoss);
+    ASSERT_TRUE((*t)->Commit().ok());
+    auto all = ReadAll(dir);
+    for (const auto& [k, v] : expected) {
+      EXPECT_TRUE(all[k] == v) << k << " direct=" << direct;
+    }
+    EXPECT_EQ(all["p/2/3"], std::string(2000, 'p'));
+    EXPECT_TRUE(
+        (*t)->PutStreamed("late", [](const auto&) { return absl::OkStatus(); })
+            .code() == absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST(DirectAppenderTest, AppendsFlushesAndTruncates) {
+  const std::string path = TempDir() + "/data";
+  auto f = internal_kvstore::WritableFile::Create(path);
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto a = internal_kvstore::DirectAppender::Open(path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  if (*a == nullptr) GTEST_SKIP() << "no O_DIRECT on " << path;
+  std::string expected;
+  for (size_t n : {size_t{1}, size_t{4095}, size_t{4097}, size_t{5} << 20,
+                   size_t{0}, size_t{12345}}) {
+    const std::string piece = PseudoRandom(n, static_cast<uint32_t>(n));
+    ASSERT_TRUE((*a)->Append(piece).ok());
+    expected += piece;
+    ASSERT_TRUE((*a)->Flush().ok());
+    EXPECT_EQ((*a)->size(), expected.size());
+    auto back = internal_kvstore::ReadFileRange(path, 0, expected.size(), "x");
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == expected) << "after " << n;
+  }
+  ASSERT_TRUE((*a)->Finish().ok());
+  ASSERT_TRUE((*f)->SyncAndClose().ok());
+  auto whole = internal_kvstore::ReadWholeFile(path, 1 << 30);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(*whole == expected);  // no padding left
+  EXPECT_EQ((*a)->Append("x").code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(OcdbtReaderTest, MissingDatabase) {

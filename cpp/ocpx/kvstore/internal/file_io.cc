@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -276,16 +278,21 @@ absl::StatusOr<std::unique_ptr<WritableFile>> WritableFile::Create(
 
 WritableFile::~WritableFile() = default;
 
-absl::Status WritableFile::Pwrite(uint64_t offset, absl::string_view data) {
+absl::Status WritableFile::Pwrite(uint64_t offset, absl::string_view data,
+                                  bool early_writeback) {
   OCPX_RETURN_IF_ERROR(WriteAll(fd_.get(), data, offset, path_));
-  if (data.size() >= kEarlyWritebackBytes) {
+  if (early_writeback && data.size() >= kEarlyWritebackBytes) {
     // Start writing the range to disk now, without waiting for it: the disk
     // works while the next chunks are encoded, and the final fsync finds
-    // little left to do.  Best effort: an I/O error is reported by fsync.
-    ::sync_file_range(fd_.get(), static_cast<off64_t>(offset),
-                      static_cast<off64_t>(data.size()), SYNC_FILE_RANGE_WRITE);
+    // little left to do.
+    StartWriteback(offset, data.size());
   }
   return absl::OkStatus();
+}
+
+void WritableFile::StartWriteback(uint64_t offset, uint64_t n) {
+  ::sync_file_range(fd_.get(), static_cast<off64_t>(offset),
+                    static_cast<off64_t>(n), SYNC_FILE_RANGE_WRITE);
 }
 
 absl::Status WritableFile::SyncAndClose(bool sync) {
@@ -294,6 +301,101 @@ absl::Status WritableFile::SyncAndClose(bool sync) {
   if (sync && ::fsync(fd_.get()) != 0) s = ErrnoStatus(errno, "fsync", path_);
   if (fd_.Close() != 0 && s.ok()) s = ErrnoStatus(errno, "close", path_);
   return s;
+}
+
+absl::StatusOr<std::unique_ptr<DirectAppender>> DirectAppender::Open(
+    const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == EINVAL) return nullptr;  // no O_DIRECT here
+    return ErrnoStatus(errno, "open", path);
+  }
+  void* mem = nullptr;
+  if (::posix_memalign(&mem, kAlign, kStageBytes) != 0) {
+    return absl::ResourceExhaustedError("cannot allocate a write buffer");
+  }
+  std::unique_ptr<DirectAppender> a(
+      new DirectAppender(path, std::move(fd), static_cast<char*>(mem)));
+  // Some file systems accept the flag at open and refuse the writes: probe
+  // with one block.
+  std::memset(a->stage_, 0, kAlign);
+  ssize_t n;
+  do {
+    n = ::pwrite(a->fd_.get(), a->stage_, kAlign, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EINVAL) return nullptr;
+  if (n < 0) return ErrnoStatus(errno, "write", path);
+  if (::ftruncate(a->fd_.get(), 0) != 0) {
+    return ErrnoStatus(errno, "truncate", path);
+  }
+  return a;
+}
+
+DirectAppender::~DirectAppender() { std::free(stage_); }
+
+absl::Status DirectAppender::WriteStage(size_t bytes) {
+  // `bytes` is a multiple of kAlign, and so is every partial write the
+  // kernel makes of a direct write.
+  size_t done = 0;
+  while (done < bytes) {
+    ssize_t n = ::pwrite(fd_.get(), stage_ + done, bytes - done,
+                         static_cast<off_t>(stage_offset_ + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "write", path_);
+    }
+    if (n == 0 || n % kAlign != 0) {
+      return absl::DataLossError(
+          absl::StrCat("\"", path_, "\": short direct write (", n, " bytes)"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirectAppender::Append(absl::string_view data) {
+  if (!fd_.valid()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("\"", path_, "\": appended after Finish"));
+  }
+  while (!data.empty()) {
+    const size_t n = std::min(kStageBytes - staged_, data.size());
+    std::memcpy(stage_ + staged_, data.data(), n);
+    staged_ += n;
+    data.remove_prefix(n);
+    if (staged_ == kStageBytes) {
+      OCPX_RETURN_IF_ERROR(WriteStage(kStageBytes));
+      stage_offset_ += kStageBytes;
+      staged_ = 0;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirectAppender::Flush() {
+  if (staged_ == 0 || !fd_.valid()) return absl::OkStatus();
+  const size_t padded = (staged_ + kAlign - 1) / kAlign * kAlign;
+  std::memset(stage_ + staged_, 0, padded - staged_);
+  OCPX_RETURN_IF_ERROR(WriteStage(padded));
+  // Keep only the last, partial block staged: it is rewritten, completed,
+  // by the next write.
+  const size_t full = staged_ / kAlign * kAlign;
+  if (full > 0) {
+    std::memmove(stage_, stage_ + full, staged_ - full);
+    stage_offset_ += full;
+    staged_ -= full;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirectAppender::Finish() {
+  if (!fd_.valid()) return absl::OkStatus();
+  OCPX_RETURN_IF_ERROR(Flush());
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size())) != 0) {
+    return ErrnoStatus(errno, "truncate", path_);
+  }
+  if (fd_.Close() != 0) return ErrnoStatus(errno, "close", path_);
+  return absl::OkStatus();
 }
 
 }  // namespace internal_kvstore

@@ -127,7 +127,13 @@ class WritableFile {
   static absl::StatusOr<std::unique_ptr<WritableFile>> Create(
       const std::string& path);
   ~WritableFile();
-  absl::Status Pwrite(uint64_t offset, absl::string_view data);
+  /// Writes `data` at `offset`; with `early_writeback`, a write of at least
+  /// `kEarlyWritebackBytes` starts its writeback at once.
+  absl::Status Pwrite(uint64_t offset, absl::string_view data,
+                      bool early_writeback = true);
+  /// Starts the writeback of `n` bytes at `offset` without waiting for it
+  /// (best effort: an I/O error is reported by the final fsync).
+  void StartWriteback(uint64_t offset, uint64_t n);
   /// fsync (if `sync`) + close.
   absl::Status SyncAndClose(bool sync = true);
   const std::string& path() const { return path_; }
@@ -137,6 +143,46 @@ class WritableFile {
       : path_(std::move(path)), fd_(std::move(fd)) {}
   std::string path_;
   internal::UniqueFd fd_;
+};
+
+/// Appends to a file with `O_DIRECT` writes, bypassing the page cache: the
+/// kernel moves the data from an aligned staging buffer to the disk, instead
+/// of copying it into the page cache first and writing it back later.  Data
+/// is staged in blocks of `kAlign` bytes and written `kStageBytes` at a time;
+/// `Flush` writes the last, partial block padded with zeros (a later
+/// `Append` or `Flush` rewrites it), and `Finish` truncates the file to its
+/// real size.  Not thread-safe: one user at a time.
+class DirectAppender {
+ public:
+  static constexpr size_t kAlign = 4096;
+  static constexpr size_t kStageBytes = size_t{4} << 20;
+
+  /// Opens `path`, an existing empty file, for direct appends.  Returns null
+  /// if the file system does not take aligned `O_DIRECT` writes (tmpfs, some
+  /// network file systems): the caller then writes through the page cache.
+  static absl::StatusOr<std::unique_ptr<DirectAppender>> Open(
+      const std::string& path);
+  ~DirectAppender();
+
+  /// Bytes appended so far.
+  uint64_t size() const { return stage_offset_ + staged_; }
+  absl::Status Append(absl::string_view data);
+  /// Makes everything appended so far readable from the file.
+  absl::Status Flush();
+  /// Flushes, truncates the file to `size()` and closes the descriptor (the
+  /// caller fsyncs the file).
+  absl::Status Finish();
+
+ private:
+  DirectAppender(std::string path, internal::UniqueFd fd, char* stage)
+      : path_(std::move(path)), fd_(std::move(fd)), stage_(stage) {}
+  absl::Status WriteStage(size_t bytes);
+
+  std::string path_;
+  internal::UniqueFd fd_;
+  char* stage_;                // kStageBytes, aligned to kAlign
+  size_t staged_ = 0;          // bytes in stage_
+  uint64_t stage_offset_ = 0;  // file offset of stage_[0] (aligned)
 };
 
 }  // namespace internal_kvstore
