@@ -1,6 +1,6 @@
 """One measurement in a fresh process; prints one JSON line on stdout.
 
-  python bench/worker.py --lib ocpx|orbax|raw|ocpx_v0|orbax_v0 --workload W --op OP --path P
+  python bench/worker.py --lib ocpx|orbax|raw|raw1|ocpx_v0|orbax_v0 --workload W --op OP --path P
 
 OPs:
   save        blocking save of the tree to P
@@ -8,6 +8,10 @@ OPs:
               a plain host copy (memcpy) of the same tree in the same process
   load        load P with the abstract tree (same shardings as saved)
   load_reshard  load P into a different sharding (workload `sharded`)
+  save_limited, load_limited
+              save / load as above inside a v1 `Context` whose MemoryOptions
+              set write_concurrent_bytes and read_concurrent_bytes to --limit
+              (ocpx and orbax only)
   import      import time of jax, then of the library on top of it
 
 Method (see bench/README.md): the tree is built first; then, unless --cold,
@@ -84,6 +88,9 @@ def block(tree):
 # ---------------------------------------------------------------------------
 # raw: the same bytes with plain writes + fsync per file and of the directory;
 # read back with np.fromfile plus one memcpy.
+# raw1: the same bytes written one after the other into ONE file (fsync of the
+# file, the directory and its parent); read back with one np.fromfile of the
+# whole file plus one memcpy per leaf/shard.
 
 def _unique_shards(tree):
   """[(file name, numpy view)] of the bytes a checkpoint must hold: replica 0
@@ -101,14 +108,18 @@ def _unique_shards(tree):
   return out
 
 
+def _write_all(fd, arr):
+  mv = memoryview(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
+  while mv:
+    n = os.write(fd, mv)
+    mv = mv[n:]
+
+
 def _write_file(dirpath, name, arr):
   fd = os.open(os.path.join(dirpath, name),
                os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
   try:
-    mv = memoryview(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
-    while mv:
-      n = os.write(fd, mv)
-      mv = mv[n:]
+    _write_all(fd, arr)
     os.fsync(fd)
   finally:
     os.close(fd)
@@ -122,40 +133,71 @@ def _fsync_dir(path):
     os.close(fd)
 
 
-def raw_save(path, tree):
-  os.makedirs(path)
-  index = []
-  for name, arr in _unique_shards(tree):
-    _write_file(path, name, arr)
-    index.append([name, arr.dtype.name, list(arr.shape)])
+def _write_index(path, index):
   with open(os.path.join(path, "index.json"), "w") as f:
     json.dump(index, f)
     f.flush()
     os.fsync(f.fileno())
+
+
+def _raw_write(path, shards):
+  """raw: one file per shard, each fsynced; index.json; the directory and
+  its parent fsynced."""
+  os.makedirs(path)
+  index = []
+  for name, arr in shards:
+    _write_file(path, name, arr)
+    index.append([name, arr.dtype.name, list(arr.shape)])
+  _write_index(path, index)
   _fsync_dir(path)
   _fsync_dir(os.path.dirname(path))
 
 
+RAW1_DATA = "data"
+
+
+def _raw1_write(path, shards):
+  """raw1: every shard appended to the one file `data` with os.write (no
+  padding), one fsync of it; index.json (name, dtype, shape, offset, bytes);
+  the directory and its parent fsynced."""
+  os.makedirs(path)
+  index = []
+  offset = 0
+  fd = os.open(os.path.join(path, RAW1_DATA),
+               os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+  try:
+    for name, arr in shards:
+      _write_all(fd, arr)
+      index.append([name, arr.dtype.name, list(arr.shape), offset,
+                    arr.nbytes])
+      offset += arr.nbytes
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+  _write_index(path, index)
+  _fsync_dir(path)
+  _fsync_dir(os.path.dirname(path))
+
+
+def raw_save(path, tree):
+  _raw_write(path, _unique_shards(tree))
+
+
+def raw1_save(path, tree):
+  _raw1_write(path, _unique_shards(tree))
+
+
 class _RawAsync:
-  def __init__(self, path, tree):
+  def __init__(self, path, tree, write=_raw_write):
     # Host copies first (what any async checkpointer must do), then a thread.
     self._copies = [(n, a.copy()) for n, a in _unique_shards(tree)]
     self._path = path
+    self._write = write
     self._t = threading.Thread(target=self._run)
     self._t.start()
 
   def _run(self):
-    os.makedirs(self._path)
-    index = []
-    for name, arr in self._copies:
-      _write_file(self._path, name, arr)
-      index.append([name, arr.dtype.name, list(arr.shape)])
-    with open(os.path.join(self._path, "index.json"), "w") as f:
-      json.dump(index, f)
-      f.flush()
-      os.fsync(f.fileno())
-    _fsync_dir(self._path)
-    _fsync_dir(os.path.dirname(self._path))
+    self._write(self._path, self._copies)
 
   def result(self):
     self._t.join()
@@ -182,19 +224,54 @@ def raw_load(path, abstract_unused):
   return out
 
 
+def raw1_load(path, abstract_unused):
+  del abstract_unused
+  with open(os.path.join(path, "index.json")) as f:
+    index = json.load(f)
+  buf = np.fromfile(os.path.join(path, RAW1_DATA), dtype=np.uint8)
+  out = []
+  for _, dt, shape, offset, nbytes in index:
+    dst = np.empty(shape, dtype=_dtype(dt))
+    dst.reshape(-1).view(np.uint8)[:] = buf[offset:offset + nbytes]
+    out.append(dst)
+  return out
+
+
 # ---------------------------------------------------------------------------
 
-def library(lib):
-  if lib == "ocpx":
-    from ocpx import v1 as ocp
+def _v1(ocp, limit):
+  """save, save_async, load of a v1 API; with `limit`, each call runs inside
+  a Context setting the memory limits, as an Orbax v1 user sets them."""
+  if limit is None:
     return (lambda p, t: ocp.save(p, t),
             lambda p, t: ocp.save_async(p, t),
             lambda p, a: ocp.load(p, a))
+  ctx = ocp.Context(memory_options=ocp.options.MemoryOptions(
+      write_concurrent_bytes=limit, read_concurrent_bytes=limit))
+
+  def save(p, t):
+    with ctx:
+      return ocp.save(p, t)
+
+  def save_async(p, t):
+    with ctx:
+      return ocp.save_async(p, t)
+
+  def load(p, a):
+    with ctx:
+      return ocp.load(p, a)
+  return save, save_async, load
+
+
+def library(lib, limit=None):
+  if limit is not None and lib not in ("ocpx", "orbax"):
+    raise ValueError(f"memory limits: ocpx and orbax only, not {lib}")
+  if lib == "ocpx":
+    from ocpx import v1 as ocp
+    return _v1(ocp, limit)
   if lib == "orbax":
     import orbax.checkpoint.experimental.v1 as ocp_orbax
-    return (lambda p, t: ocp_orbax.save(p, t),
-            lambda p, t: ocp_orbax.save_async(p, t),
-            lambda p, a: ocp_orbax.load(p, a))
+    return _v1(ocp_orbax, limit)
   if lib in ("ocpx_v0", "orbax_v0"):
     # The v0 API: StandardCheckpointer (AsyncCheckpointer over the
     # PyTree-based StandardCheckpointHandler), as most existing code uses it.
@@ -214,6 +291,9 @@ def library(lib):
     return v0_save, v0_save_async, lambda p, a: ckptr.restore(p, a)
   if lib == "raw":
     return raw_save, _RawAsync, raw_load
+  if lib == "raw1":
+    return (raw1_save, lambda p, t: _RawAsync(p, t, write=_raw1_write),
+            raw1_load)
   raise ValueError(lib)
 
 
@@ -235,10 +315,33 @@ def memcpy_time(tree) -> float:
   return dt
 
 
+RAW_LIBS = ("raw", "raw1")
+
+
+def verify_raw(workload, loaded):
+  """raw/raw1 load a flat list of replica-0 shards.  Where every leaf is one
+  shard (all workloads but `sharded`), that list is the leaves in order:
+  check each one's dtype, shape and bytes.  `sharded`: not checked (the
+  baselines keep no shard index)."""
+  if workloads.DEVICES.get(workload, 1) > 1:
+    return True
+  expected = workloads.expected_leaves(workload)
+  if len(loaded) != len(expected):
+    raise AssertionError(f"{len(loaded)} arrays loaded, {len(expected)} leaves")
+  for got, (path, exp) in zip(loaded, expected):
+    want = np.asarray(workloads.materialize(exp))
+    if isinstance(exp, tuple):  # an array leaf: exact dtype and bytes
+      if got.dtype != want.dtype or not np.array_equal(got, want):
+        raise AssertionError(f"{path}: wrong data")
+    elif got.shape != () or got.item() != want.item():
+      raise AssertionError(f"{path}: {got!r} != {want!r}")
+  return True
+
+
 def verify(workload, loaded, lib, resharded):
   import jax
-  if lib == "raw":
-    return True
+  if lib in RAW_LIBS:
+    return verify_raw(workload, loaded)
   abstract = workloads.abstract(workload, resharded)
   for path, exp in workloads.expected_leaves(workload):
     got = workloads.get(loaded, path)
@@ -268,9 +371,19 @@ def main():
   ap.add_argument("--verify", action="store_true")
   ap.add_argument("--keep-cache", action="store_true",
                   help="load: do not drop the page cache")
+  ap.add_argument("--limit", type=int, default=None,
+                  help="bytes: write_concurrent_bytes and "
+                  "read_concurrent_bytes for save_limited / load_limited")
   args = ap.parse_args()
   res = {"lib": args.lib, "workload": args.workload, "op": args.op,
          "cold": args.cold, "keep_cache": args.keep_cache}
+  op = args.op
+  limit = None
+  if op in ("save_limited", "load_limited"):
+    if not args.limit:
+      ap.error(f"--op {op} needs --limit BYTES")
+    op = op[:-len("_limited")]
+    limit = res["limit"] = args.limit
 
   if args.op == "import":
     t0 = time.perf_counter()
@@ -289,16 +402,16 @@ def main():
     absl_logging.set_verbosity(absl_logging.WARNING)
   except ImportError:
     pass
-  save, save_async, load = library(args.lib)
+  save, save_async, load = library(args.lib, limit)
 
-  if args.op in ("save", "save_async"):
+  if op in ("save", "save_async"):
     t = time.perf_counter()
     tree = workloads.build(args.workload)
     res["build_s"] = time.perf_counter() - t
     if not args.cold:
       warm = workloads.build("tiny")
       p = os.path.join(args.scratch, "warm")
-      if args.op == "save":
+      if op == "save":
         save(p, warm)
       else:
         save_async(p, warm).result()
@@ -306,7 +419,7 @@ def main():
       del warm
     res["peak_reset"] = reset_peak()
     before = _status()["VmRSS"]
-    if args.op == "save":
+    if op == "save":
       t = time.perf_counter()
       save(args.path, tree)
       res["time_s"] = time.perf_counter() - t
@@ -318,10 +431,10 @@ def main():
       res["time_s"] = time.perf_counter() - t
     res["peak_rss"] = _status()["VmHWM"] - before
     res["files"], res["bytes"] = disk_usage(args.path)
-    if args.op == "save_async":
+    if op == "save_async":
       res["memcpy_s"] = min(memcpy_time(tree) for _ in range(3))
-  elif args.op in ("load", "load_reshard"):
-    resharded = args.op == "load_reshard"
+  elif op in ("load", "load_reshard"):
+    resharded = op == "load_reshard"
     abstract = workloads.abstract(args.workload, resharded)
     if not args.cold:
       p = os.path.join(args.scratch, "warm")
