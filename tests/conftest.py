@@ -33,3 +33,20 @@ def orbax_fixtures(tmp_path_factory) -> pathlib.Path:
   finally:
     sys.path.remove(str(REPO / "tools"))
   return make_fixtures.generate(tmp_path_factory.mktemp("orbax_fixtures"))
+
+
+@pytest.fixture
+def hook_array_writes(monkeypatch):
+  """`install(write)` makes every array box a local save writes go through
+  `write(session, param, origin, data, shape, dtype, chunk_shape)` in place
+  of `engine.ArrayWriteSession.write`: saves write small boxes in batches
+  (`write_many`), which then go box by box through the same function.  Tests
+  use it to block, fail or observe writes mid-save."""
+  from ocpx._src import engine  # pylint: disable=g-import-not-at-top
+
+  def install(write):
+    monkeypatch.setattr(engine.ArrayWriteSession, "write", write)
+    monkeypatch.setattr(engine.ArrayWriteSession, "write_many",
+                        lambda self, requests: [write(self, *r)
+                                                for r in requests])
+  return install

@@ -182,7 +182,8 @@ def test_missing_and_corrupt_checkpoints(tmp_path):
   assert "d/" in str(e.value)
 
 
-def test_interrupted_save_leaves_nothing_loadable(tmp_path, monkeypatch):
+def test_interrupted_save_leaves_nothing_loadable(tmp_path,
+                                                 hook_array_writes):
   ocp.save(tmp_path / "prev", {"x": np.arange(3)})
   ocp.save(tmp_path / "same", {"x": np.arange(3)})
   real = engine.ArrayWriteSession.write
@@ -194,7 +195,7 @@ def test_interrupted_save_leaves_nothing_loadable(tmp_path, monkeypatch):
       raise RuntimeError("injected failure mid-write")
     return real(self, *a, **k)
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", failing)
+  hook_array_writes(failing)
   tree = {"a": np.arange(5), "b": np.arange(6), "c": np.arange(7)}
   with pytest.raises(RuntimeError, match="injected"):
     ocp.save(tmp_path / "new", tree)
@@ -203,7 +204,7 @@ def test_interrupted_save_leaves_nothing_loadable(tmp_path, monkeypatch):
   calls.clear()
   with pytest.raises(RuntimeError, match="injected"):
     ocp.save(tmp_path / "same", tree, overwrite=True)
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", real)
+  hook_array_writes(real)
   for name in ("prev", "same"):
     np.testing.assert_array_equal(ocp.load(tmp_path / name)["x"], np.arange(3))
   assert sorted(p.name for p in tmp_path.iterdir()) == ["prev", "same"]

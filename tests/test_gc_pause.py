@@ -60,8 +60,8 @@ def test_disabled_collector_stays_disabled():
   assert not gc.isenabled()
 
 
-def test_collector_paused_during_save_and_load_and_restored(tmp_path,
-                                                            monkeypatch):
+def test_collector_paused_during_save_and_load_and_restored(
+    tmp_path, hook_array_writes):
   seen = []
   real = ocpx._src.engine.ArrayWriteSession.write  # pylint: disable=protected-access
 
@@ -69,7 +69,7 @@ def test_collector_paused_during_save_and_load_and_restored(tmp_path,
     seen.append(gc.isenabled())
     return real(self, *a, **k)
 
-  monkeypatch.setattr(ocpx._src.engine.ArrayWriteSession, "write", spy)  # pylint: disable=protected-access
+  hook_array_writes(spy)
   tree = {"a": np.arange(8.0), "b": jax.numpy.ones((4, 4))}
   ocp.save(tmp_path / "c", tree)
   assert seen and not any(seen)  # a blocking save: paused throughout

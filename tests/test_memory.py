@@ -87,7 +87,7 @@ def test_peak_rss_bounded_by_write_concurrent_bytes(tmp_path):
   assert ocp.load(tmp_path / "ck")["w3"].shape == (16 << 18,)
 
 
-def test_save_async_returns_before_io_and_copies(tmp_path, monkeypatch):
+def test_save_async_returns_before_io_and_copies(tmp_path, hook_array_writes):
   gate = threading.Event()
   started = threading.Event()
   real = engine.ArrayWriteSession.write
@@ -97,7 +97,7 @@ def test_save_async_returns_before_io_and_copies(tmp_path, monkeypatch):
     assert gate.wait(30)
     return real(self, *a, **k)
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", blocked)
+  hook_array_writes(blocked)
   x = jnp.arange(4096, dtype=jnp.float32)
   n = np.arange(100)
   r = ocp.save_async(tmp_path / "c", {"x": x, "n": n})
@@ -136,7 +136,7 @@ def test_prioritized_keys_transfer_before_return(tmp_path, monkeypatch):
   np.testing.assert_array_equal(np.asarray(got["b"]), np.zeros(5))
 
 
-def test_async_timeout_commits_nothing(tmp_path, monkeypatch):
+def test_async_timeout_commits_nothing(tmp_path, hook_array_writes):
   gate = threading.Event()
   real = engine.ArrayWriteSession.write
 
@@ -144,7 +144,7 @@ def test_async_timeout_commits_nothing(tmp_path, monkeypatch):
     gate.wait(30)
     return real(self, *a, **k)
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", slow)
+  hook_array_writes(slow)
   with ocp.Context(async_options=options.AsyncOptions(timeout_secs=1)):
     r = ocp.save_async(tmp_path / "c", {"x": np.arange(3)})
   with pytest.raises(TimeoutError):

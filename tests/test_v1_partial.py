@@ -54,7 +54,7 @@ def test_replacements_are_refused(tmp_path):
   assert set(ocp.load(path)["a"]) == {"b", "c"}
 
 
-def test_in_flight_saves_count_as_saved(tmp_path, monkeypatch):
+def test_in_flight_saves_count_as_saved(tmp_path, hook_array_writes):
   path = tmp_path / "ckpt"
   gate = threading.Event()
   real = engine.ArrayWriteSession.write
@@ -63,7 +63,7 @@ def test_in_flight_saves_count_as_saved(tmp_path, monkeypatch):
     assert gate.wait(60)
     return real(*args, **kwargs)
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", held)
+  hook_array_writes(held)
   first = ocp.partial.save_async(path, {"w": np.ones(8)})
   with pytest.raises(ocp.partial.PartialSaveReplacementError):
     ocp.partial.save_async(path, {"w": np.zeros(2)})
@@ -88,7 +88,8 @@ def test_finalize_and_save_errors(tmp_path):
   assert (tmp_path / "c.partial_save").is_dir()  # the session is kept
 
 
-def test_a_failed_partial_save_keeps_the_earlier_ones(tmp_path, monkeypatch):
+def test_a_failed_partial_save_keeps_the_earlier_ones(tmp_path,
+                                                      hook_array_writes):
   path = tmp_path / "ckpt"
   ocp.partial.save(path, {"a": np.arange(3)})
   real = engine.ArrayWriteSession.write
@@ -96,10 +97,10 @@ def test_a_failed_partial_save_keeps_the_earlier_ones(tmp_path, monkeypatch):
   def failing(*args, **kwargs):
     raise OSError("disk full")
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", failing)
+  hook_array_writes(failing)
   with pytest.raises(OSError, match="disk full"):
     ocp.partial.save(path, {"b": np.arange(5)})
-  monkeypatch.setattr(engine.ArrayWriteSession, "write", real)
+  hook_array_writes(real)
   ocp.partial.save(path, {"b": np.arange(2)})  # "b" was never committed
   ocp.partial.finalize(path)
   assert _values(ocp.load(path)) == {"a": [0, 1, 2], "b": [0, 1]}

@@ -14,6 +14,11 @@ from numpy.typing import NDArray
 class CorruptionError(ValueError):
     """On-disk checkpoint data is corrupt or inconsistent."""
 
+def release_free_heap() -> bool:
+    """
+    Returns the C heap's free memory to the system (glibc's malloc_trim); True if any was.  Freed memory otherwise stays in the process's resident set, in the per-thread arenas of the threads that used it.
+    """
+
 def crc32c(data: bytes) -> int:
     """CRC-32C of a bytes object."""
 
@@ -243,6 +248,16 @@ class CheckpointArrayWriter:
     def write(self, param: str, shape: Sequence[int], dtype: str, chunk_shape: Sequence[int], zstd_level: int | None, origin: Sequence[int], array: object, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
         """
         Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is released while chunks are encoded in parallel.
+        """
+
+    def write_metadata_many(self, requests: list, zstd_level: int | None = 3, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
+        """
+        write_metadata for every (param, shape, dtype, chunk_shape, metadata_key or None) in one call, in parallel.
+        """
+
+    def write_many(self, requests: list, zstd_level: int | None, *, zarr_format: int = 3, chunk_checksums: bool = False) -> None:
+        """
+        write() for every (param, shape, dtype, chunk_shape, origin, array) in one call: the GIL is released once while the boxes are encoded and written, several at once.  The first error in list order is raised.
         """
 
     def commit(self) -> None: ...

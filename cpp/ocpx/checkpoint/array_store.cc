@@ -12,6 +12,7 @@
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/checkpoint/ocdbt_chunk_store.h"
 
 namespace ocpx {
@@ -233,6 +234,33 @@ absl::Status CheckpointArrayWriter::Write(const std::string& param,
   return AnnotateStatus(
       WriteRegion(*store_, param, metadata, origin, shape, data, options),
       absl::StrCat(directory_, ": array '", param, "'"));
+}
+
+absl::Status CheckpointArrayWriter::WriteMany(
+    absl::Span<const WriteRequest> requests) {
+  for (const WriteRequest& r : requests) {
+    if (r.metadata == nullptr || r.data == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          directory_, ": array '", r.param, "': write request without ",
+          r.metadata == nullptr ? "metadata" : "data"));
+    }
+  }
+  return internal::ParallelFor(internal::ThreadPool::Default(), requests.size(),
+                               [&](size_t i) -> absl::Status {
+                                 const WriteRequest& r = requests[i];
+                                 return Write(r.param, *r.metadata, r.origin,
+                                              r.shape, r.data);
+                               });
+}
+
+absl::Status CheckpointArrayWriter::WriteMetadataMany(
+    absl::Span<const MetadataRequest> requests) {
+  return internal::ParallelFor(internal::ThreadPool::Default(), requests.size(),
+                               [&](size_t i) -> absl::Status {
+                                 const MetadataRequest& r = requests[i];
+                                 return WriteMetadata(r.param, r.metadata,
+                                                      r.metadata_key);
+                               });
 }
 
 absl::Status CheckpointArrayWriter::Commit() {

@@ -121,6 +121,26 @@ class CheckpointArrayWriter {
                      const internal_zarr::ArrayMetadata& metadata,
                      absl::Span<const int64_t> origin,
                      absl::Span<const int64_t> shape, const void* data);
+  /// One box for `WriteMany`.
+  struct WriteRequest {
+    std::string param;
+    const internal_zarr::ArrayMetadata* metadata = nullptr;  // not owned
+    std::vector<int64_t> origin;
+    std::vector<int64_t> shape;
+    const void* data = nullptr;  // C order, `shape`; not owned
+  };
+  /// Writes every box as `Write` does, several at once on the default
+  /// thread pool (and each box's chunks in parallel), so that many small
+  /// arrays cost one call instead of one each.  Returns the first error in
+  /// request order; after an error, boxes not started yet are skipped.
+  absl::Status WriteMany(absl::Span<const WriteRequest> requests);
+  /// `WriteMetadata` for every (param, metadata, metadata_key), in parallel.
+  struct MetadataRequest {
+    std::string param;
+    internal_zarr::ArrayMetadata metadata;
+    std::string metadata_key;  // empty: the standard name
+  };
+  absl::Status WriteMetadataMany(absl::Span<const MetadataRequest> requests);
   /// Commits the OCDBT generation (no-op without OCDBT).
   absl::Status Commit();
 

@@ -222,6 +222,72 @@ TEST(ArrayStoreTest, PartialChunkWritesMergeWithinOneTransaction) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_P(ArrayStoreTest, WriteManyWritesEveryBoxAndReportsTheFirstError) {
+  const bool use_ocdbt = GetParam();
+  const std::string dir = TempDir();
+  const std::string db = use_ocdbt ? dir + "/ocdbt.process_0" : dir;
+  // 300 small arrays (one box each) and one written in two boxes.
+  constexpr int kArrays = 300;
+  std::vector<ArrayMetadata> mds;
+  std::vector<std::vector<int32_t>> values;
+  for (int a = 0; a < kArrays; ++a) {
+    const int64_t n = 1 + a % 17;
+    mds.push_back(MakeOrbaxArrayMetadata({n}, DataType::kInt32, {n}));
+    values.emplace_back(n);
+    std::iota(values.back().begin(), values.back().end(), a * 100);
+  }
+  ArrayMetadata split = MakeOrbaxArrayMetadata({8}, DataType::kInt32, {4});
+  std::vector<int32_t> split_data(8);
+  std::iota(split_data.begin(), split_data.end(), -8);
+  {
+    CheckpointArrayWriterOptions o;
+    o.use_ocdbt = use_ocdbt;
+    auto w = CheckpointArrayWriter::Open(db, o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    std::vector<CheckpointArrayWriter::MetadataRequest> mreqs;
+    std::vector<CheckpointArrayWriter::WriteRequest> wreqs;
+    for (int a = 0; a < kArrays; ++a) {
+      const std::string name = "a" + std::to_string(a);
+      mreqs.push_back({name, mds[a], ""});
+      wreqs.push_back({name, &mds[a], {0}, mds[a].shape, values[a].data()});
+    }
+    mreqs.push_back({"split", split, ""});
+    wreqs.push_back({"split", &split, {4}, {4}, split_data.data() + 4});
+    wreqs.push_back({"split", &split, {0}, {4}, split_data.data()});
+    ASSERT_TRUE((*w)->WriteMetadataMany(mreqs).ok());
+    ASSERT_TRUE((*w)->WriteMany(wreqs).ok());
+    // Errors: the first bad request in order is reported, naming its array.
+    std::vector<CheckpointArrayWriter::WriteRequest> bad = {
+        {"a0", &mds[0], {0}, mds[0].shape, values[0].data()},
+        {"bad1", &split, {6}, {4}, split_data.data()},  // outside the array
+        {"bad2", &split, {9}, {1}, split_data.data()}};
+    absl::Status s = (*w)->WriteMany(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+    EXPECT_NE(s.message().find("bad1"), std::string::npos) << s;
+    bad[1].metadata = nullptr;
+    s = (*w)->WriteMany(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("bad1"), std::string::npos) << s;
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  if (use_ocdbt) {
+    ASSERT_TRUE(OcdbtMerge(dir, {"ocdbt.process_0"}).ok());
+  }
+  auto r = CheckpointArrayReader::Open(dir, use_ocdbt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (int a = 0; a < kArrays; ++a) {
+    std::vector<int32_t> out(values[a].size());
+    ASSERT_TRUE(
+        (*r)->Read("a" + std::to_string(a), {0}, mds[a].shape, out.data(), true)
+            .ok());
+    EXPECT_EQ(out, values[a]) << a;
+  }
+  std::vector<int32_t> out(8);
+  ASSERT_TRUE((*r)->Read("split", {0}, {8}, out.data(), true).ok());
+  EXPECT_EQ(out, split_data);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace internal_checkpoint
 }  // namespace ocpx

@@ -357,7 +357,26 @@ absl::StatusOr<IndirectDataReference> OcdbtTransaction::WriteBlob(
     OCPX_ASSIGN_OR_RETURN(slot, Reserve(data.size()));
   }
   // Files are never removed before Commit, so the pointer stays valid.
-  OCPX_RETURN_IF_ERROR(slot.first->file->Pwrite(slot.second, data));
+  DataFile* f = slot.first;
+  OCPX_RETURN_IF_ERROR(f->file->Pwrite(slot.second, data));
+  // Start the writeback of what small values have added up to, so the disk
+  // works during the save rather than all at its final fsync.  (Ranges still
+  // being written by other threads are picked up by a later call or by the
+  // fsync.)
+  if (data.size() < internal_kvstore::WritableFile::kEarlyWritebackBytes) {
+    uint64_t from = 0, to = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      const uint64_t end = slot.second + data.size();
+      if (end > f->writeback_from &&
+          end - f->writeback_from >= kStreamWritebackBytes) {
+        from = f->writeback_from;
+        to = end;
+        f->writeback_from = end;
+      }
+    }
+    if (to > from) f->file->StartWriteback(from, to - from);
+  }
   IndirectDataReference ref;
   ref.file = slot.first->id;
   ref.offset = slot.second;

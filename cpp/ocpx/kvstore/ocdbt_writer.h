@@ -132,6 +132,9 @@ class OcdbtTransaction {
     // Streamed puts' files, with `direct_io` where supported.
     std::unique_ptr<internal_kvstore::DirectAppender> direct;
     uint64_t size = 0;
+    // Shared files (`Reserve`): bytes before this offset had their
+    // writeback started (many small values add up to large ranges).
+    uint64_t writeback_from = 0;
   };
   /// Streamed puts start their writeback in steps of this many bytes.
   static constexpr uint64_t kStreamWritebackBytes = uint64_t{8} << 20;

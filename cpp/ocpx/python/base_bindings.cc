@@ -4,7 +4,12 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <cstdlib>  // defines __GLIBC__ on glibc
 #include <string>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "absl/strings/string_view.h"
 #include "cpp/ocpx/base/crc32c.h"
@@ -32,6 +37,19 @@ absl::string_view AsBytes(const ByteArray& a) {
 }  // namespace
 
 void RegisterBase(nb::module_& m) {
+  m.def(
+      "release_free_heap",
+      []() {
+        nb::gil_scoped_release release;
+#if defined(__GLIBC__)
+        return ::malloc_trim(0) != 0;
+#else
+        return false;
+#endif
+      },
+      "Returns the C heap's free memory to the system (glibc's malloc_trim); "
+      "True if any was.  Freed memory otherwise stays in the process's "
+      "resident set, in the per-thread arenas of the threads that used it.");
   m.def(
       "crc32c",
       [](nb::bytes data) {

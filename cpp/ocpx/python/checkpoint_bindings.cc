@@ -206,7 +206,9 @@ void RegisterCheckpoint(nb::module_& m) {
              const std::vector<std::tuple<std::string, Shape, Shape>>& reqs,
              bool fail_on_missing, ByteLimiter* limiter) {
             const size_t n = reqs.size();
-            std::vector<ArrayMetadata> mds(n);
+            // Only each box's data type is kept (not a copy of its array's
+            // whole metadata per box: thousands of boxes add up).
+            std::vector<ocpx::DataType> dtypes(n);
             std::vector<HostBuffer> bufs(n);
             std::vector<size_t> sizes(n);
             std::vector<absl::Status> status(n);
@@ -219,17 +221,17 @@ void RegisterCheckpoint(nb::module_& m) {
                   status[i] = md.status();
                   break;
                 }
-                mds[i] = *std::move(md);
+                dtypes[i] = md->dtype;
                 const Shape& shape = std::get<2>(reqs[i]);
-                if (std::get<1>(reqs[i]).size() != mds[i].rank() ||
-                    shape.size() != mds[i].rank()) {
+                if (std::get<1>(reqs[i]).size() != md->rank() ||
+                    shape.size() != md->rank()) {
                   status[i] = absl::InvalidArgumentError(absl::StrCat(
                       r.reader->directory(), ": array '", std::get<0>(reqs[i]),
-                      "' has rank ", mds[i].rank(), ", box has rank ",
+                      "' has rank ", md->rank(), ", box has rank ",
                       shape.size()));
                   break;
                 }
-                absl::StatusOr<size_t> nbytes = BoxBytes(shape, mds[i].dtype);
+                absl::StatusOr<size_t> nbytes = BoxBytes(shape, dtypes[i]);
                 absl::StatusOr<HostBuffer> buf =
                     nbytes.ok() ? AllocateBuffer(*nbytes)
                                 : absl::StatusOr<HostBuffer>(nbytes.status());
@@ -284,7 +286,7 @@ void RegisterCheckpoint(nb::module_& m) {
             ThrowIfError(AnnotateStatus(read_all, r.reader->directory()));
             nb::list out;
             for (size_t i = 0; i < n; ++i) {
-              out.append(OwnedArray(std::move(bufs[i]), sizes[i], mds[i].dtype,
+              out.append(OwnedArray(std::move(bufs[i]), sizes[i], dtypes[i],
                                     std::get<2>(reqs[i])));
             }
             return out;
@@ -385,6 +387,83 @@ void RegisterCheckpoint(nb::module_& m) {
           nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
           "Writes `array` (C-contiguous, of `dtype`) at `origin`; the GIL is "
           "released while chunks are encoded in parallel.")
+      .def(
+          "write_metadata_many",
+          [](PyArrayWriter& w, const nb::list& requests,
+             std::optional<int> zstd_level, int zarr_format,
+             bool chunk_checksums) {
+            using Request = CheckpointArrayWriter::MetadataRequest;
+            std::vector<Request> reqs;
+            reqs.reserve(requests.size());
+            for (nb::handle item : requests) {
+              auto [param, shape, dtype, chunk_shape, key] =
+                  nb::cast<std::tuple<std::string, Shape, std::string, Shape,
+                                      std::optional<std::string>>>(item);
+              reqs.push_back(
+                  Request{std::move(param),
+                          OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                        zarr_format, chunk_checksums),
+                          key.value_or("")});
+            }
+            CheckpointArrayWriter& writer = w.Get();
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = writer.WriteMetadataMany(reqs);
+            }
+            ThrowIfError(s);
+          },
+          nb::arg("requests"), nb::arg("zstd_level").none() = 3, nb::kw_only(),
+          nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
+          "write_metadata for every (param, shape, dtype, chunk_shape, "
+          "metadata_key or None) in one call, in parallel.")
+      .def(
+          "write_many",
+          [](PyArrayWriter& w, const nb::list& requests,
+             std::optional<int> zstd_level, int zarr_format,
+             bool chunk_checksums) {
+            using Request = CheckpointArrayWriter::WriteRequest;
+            // Metadata once per array (an array may come in several boxes);
+            // node-based, so pointers into it stay valid.
+            absl::flat_hash_map<std::string, std::unique_ptr<ArrayMetadata>>
+                metadata;
+            std::vector<Request> reqs;
+            std::vector<ByteArray> keep;  // the arrays' buffers, borrowed
+            reqs.reserve(requests.size());
+            keep.reserve(requests.size());
+            for (nb::handle item : requests) {
+              auto [param, shape, dtype, chunk_shape, origin, array] =
+                  nb::cast<std::tuple<std::string, Shape, std::string, Shape,
+                                      Shape, nb::object>>(item);
+              std::unique_ptr<ArrayMetadata>& md = metadata[param];
+              if (md == nullptr) {
+                md = std::make_unique<ArrayMetadata>(
+                    OrbaxMetadata(shape, dtype, chunk_shape, zstd_level,
+                                  zarr_format, chunk_checksums));
+              }
+              Shape box;
+              for (nb::handle d : array.attr("shape")) {
+                box.push_back(nb::cast<int64_t>(d));
+              }
+              keep.push_back(AsBytes(array, md->dtype, box, param.c_str()));
+              reqs.push_back(Request{std::move(param), md.get(),
+                                     std::move(origin), std::move(box),
+                                     keep.back().data()});
+            }
+            CheckpointArrayWriter& writer = w.Get();
+            absl::Status s;
+            {
+              nb::gil_scoped_release release;
+              s = writer.WriteMany(reqs);
+            }
+            ThrowIfError(s);
+          },
+          nb::arg("requests"), nb::arg("zstd_level").none(), nb::kw_only(),
+          nb::arg("zarr_format") = 3, nb::arg("chunk_checksums") = false,
+          "write() for every (param, shape, dtype, chunk_shape, origin, "
+          "array) in one call: the GIL is released once while the boxes are "
+          "encoded and written, several at once.  The first error in list "
+          "order is raised.")
       .def("commit",
            [](PyArrayWriter& w) {
              CheckpointArrayWriter& writer = w.Get();

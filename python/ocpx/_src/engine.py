@@ -184,6 +184,27 @@ class ArrayWriteSession:
                        zarr_format=self._zarr_format,
                        chunk_checksums=self._chunk_checksums)
 
+  def create_many(self, requests: Sequence[tuple]) -> None:
+    """`create` for every (param, shape, dtype, chunk_shape, metadata_key),
+    in one native call."""
+    self._writer.write_metadata_many(
+        [(param, list(shape), dtype_name(dtype), list(chunk_shape), key)
+         for param, shape, dtype, chunk_shape, key in requests],
+        self._zstd_level, zarr_format=self._zarr_format,
+        chunk_checksums=self._chunk_checksums)
+
+  def write_many(self, requests: Sequence[tuple]) -> None:
+    """`write` for every (param, origin, data, shape, dtype, chunk_shape), in
+    one native call: the GIL is released once while the boxes are encoded
+    and written, several at once (many small arrays would otherwise cost a
+    Python call each)."""
+    self._writer.write_many(
+        [(param, list(shape), dtype_name(dtype), list(chunk_shape),
+          list(origin), np.require(data, requirements="C"))
+         for param, origin, data, shape, dtype, chunk_shape in requests],
+        self._zstd_level, zarr_format=self._zarr_format,
+        chunk_checksums=self._chunk_checksums)
+
   def commit(self) -> None:
     self._writer.commit()
 

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Mapping, Optional
 
@@ -243,19 +244,50 @@ class PyTreeHandler:
     separate_replicas = bool(
         saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
         and (use_rp is None or use_rp))
+    metadata_text = _Once(tree_meta.to_json)  # made during the writes
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
+
+    def by_writer(writer_for, items):
+      """[(plan, x)] -> [(writer, [x, ...])], in first-seen order."""
+      groups: dict[int, tuple[Any, list]] = {}
+      for plan, x in items:
+        w = writer_for(plan)
+        groups.setdefault(id(w), (w, []))[1].append(x)
+      return list(groups.values())
+
+    def write_small(writer_for, items):
+      """Small boxes, ready on the host: one native call per writer."""
+      for w, reqs in by_writer(writer_for, items):
+        try:
+          if hasattr(w, "write_many"):
+            w.write_many([r[1:] for r in reqs])
+          else:  # remote sessions write box by box
+            for r in reqs:
+              w.write(*r[1:])
+        finally:
+          for r in reqs:
+            r[0].host = None  # free host copies once they are written
 
     def write_arrays(writer_for):
       writes_zarr_json = [
           p for p in plans
           if (p.kind == tree_lib.JAX_ARRAY and is_primary)
           or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
-      for plan in writes_zarr_json:
-        writer_for(plan).create(plan.leaf.param_name, plan.global_shape,
-                                plan.dtype, plan.chunk_shape,
-                                metadata_key=metadata_keys.get(
-                                    plan.leaf.names))
+      creates = [(plan, (plan.leaf.param_name, plan.global_shape,
+                         plan.dtype, plan.chunk_shape,
+                         metadata_keys.get(plan.leaf.names)))
+                 for plan in writes_zarr_json]
+
+      create_groups = by_writer(writer_for, creates)
+
+      def create_all():
+        for w, reqs in create_groups:
+          if hasattr(w, "create_many"):
+            w.create_many(reqs)
+          else:
+            for param, shape, dtype, chunk, key in reqs:
+              w.create(param, shape, dtype, chunk, metadata_key=key)
 
       def write_plan(plan):
         if plan.kind != tree_lib.JAX_ARRAY and process != 0:
@@ -276,9 +308,33 @@ class PyTreeHandler:
             if reserved:
               engine.release(transfer_limiter, reserved)
 
-      ordered = ([p for p in plans if not p.deferred]
-                 + [p for p in plans if p.deferred])
-      engine.run_parallel(write_plan, ordered)
+      # Boxes below _BATCHED_BOX_BYTES that are already on the host go in
+      # one native call per writer (per-call overhead dominates them); the
+      # rest, and deferred arrays, one call each on a few threads, next to
+      # the batch.
+      writes = [p for p in plans
+                if p.kind == tree_lib.JAX_ARRAY or process == 0]
+      small, large = [], []
+      for p in writes:
+        if (not p.deferred and all(b.host is not None for b in p.boxes)
+            and all(b.nbytes < _BATCHED_BOX_BYTES for b in p.boxes)):
+          small.extend(
+              (p, (b, p.leaf.param_name, b.origin, b.host, p.global_shape,
+                   p.dtype, p.chunk_shape)) for b in p.boxes)
+        else:
+          large.append(p)
+      large.sort(key=lambda p: p.deferred)  # deferred arrays last
+      # The arrays' metadata, their chunks and the `_METADATA` text are
+      # independent: the native calls release the GIL, so they overlap.
+      tasks = [metadata_text.get]
+      if all(hasattr(w, "create_many") for w, _ in create_groups):
+        tasks.append(create_all)  # local stores: keys in any order
+      else:
+        create_all()  # remote sessions batch the metadata with the first writes
+      if small:
+        tasks.append(lambda: write_small(writer_for, small))
+      tasks.extend(functools.partial(write_plan, p) for p in large)
+      engine.run_parallel(lambda task: task(), tasks)
 
     def run():
       wait()
@@ -344,7 +400,7 @@ class PyTreeHandler:
       if strings:
         write(dir_path / pytree_files.STRINGS_FILE,
               pytree_files.strings_json(strings, dir_path))
-      write(dir_path / tree_lib.METADATA_FILE, tree_meta.to_json())
+      write(dir_path / tree_lib.METADATA_FILE, metadata_text.get())
 
     return run
 
@@ -386,11 +442,36 @@ PyTreeHandler._orbax_typestr = {"cls": PyTreeHandler,
 SECONDARY_TYPESTRS = _SECONDARY_TYPESTRS
 
 
+class _Once:
+  """`fn()`, computed on the first `get()` (from any thread) and kept."""
+
+  def __init__(self, fn):
+    self._fn = fn
+    self._lock = threading.Lock()
+    self._done = False
+    self._value: Any = None
+
+  def get(self) -> Any:
+    with self._lock:
+      if not self._done:
+        self._value = self._fn()
+        self._done = True
+        self._fn = None
+      return self._value
+
+
+# Boxes smaller than this that are on the host when the writes start are
+# written in one native call (see `write_arrays`).
+_BATCHED_BOX_BYTES = 4 << 20
+
+
 def _validate_merged(dir_path, params, metadata_keys=()) -> None:
   """`enable_post_merge_validation`: every array written is in the merged
-  database, with readable metadata (under one of `metadata_keys` or the
+  database, with its metadata file (under one of `metadata_keys` or the
   standard names); raises ValueError naming those that are not (the save
-  then fails and nothing is committed)."""
+  then fails and nothing is committed).  As Orbax's check, this lists the
+  merged keys; it does not parse each array's metadata again (the writer
+  produced it a moment ago)."""
   if not params:
     return
   store = engine.ArrayStore(dir_path, use_ocdbt=True,
@@ -401,4 +482,3 @@ def _validate_merged(dir_path, params, metadata_keys=()) -> None:
     raise ValueError(
         f"{dir_path}: post-merge validation failed: the merged OCDBT "
         f"database lacks arrays {missing[:20]}.")
-  store.prefetch_info(list(params))  # each zarr.json parses

@@ -31,6 +31,10 @@ from ocpx._src.handlers import leaf_handlers
 from ocpx._src.handlers import pytree_files
 from ocpx._src.metadata_types import ArrayMetadata, NumpyMetadata, StorageMetadata
 
+# Loads of at least this many arrays return freed heap memory to the system
+# after planning (a few ms; see `Loader.restore_all`).
+_TRIM_HEAP_MIN_ARRAYS = 256
+
 # value_types stored as arrays.
 ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
 PLACEHOLDER_TYPE = "placeholder"  # Orbax's record of a `...` leaf
@@ -321,6 +325,12 @@ class Loader:
               and not j[0].skip_deserialize]
     if arrays:
       self.store.prefetch_info(arrays)
+      if len(arrays) >= _TRIM_HEAP_MIN_ARRAYS:
+        # Parsing `_METADATA` and thousands of arrays' metadata left freed
+        # memory in the reader threads' heaps; give it back before the
+        # data's buffers are allocated (they cannot reuse it), so that it
+        # does not add to the load's peak.
+        _core.release_free_heap()
     self._batch = ReadBatch(
         lambda: self.store,
         self.ctx.array_options.loading.raise_array_data_missing_error)
