@@ -320,3 +320,52 @@ def test_rich_types_keep_tuples_and_namedtuples(tmp_path):
   got = ocp.load(tmp_path / "theirs")
   assert type(got["pt"]) is Point and isinstance(got["t"], tuple)
   np.testing.assert_array_equal(got["t"][0], np.arange(3))
+
+
+def test_blocking_save_commits_on_the_calling_thread(tmp_path):
+  # A blocking save needs no background thread: its commit (and the
+  # post-finalization callback) run on the caller's thread, and the event
+  # loop it runs its coroutines on is reused by the next call.
+  seen = []
+  before = {t.name for t in threading.enumerate()}
+  with ocp.Context(async_options=options.AsyncOptions(
+      post_finalization_callback=lambda: seen.append(
+          threading.current_thread()))):
+    for i in range(3):
+      ocp.save(tmp_path / f"c{i}", {"x": np.arange(4) + i})
+  assert seen == [threading.main_thread()] * 3
+  assert not any(t.name.startswith("ocpx-save:") for t in threading.enumerate()
+                 if t.name not in before)
+  for i in range(3):
+    np.testing.assert_array_equal(ocp.load(tmp_path / f"c{i}")["x"],
+                                  np.arange(4) + i)
+
+
+def test_blocking_save_past_its_timeout_commits_nothing(tmp_path,
+                                                       hook_array_writes):
+  real = engine.ArrayWriteSession.write
+
+  def slow(self, *a, **k):
+    threading.Event().wait(1.5)
+    return real(self, *a, **k)
+
+  hook_array_writes(slow)
+  with ocp.Context(async_options=options.AsyncOptions(timeout_secs=1)):
+    with pytest.raises(TimeoutError, match="timeout_secs=1"):
+      ocp.save(tmp_path / "c", {"x": np.arange(3)})
+  assert not (tmp_path / "c").exists()
+  assert not (tmp_path / "c.orbax-checkpoint-tmp").exists()
+  # The next save (same thread, same reused event loop) is unaffected.
+  hook_array_writes(real)
+  ocp.save(tmp_path / "c", {"x": np.arange(3)})
+  np.testing.assert_array_equal(ocp.load(tmp_path / "c")["x"], np.arange(3))
+
+
+def test_save_inside_a_running_event_loop(tmp_path):
+  import asyncio  # pylint: disable=g-import-not-at-top
+
+  async def main():  # e.g. a notebook cell
+    ocp.save(tmp_path / "c", {"x": np.arange(5)})
+    return ocp.load(tmp_path / "c")["x"]
+
+  np.testing.assert_array_equal(asyncio.run(main()), np.arange(5))

@@ -34,7 +34,7 @@ class AsyncResponse(Generic[T]):
                       if timeout_secs is not None else None)
     # The background work runs in a copy of the caller's contextvars, so it
     # sees the `ocpx.Context` that was active when the operation started.
-    self._thread = threading.Thread(
+    self._thread: Optional[threading.Thread] = threading.Thread(
         target=contextvars.copy_context().run, args=(self._run, fn),
         name=name, daemon=True)
     self._thread.start()
@@ -84,7 +84,7 @@ class AsyncResponse(Generic[T]):
 
   def _join(self):
     # Callbacks run on the background thread and may call result() there.
-    if threading.current_thread() is not self._thread:
+    if self._thread is not None and threading.current_thread() is not self._thread:
       self._thread.join()
 
   def on_complete(self, callback: Callable[[T], None]) -> None:
@@ -109,5 +109,4 @@ class CompletedResponse(AsyncResponse[T]):
     self._callbacks = []
     self._lock = threading.Lock()
     self._deadline = None
-    self._thread = threading.Thread(target=lambda: None)
-    self._thread.start()
+    self._thread = None  # nothing runs in the background

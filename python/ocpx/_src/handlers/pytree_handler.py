@@ -334,7 +334,11 @@ class PyTreeHandler:
       if small:
         tasks.append(lambda: write_small(writer_for, small))
       tasks.extend(functools.partial(write_plan, p) for p in large)
-      engine.run_parallel(lambda task: task(), tasks)
+      if len(plans) < _PARALLEL_MIN_ARRAYS and not large:
+        for task in tasks:  # a few small arrays: threads would cost more
+          task()
+      else:
+        engine.run_parallel(lambda task: task(), tasks)
 
     def run():
       wait()
@@ -463,6 +467,9 @@ class _Once:
 # Boxes smaller than this that are on the host when the writes start are
 # written in one native call (see `write_arrays`).
 _BATCHED_BOX_BYTES = 4 << 20
+# Saves of fewer arrays than this, all small, write them on the calling
+# thread (starting a thread pool costs more than it saves).
+_PARALLEL_MIN_ARRAYS = 64
 
 
 def _validate_merged(dir_path, params, metadata_keys=()) -> None:
