@@ -594,7 +594,7 @@ def main():
   ap.add_argument("--reps", type=int, default=None)
   ap.add_argument("--workloads", default=None,
                   help=f"comma-separated subset of {','.join(workloads.WORKLOADS)}")
-  ap.add_argument("--libs", default=",".join(LIBS))
+  ap.add_argument("--libs", default=",".join(ALL_LIBS))
   ap.add_argument("--ops", default="save,load,save_async,first_call,limits",
                   help="which measurements: save and load always run; "
                   "save_async, first_call (tiny) and limits (ocpx save and "

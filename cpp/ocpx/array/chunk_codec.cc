@@ -571,8 +571,20 @@ absl::StatusOr<std::optional<std::string>> ChunkCodec::Encode(
   return out;
 }
 
+namespace {
+
+// A zarr v2 array's chain as Orbax writes it: the chunk's bytes in native
+// order, then one zstd frame.
+bool IsPlainZstd(const Chain& c) {
+  return !c.sharding && !c.has_transpose && !c.swap && c.b2b.size() == 1 &&
+         c.b2b[0].kind == CodecSpec::Kind::kZstd;
+}
+
+}  // namespace
+
 bool ChunkCodec::CanEncodeStreamed() const {
   const Chain& c = *chain_;
+  if (IsPlainZstd(c)) return true;
   if (!c.sharding || c.has_transpose || !c.b2b.empty() || c.num_inner != 1 ||
       c.index_at_start) {
     return false;
@@ -589,12 +601,24 @@ absl::StatusOr<bool> ChunkCodec::EncodeStreamed(
     bool store_fill_value_chunks, const SinkFn& sink) const {
   if (!CanEncodeStreamed()) return false;
   const Chain& c = *chain_;
-  const Chain& in = *c.inner;
-  const bool crc = in.b2b.size() == 2;
   if (!valid_shape.empty() && valid_shape.size() != c.shape.size()) {
     return absl::InvalidArgumentError(
         "EncodeStreamed: valid_shape has the wrong rank");
   }
+  if (IsPlainZstd(c)) {
+    // The whole chunk (fill value outside the array) is one zstd frame.
+    const char* data = static_cast<const char*>(chunk);
+    if (!store_fill_value_chunks &&
+        internal_array::AllEqual(data, chunk_num_elements_, c.fill)) {
+      return false;
+    }
+    const CodecSpec& z = c.b2b[0];
+    OCPX_RETURN_IF_ERROR(ZstdCompressStreamed(
+        absl::string_view(data, c.raw_bytes), z.level, z.checksum, sink));
+    return true;
+  }
+  const Chain& in = *c.inner;
+  const bool crc = in.b2b.size() == 2;
   // The one inner chunk is stored if it intersects the array (and, unless
   // fill-value chunks are stored, holds something else than the fill value).
   for (int64_t v : valid_shape) {

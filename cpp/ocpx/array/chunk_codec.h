@@ -60,9 +60,10 @@ class ChunkCodec {
   /// Encodes a full chunk exactly as `Encode` does, handing the encoded value
   /// to `sink` in pieces of at most about 1 MiB instead of building it whole
   /// (no buffer the size of the chunk, and the pieces are still in the CPU
-  /// cache when the sink copies them).  Only Orbax's chunk layout streams: a
+  /// cache when the sink copies them).  Only Orbax's chunk layouts stream: a
   /// `sharding_indexed` chunk of one inner chunk encoded as `bytes` (native
-  /// order), `zstd`, optionally `crc32c`, with the index at the end
+  /// order), `zstd`, optionally `crc32c`, with the index at the end (zarr
+  /// v3), or `bytes` (native order) then `zstd` (zarr v2)
   /// (`CanEncodeStreamed()`).  Returns false, having called `sink` never, for
   /// any other codec chain and for a chunk `Encode` would omit (all fill
   /// value, with `store_fill_value_chunks == false`, or an empty valid box):

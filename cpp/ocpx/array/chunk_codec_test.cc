@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "cpp/ocpx/array/zarr2_metadata.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -367,6 +368,30 @@ TEST(ChunkCodecTest, EncodeStreamedMatchesEncode) {
     return absl::ResourceExhaustedError("disk full");
   });
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  // A zarr v2 chunk (bytes, then one zstd frame) streams as that frame.
+  {
+    ArrayMetadata z2 = MakeOrbaxZarr2ArrayMetadata(
+        {512, 512}, DataType::kFloat32, {512, 512}, 1);
+    auto codec2 = ChunkCodec::Make(z2);
+    ASSERT_TRUE(codec2.ok()) << codec2.status();
+    ASSERT_TRUE(codec2->CanEncodeStreamed());
+    std::vector<float> data(512 * 512);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = (i * 7919) % 1000;
+    std::string value;
+    auto r2 = codec2->EncodeStreamed(data.data(), {}, true,
+                                     [&](absl::string_view piece) {
+                                       value.append(piece.data(), piece.size());
+                                       return absl::OkStatus();
+                                     });
+    ASSERT_TRUE(r2.ok() && *r2);
+    std::vector<float> out(data.size());
+    ASSERT_TRUE(codec2->Decode(value, out.data()).ok());
+    EXPECT_EQ(out, data);
+    std::vector<float> zeros2(data.size(), 0.0f);
+    r2 = codec2->EncodeStreamed(zeros2.data(), {}, false, sink);
+    ASSERT_TRUE(r2.ok());
+    EXPECT_FALSE(*r2);  // omitted, as Encode omits it
+  }
   // Other chains do not stream.
   auto plain = ChunkCodec::Make(
       MakeOrbaxArrayMetadata({4}, DataType::kInt32, {4}, std::nullopt));
