@@ -11,14 +11,20 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "cpp/ocpx/array/dtype.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
@@ -52,6 +58,225 @@ namespace {
 
 struct PyArrayReader {
   std::unique_ptr<CheckpointArrayReader> reader;
+};
+
+using BoxRequest = std::tuple<std::string, Shape, Shape>;
+
+// Boxes of a checkpoint's arrays read into new host buffers: what
+// `read_many` reads in one blocking call and `read_many_async` in the
+// background.  Boxes of the same array form a group, read together so that
+// a chunk several boxes need (resharding, replicas) is decoded once; an
+// array's error is its group's status.
+class BoxBatch {
+ public:
+  BoxBatch(CheckpointArrayReader* reader, std::vector<BoxRequest> reqs,
+           bool fail_on_missing, ByteLimiter* limiter)
+      : reader_(reader),
+        reqs_(std::move(reqs)),
+        fail_on_missing_(fail_on_missing),
+        limiter_(limiter),
+        dtypes_(reqs_.size()),
+        bufs_(reqs_.size()),
+        sizes_(reqs_.size()),
+        group_of_(reqs_.size(), 0) {}
+
+  size_t size() const { return reqs_.size(); }
+  size_t num_groups() const { return groups_.size(); }
+
+  // Checks every request and allocates its buffer (no GIL needed).  False
+  // if a request is invalid: then no buffer is kept, nothing may be read,
+  // and the first invalid request's BoxStatus says why.
+  bool Prepare() {
+    for (size_t i = 0; i < reqs_.size(); ++i) {
+      const auto& [param, origin, shape] = reqs_[i];
+      absl::Status st = PrepareBox(i, param, origin, shape);
+      if (!st.ok()) {
+        invalid_ = std::move(st);
+        invalid_index_ = i;
+        bufs_.clear();
+        return false;
+      }
+    }
+    absl::flat_hash_map<std::string_view, size_t> group_of;
+    for (size_t i = 0; i < reqs_.size(); ++i) {
+      auto [it, added] =
+          group_of.try_emplace(std::get<0>(reqs_[i]), groups_.size());
+      if (added) groups_.emplace_back();
+      groups_[it->second].push_back(i);
+      group_of_[i] = it->second;
+    }
+    group_status_.assign(groups_.size(), absl::OkStatus());
+    return true;
+  }
+
+  // Reads group `g`'s boxes; records (never throws) its status.
+  void ReadGroup(size_t g) {
+    const std::vector<size_t>& group = groups_[g];
+    absl::Status st;
+    try {
+      std::vector<ReadBox> boxes;
+      boxes.reserve(group.size());
+      for (size_t i : group) {
+        boxes.push_back(ReadBox{std::get<1>(reqs_[i]), std::get<2>(reqs_[i]),
+                                bufs_[i].get()});
+      }
+      st = reader_->ReadBoxes(std::get<0>(reqs_[group.front()]), boxes,
+                              fail_on_missing_, limiter_);
+    } catch (const std::bad_alloc&) {
+      st = absl::ResourceExhaustedError(absl::StrCat(
+          reader_->directory(), ": array '", std::get<0>(reqs_[group.front()]),
+          "': out of memory while reading"));
+    } catch (...) {
+      st = absl::InternalError(absl::StrCat(reader_->directory(), ": array '",
+                                            std::get<0>(reqs_[group.front()]),
+                                            "': the read threw an exception"));
+    }
+    group_status_[g] = std::move(st);
+  }
+
+  // Marks group `g` as not read (the reads were cancelled).
+  void SkipGroup(size_t g) {
+    group_status_[g] = absl::CancelledError(absl::StrCat(
+        reader_->directory(), ": array '", std::get<0>(reqs_[groups_[g][0]]),
+        "': the read was cancelled"));
+  }
+
+  size_t GroupOf(size_t i) const { return group_of_[i]; }
+
+  // Box i's error: its request's if invalid, else its group's (once read).
+  absl::Status BoxStatus(size_t i) const {
+    if (!invalid_.ok()) {
+      return i == invalid_index_ ? invalid_ : absl::OkStatus();
+    }
+    return group_status_[group_of_[i]];
+  }
+
+  // Box i as a numpy array owning its buffer (the GIL held); once.
+  nb::object Take(size_t i) {
+    if (bufs_[i] == nullptr) {
+      throw nb::value_error(
+          absl::StrCat("box ", i, " was already taken").c_str());
+    }
+    return OwnedArray(std::move(bufs_[i]), sizes_[i], dtypes_[i],
+                      std::get<2>(reqs_[i]));
+  }
+
+ private:
+  absl::Status PrepareBox(size_t i, const std::string& param,
+                          const Shape& origin, const Shape& shape) {
+    // Only each box's data type is kept (not a copy of its array's whole
+    // metadata per box: thousands of boxes add up).
+    auto md = reader_->Metadata(param);
+    if (!md.ok()) return md.status();
+    dtypes_[i] = md->dtype;
+    if (origin.size() != md->rank() || shape.size() != md->rank()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(reader_->directory(), ": array '", param, "' has rank ",
+                       md->rank(), ", box has rank ", shape.size()));
+    }
+    absl::StatusOr<size_t> nbytes = BoxBytes(shape, dtypes_[i]);
+    absl::StatusOr<HostBuffer> buf =
+        nbytes.ok() ? AllocateBuffer(*nbytes)
+                    : absl::StatusOr<HostBuffer>(nbytes.status());
+    if (!buf.ok()) {
+      return absl::Status(buf.status().code(),
+                          absl::StrCat(reader_->directory(), ": array '", param,
+                                       "': ", buf.status().message()));
+    }
+    sizes_[i] = *nbytes;
+    bufs_[i] = *std::move(buf);
+    return absl::OkStatus();
+  }
+
+  CheckpointArrayReader* const reader_;
+  const std::vector<BoxRequest> reqs_;
+  const bool fail_on_missing_;
+  ByteLimiter* const limiter_;
+  std::vector<ocpx::DataType> dtypes_;
+  std::vector<HostBuffer> bufs_;
+  std::vector<size_t> sizes_;
+  std::vector<size_t> group_of_;
+  std::vector<std::vector<size_t>> groups_;
+  std::vector<absl::Status> group_status_;
+  absl::Status invalid_;
+  size_t invalid_index_ = 0;
+};
+
+// A BoxBatch read group by group on the default thread pool, in request
+// order, while Python takes the boxes read so far.  The tasks share the
+// state; the destructor cancels what has not started and waits for the
+// rest, so no read outlives the reader or the limiter (which the Python
+// object keeps alive).
+class PendingBoxReads {
+ public:
+  explicit PendingBoxReads(std::shared_ptr<BoxBatch> batch)
+      : state_(std::make_shared<State>(std::move(batch))) {
+    State* st = state_.get();
+    st->done.assign(st->batch->num_groups(), false);
+    for (size_t g = 0; g < st->batch->num_groups(); ++g) {
+      ThreadPool::Default()->Schedule([state = state_, g] {
+        if (state->cancelled.load(std::memory_order_relaxed)) {
+          state->batch->SkipGroup(g);
+        } else {
+          state->batch->ReadGroup(g);
+        }
+        absl::MutexLock lock(&state->mu);
+        state->done[g] = true;
+        ++state->finished;
+      });
+    }
+  }
+  PendingBoxReads(PendingBoxReads&&) = default;
+  PendingBoxReads& operator=(PendingBoxReads&&) = delete;
+
+  ~PendingBoxReads() {
+    if (state_ == nullptr) return;  // moved from
+    Cancel();
+  }
+
+  size_t size() const { return state_->batch->size(); }
+
+  nb::object Take(size_t i) {
+    State* st = state_.get();
+    if (i >= st->batch->size()) {
+      throw nb::index_error(
+          absl::StrCat("no box ", i, " in a batch of ", st->batch->size())
+              .c_str());
+    }
+    const size_t g = st->batch->GroupOf(i);
+    {
+      nb::gil_scoped_release release;
+      std::pair<State*, size_t> arg{st, g};
+      absl::MutexLock lock(&st->mu);
+      st->mu.Await(absl::Condition(
+          +[](std::pair<State*, size_t>* a) {
+            return static_cast<bool>(a->first->done[a->second]);
+          },
+          &arg));
+    }
+    ThrowIfError(st->batch->BoxStatus(i));
+    return st->batch->Take(i);
+  }
+
+  void Cancel() {
+    State* st = state_.get();
+    st->cancelled.store(true);
+    nb::gil_scoped_release release;
+    absl::MutexLock lock(&st->mu);
+    st->mu.Await(absl::Condition(
+        +[](State* s) { return s->finished == s->done.size(); }, st));
+  }
+
+ private:
+  struct State {
+    explicit State(std::shared_ptr<BoxBatch> b) : batch(std::move(b)) {}
+    const std::shared_ptr<BoxBatch> batch;
+    std::atomic<bool> cancelled{false};
+    absl::Mutex mu;
+    std::vector<bool> done;  // guarded by mu
+    size_t finished = 0;     // guarded by mu
+  };
+  std::shared_ptr<State> state_;
 };
 
 struct PyArrayWriter {
@@ -95,6 +320,18 @@ ArrayMetadata OrbaxMetadata(const Shape& shape, const std::string& dtype,
 }  // namespace
 
 void RegisterCheckpoint(nb::module_& m) {
+  nb::class_<PendingBoxReads>(
+      m, "PendingBoxReads",
+      "Boxes being read on the native thread pool (`read_many_async`).  "
+      "Dropping it cancels the reads not started and waits for the others.")
+      .def("take", &PendingBoxReads::Take, nb::arg("i"),
+           "Box i as a new numpy array of the stored dtype, once read (the "
+           "GIL released while waiting); raises its array's read error.  "
+           "Each box can be taken once.")
+      .def("cancel", &PendingBoxReads::Cancel,
+           "Skips the reads not started yet; waits for those running.")
+      .def("__len__", &PendingBoxReads::size);
+
   nb::class_<PyArrayReader>(
       m, "CheckpointArrayReader",
       "The arrays of a checkpointable directory (merged OCDBT database or "
@@ -202,93 +439,29 @@ void RegisterCheckpoint(nb::module_& m) {
           "info() of many arrays at once (read in parallel, GIL released).")
       .def(
           "read_many",
-          [](PyArrayReader& r,
-             const std::vector<std::tuple<std::string, Shape, Shape>>& reqs,
+          [](PyArrayReader& r, std::vector<BoxRequest> reqs,
              bool fail_on_missing, ByteLimiter* limiter) {
-            const size_t n = reqs.size();
-            // Only each box's data type is kept (not a copy of its array's
-            // whole metadata per box: thousands of boxes add up).
-            std::vector<ocpx::DataType> dtypes(n);
-            std::vector<HostBuffer> bufs(n);
-            std::vector<size_t> sizes(n);
-            std::vector<absl::Status> status(n);
+            BoxBatch batch(r.reader.get(), std::move(reqs), fail_on_missing,
+                           limiter);
             absl::Status read_all;
             {
               nb::gil_scoped_release release;
-              for (size_t i = 0; i < n; ++i) {
-                auto md = r.reader->Metadata(std::get<0>(reqs[i]));
-                if (!md.ok()) {
-                  status[i] = md.status();
-                  break;
-                }
-                dtypes[i] = md->dtype;
-                const Shape& shape = std::get<2>(reqs[i]);
-                if (std::get<1>(reqs[i]).size() != md->rank() ||
-                    shape.size() != md->rank()) {
-                  status[i] = absl::InvalidArgumentError(absl::StrCat(
-                      r.reader->directory(), ": array '", std::get<0>(reqs[i]),
-                      "' has rank ", md->rank(), ", box has rank ",
-                      shape.size()));
-                  break;
-                }
-                absl::StatusOr<size_t> nbytes = BoxBytes(shape, dtypes[i]);
-                absl::StatusOr<HostBuffer> buf =
-                    nbytes.ok() ? AllocateBuffer(*nbytes)
-                                : absl::StatusOr<HostBuffer>(nbytes.status());
-                if (!buf.ok()) {
-                  status[i] = absl::Status(
-                      buf.status().code(),
-                      absl::StrCat(r.reader->directory(), ": array '",
-                                   std::get<0>(reqs[i]),
-                                   "': ", buf.status().message()));
-                  break;
-                }
-                sizes[i] = *nbytes;
-                bufs[i] = *std::move(buf);
+              if (batch.Prepare()) {
+                read_all = ParallelFor(ThreadPool::Default(),
+                                       batch.num_groups(), [&](size_t g) {
+                                         batch.ReadGroup(g);
+                                         return absl::OkStatus();
+                                       });
               }
-              // Nothing is read (and every buffer is freed) if any request
-              // is invalid: that error is raised first.
-              bool valid = true;
-              for (const auto& st : status) valid = valid && st.ok();
-              if (!valid) bufs.clear();
-              // Boxes of the same array are read together, so that a chunk
-              // several boxes need (resharding, replicas) is read and
-              // decoded once; an array's error goes to its first request.
-              std::vector<std::vector<size_t>> groups;
-              if (valid) {
-                absl::flat_hash_map<std::string, size_t> group_of;
-                for (size_t i = 0; i < n; ++i) {
-                  auto [it, added] =
-                      group_of.try_emplace(std::get<0>(reqs[i]), groups.size());
-                  if (added) groups.emplace_back();
-                  groups[it->second].push_back(i);
-                }
-              }
-              read_all = ParallelFor(
-                  ThreadPool::Default(), groups.size(), [&](size_t g) {
-                    const std::vector<size_t>& group = groups[g];
-                    std::vector<ReadBox> boxes;
-                    boxes.reserve(group.size());
-                    for (size_t i : group) {
-                      boxes.push_back(ReadBox{std::get<1>(reqs[i]),
-                                              std::get<2>(reqs[i]),
-                                              bufs[i].get()});
-                    }
-                    status[group.front()] =
-                        r.reader->ReadBoxes(std::get<0>(reqs[group.front()]),
-                                            boxes, fail_on_missing, limiter);
-                    return absl::OkStatus();
-                  });
             }
-            for (const auto& st : status) ThrowIfError(st);
+            for (size_t i = 0; i < batch.size(); ++i) {
+              ThrowIfError(batch.BoxStatus(i));
+            }
             // A task that threw (e.g. out of memory) set no status of its
             // own: its boxes were not read, which must never pass silently.
             ThrowIfError(AnnotateStatus(read_all, r.reader->directory()));
             nb::list out;
-            for (size_t i = 0; i < n; ++i) {
-              out.append(OwnedArray(std::move(bufs[i]), sizes[i], dtypes[i],
-                                    std::get<2>(reqs[i])));
-            }
+            for (size_t i = 0; i < batch.size(); ++i) out.append(batch.Take(i));
             return out;
           },
           nb::arg("requests"), nb::arg("fail_on_missing") = true, nb::kw_only(),
@@ -296,6 +469,35 @@ void RegisterCheckpoint(nb::module_& m) {
           "Reads many (param, origin, shape) boxes at once: one call, the GIL "
           "released, boxes read in parallel.  Raises the first error in "
           "request order.")
+      .def(
+          "read_many_async",
+          [](PyArrayReader& r, std::vector<BoxRequest> reqs,
+             bool fail_on_missing, ByteLimiter* limiter) {
+            auto batch = std::make_shared<BoxBatch>(
+                r.reader.get(), std::move(reqs), fail_on_missing, limiter);
+            {
+              nb::gil_scoped_release release;
+              if (!batch->Prepare()) {
+                // An invalid request: nothing is read, its error is raised.
+                for (size_t i = 0; i < batch->size(); ++i) {
+                  absl::Status st = batch->BoxStatus(i);
+                  if (!st.ok()) {
+                    nb::gil_scoped_acquire acquire;
+                    ThrowStatus(st);
+                  }
+                }
+              }
+            }
+            return PendingBoxReads(std::move(batch));
+          },
+          nb::arg("requests"), nb::arg("fail_on_missing") = true, nb::kw_only(),
+          nb::arg("limiter").none() = nb::none(),
+          // The reads use the reader and the limiter until they end.
+          nb::keep_alive<0, 1>(), nb::keep_alive<0, 4>(),
+          "Starts reading many (param, origin, shape) boxes on the native "
+          "thread pool and returns at once: `PendingBoxReads.take(i)` waits "
+          "for box i (its array's boxes are read together).  Invalid "
+          "requests raise here, before anything is read.")
       .def(
           "list_params",
           [](PyArrayReader& r) {

@@ -309,12 +309,16 @@ def _collect_ids(ctx: Context) -> frozenset[int]:
     if id(obj) in seen:
       return
     seen.add(id(obj))
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    fields = getattr(type(obj), "__dataclass_fields__", None)
+    if fields is not None and not isinstance(obj, type):
       ids.add(id(obj))
-      for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
-        visit(value)
-      for field in dataclasses.fields(obj):
-        visit(getattr(obj, field.name))
+      attrs = getattr(obj, "__dict__", None)
+      if attrs is not None:  # the fields and any attribute added
+        for value in attrs.values():
+          visit(value)
+      for name in fields:  # fields not in __dict__ (slots)
+        if attrs is None or name not in attrs:
+          visit(getattr(obj, name, None))
     elif isinstance(obj, (list, tuple, set, frozenset)):
       for item in obj:
         visit(item)

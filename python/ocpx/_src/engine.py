@@ -265,6 +265,24 @@ def _missing_data(error: FileNotFoundError) -> ArrayDataMissingError:
   return missing
 
 
+class PendingReads:
+  """Boxes being read in the background (`ArrayStore.read_many_async`)."""
+
+  def __init__(self, pending: Any):
+    self._pending = pending
+
+  def take(self, i: int) -> np.ndarray:
+    """Box i once read (each box once); raises its array's read error."""
+    try:
+      return self._pending.take(i)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
+
+  def cancel(self) -> None:
+    """Skips the reads not started; waits for the running ones."""
+    self._pending.cancel()
+
+
 class ArrayStore:
   """Read access to the arrays of a checkpointable directory.
 
@@ -326,6 +344,16 @@ class ArrayStore:
     try:
       return self._reader.read_many(requests, fail_on_missing,
                                     limiter=self._limiter)
+    except FileNotFoundError as e:
+      raise _missing_data(e) from e
+
+  def read_many_async(self, requests,
+                      fail_on_missing: bool = True) -> "PendingReads":
+    """Starts reading [(param, origin, shape)] natively in the background;
+    `take(i)` of the result waits for box i.  Invalid requests raise now."""
+    try:
+      return PendingReads(self._reader.read_many_async(
+          requests, fail_on_missing, limiter=self._limiter))
     except FileNotFoundError as e:
       raise _missing_data(e) from e
 

@@ -106,6 +106,18 @@ def _load_one(ctx, root, name, abstract, step_meta, *,
         "not found (load the PyTree with ocpx.load(path) to rebuild it from "
         "its stored arrays)"))
 
+  if (isinstance(handler, pytree_handler.PyTreeHandler)
+      and type(handler).load is pytree_handler.PyTreeHandler.load):
+    # ocpx's own PyTree loading needs no event loop and no worker thread:
+    # the caller waits for it anyway (half a millisecond a call).
+    with ctx:
+      try:
+        return handler.load_now(directory, abstract)
+      except Exception as e:  # pylint: disable=broad-except
+        if not name_errors:
+          raise
+        raise _load_failed(name, handler, e) from e
+
   async def run():
     if not name_errors:
       background = await handler.load(directory, abstract)

@@ -143,15 +143,7 @@ def _flatten_with_path(tree: Any, is_leaf=None):
 def flatten(tree: Any) -> tuple[list[FlatLeaf], Any]:
   """Flattens with empty nodes kept as leaves (as Orbax records them)."""
   pairs, treedef = _flatten_with_path(tree, is_leaf=_is_empty_or_leaf)
-  out = []
-  for path, value in pairs:
-    named = [key_name_and_type(k) for k in path]
-    out.append(FlatLeaf(
-        keypath=tuple(path),
-        names=tuple(n for n, _ in named),
-        key_types=tuple(t for _, t in named),
-        value=value))
-  return out, treedef
+  return _flat_leaves(pairs), treedef
 
 
 def leaf_values(tree: Any) -> list:
@@ -162,15 +154,38 @@ def leaf_values(tree: Any) -> list:
     return [l.value for l in flatten(tree)[0]]  # raises, naming the node
 
 
+def _flat_leaves(pairs) -> list[FlatLeaf]:
+  """FlatLeaf of each (key path, value); a key shared by several paths (a
+  parent node's) is named once."""
+  named: dict[int, tuple[str, int]] = {}  # id(key) -> name, type
+  out = []
+  for path, value in pairs:
+    nt = []
+    for k in path:
+      got = named.get(id(k))
+      if got is None:
+        got = named[id(k)] = key_name_and_type(k)
+      nt.append(got)
+    out.append(FlatLeaf(tuple(path), tuple(n for n, _ in nt),
+                        tuple(t for _, t in nt), value))
+  return out
+
+
 def flatten_abstract(tree: Any) -> tuple[list[FlatLeaf], Any]:
   """Flattens an abstract tree; None and empty containers stay structure."""
   pairs, treedef = _flatten_with_path(tree)
-  out = []
-  for path, value in pairs:
-    named = [key_name_and_type(k) for k in path]
-    out.append(FlatLeaf(tuple(path), tuple(n for n, _ in named),
-                        tuple(t for _, t in named), value))
-  return out, treedef
+  return _flat_leaves(pairs), treedef
+
+
+def check_abstract(tree: Any) -> None:
+  """Raises what `flatten_abstract` would, without building its leaves."""
+  pairs, _ = _flatten_with_path(tree)
+  seen: set[type] = set()
+  for path, _ in pairs:
+    for k in path:
+      if type(k) not in seen:
+        key_name_and_type(k)  # raises for an unsupported key type
+        seen.add(type(k))
 
 
 def is_empty_leaf(x: Any) -> bool:

@@ -100,7 +100,7 @@ class PyTreeHandler:
     if isinstance(abstract_checkpointable, handler_types.StatefulCheckpointable):
       return False
     try:
-      tree_lib.flatten_abstract(abstract_checkpointable)
+      tree_lib.check_abstract(abstract_checkpointable)
     except Exception:  # pylint: disable=broad-except
       return False
     return True

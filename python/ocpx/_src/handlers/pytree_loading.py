@@ -34,6 +34,9 @@ from ocpx._src.metadata_types import ArrayMetadata, NumpyMetadata, StorageMetada
 # Loads of at least this many arrays return freed heap memory to the system
 # after planning (a few ms; see `Loader.restore_all`).
 _TRIM_HEAP_MIN_ARRAYS = 256
+# Loads of at least this many arrays read them on a background thread while
+# the caller's thread plans and builds the values (`ReadBatch`).
+_PIPELINE_MIN_ARRAYS = 256
 
 # value_types stored as arrays.
 ARRAY_TYPES = (tree_lib.JAX_ARRAY, tree_lib.NP_ARRAY, tree_lib.SCALAR)
@@ -45,46 +48,99 @@ STRUCTURE_MISMATCH = ("User-provided restore item and on-disk value metadata "
 
 
 class ReadBatch:
-  """Box reads collected while planning a load, then done in one call."""
+  """Box reads collected while planning a load, then done natively.
 
-  def __init__(self, store: Callable[[], Any], fail_on_missing: bool):
+  A small load reads every box in one native call once planning is done.
+  A load of many boxes (`pipelined`) is read in runs of consecutive boxes,
+  each started on the native thread pool as soon as planning has queued it
+  (`read_many_async`): the reads overlap the rest of the planning and the
+  building of the values (`device_put`) on the caller's thread, and need no
+  Python thread.  A run never splits the boxes of one array, so a chunk
+  several boxes need is decoded once.  `get(i)` waits for box i.
+  """
+
+  # A run closes once it holds this many boxes or bytes (at a change of
+  # array): small enough that building starts early, big enough that the
+  # pool always has queued work.
+  RUN_BOXES = 256
+  RUN_BYTES = 32 << 20
+
+  def __init__(self, store: Callable[[], Any], fail_on_missing: bool,
+               pipelined: bool = False):
     self._get_store = store  # called only if there is something to read
     self._fail = fail_on_missing
     self._reqs: list[Any] = []
     self._strict: list[Optional[bool]] = []
     self._results: list[Any] = []
+    self._pipelined = pipelined
+    self._open_start = 0  # first box of the run being collected
+    self._open_bytes = 0
+    # Pipelined: box -> (pending reads, index in them).
+    self._where: list[Optional[tuple[Any, int]]] = []
+    self._pending: list[Any] = []
 
   def add(self, param: str, origin: Sequence[int], shape: Sequence[int],
-          fail_on_missing: Optional[bool] = None) -> int:
+          fail_on_missing: Optional[bool] = None,
+          nbytes: int = 0) -> int:
     """Queues a box; returns its index for `get`."""
+    if (self._pipelined and len(self._reqs) > self._open_start
+        and self._reqs[-1][0] != param
+        and (len(self._reqs) - self._open_start >= self.RUN_BOXES
+             or self._open_bytes >= self.RUN_BYTES)):
+      self._start(self._open_start, len(self._reqs))
     self._reqs.append((param, list(origin), list(shape)))
     self._strict.append(fail_on_missing)
+    self._results.append(None)
+    self._where.append(None)
+    self._open_bytes += nbytes
     return len(self._reqs) - 1
 
   def run(self) -> None:
-    """Reads every queued box (one native call per missing-chunk rule)."""
-    if not self._reqs:
+    """Reads every queued box (pipelined: starts the last run)."""
+    if self._pipelined:
+      self._start(self._open_start, len(self._reqs))
       return
-    store = self._get_store()
-    if all(s is None for s in self._strict):
-      self._results = store.read_many(self._reqs, self._fail)
-      return
-    # Scalars always require their chunk; read those separately.
-    strict = [i for i, s in enumerate(self._strict) if s]
-    loose = [i for i, s in enumerate(self._strict) if not s]
-    results: list[Any] = [None] * len(self._reqs)
-    for group, fail in ((strict, True), (loose, self._fail)):
-      if group:
-        got = store.read_many([self._reqs[i] for i in group], fail)
-        for i, a in zip(group, got):
-          results[i] = a
-    self._results = results
+    for group, fail in self._split(0, len(self._reqs)):
+      got = self._get_store().read_many([self._reqs[i] for i in group], fail)
+      for i, a in zip(group, got):
+        self._results[i] = a
+
+  def close(self) -> None:
+    """Cancels the reads nobody will take (after an error) and waits for
+    those running, so that no read outlives the load."""
+    for p in self._pending:
+      p.cancel()
+    self._pending = []
 
   def get(self, i: int) -> np.ndarray:
+    where = self._where[i]
+    if where is not None:
+      self._where[i] = None
+      pending, j = where
+      return pending.take(j)
     # Each box is consumed once; dropping the batch's reference lets the
     # host buffer go as soon as its leaf is built (e.g. put on a device).
     value, self._results[i] = self._results[i], None
     return value
+
+  def _split(self, start: int, end: int) -> list[tuple[list[int], bool]]:
+    """Boxes [start, end) by missing-chunk rule: scalars always require
+    their chunk, other boxes follow the load's option."""
+    idx = range(start, end)
+    if all(self._strict[i] is None for i in idx):
+      return [(list(idx), self._fail)] if start < end else []
+    strict = [i for i in idx if self._strict[i]]
+    loose = [i for i in idx if not self._strict[i]]
+    return [(g, f) for g, f in ((strict, True), (loose, self._fail)) if g]
+
+  def _start(self, start: int, end: int) -> None:
+    self._open_start, self._open_bytes = end, 0
+    for group, fail in self._split(start, end):
+      pending = self._get_store().read_many_async(
+          [self._reqs[i] for i in group], fail)
+      self._pending.append(pending)
+      for j, i in enumerate(group):
+        self._where[i] = (pending, j)
 
 
 class Loader:
@@ -190,12 +246,13 @@ class Loader:
     lo = tuple(max(0, o) for o in origin)
     hi = tuple(min(o + s, st) for o, s, st in zip(origin, shape, stored))
     inter = tuple(max(0, h - a) for a, h in zip(lo, hi))
+    nbytes = int(np.prod(inter, dtype=np.int64)) * info.dtype.itemsize
     if inter == shape and lo == origin:
-      i = batch.add(saved.param_name, lo, inter)
+      i = batch.add(saved.param_name, lo, inter, nbytes=nbytes)
       return lambda: batch.get(i).astype(dtype, copy=False)
     if not all(n > 0 for n in inter):
       return lambda: np.zeros(shape, dtype=dtype)
-    i = batch.add(saved.param_name, lo, inter)
+    i = batch.add(saved.param_name, lo, inter, nbytes=nbytes)
 
     def padded():
       out = np.zeros(shape, dtype=dtype)
@@ -318,8 +375,9 @@ class Loader:
       self, jobs: Sequence[Optional[tuple[tree_lib.LeafMetadata, Any]]]
   ) -> list[Any]:
     """Restores leaves in three steps: plan every leaf (metadata fetched in
-    one native call), read every box in one native call (in parallel, GIL
-    released), then build the values.  A None job is a placeholder."""
+    one native call), read every box natively (in parallel, GIL released;
+    for many arrays, in runs overlapping the other two steps), then build
+    the values.  A None job is a placeholder."""
     arrays = [j[0].param_name for j in jobs
               if j is not None and j[0].value_type in ARRAY_TYPES
               and not j[0].skip_deserialize]
@@ -331,13 +389,18 @@ class Loader:
         # data's buffers are allocated (they cannot reuse it), so that it
         # does not add to the load's peak.
         _core.release_free_heap()
-    self._batch = ReadBatch(
+    batch = self._batch = ReadBatch(
         lambda: self.store,
-        self.ctx.array_options.loading.raise_array_data_missing_error)
-    thunks = [(lambda: tree_lib.PLACEHOLDER) if j is None
-              else self._plan_leaf(*j) for j in jobs]
-    self._batch.run()
-    return [t() for t in thunks]
+        self.ctx.array_options.loading.raise_array_data_missing_error,
+        pipelined=(len(arrays) >= _PIPELINE_MIN_ARRAYS
+                   and hasattr(self.store, "read_many_async")))
+    try:
+      thunks = [(lambda: tree_lib.PLACEHOLDER) if j is None
+                else self._plan_leaf(*j) for j in jobs]
+      batch.run()
+      return [t() for t in thunks]
+    finally:
+      batch.close()
 
   # The name the v0 handlers call.
   _restore_all = restore_all
@@ -361,8 +424,11 @@ class Loader:
     self._check_stored_shape(saved, info)
     handler = leaf_handlers.select(
         self, saved, info, abstract,
+        # A typed PRNG key is stored as its uint32 key data: other arrays
+        # need not look (parsing the record costs ms for many arrays).
         key_impl=(self.random_key_impls().get(saved.param_name)
-                  if vt == tree_lib.JAX_ARRAY else None))
+                  if vt == tree_lib.JAX_ARRAY and info.dtype == np.uint32
+                  else None))
     return handler.plan_load(self, saved, info)
 
   def _check_stored_arrays(self) -> None:
