@@ -13,6 +13,7 @@ import pathlib
 import jax.numpy as jnp
 import numpy as np
 
+from ocpx import _core
 from ocpx import v1 as ocp
 from ocpx._src import path as path_lib
 
@@ -29,8 +30,16 @@ def _record_fsyncs(monkeypatch):
     events.append(("rename", os.fspath(a), os.fspath(b)))
     return real_rename(a, b, *args, **kwargs)
 
+  real_sync_tree = _core.sync_tree
+
+  def sync_tree(root):  # the native batch: it returns what it synced
+    synced = real_sync_tree(root)
+    events.extend(("fsync", p) for p in synced)
+    return synced
+
   monkeypatch.setattr(os, "fsync", fsync)
   monkeypatch.setattr(os, "rename", rename)
+  monkeypatch.setattr(_core, "sync_tree", sync_tree)
   return events
 
 

@@ -18,6 +18,11 @@ def release_free_heap() -> bool:
     Returns the C heap's free memory to the system (glibc's malloc_trim); True if any was.  Freed memory otherwise stays in the process's resident set, in the per-thread arenas of the threads that used it.
     """
 
+def sync_tree(root: str) -> list[str]:
+    """
+    fsyncs `root`, every directory below it and every regular file, all at once from a pool of I/O threads (the GIL released); returns the paths synced.  OSError (errno, path) on failure; entries removed meanwhile are skipped.
+    """
+
 def crc32c(data: bytes) -> int:
     """CRC-32C of a bytes object."""
 

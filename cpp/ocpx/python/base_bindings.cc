@@ -3,9 +3,12 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <cstdlib>  // defines __GLIBC__ on glibc
 #include <string>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -13,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "cpp/ocpx/base/crc32c.h"
+#include "cpp/ocpx/base/sync_tree.h"
 #include "cpp/ocpx/base/zstd.h"
 #include "cpp/ocpx/python/bindings.h"
 #include "cpp/ocpx/python/status.h"
@@ -22,6 +26,7 @@ namespace nb = nanobind;
 namespace ocpx_python {
 
 using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::SyncTree;
 using ::ocpx::internal::ZstdCompress;
 using ::ocpx::internal::ZstdDecompress;
 
@@ -50,6 +55,23 @@ void RegisterBase(nb::module_& m) {
       "Returns the C heap's free memory to the system (glibc's malloc_trim); "
       "True if any was.  Freed memory otherwise stays in the process's "
       "resident set, in the per-thread arenas of the threads that used it.");
+  m.def(
+      "sync_tree",
+      [](const std::string& root) {
+        std::vector<std::string> synced;
+        absl::Status s;
+        {
+          nb::gil_scoped_release release;
+          s = SyncTree(root, &synced);
+        }
+        ThrowIfError(s);
+        return synced;
+      },
+      nb::arg("root"),
+      "fsyncs `root`, every directory below it and every regular file, all "
+      "at once from a pool of I/O threads (the GIL released); returns the "
+      "paths synced.  OSError (errno, path) on failure; entries removed "
+      "meanwhile are skipped.");
   m.def(
       "crc32c",
       [](nb::bytes data) {

@@ -11,6 +11,7 @@ import stat
 import threading
 from typing import Any, Optional, Union, cast
 
+from ocpx import _core
 from ocpx._src.remote import hooks as _remote
 
 PathLike = Union[str, os.PathLike]
@@ -212,6 +213,10 @@ def fsync_tree(root: pathlib.Path) -> None:
   next to nothing.
   """
   if _remote.is_remote_path(root):
+    return
+  if os.path.isdir(root):
+    # One native call: the walk and the fsyncs, from a pool of I/O threads.
+    _core.sync_tree(os.fspath(root))
     return
   paths = []
   for dirpath, _, filenames in os.walk(root):

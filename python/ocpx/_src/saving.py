@@ -300,11 +300,22 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
       out.append(await handlers[name].save(d, obj))
     return out
 
+  from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
+  # A blocking save of ocpx's own PyTree handlers needs no event loop and
+  # no worker thread: each handler's work runs right here, in finish().
+  inline = not is_async and all(
+      isinstance(h, pytree_handler.PyTreeHandler)
+      and type(h).save is pytree_handler.PyTreeHandler.save
+      for h in handlers.values())
   try:
     if not created.is_set():
       threading.Thread(target=create_dirs, daemon=True).start()
     with saving_state.async_save(is_async):
-      background = _run_coroutine(blocking_phase())
+      if inline:
+        works = [handlers[name].prepare_save(tmp / name, obj)
+                 for name, obj in checkpointables.items()]
+      else:
+        background = _run_coroutine(blocking_phase())
   except BaseException as e:
     sync.fail(e)
     created.wait()
@@ -323,7 +334,10 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
       created.wait()
       if creation_error:
         raise creation_error[0]
-      results = _run_coroutine(_gather(background))
+      if inline:
+        results = [work() for work in works]
+      else:
+        results = _run_coroutine(_gather(background))
       sync.barrier("written")
       if cancelled.is_set():
         raise TimeoutError(f"{final}: save exceeded timeout_secs={timeout}")
