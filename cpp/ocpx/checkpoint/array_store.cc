@@ -87,6 +87,13 @@ absl::Status CheckpointArrayReader::Annotate(const absl::Status& s,
 
 absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
     const std::string& param) {
+  OCPX_ASSIGN_OR_RETURN(std::shared_ptr<const ArrayMetadata> md,
+                        MetadataRef(param));
+  return *md;
+}
+
+absl::StatusOr<std::shared_ptr<const ArrayMetadata>>
+CheckpointArrayReader::MetadataRef(const std::string& param) {
   {
     absl::MutexLock lock(&mu_);
     auto it = metadata_.find(param);
@@ -111,9 +118,10 @@ absl::StatusOr<ArrayMetadata> CheckpointArrayReader::Metadata(
       return AnnotateStatus(parsed.status(), directory_, ": array '", param,
                             "' (", key, ")");
     }
+    auto shared = std::make_shared<const ArrayMetadata>(*std::move(parsed));
     absl::MutexLock lock(&mu_);
-    metadata_.emplace(param, *parsed);
-    return *std::move(parsed);
+    // A concurrent caller may have cached it first: keep one copy.
+    return metadata_.emplace(param, std::move(shared)).first->second;
   }
   std::string names;
   for (const auto& candidate : candidates) {
@@ -129,11 +137,12 @@ absl::Status CheckpointArrayReader::Read(const std::string& param,
                                          absl::Span<const int64_t> shape,
                                          void* out, bool fail_on_missing_chunks,
                                          ByteLimiter* limiter) {
-  OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
+  OCPX_ASSIGN_OR_RETURN(std::shared_ptr<const ArrayMetadata> md,
+                        MetadataRef(param));
   ReadRegionOptions options;
   options.fail_on_missing_chunks = fail_on_missing_chunks;
   options.limiter = limiter;
-  return Annotate(ReadRegion(*store_, param, md, origin, shape, out, options),
+  return Annotate(ReadRegion(*store_, param, *md, origin, shape, out, options),
                   param);
 }
 
@@ -141,11 +150,12 @@ absl::Status CheckpointArrayReader::ReadBoxes(const std::string& param,
                                               absl::Span<const ReadBox> boxes,
                                               bool fail_on_missing_chunks,
                                               ByteLimiter* limiter) {
-  OCPX_ASSIGN_OR_RETURN(ArrayMetadata md, Metadata(param));
+  OCPX_ASSIGN_OR_RETURN(std::shared_ptr<const ArrayMetadata> md,
+                        MetadataRef(param));
   ReadRegionOptions options;
   options.fail_on_missing_chunks = fail_on_missing_chunks;
   options.limiter = limiter;
-  return Annotate(ReadRegions(*store_, param, md, boxes, options), param);
+  return Annotate(ReadRegions(*store_, param, *md, boxes, options), param);
 }
 
 absl::StatusOr<std::vector<std::string>> CheckpointArrayReader::ListParams() {

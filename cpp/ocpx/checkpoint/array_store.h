@@ -50,6 +50,11 @@ class CheckpointArrayReader {
   absl::StatusOr<internal_zarr::ArrayMetadata> Metadata(
       const std::string& param);
 
+  /// As `Metadata`, but the cached entry itself, shared and not copied (for
+  /// callers touching thousands of arrays).
+  absl::StatusOr<std::shared_ptr<const internal_zarr::ArrayMetadata>>
+  MetadataRef(const std::string& param);
+
   /// Reads the box `[origin, origin + shape)` of `param` into `out`
   /// (C-contiguous, native order).  With `fail_on_missing_chunks`, a missing
   /// chunk is NotFound.  Errors name the directory, param and chunk key.
@@ -81,8 +86,9 @@ class CheckpointArrayReader {
   std::shared_ptr<const internal_ocdbt::OcdbtReader> ocdbt_;
   std::unique_ptr<internal_zarr::ChunkStore> store_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, internal_zarr::ArrayMetadata> metadata_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string,
+                      std::shared_ptr<const internal_zarr::ArrayMetadata>>
+      metadata_ ABSL_GUARDED_BY(mu_);
 };
 
 /// Options for `CheckpointArrayWriter`.

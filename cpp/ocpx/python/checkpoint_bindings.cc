@@ -166,13 +166,13 @@ class BoxBatch {
                           const Shape& origin, const Shape& shape) {
     // Only each box's data type is kept (not a copy of its array's whole
     // metadata per box: thousands of boxes add up).
-    auto md = reader_->Metadata(param);
+    auto md = reader_->MetadataRef(param);
     if (!md.ok()) return md.status();
-    dtypes_[i] = md->dtype;
-    if (origin.size() != md->rank() || shape.size() != md->rank()) {
+    dtypes_[i] = (*md)->dtype;
+    if (origin.size() != (*md)->rank() || shape.size() != (*md)->rank()) {
       return absl::InvalidArgumentError(
           absl::StrCat(reader_->directory(), ": array '", param, "' has rank ",
-                       md->rank(), ", box has rank ", shape.size()));
+                       (*md)->rank(), ", box has rank ", shape.size()));
     }
     absl::StatusOr<size_t> nbytes = BoxBytes(shape, dtypes_[i]);
     absl::StatusOr<HostBuffer> buf =
@@ -410,13 +410,14 @@ void RegisterCheckpoint(nb::module_& m) {
       .def(
           "info_many",
           [](PyArrayReader& r, const std::vector<std::string>& params) {
-            std::vector<absl::StatusOr<ArrayMetadata>> mds(params.size());
+            std::vector<absl::StatusOr<std::shared_ptr<const ArrayMetadata>>>
+                mds(params.size());
             absl::Status all;
             {
               nb::gil_scoped_release release;
               all = ParallelFor(ThreadPool::Default(), params.size(),
                                 [&](size_t i) {
-                                  mds[i] = r.reader->Metadata(params[i]);
+                                  mds[i] = r.reader->MetadataRef(params[i]);
                                   return absl::OkStatus();
                                 });
             }
@@ -424,7 +425,7 @@ void RegisterCheckpoint(nb::module_& m) {
             ThrowIfError(AnnotateStatus(all, r.reader->directory()));
             nb::list out;
             for (auto& md : mds) {
-              ArrayMetadata v = ValueOrThrow(std::move(md));
+              const ArrayMetadata& v = *ValueOrThrow(std::move(md));
               Shape chunk = v.chunk_shape;
               for (const auto& c : v.codecs) {
                 if (c.kind == CodecSpec::Kind::kShardingIndexed) {
