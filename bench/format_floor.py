@@ -1,0 +1,171 @@
+"""The floor of a workload's save and load in Orbax's format, without ocpx.
+
+`raw1` (bench/worker.py) writes a tree's bytes as they are into one file and
+reads them back into numpy arrays.  A checkpoint in Orbax's format (what
+ocpx and Orbax both write) must also compress every chunk with zstd (level
+3, the codec the format records), and a JAX load must hand back one
+jax.Array per leaf.  This measures those three costs together with plain
+calls and no checkpointing library, on this machine:
+
+  save  every leaf compressed with `zstandard` (level 3) on a pool of one
+        thread per CPU (the GIL is released), the frames appended to ONE
+        file with os.write, then fsync of the file, its directory and the
+        parent;
+  load  with the page cache dropped: every frame read (os.pread) and
+        decompressed by a task of the same pool into a 64-byte-aligned
+        buffer (so the CPU backend can adopt it without a copy), and one
+        `jax.device_put` per leaf on the caller's thread as its frame is
+        ready (JAX warmed up first).
+
+Nothing else: no metadata files, no index, no checksums, no OCDBT.  So it
+is below what any Orbax-format library can reach.
+
+  python bench/format_floor.py --workload many [--reps 5]
+
+Prints one JSON line: min and median seconds of save and load.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workloads  # noqa: E402
+
+import zstandard  # noqa: E402  (a dependency of ocpx; any libzstd would do)
+
+LEVEL = 3  # what Orbax's (and ocpx's) zarr metadata records
+
+
+def _leaves(tree):
+  import jax  # pylint: disable=g-import-not-at-top
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def _fsync(path, flags=os.O_RDONLY):
+  fd = os.open(path, flags)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
+def save(path, leaves, pool):
+  os.makedirs(path)
+  t = time.perf_counter()
+  local = threading.local()  # a (not thread-safe) compressor per thread
+
+  def compress(a):
+    if not hasattr(local, "cctx"):
+      local.cctx = zstandard.ZstdCompressor(level=LEVEL)
+    return local.cctx.compress(memoryview(
+        np.ascontiguousarray(a).reshape(-1).view(np.uint8)))
+
+  frames = list(pool.map(compress, leaves))
+  data = os.path.join(path, "data")
+  fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+  try:
+    for f in frames:
+      mv = memoryview(f)
+      while mv:
+        mv = mv[os.write(fd, mv):]
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+  _fsync(path, os.O_RDONLY | os.O_DIRECTORY)
+  _fsync(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
+  return time.perf_counter() - t, [len(f) for f in frames]
+
+
+def _aligned(nbytes, align=64):
+  raw = np.empty(nbytes + align, np.uint8)
+  off = (-raw.ctypes.data) % align
+  return raw[off:off + nbytes]
+
+
+def load(path, leaves, sizes, pool):
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.block_until_ready(jax.device_put(np.zeros(16, np.float32)))  # warm
+  offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+  t = time.perf_counter()
+  fd = os.open(os.path.join(path, "data"), os.O_RDONLY)
+  local = threading.local()
+
+  def decompress(i):
+    if not hasattr(local, "dctx"):
+      local.dctx = zstandard.ZstdDecompressor()
+    a = leaves[i]
+    out = _aligned(a.nbytes)
+    # Each task reads its own frame, so reads overlap decompression.
+    frame = os.pread(fd, offsets[i + 1] - offsets[i], offsets[i])
+    # Straight into the aligned buffer: no intermediate bytes object.
+    with local.dctx.stream_reader(frame) as reader:
+      mv, done = memoryview(out), 0
+      while done < a.nbytes:
+        n = reader.readinto(mv[done:])
+        if n == 0:
+          raise ValueError(f"leaf {i}: frame decompressed short")
+        done += n
+    return out.view(a.dtype).reshape(a.shape)
+
+  try:
+    arrays = [jax.device_put(x)
+              for x in pool.map(decompress, range(len(leaves)))]
+    jax.block_until_ready(arrays)
+  finally:
+    os.close(fd)
+  return time.perf_counter() - t
+
+
+def drop_caches() -> bool:
+  try:
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+      f.write("3")
+    return True
+  except OSError:
+    return False
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__,
+                               formatter_class=argparse.RawTextHelpFormatter)
+  ap.add_argument("--workload", default="many")
+  ap.add_argument("--reps", type=int, default=5)
+  ap.add_argument("--tmp", default="/tmp")
+  args = ap.parse_args()
+  leaves = _leaves(workloads.build(args.workload))
+  pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
+  saves, loads = [], []
+  dropped = True
+  for _ in range(args.reps):
+    parent = tempfile.mkdtemp(prefix="ocpx-format-floor-", dir=args.tmp)
+    try:
+      path = os.path.join(parent, "ckpt")
+      dt, sizes = save(path, leaves, pool)
+      saves.append(dt)
+      dropped = drop_caches() and dropped
+      loads.append(load(path, leaves, sizes, pool))
+    finally:
+      shutil.rmtree(parent)
+  print(json.dumps({
+      "workload": args.workload, "leaves": len(leaves),
+      "bytes": int(sum(a.nbytes for a in leaves)),
+      "compressed_bytes": int(sum(sizes)),
+      "save_s": {"min": min(saves), "median": statistics.median(saves)},
+      "load_s": {"min": min(loads), "median": statistics.median(loads),
+                 "dropped_caches": dropped},
+  }))
+
+
+if __name__ == "__main__":
+  main()
