@@ -40,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
+from layout_floor import _fsync, drop_caches  # noqa: E402
 
 import zstandard  # noqa: E402  (a dependency of ocpx; any libzstd would do)
 
@@ -49,14 +50,6 @@ LEVEL = 3  # what Orbax's (and ocpx's) zarr metadata records
 def _leaves(tree):
   import jax  # pylint: disable=g-import-not-at-top
   return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
-
-
-def _fsync(path, flags=os.O_RDONLY):
-  fd = os.open(path, flags)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
 
 
 def save(path, leaves, pool):
@@ -124,16 +117,6 @@ def load(path, leaves, sizes, pool):
   finally:
     os.close(fd)
   return time.perf_counter() - t
-
-
-def drop_caches() -> bool:
-  try:
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-      f.write("3")
-    return True
-  except OSError:
-    return False
 
 
 def main():

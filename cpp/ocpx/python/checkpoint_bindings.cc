@@ -476,18 +476,14 @@ void RegisterCheckpoint(nb::module_& m) {
              bool fail_on_missing, ByteLimiter* limiter) {
             auto batch = std::make_shared<BoxBatch>(
                 r.reader.get(), std::move(reqs), fail_on_missing, limiter);
+            bool valid;
             {
               nb::gil_scoped_release release;
-              if (!batch->Prepare()) {
-                // An invalid request: nothing is read, its error is raised.
-                for (size_t i = 0; i < batch->size(); ++i) {
-                  absl::Status st = batch->BoxStatus(i);
-                  if (!st.ok()) {
-                    nb::gil_scoped_acquire acquire;
-                    ThrowStatus(st);
-                  }
-                }
-              }
+              valid = batch->Prepare();
+            }
+            // An invalid request: nothing is read, its error is raised.
+            for (size_t i = 0; !valid && i < batch->size(); ++i) {
+              ThrowIfError(batch->BoxStatus(i));
             }
             return PendingBoxReads(std::move(batch));
           },
