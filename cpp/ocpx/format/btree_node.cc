@@ -136,6 +136,17 @@ absl::StatusOr<std::string> EncodeBtreeNode(const BtreeNode& node,
   }
   table.Finalize();
   std::string body;
+  {  // Roughly the body's size, so that it grows once.
+    size_t estimate = 64;
+    if (leaf) {
+      for (const auto& e : node.leaf_entries)
+        estimate += 24 + e.key.size() + e.inline_value.size();
+    } else {
+      estimate += 64 * n;
+      for (const auto& e : node.interior_entries) estimate += e.key.size();
+    }
+    body.reserve(estimate);
+  }
   body.push_back(static_cast<char>(node.height));
   table.Encode(&body);
   AppendVarint(n, &body);

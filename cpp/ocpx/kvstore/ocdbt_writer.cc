@@ -486,7 +486,49 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   while (j < muts.size()) emit(j++);
   mutations.clear();
   muts.clear();
+  return CommitEntries(std::move(entries));
+}
 
+absl::StatusOr<uint64_t> OcdbtTransaction::CommitSorted(
+    std::vector<LeafNodeEntry> entries) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_)
+      return absl::FailedPreconditionError("transaction already committed");
+    if (!mutations_.empty()) {
+      return absl::FailedPreconditionError(
+          "CommitSorted on a transaction with pending mutations");
+    }
+  }
+  if (base_ != nullptr && !base_->version().root.IsMissing()) {
+    return absl::FailedPreconditionError(
+        "CommitSorted on a database that already has keys");
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const LeafNodeEntry& e = entries[i];
+    OCPX_RETURN_IF_ERROR(CheckKey(e.key));
+    if (i > 0 && !(entries[i - 1].key < e.key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("entry keys not strictly increasing at \"",
+                       absl::CEscape(e.key), "\""));
+    }
+    if (e.indirect) {
+      if (e.ref.IsMissing() || e.ref.offset > kMaxOffsetPlusLength ||
+          e.ref.length > kMaxOffsetPlusLength - e.ref.offset) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid value reference for key \"", absl::CEscape(e.key), "\""));
+      }
+    } else if (e.inline_value.size() > config_.max_inline_value_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "inline value of key \"", absl::CEscape(e.key), "\" exceeds ",
+          config_.max_inline_value_bytes, " bytes"));
+    }
+  }
+  return CommitEntries(std::move(entries));
+}
+
+absl::StatusOr<uint64_t> OcdbtTransaction::CommitEntries(
+    std::vector<LeafNodeEntry> entries) {
   // 2. The new B+tree.
   VersionEntry version;
   version.generation = base_generation_ + 1;
@@ -653,12 +695,8 @@ absl::StatusOr<uint64_t> OcdbtCommit(
 absl::StatusOr<uint64_t> OcdbtMerge(
     const std::string& parent, const std::vector<std::string>& child_subdirs,
     const OcdbtWriteOptions& options) {
-  struct Item {
-    std::string key;
-    LeafNodeEntry entry;
-    size_t child;
-  };
-  std::vector<Item> items;
+  std::vector<LeafNodeEntry> entries;  // full keys
+  std::vector<uint32_t> child_of;      // entries[i] came from child_of[i]
   std::vector<std::string> bases;
   for (size_t ci = 0; ci < child_subdirs.size(); ++ci) {
     std::string sub = child_subdirs[ci];
@@ -674,32 +712,66 @@ absl::StatusOr<uint64_t> OcdbtMerge(
     bases.push_back(base);
     OCPX_ASSIGN_OR_RETURN(std::shared_ptr<const OcdbtReader> child,
                           OcdbtReader::Open(JoinPath(parent, sub)));
+    // (The count comes from the file: a hint, capped.)
+    entries.reserve(entries.size() +
+                    std::min<uint64_t>(child->num_keys(), uint64_t{1} << 20));
     OCPX_RETURN_IF_ERROR(child->ListEntries(
         KeyRange{}, [&](absl::string_view key, const LeafNodeEntry& e) {
-          Item it{std::string(key), e, ci};
-          if (it.entry.indirect) {
-            it.entry.ref.file.base_path = base + it.entry.ref.file.base_path;
+          entries.push_back(e);
+          LeafNodeEntry& copy = entries.back();
+          copy.key.assign(key.data(), key.size());
+          if (copy.indirect) {
+            copy.ref.file.base_path.insert(0, base);
           }
-          items.push_back(std::move(it));
+          child_of.push_back(static_cast<uint32_t>(ci));
           return absl::OkStatus();
         }));
   }
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Item& a, const Item& b) { return a.key < b.key; });
-  for (size_t i = 1; i < items.size(); ++i) {
-    if (items[i].key == items[i - 1].key) {
+  // Each child lists its keys in order: only several children need a sort
+  // (stable, so of equal keys the first child's comes first).
+  if (child_subdirs.size() > 1) {
+    std::vector<size_t> order(entries.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return entries[a].key < entries[b].key;
+    });
+    std::vector<LeafNodeEntry> sorted;
+    std::vector<uint32_t> sorted_child;
+    sorted.reserve(entries.size());
+    sorted_child.reserve(entries.size());
+    for (size_t i : order) {
+      sorted.push_back(std::move(entries[i]));
+      sorted_child.push_back(child_of[i]);
+    }
+    entries = std::move(sorted);
+    child_of = std::move(sorted_child);
+  }
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].key == entries[i - 1].key) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "key \"", absl::CEscape(items[i].key), "\" is present in both \"",
-          bases[items[i - 1].child], "\" and \"", bases[items[i].child], "\""));
+          "key \"", absl::CEscape(entries[i].key), "\" is present in both \"",
+          bases[child_of[i - 1]], "\" and \"", bases[child_of[i]], "\""));
     }
   }
+  child_of.clear();
   OCPX_ASSIGN_OR_RETURN(std::unique_ptr<OcdbtTransaction> t,
                         OcdbtTransaction::Begin(parent, options));
-  for (auto& it : items) {
-    if (it.entry.indirect) {
-      OCPX_RETURN_IF_ERROR(t->PutReference(it.key, it.entry.ref));
+  bool bulk = t->base_generation() == 0;
+  for (const auto& e : entries) {
+    if (!e.indirect &&
+        e.inline_value.size() > t->config().max_inline_value_bytes) {
+      bulk = false;  // Put stores it out of line
+      break;
+    }
+  }
+  if (bulk) return t->CommitSorted(std::move(entries));
+  // An existing parent (its keys are merged with these) or values the
+  // parent's config does not inline: key by key.
+  for (auto& e : entries) {
+    if (e.indirect) {
+      OCPX_RETURN_IF_ERROR(t->PutReference(e.key, e.ref));
     } else {
-      OCPX_RETURN_IF_ERROR(t->Put(it.key, it.entry.inline_value));
+      OCPX_RETURN_IF_ERROR(t->Put(e.key, e.inline_value));
     }
   }
   return t->Commit();

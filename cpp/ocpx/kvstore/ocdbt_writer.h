@@ -121,6 +121,15 @@ class OcdbtTransaction {
   /// transaction cannot be used afterwards.
   absl::StatusOr<uint64_t> Commit();
 
+  /// `Commit` of a transaction whose whole content is `entries`: full keys
+  /// in strictly increasing order, inline values within the config's
+  /// `max_inline_value_bytes`, references relative to this database's root.
+  /// Skips the per-key bookkeeping of `Put` (a merge hands over thousands of
+  /// entries at once).  Fails with `FailedPrecondition` if the base
+  /// generation has keys or other mutations are pending, and with
+  /// `InvalidArgument` for entries that break the above.
+  absl::StatusOr<uint64_t> CommitSorted(std::vector<LeafNodeEntry> entries);
+
  private:
   struct Mutation {
     bool is_delete = false;
@@ -141,6 +150,9 @@ class OcdbtTransaction {
 
   OcdbtTransaction() = default;
   absl::Status Record(absl::string_view key, Mutation m);
+  /// Steps 2-4 of `Commit`: the B+tree of `entries`, the version tree and
+  /// the manifest.
+  absl::StatusOr<uint64_t> CommitEntries(std::vector<LeafNodeEntry> entries);
   /// Reserves `n` bytes in the current data file (rolling if needed).
   absl::StatusOr<std::pair<DataFile*, uint64_t>> Reserve(uint64_t n)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -153,6 +153,90 @@ TEST(OcdbtWriterTest, MergeInterleavedChildren) {
   EXPECT_NE(dup.status().message().find("arr/c/0"), std::string::npos);
 }
 
+TEST(OcdbtWriterTest, MergeIntoParentWithKeysKeepsThem) {
+  // A parent that already has keys takes the key-by-key path; a fresh one
+  // the bulk path.  Both give the union.
+  const std::string dir = TempDir();
+  ASSERT_TRUE(OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_0"),
+                          {{"b", "child"}, {"c", std::string(3000, 'c')}}, {},
+                          OcdbtWriteOptions::Orbax())
+                  .ok());
+  ASSERT_TRUE(
+      OcdbtCommit(dir, {{"a", "parent"}}, {}, OcdbtWriteOptions::Orbax()).ok());
+  auto g = OcdbtMerge(dir, {"ocdbt.process_0"}, OcdbtWriteOptions::Orbax());
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(*g, 2u);
+  std::map<std::string, std::string> expected = {
+      {"a", "parent"}, {"b", "child"}, {"c", std::string(3000, 'c')}};
+  EXPECT_EQ(ReadAll(dir), expected);
+}
+
+LeafNodeEntry InlineEntry(std::string key, std::string value) {
+  LeafNodeEntry e;
+  e.key = std::move(key);
+  e.inline_value = std::move(value);
+  return e;
+}
+
+TEST(OcdbtWriterTest, CommitSortedChecksItsInput) {
+  const std::string dir = TempDir();
+  auto begin = [&](const std::string& path) {
+    auto t = OcdbtTransaction::Begin(path, OcdbtWriteOptions::Orbax());
+    EXPECT_TRUE(t.ok()) << t.status();
+    return *std::move(t);
+  };
+  {
+    std::vector<LeafNodeEntry> unsorted = {InlineEntry("b", "1"),
+                                           InlineEntry("a", "2")};
+    auto g = begin(dir + "/x")->CommitSorted(std::move(unsorted));
+    EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(g.status().message().find("\"a\""), std::string::npos);
+  }
+  {
+    std::vector<LeafNodeEntry> dup = {InlineEntry("a", "1"),
+                                      InlineEntry("a", "2")};
+    EXPECT_EQ(begin(dir + "/x")->CommitSorted(std::move(dup)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  {
+    std::vector<LeafNodeEntry> big = {InlineEntry("a", std::string(2000, 'x'))};
+    auto g = begin(dir + "/x")->CommitSorted(std::move(big));
+    EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(g.status().message().find("1024"), std::string::npos);
+  }
+  {
+    LeafNodeEntry past_end;
+    past_end.key = "a";
+    past_end.indirect = true;
+    past_end.ref.file.relative_path = "d/x";
+    past_end.ref.offset = ~uint64_t{0} - 1;  // offset + length overflows
+    past_end.ref.length = 4;
+    std::vector<LeafNodeEntry> v;
+    v.push_back(std::move(past_end));
+    EXPECT_EQ(begin(dir + "/x")->CommitSorted(std::move(v)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  {
+    auto t = begin(dir + "/x");
+    ASSERT_TRUE(t->Put("p", "pending").ok());
+    std::vector<LeafNodeEntry> v = {InlineEntry("a", "1")};
+    EXPECT_EQ(t->CommitSorted(std::move(v)).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  // The failed attempts published nothing; a good one publishes exactly its
+  // entries, after which the database has keys and bulk commits refuse it.
+  EXPECT_FALSE(OcdbtReader::Open(dir + "/x").ok());
+  std::vector<LeafNodeEntry> good = {InlineEntry("a", "1"),
+                                     InlineEntry("b", "22")};
+  auto g = begin(dir + "/x")->CommitSorted(std::move(good));
+  ASSERT_TRUE(g.ok()) << g.status();
+  std::map<std::string, std::string> expected = {{"a", "1"}, {"b", "22"}};
+  EXPECT_EQ(ReadAll(dir + "/x"), expected);
+  std::vector<LeafNodeEntry> more = {InlineEntry("c", "3")};
+  EXPECT_EQ(begin(dir + "/x")->CommitSorted(std::move(more)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(OcdbtWriterTest, DeleteEverythingGivesMissingRoot) {
   const std::string dir = TempDir();
   ASSERT_TRUE(
