@@ -40,8 +40,8 @@ def hook_array_writes(monkeypatch):
   """`install(write)` makes every array box a local save writes go through
   `write(session, param, origin, data, shape, dtype, chunk_shape)` in place
   of `engine.ArrayWriteSession.write`: saves write small boxes in batches
-  (`write_many`), which then go box by box through the same function.  Tests
-  use it to block, fail or observe writes mid-save."""
+  (`write_many` / `write_many_later`), which then go box by box through the
+  same function.  Tests use it to block, fail or observe writes mid-save."""
   from ocpx._src import engine  # pylint: disable=g-import-not-at-top
 
   def install(write):
@@ -49,4 +49,7 @@ def hook_array_writes(monkeypatch):
     monkeypatch.setattr(engine.ArrayWriteSession, "write_many",
                         lambda self, requests: [write(self, *r)
                                                 for r in requests])
+    monkeypatch.setattr(
+        engine.ArrayWriteSession, "write_many_later",
+        lambda self, requests: lambda: [write(self, *r) for r in requests])
   return install

@@ -67,15 +67,19 @@ WORKER = textwrap.dedent(r"""
           real = engine.ArrayWriteSession.write
           def die(self, *a, **k):
             os.kill(os.getpid(), signal.SIGKILL)
-          # Small boxes are written in batches (write_many), large ones
-          # one by one (write): both fail.
+          # Small boxes are written in batches (write_many_later), large
+          # ones one by one (write): both fail, in the write itself.
           engine.ArrayWriteSession.write = die
           engine.ArrayWriteSession.write_many = die
+          engine.ArrayWriteSession.write_many_later = (
+              lambda self, reqs: lambda: die(self))
         if mode == "raise" and pid == 1:
           def boom(self, *a, **k):
             raise RuntimeError("injected failure on process 1")
           engine.ArrayWriteSession.write = boom
           engine.ArrayWriteSession.write_many = boom
+          engine.ArrayWriteSession.write_many_later = (
+              lambda self, reqs: lambda: boom(self))
         t0 = time.monotonic()
         try:
           # Below JAX's heartbeat timeout, so a dead peer surfaces as a Python

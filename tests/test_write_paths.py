@@ -3,7 +3,7 @@
 """The two ways a save writes arrays, and what they put on disk.
 
 Small boxes go to the native writer in one batched call per writer
-(`ArrayWriteSession.write_many`); large ones one call each, and their
+(`ArrayWriteSession.write_many_later`); large ones one call each, and their
 chunks (Orbax's layout, at least 1 MiB) are compressed piece by piece into
 data files written with O_DIRECT where the file system allows.  Both must
 produce checkpoints that ocpx, orbax-checkpoint 0.12.8 and TensorStore read
@@ -36,7 +36,7 @@ def _tree():
 
 def test_small_boxes_batched_large_ones_alone(tmp_path, monkeypatch):
   calls = {"many": [], "one": []}
-  real_many = engine.ArrayWriteSession.write_many
+  real_many = engine.ArrayWriteSession.write_many_later
   real_one = engine.ArrayWriteSession.write
 
   def many(self, requests):
@@ -47,7 +47,7 @@ def test_small_boxes_batched_large_ones_alone(tmp_path, monkeypatch):
     calls["one"].append(param)
     return real_one(self, param, *a, **k)
 
-  monkeypatch.setattr(engine.ArrayWriteSession, "write_many", many)
+  monkeypatch.setattr(engine.ArrayWriteSession, "write_many_later", many)
   monkeypatch.setattr(engine.ArrayWriteSession, "write", one)
   tree = _tree()
   ocp.save(tmp_path / "c", tree)

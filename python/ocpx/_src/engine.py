@@ -11,10 +11,11 @@ checkpointable directory's root database, as Orbax does.  With
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pathlib
 import threading
-from typing import Any, Optional, Sequence, cast
+from typing import Any, Callable, Optional, Sequence, cast
 
 import numpy as np
 
@@ -198,12 +199,19 @@ class ArrayWriteSession:
     one native call: the GIL is released once while the boxes are encoded
     and written, several at once (many small arrays would otherwise cost a
     Python call each)."""
-    self._writer.write_many(
-        [(param, list(shape), dtype_name(dtype), list(chunk_shape),
-          list(origin), np.require(data, requirements="C"))
-         for param, origin, data, shape, dtype, chunk_shape in requests],
-        self._zstd_level, zarr_format=self._zarr_format,
-        chunk_checksums=self._chunk_checksums)
+    self.write_many_later(requests)()
+
+  def write_many_later(self, requests: Sequence[tuple]) -> Callable[[], None]:
+    """`write_many`, split: the arguments are converted now, and the
+    returned callable makes the native call.  A caller that runs the call
+    on another thread next to GIL-bound work converts first, so that the
+    encoding starts at once."""
+    args = [(param, list(shape), dtype_name(dtype), list(chunk_shape),
+             list(origin), np.require(data, requirements="C"))
+            for param, origin, data, shape, dtype, chunk_shape in requests]
+    return functools.partial(
+        self._writer.write_many, args, self._zstd_level,
+        zarr_format=self._zarr_format, chunk_checksums=self._chunk_checksums)
 
   def commit(self) -> None:
     self._writer.commit()

@@ -20,6 +20,7 @@ Save:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Optional, Sequence
 
 import jax
@@ -123,7 +124,17 @@ class _HostSlice:
   slices: tuple
 
 
+@functools.lru_cache(maxsize=64)
+def _sharding_on_cpu(sharding) -> bool:
+  return all(d.platform == "cpu" for d in sharding.device_set)
+
+
 def _on_cpu(x) -> bool:
+  """Whether the jax.Array `x` lives on the CPU backend only."""
+  try:
+    return _sharding_on_cpu(x.sharding)
+  except (AttributeError, TypeError):  # no sharding, or an unhashable one
+    pass
   try:
     return all(d.platform == "cpu" for d in x.devices())
   except AttributeError:

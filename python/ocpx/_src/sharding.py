@@ -114,15 +114,22 @@ def encode_name(param_name: str) -> str:
   return base64.urlsafe_b64encode(param_name.encode("utf-8")).decode("ascii")
 
 
+def sharding_file_text(entries: dict[str, str]) -> Optional[str]:
+  """The `_sharding` file's text for entries (param name -> sharding JSON
+  string); None for no entries (no file is written)."""
+  if not entries:
+    return None
+  doc = {encode_name(k): v for k, v in entries.items()}
+  return json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                    ensure_ascii=False)
+
+
 def write_sharding_file(directory: pathlib.Path, entries: dict[str, str],
                         write) -> None:
   """entries: param name -> sharding JSON string.  `write(path, text)`."""
-  if not entries:
-    return
-  doc = {encode_name(k): v for k, v in entries.items()}
-  write(directory / SHARDING_FILE,
-        json.dumps(doc, sort_keys=True, separators=(",", ":"),
-                   ensure_ascii=False))
+  text = sharding_file_text(entries)
+  if text is not None:
+    write(directory / SHARDING_FILE, text)
 
 
 def read_sharding_file(directory: pathlib.Path) -> dict[str, str]:

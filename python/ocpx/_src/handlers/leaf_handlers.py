@@ -128,6 +128,19 @@ class SaveEnv:
   primary_host: Optional[int]
   copy_host_arrays: bool
   replica_id: Optional[int]
+  # id(sharding) -> (sharding, its `_sharding` JSON, is_replicated): leaves
+  # mostly share a few shardings.  (The sharding is kept, so its id stays
+  # its own for the save.)
+  _shardings: dict = dataclasses.field(default_factory=dict, repr=False)
+
+  def sharding_facts(self, sharding: Any) -> tuple[Optional[str], bool]:
+    """(sharding_to_json, is_replicated) of `sharding`, computed once."""
+    got = self._shardings.get(id(sharding))
+    if got is None or got[0] is not sharding:
+      got = self._shardings[id(sharding)] = (
+          sharding, sharding_lib.sharding_to_json(sharding),
+          sharding_lib.is_replicated(sharding))
+    return got[1], got[2]
 
 
 def storage_options_for(leaf: tree_lib.FlatLeaf, value: Any, saving) -> Any:
@@ -316,11 +329,10 @@ class JaxArrayLeaf:
     chunk = engine.choose_chunk_shape(
         value.shape, write_shape, dtype.itemsize, storage.chunk_byte_size,
         storage.shard_axes, env.saving)
+    sharding_json, replicated = env.sharding_facts(value.sharding)
     return ArrayPlan(leaf, tree_lib.JAX_ARRAY, tuple(value.shape), dtype,
-                     write_shape, chunk, boxes,
-                     sharding_lib.sharding_to_json(value.sharding),
-                     random_key_impl=random_key_impl,
-                     replicated=sharding_lib.is_replicated(value.sharding))
+                     write_shape, chunk, boxes, sharding_json,
+                     random_key_impl=random_key_impl, replicated=replicated)
 
   def plan_load(self, reads: LeafReads, saved: tree_lib.LeafMetadata,
                 info: Optional[engine.ArrayInfo]) -> Thunk:

@@ -224,10 +224,14 @@ class PyTreeHandler:
     # zero-copy views where the backend allows.
     pinned = serialization.use_pinned_host(saving)
     now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred]
-    staged = [serialization.start_transfer(p.boxes, pinned=pinned) for p in now]
-    for p, srcs in zip(now, staged):
-      serialization.finish_transfer(p.boxes, srcs, copy=is_async,
+    staged = serialization.start_transfer(
+        [b for p in now for b in p.boxes], pinned=pinned)
+    start = 0
+    for p in now:
+      end = start + len(p.boxes)
+      serialization.finish_transfer(p.boxes, staged[start:end], copy=is_async,
                                     pinned=pinned, dtype=p.dtype)
+      start = end
     del now, staged
 
     rich = None
@@ -244,7 +248,22 @@ class PyTreeHandler:
     separate_replicas = bool(
         saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
         and (use_rp is None or use_rp))
-    metadata_text = _Once(tree_meta.to_json)  # made during the writes
+    # Texts of the metadata files, made during the writes (next to the
+    # native encoding, which holds no GIL) rather than after them.
+    metadata_text = _Once(tree_meta.to_json)
+    jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
+    sharding_text = _Once(lambda: sharding_lib.sharding_file_text(
+        {p.leaf.param_name: p.sharding_json
+         for p in jax_plans if p.sharding_json}))
+    array_metadatas_text = _Once(lambda: pytree_files.array_metadatas_json(
+        [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
+          "chunk_shape": p.chunk_shape,
+          "random_key_impl": p.random_key_impl} for p in jax_plans]))
+    text_tasks = [metadata_text.get]
+    if saving.enable_write_sharding_file:
+      text_tasks.append(sharding_text.get)
+    if jax_plans and saving.array_metadata_store is not None:
+      text_tasks.append(array_metadatas_text.get)
     write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
     transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
 
@@ -256,18 +275,25 @@ class PyTreeHandler:
         groups.setdefault(id(w), (w, []))[1].append(x)
       return list(groups.values())
 
-    def write_small(writer_for, items):
-      """Small boxes, ready on the host: one native call per writer."""
+    def small_writes(writer_for, items):
+      """Small boxes, ready on the host: a task per writer, each one native
+      call whose arguments are converted here, before the tasks start."""
+      tasks = []
       for w, reqs in by_writer(writer_for, items):
-        try:
-          if hasattr(w, "write_many"):
-            w.write_many([r[1:] for r in reqs])
-          else:  # remote sessions write box by box
-            for r in reqs:
-              w.write(*r[1:])
-        finally:
-          for r in reqs:
-            r[0].host = None  # free host copies once they are written
+        if hasattr(w, "write_many_later"):
+          call = w.write_many_later([r[1:] for r in reqs])
+        else:  # remote sessions write box by box
+          call = functools.partial(
+              lambda w, reqs: [w.write(*r[1:]) for r in reqs], w, reqs)
+        tasks.append(functools.partial(write_then_free, call, reqs))
+      return tasks
+
+    def write_then_free(call, reqs):
+      try:
+        call()
+      finally:
+        for r in reqs:
+          r[0].host = None  # free host copies once they are written
 
     def write_arrays(writer_for):
       writes_zarr_json = [
@@ -324,16 +350,17 @@ class PyTreeHandler:
         else:
           large.append(p)
       large.sort(key=lambda p: p.deferred)  # deferred arrays last
-      # The arrays' metadata, their chunks and the `_METADATA` text are
+      # The chunks, the arrays' metadata and the metadata files' texts are
       # independent: the native calls release the GIL, so they overlap.
-      tasks = [metadata_text.get]
-      if all(hasattr(w, "create_many") for w, _ in create_groups):
-        tasks.append(create_all)  # local stores: keys in any order
-      else:
+      # The chunks (the most work) start first.
+      if not all(hasattr(w, "create_many") for w, _ in create_groups):
         create_all()  # remote sessions batch the metadata with the first writes
-      if small:
-        tasks.append(lambda: write_small(writer_for, small))
+        create_groups.clear()
+      tasks = small_writes(writer_for, small) if small else []
       tasks.extend(functools.partial(write_plan, p) for p in large)
+      if create_groups:
+        tasks.append(create_all)  # local stores: keys in any order
+      tasks.extend(text_tasks)
       if len(plans) < _PARALLEL_MIN_ARRAYS and not large:
         for task in tasks:  # a few small arrays: threads would cost more
           task()
@@ -376,14 +403,10 @@ class PyTreeHandler:
         for w in writers.values():
           w.close()
         raise
-      jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if jax_plans and saving.array_metadata_store is not None:
         md_dir = dir_path / pytree_files.ARRAY_METADATAS_DIR
         path_lib.mkdir(md_dir, mode)
-        write(md_dir / f"process_{process}", pytree_files.array_metadatas_json(
-            [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
-              "chunk_shape": p.chunk_shape,
-              "random_key_impl": p.random_key_impl} for p in jax_plans]))
+        write(md_dir / f"process_{process}", array_metadatas_text.get())
       return saving_state.Finalize(finalize)
 
     def write(p, text):
@@ -391,16 +414,14 @@ class PyTreeHandler:
 
     def finalize():
       """On the primary, after every process has written its database."""
-      jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
       if saving.use_ocdbt:
         engine.merge(dir_path)
         if saving.enable_post_merge_validation:
           _validate_merged(dir_path, [p.leaf.param_name for p in plans],
                            tuple(dict.fromkeys(metadata_keys.values())))
-      if saving.enable_write_sharding_file:
-        sharding_lib.write_sharding_file(
-            dir_path, {p.leaf.param_name: p.sharding_json
-                       for p in jax_plans if p.sharding_json}, write)
+      text = sharding_text.get() if saving.enable_write_sharding_file else None
+      if text is not None:
+        write(dir_path / sharding_lib.SHARDING_FILE, text)
       if strings:
         write(dir_path / pytree_files.STRINGS_FILE,
               pytree_files.strings_json(strings, dir_path))
