@@ -253,28 +253,34 @@ class TreeMetadata:
   value_metadata_tree: Optional[str] = None
 
   def to_json(self) -> str:
-    tree = {}
-    for leaf in self.leaves:
+    """The `_METADATA` text: what `json.dumps` gives for the whole document,
+    made entry by entry (no dict of every leaf's metadata is held at once;
+    for thousands of leaves that dict is ten times the text)."""
+    encode = json.JSONEncoder().encode  # json.dumps' defaults
+    entries: dict[str, str] = {}  # as a dict would, a repeated key keeps its
+    for leaf in self.leaves:     # first place and its last value
       vm = {"value_type": leaf.value_type,
             "skip_deserialize": leaf.skip_deserialize}
       if leaf.write_shape is not None:
         vm["write_shape"] = list(leaf.write_shape)
-      tree[str(tuple(leaf.names))] = {
+      entries[str(tuple(leaf.names))] = encode({
           "key_metadata": [{"key": n, "key_type": t}
                            for n, t in zip(leaf.names, leaf.key_types)],
           "value_metadata": vm,
-      }
-    d: dict[str, Any] = {"tree_metadata": tree}
+      })
+    head = ['{"tree_metadata": {',
+            ", ".join(f"{encode(k)}: {v}" for k, v in entries.items()), "}"]
     if self.value_metadata_tree is not None:
-      d["value_metadata_tree"] = self.value_metadata_tree
-    d.update({
+      head.append(
+          f', "value_metadata_tree": {encode(self.value_metadata_tree)}')
+    rest = encode({
         "use_ocdbt": self.use_ocdbt,
         "use_zarr3": self.use_zarr3,
         "store_array_data_equal_to_fill_value":
             self.store_array_data_equal_to_fill_value,
         "custom_metadata": self.custom_metadata,
     })
-    return json.dumps(d)
+    return "".join(head) + ", " + rest[1:]
 
 
 def tree_metadata_from_native(d: dict) -> TreeMetadata:

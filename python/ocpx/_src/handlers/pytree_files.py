@@ -60,14 +60,17 @@ def array_metadatas_json(entries: list[dict[str, Any]]) -> str:
     entries: One dict per array: param_name, write_shape, chunk_shape and
       random_key_impl (None unless a typed PRNG key).
   """
-  return json.dumps({"array_metadatas": [
-      {"array_metadata": {
+  # What json.dumps gives for the whole document, made entry by entry (the
+  # dicts of thousands of entries would be ten times the text).
+  encode = json.JSONEncoder().encode
+  return '{"array_metadatas": [' + ", ".join(
+      encode({"array_metadata": {
           "param_name": e["param_name"],
           "write_shape": list(e["write_shape"]),
           "chunk_shape": list(e["chunk_shape"]),
           "ext_metadata": ({RANDOM_KEY_IMPL: e["random_key_impl"]}
-                           if e["random_key_impl"] else None)}}
-      for e in entries]})
+                           if e["random_key_impl"] else None)}})
+      for e in entries) + "]}"
 
 
 def read_or_infer_tree_metadata(dir_path) -> tree_lib.TreeMetadata:
