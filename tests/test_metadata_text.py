@@ -73,6 +73,8 @@ def test_empty_documents():
   meta = tree_lib.TreeMetadata(
       leaves=[], use_ocdbt=False, use_zarr3=False,
       store_array_data_equal_to_fill_value=True, custom_metadata={})
-  assert json.loads(meta.to_json())["tree_metadata"] == {}
+  assert meta.to_json() == json.dumps({
+      "tree_metadata": {}, "use_ocdbt": False, "use_zarr3": False,
+      "store_array_data_equal_to_fill_value": True, "custom_metadata": {}})
   assert pytree_files.array_metadatas_json([]) == json.dumps(
       {"array_metadatas": []})

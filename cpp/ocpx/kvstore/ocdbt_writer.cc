@@ -292,7 +292,7 @@ absl::Status OcdbtTransaction::PutStreamed(
   DataFile* f = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (done_)
+    if (done_ || committing_)
       return absl::FailedPreconditionError("transaction already committed");
     if (!stream_idle_.empty()) {
       f = stream_idle_.back();
@@ -386,7 +386,7 @@ absl::StatusOr<IndirectDataReference> OcdbtTransaction::WriteBlob(
 
 absl::Status OcdbtTransaction::Record(absl::string_view key, Mutation m) {
   absl::MutexLock lock(&mu_);
-  if (done_)
+  if (done_ || committing_)
     return absl::FailedPreconditionError("transaction already committed");
   mutations_[key] = std::move(m);
   return absl::OkStatus();
@@ -451,8 +451,9 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   absl::flat_hash_map<std::string, Mutation> mutations;
   {
     absl::MutexLock lock(&mu_);
-    if (done_)
+    if (done_ || committing_)
       return absl::FailedPreconditionError("transaction already committed");
+    committing_ = true;  // puts from now on fail instead of being lost
     mutations = std::move(mutations_);
   }
   // 1. Merge the base generation's entries with the sorted mutations.
@@ -470,7 +471,9 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
     entries.back().key = *muts[i].first;
   };
   if (base_ != nullptr && !base_->version().root.IsMissing()) {
-    entries.reserve(base_->num_keys() + muts.size());
+    // (The count comes from the file: a hint, capped.)
+    entries.reserve(std::min<uint64_t>(base_->num_keys(), uint64_t{1} << 20) +
+                    muts.size());
     OCPX_RETURN_IF_ERROR(base_->ListEntries(
         KeyRange{}, [&](absl::string_view key, const LeafNodeEntry& e) {
           while (j < muts.size() && *muts[j].first < key) emit(j++);
@@ -493,12 +496,13 @@ absl::StatusOr<uint64_t> OcdbtTransaction::CommitSorted(
     std::vector<LeafNodeEntry> entries) {
   {
     absl::MutexLock lock(&mu_);
-    if (done_)
+    if (done_ || committing_)
       return absl::FailedPreconditionError("transaction already committed");
     if (!mutations_.empty()) {
       return absl::FailedPreconditionError(
           "CommitSorted on a transaction with pending mutations");
     }
+    committing_ = true;
   }
   if (base_ != nullptr && !base_->version().root.IsMissing()) {
     return absl::FailedPreconditionError(
@@ -713,8 +717,12 @@ absl::StatusOr<uint64_t> OcdbtMerge(
     OCPX_ASSIGN_OR_RETURN(std::shared_ptr<const OcdbtReader> child,
                           OcdbtReader::Open(JoinPath(parent, sub)));
     // (The count comes from the file: a hint, capped.)
-    entries.reserve(entries.size() +
-                    std::min<uint64_t>(child->num_keys(), uint64_t{1} << 20));
+    const size_t need = entries.size() + std::min<uint64_t>(child->num_keys(),
+                                                            uint64_t{1} << 20);
+    if (need > entries.capacity()) {
+      entries.reserve(std::max(need, 2 * entries.capacity()));
+      child_of.reserve(entries.capacity());
+    }
     OCPX_RETURN_IF_ERROR(child->ListEntries(
         KeyRange{}, [&](absl::string_view key, const LeafNodeEntry& e) {
           entries.push_back(e);
@@ -727,9 +735,14 @@ absl::StatusOr<uint64_t> OcdbtMerge(
           return absl::OkStatus();
         }));
   }
-  // Each child lists its keys in order: only several children need a sort
-  // (stable, so of equal keys the first child's comes first).
-  if (child_subdirs.size() > 1) {
+  // A child lists its keys in order (unless its file says otherwise), so one
+  // child's entries are usually sorted already; otherwise a stable sort (of
+  // equal keys the first child's comes first).
+  bool sorted_already = true;
+  for (size_t i = 1; i < entries.size() && sorted_already; ++i) {
+    sorted_already = entries[i - 1].key < entries[i].key;
+  }
+  if (!sorted_already) {
     std::vector<size_t> order(entries.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {

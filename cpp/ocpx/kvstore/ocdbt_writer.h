@@ -169,6 +169,8 @@ class OcdbtTransaction {
 
   absl::Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // A commit has begun: puts fail (their keys would miss the new tree).
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::unique_ptr<DataFile>> files_ ABSL_GUARDED_BY(mu_);
   // The file `Reserve` appends to (shared by concurrent puts).
   DataFile* current_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -171,6 +171,29 @@ TEST(OcdbtWriterTest, MergeIntoParentWithKeysKeepsThem) {
   EXPECT_EQ(ReadAll(dir), expected);
 }
 
+TEST(OcdbtWriterTest, MergeStoresOutOfLineWhatTheParentWouldNotInline) {
+  // The children inline values up to 1024 bytes; a parent configured to
+  // inline at most 16 stores the longer ones in its own data files.
+  const std::string dir = TempDir();
+  ASSERT_TRUE(OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_0"),
+                          {{"short", "s"}, {"long", std::string(500, 'l')}}, {},
+                          OcdbtWriteOptions::Orbax())
+                  .ok());
+  OcdbtWriteOptions parent = OcdbtWriteOptions::Orbax();
+  parent.max_inline_value_bytes = 16;
+  auto g = OcdbtMerge(dir, {"ocdbt.process_0"}, parent);
+  ASSERT_TRUE(g.ok()) << g.status();
+  std::map<std::string, std::string> expected = {
+      {"long", std::string(500, 'l')}, {"short", "s"}};
+  EXPECT_EQ(ReadAll(dir), expected);
+  auto r = OcdbtReader::Open(dir);
+  ASSERT_TRUE(r.ok());
+  auto e = (*r)->GetEntry("long");
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_TRUE((*e)->indirect);
+  EXPECT_EQ((*e)->ref.file.base_path, "");  // the parent's own data file
+}
+
 LeafNodeEntry InlineEntry(std::string key, std::string value) {
   LeafNodeEntry e;
   e.key = std::move(key);
@@ -209,8 +232,8 @@ TEST(OcdbtWriterTest, CommitSortedChecksItsInput) {
     past_end.key = "a";
     past_end.indirect = true;
     past_end.ref.file.relative_path = "d/x";
-    past_end.ref.offset = ~uint64_t{0} - 1;  // offset + length overflows
-    past_end.ref.length = 4;
+    past_end.ref.offset = kMaxOffsetPlusLength - 1;  // offset + length is
+    past_end.ref.length = 4;                         // past the maximum
     std::vector<LeafNodeEntry> v;
     v.push_back(std::move(past_end));
     EXPECT_EQ(begin(dir + "/x")->CommitSorted(std::move(v)).status().code(),

@@ -124,17 +124,21 @@ class _HostSlice:
   slices: tuple
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _sharding_on_cpu(sharding) -> bool:
   return all(d.platform == "cpu" for d in sharding.device_set)
 
 
 def _on_cpu(x) -> bool:
   """Whether the jax.Array `x` lives on the CPU backend only."""
+  sharding = getattr(x, "sharding", None)
   try:
-    return _sharding_on_cpu(x.sharding)
-  except (AttributeError, TypeError):  # no sharding, or an unhashable one
-    pass
+    hash(sharding)
+    hashable = sharding is not None
+  except TypeError:
+    hashable = False
+  if hashable:
+    return _sharding_on_cpu(sharding)
   try:
     return all(d.platform == "cpu" for d in x.devices())
   except AttributeError:

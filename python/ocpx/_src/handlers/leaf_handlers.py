@@ -131,7 +131,8 @@ class SaveEnv:
   # id(sharding) -> (sharding, its `_sharding` JSON, is_replicated): leaves
   # mostly share a few shardings.  (The sharding is kept, so its id stays
   # its own for the save.)
-  _shardings: dict = dataclasses.field(default_factory=dict, repr=False)
+  _shardings: dict = dataclasses.field(default_factory=dict, repr=False,
+                                       compare=False)
 
   def sharding_facts(self, sharding: Any) -> tuple[Optional[str], bool]:
     """(sharding_to_json, is_replicated) of `sharding`, computed once."""

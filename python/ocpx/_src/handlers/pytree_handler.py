@@ -260,7 +260,7 @@ class PyTreeHandler:
           "chunk_shape": p.chunk_shape,
           "random_key_impl": p.random_key_impl} for p in jax_plans]))
     text_tasks = [metadata_text.get]
-    if saving.enable_write_sharding_file:
+    if saving.enable_write_sharding_file and is_primary:  # finalize writes it
       text_tasks.append(sharding_text.get)
     if jax_plans and saving.array_metadata_store is not None:
       text_tasks.append(array_metadatas_text.get)
@@ -285,15 +285,21 @@ class PyTreeHandler:
         else:  # remote sessions write box by box
           call = functools.partial(
               lambda w, reqs: [w.write(*r[1:]) for r in reqs], w, reqs)
-        tasks.append(functools.partial(write_then_free, call, reqs))
+        tasks.append(functools.partial(write_then_free, [call, reqs]))
       return tasks
 
-    def write_then_free(call, reqs):
+    def write_then_free(held):
+      """Runs held = [call, reqs], then drops both: the task (kept in the
+      task list until every task is done) then refers to no host copy."""
+      call, reqs = held
+      held.clear()
       try:
         call()
       finally:
         for r in reqs:
           r[0].host = None  # free host copies once they are written
+        reqs.clear()
+        del call
 
     def write_arrays(writer_for):
       writes_zarr_json = [
@@ -356,11 +362,15 @@ class PyTreeHandler:
       if not all(hasattr(w, "create_many") for w, _ in create_groups):
         create_all()  # remote sessions batch the metadata with the first writes
         create_groups.clear()
+      # The pool runs tasks in list order on a few threads: the metadata
+      # goes before the large arrays, so that it runs beside their encoding
+      # rather than after it.
       tasks = small_writes(writer_for, small) if small else []
-      tasks.extend(functools.partial(write_plan, p) for p in large)
+      del small  # the tasks hold the small boxes, and drop them when written
       if create_groups:
         tasks.append(create_all)  # local stores: keys in any order
       tasks.extend(text_tasks)
+      tasks.extend(functools.partial(write_plan, p) for p in large)
       if len(plans) < _PARALLEL_MIN_ARRAYS and not large:
         for task in tasks:  # a few small arrays: threads would cost more
           task()
