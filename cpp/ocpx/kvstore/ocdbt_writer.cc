@@ -42,6 +42,13 @@ uint64_t NowNanos() {
           .count());
 }
 
+// A reference `PutReference` and `CommitSorted` accept: present, with
+// offset + length within 2^63 - 1.
+bool IsValidReference(const IndirectDataReference& ref) {
+  return !ref.IsMissing() && ref.offset <= kMaxOffsetPlusLength &&
+         ref.length <= kMaxOffsetPlusLength - ref.offset;
+}
+
 absl::Status CheckKey(absl::string_view key) {
   if (key.size() > kMaxKeyLength) {
     return absl::InvalidArgumentError(
@@ -415,8 +422,7 @@ absl::Status OcdbtTransaction::Delete(absl::string_view key) {
 absl::Status OcdbtTransaction::PutReference(absl::string_view key,
                                             const IndirectDataReference& ref) {
   OCPX_RETURN_IF_ERROR(CheckKey(key));
-  if (ref.IsMissing() || ref.offset > kMaxOffsetPlusLength ||
-      ref.length > kMaxOffsetPlusLength - ref.offset) {
+  if (!IsValidReference(ref)) {
     return absl::InvalidArgumentError("invalid value reference");
   }
   Mutation m;
@@ -470,7 +476,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
     entries.push_back(std::move(m->entry));
     entries.back().key = *muts[i].first;
   };
-  if (base_ != nullptr && !base_->version().root.IsMissing()) {
+  if (BaseHasKeys()) {
     // (The count comes from the file: a hint, capped.)
     entries.reserve(std::min<uint64_t>(base_->num_keys(), uint64_t{1} << 20) +
                     muts.size());
@@ -504,7 +510,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::CommitSorted(
     }
     committing_ = true;
   }
-  if (base_ != nullptr && !base_->version().root.IsMissing()) {
+  if (BaseHasKeys()) {
     return absl::FailedPreconditionError(
         "CommitSorted on a database that already has keys");
   }
@@ -517,8 +523,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::CommitSorted(
                        absl::CEscape(e.key), "\""));
     }
     if (e.indirect) {
-      if (e.ref.IsMissing() || e.ref.offset > kMaxOffsetPlusLength ||
-          e.ref.length > kMaxOffsetPlusLength - e.ref.offset) {
+      if (!IsValidReference(e.ref)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "invalid value reference for key \"", absl::CEscape(e.key), "\""));
       }

@@ -150,6 +150,10 @@ class OcdbtTransaction {
 
   OcdbtTransaction() = default;
   absl::Status Record(absl::string_view key, Mutation m);
+  /// Whether the base generation has any key.
+  bool BaseHasKeys() const {
+    return base_ != nullptr && !base_->version().root.IsMissing();
+  }
   /// Steps 2-4 of `Commit`: the B+tree of `entries`, the version tree and
   /// the manifest.
   absl::StatusOr<uint64_t> CommitEntries(std::vector<LeafNodeEntry> entries);

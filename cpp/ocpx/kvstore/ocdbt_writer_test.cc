@@ -153,14 +153,19 @@ TEST(OcdbtWriterTest, MergeInterleavedChildren) {
   EXPECT_NE(dup.status().message().find("arr/c/0"), std::string::npos);
 }
 
+// Commits `puts` as `<dir>/ocdbt.process_0`, with Orbax's options.
+void CommitChild(const std::string& dir,
+                 const std::vector<std::pair<std::string, std::string>>& puts) {
+  auto g = OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_0"), puts, {},
+                       OcdbtWriteOptions::Orbax());
+  ASSERT_TRUE(g.ok()) << g.status();
+}
+
 TEST(OcdbtWriterTest, MergeIntoParentWithKeysKeepsThem) {
   // A parent that already has keys takes the key-by-key path; a fresh one
   // the bulk path.  Both give the union.
   const std::string dir = TempDir();
-  ASSERT_TRUE(OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_0"),
-                          {{"b", "child"}, {"c", std::string(3000, 'c')}}, {},
-                          OcdbtWriteOptions::Orbax())
-                  .ok());
+  CommitChild(dir, {{"b", "child"}, {"c", std::string(3000, 'c')}});
   ASSERT_TRUE(
       OcdbtCommit(dir, {{"a", "parent"}}, {}, OcdbtWriteOptions::Orbax()).ok());
   auto g = OcdbtMerge(dir, {"ocdbt.process_0"}, OcdbtWriteOptions::Orbax());
@@ -175,10 +180,7 @@ TEST(OcdbtWriterTest, MergeStoresOutOfLineWhatTheParentWouldNotInline) {
   // The children inline values up to 1024 bytes; a parent configured to
   // inline at most 16 stores the longer ones in its own data files.
   const std::string dir = TempDir();
-  ASSERT_TRUE(OcdbtCommit(absl::StrCat(dir, "/ocdbt.process_0"),
-                          {{"short", "s"}, {"long", std::string(500, 'l')}}, {},
-                          OcdbtWriteOptions::Orbax())
-                  .ok());
+  CommitChild(dir, {{"short", "s"}, {"long", std::string(500, 'l')}});
   OcdbtWriteOptions parent = OcdbtWriteOptions::Orbax();
   parent.max_inline_value_bytes = 16;
   auto g = OcdbtMerge(dir, {"ocdbt.process_0"}, parent);

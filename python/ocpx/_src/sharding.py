@@ -124,14 +124,6 @@ def sharding_file_text(entries: dict[str, str]) -> Optional[str]:
                     ensure_ascii=False)
 
 
-def write_sharding_file(directory: pathlib.Path, entries: dict[str, str],
-                        write) -> None:
-  """entries: param name -> sharding JSON string.  `write(path, text)`."""
-  text = sharding_file_text(entries)
-  if text is not None:
-    write(directory / SHARDING_FILE, text)
-
-
 def read_sharding_file(directory: pathlib.Path) -> dict[str, str]:
   """`_sharding` of `directory` as {param name: sharding JSON text}; {} if
   absent.  Parsed by the C++ reader (`ocpx._core.parse_shardings`); what it
