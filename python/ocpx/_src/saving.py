@@ -307,16 +307,22 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
       isinstance(h, pytree_handler.PyTreeHandler)
       and type(h).save is pytree_handler.PyTreeHandler.save
       for h in handlers.values())
+  # Inline works may start writing while they plan (`stream_writes`, the
+  # directories exist): on failure before they run, `abort()` each.
+  works: list = []
   try:
     if not created.is_set():
       threading.Thread(target=create_dirs, daemon=True).start()
     with saving_state.async_save(is_async):
       if inline:
-        works = [handlers[name].prepare_save(tmp / name, obj)
-                 for name, obj in checkpointables.items()]
+        for name, obj in checkpointables.items():
+          works.append(handlers[name].prepare_save(tmp / name, obj,
+                                                   stream_writes=True))
       else:
         background = _run_coroutine(blocking_phase())
   except BaseException as e:
+    for work in works:
+      work.abort()
     sync.fail(e)
     created.wait()
     if is_primary and tmp_lock:  # only a tmp dir this save created
@@ -359,6 +365,8 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
         recovery.commit(tmp, final, overwrite)
       sync.barrier("committed")
     except BaseException as e:
+      for work in works:  # those not run yet (the others cleaned up)
+        work.abort()
       sync.fail(e)
       if is_primary and tmp_lock:  # only a tmp dir this save created
         recovery.remove_tree(tmp)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any, Optional, Sequence
 
 import jax
@@ -42,7 +43,7 @@ class Box:
 
   @property
   def nbytes(self) -> int:
-    return int(np.prod(self.shape, dtype=np.int64)) * self.itemsize
+    return math.prod(self.shape) * self.itemsize
 
 
 def _box(index, global_shape):

@@ -108,6 +108,7 @@ class ArrayPlan:
   deferred: bool = False  # transferred in the background (not prioritized)
   random_key_impl: Optional[str] = None  # a typed PRNG key, stored as data
   replicated: bool = False  # some axis of its mesh holds copies
+  streamed: bool = False  # written during planning (`save_stream`)
 
 
 @dataclasses.dataclass(frozen=True)

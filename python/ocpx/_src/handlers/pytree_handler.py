@@ -29,6 +29,7 @@ from ocpx._src import blocking
 from ocpx._src import engine
 from ocpx._src import gc_pause
 from ocpx._src import path as path_lib
+from ocpx._src.remote import hooks as _remote
 from ocpx._src import saving_state
 from ocpx._src import serialization
 from ocpx._src import sharding as sharding_lib
@@ -36,6 +37,7 @@ from ocpx._src import tree as tree_lib
 from ocpx._src.handlers import leaf_handlers
 from ocpx._src.handlers import pytree_files
 from ocpx._src.handlers import pytree_loading
+from ocpx._src.handlers import save_stream
 from ocpx._src.handlers import types as handler_types
 
 # Names other modules use (the v0 handlers, the remote reader).
@@ -117,7 +119,8 @@ class PyTreeHandler:
 
   def prepare_save(self, directory, tree, *, custom_metadata=None,
                    metadata_keys: Optional[Mapping[tuple, str]] = None,
-                   replica_id: Any = "auto") -> Any:
+                   replica_id: Any = "auto",
+                   stream_writes: bool = False) -> "SaveWork":
     """Does the device-to-host copies now; returns a callable doing the I/O.
 
     `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
@@ -127,16 +130,20 @@ class PyTreeHandler:
     `replica_id` is the replica whose shards this process writes (v0
     `ArrayHandler(replica_id=...)`; see `leaf_handlers.SaveEnv`); "auto":
     replica 0, or each shard's first replica when every process is primary.
+    `stream_writes`: a blocking save whose directory exists may write its
+    small arrays while the rest are planned (`save_stream`); the caller
+    then calls the returned work, or its `abort()` if the save fails first.
     """
     with gc_pause.paused():  # the blocking phase: the caller waits for it
       return self._prepare_save(directory, tree,
                                 custom_metadata=custom_metadata,
                                 metadata_keys=metadata_keys,
-                                replica_id=replica_id)
+                                replica_id=replica_id,
+                                stream_writes=stream_writes)
 
   def _prepare_save(self, directory, tree, *, custom_metadata,
                     metadata_keys: Optional[Mapping[tuple, str]],
-                    replica_id: Any) -> Any:
+                    replica_id: Any, stream_writes: bool) -> "SaveWork":
     ctx = self.context
     saving = ctx.array_options.saving
     if isinstance(directory, path_lib.PathAwaitingCreation):
@@ -181,7 +188,256 @@ class PyTreeHandler:
         replica_id=((0 if primary is not None else None)
                     if replica_id == "auto" else replica_id))
     strings: dict[str, str] = {}
-    meta_leaves = []
+    meta_leaves: list = []
+    pinned = serialization.use_pinned_host(saving)
+    mode = ctx.file_options.path_permission_mode
+    target_size = saving.ocdbt_target_data_file_size
+    use_rp = saving.use_replica_parallel
+    separate_replicas = bool(
+        saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
+        and (use_rp is None or use_rp))
+    write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
+    transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
+    writers: dict[bool, Any] = {}
+    writers_lock = threading.Lock()
+
+    def writer_for(plan):
+      # With enable_replica_parallel_separate_folder, replicated arrays go
+      # to ocdbt.process_replica_<i> (as Orbax writes them).  Called from
+      # the parallel writes: one session per database, made under a lock
+      # (two sessions on one database would each commit only their keys).
+      replica = separate_replicas and plan.replicated
+      with writers_lock:
+        if replica not in writers:
+          writers[replica] = engine.ArrayWriteSession(
+              wait(), process_index=process, use_ocdbt=saving.use_ocdbt,
+              target_data_file_size=target_size,
+              use_compression=saving.use_compression,
+              use_zarr3=bool(saving.use_zarr3),
+              chunk_checksums=bool(saving.enable_chunk_checksums),
+              limiter=write_limiter, replica_folder=replica)
+        return writers[replica]
+
+    def by_writer(items):
+      """[(plan, x)] -> [(writer, [x, ...])], in first-seen order."""
+      groups: dict[int, tuple[Any, list]] = {}
+      for plan, x in items:
+        w = writer_for(plan)
+        groups.setdefault(id(w), (w, []))[1].append(x)
+      return list(groups.values())
+
+    def small_writes(items):
+      """Small boxes, ready on the host: a task per writer, each one native
+      call whose arguments are converted here, before the tasks start."""
+      tasks = []
+      for w, reqs in by_writer(items):
+        if hasattr(w, "write_many_later"):
+          call = w.write_many_later([r[1:] for r in reqs])
+        else:  # remote sessions write box by box
+          call = functools.partial(
+              lambda w, reqs: [w.write(*r[1:]) for r in reqs], w, reqs)
+        tasks.append(functools.partial(write_then_free, [call, reqs]))
+      return tasks
+
+    def write_then_free(held):
+      """Runs held = [call, reqs], then drops both: the task (kept in the
+      task list until every task is done) then refers to no host copy."""
+      call, reqs = held
+      held.clear()
+      try:
+        call()
+      finally:
+        for r in reqs:
+          r[0].host = None  # free host copies once they are written
+        reqs.clear()
+        del call
+
+    # A blocking save into a local directory that exists: small arrays are
+    # written while the rest are planned.
+    stream = None
+    if (stream_writes and not is_async
+        and not _remote.is_remote_path(dir_path)):
+      stream = save_stream.SmallWriteStream(small_writes, pinned=pinned)
+
+    def abort():
+      """The save failed before (or while) its work ran: waits for the
+      streamed writes and closes the data files (the exception may live on
+      in an AsyncResponse, and open files keep their disk space)."""
+      if stream is not None:
+        stream.abort()
+      with writers_lock:
+        for w in writers.values():
+          w.close()
+
+    try:
+      self._plan(leaves, dir_path, env, plans, meta_leaves, strings,
+                 prioritized, saving, stream)
+      if stream is not None:
+        stream.finish_planning()  # what was not streamed is written below
+      # Device-to-host for every non-deferred jax.Array not streamed, all
+      # copies started before any is awaited.  Async saves copy (the caller
+      # may delete or donate the arrays once save_async returns); blocking
+      # saves use zero-copy views where the backend allows.
+      now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY
+             and not p.deferred and not p.streamed]
+      staged = serialization.start_transfer(
+          [b for p in now for b in p.boxes], pinned=pinned)
+      start = 0
+      for p in now:
+        end = start + len(p.boxes)
+        serialization.finish_transfer(p.boxes, staged[start:end],
+                                      copy=is_async, pinned=pinned,
+                                      dtype=p.dtype)
+        start = end
+      del now, staged
+
+      rich = None
+      if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
+        rich = tree_lib.rich_tree_json(tree,
+                                       {l.names: l for l in meta_leaves})
+      tree_meta = tree_lib.TreeMetadata(
+          leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
+          use_zarr3=bool(saving.use_zarr3),
+          store_array_data_equal_to_fill_value=True,
+          custom_metadata=custom_metadata, value_metadata_tree=rich)
+    except BaseException:
+      abort()
+      raise
+    # Texts of the metadata files, made during the writes (next to the
+    # native encoding, which holds no GIL) rather than after them.
+    metadata_text = _Once(tree_meta.to_json)
+    jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
+    sharding_text = _Once(lambda: sharding_lib.sharding_file_text(
+        {p.leaf.param_name: p.sharding_json
+         for p in jax_plans if p.sharding_json}))
+    array_metadatas_text = _Once(lambda: pytree_files.array_metadatas_json(
+        [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
+          "chunk_shape": p.chunk_shape,
+          "random_key_impl": p.random_key_impl} for p in jax_plans]))
+    text_tasks = [metadata_text.get]
+    if saving.enable_write_sharding_file and is_primary:  # finalize writes it
+      text_tasks.append(sharding_text.get)
+    if jax_plans and saving.array_metadata_store is not None:
+      text_tasks.append(array_metadatas_text.get)
+
+    def write_arrays():
+      writes_zarr_json = [
+          p for p in plans
+          if (p.kind == tree_lib.JAX_ARRAY and is_primary)
+          or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
+      creates = [(plan, (plan.leaf.param_name, plan.global_shape,
+                         plan.dtype, plan.chunk_shape,
+                         metadata_keys.get(plan.leaf.names)))
+                 for plan in writes_zarr_json]
+
+      create_groups = by_writer(creates)
+
+      def create_all():
+        for w, reqs in create_groups:
+          if hasattr(w, "create_many"):
+            w.create_many(reqs)
+          else:
+            for param, shape, dtype, chunk, key in reqs:
+              w.create(param, shape, dtype, chunk, metadata_key=key)
+
+      def write_plan(plan):
+        if plan.kind != tree_lib.JAX_ARRAY and process != 0:
+          return  # numpy arrays and scalars are written by process 0 only
+        for box in plan.boxes:
+          reserved = 0
+          if box.host is None:  # deferred: transfer now, within the limit
+            reserved = box.nbytes
+            engine.reserve(transfer_limiter, reserved)
+            serialization.transfer([box], copy=False, pinned=pinned,
+                                   dtype=plan.dtype)
+          try:
+            writer_for(plan).write(
+                plan.leaf.param_name, box.origin, box.host,
+                plan.global_shape, plan.dtype, plan.chunk_shape)
+          finally:
+            box.host = None  # free host copies as soon as they are written
+            if reserved:
+              engine.release(transfer_limiter, reserved)
+
+      # Boxes below _BATCHED_BOX_BYTES that are already on the host go in
+      # one native call per writer (per-call overhead dominates them); the
+      # rest, and deferred arrays, one call each on a few threads, next to
+      # the batch.  Streamed arrays are written already (or being written).
+      small, large = [], []
+      for p in plans:
+        if p.streamed or (p.kind != tree_lib.JAX_ARRAY and process != 0):
+          continue
+        if (not p.deferred and all(b.host is not None for b in p.boxes)
+            and _all_small(p)):
+          small.extend(
+              (p, (b, p.leaf.param_name, b.origin, b.host, p.global_shape,
+                   p.dtype, p.chunk_shape)) for b in p.boxes)
+        else:
+          large.append(p)
+      large.sort(key=lambda p: p.deferred)  # deferred arrays last
+      # The chunks, the arrays' metadata and the metadata files' texts are
+      # independent: the native calls release the GIL, so they overlap.
+      # The chunks (the most work) start first.
+      if not all(hasattr(w, "create_many") for w, _ in create_groups):
+        create_all()  # remote sessions batch the metadata with the first writes
+        create_groups.clear()
+      # The pool runs tasks in list order on a few threads: the metadata
+      # goes before the large arrays, so that it runs beside their encoding
+      # rather than after it.
+      tasks = small_writes(small) if small else []
+      del small  # the tasks hold the small boxes, and drop them when written
+      if create_groups:
+        tasks.append(create_all)  # local stores: keys in any order
+      tasks.extend(text_tasks)
+      tasks.extend(functools.partial(write_plan, p) for p in large)
+      if len(plans) < _PARALLEL_MIN_ARRAYS and not large:
+        for task in tasks:  # a few small arrays: threads would cost more
+          task()
+      else:
+        engine.run_parallel(lambda task: task(), tasks)
+
+    def run():
+      wait()
+      try:
+        write_arrays()
+        if stream is not None:
+          stream.wait()
+        for w in writers.values():
+          w.commit()
+      except BaseException:
+        abort()
+        raise
+      if jax_plans and saving.array_metadata_store is not None:
+        md_dir = dir_path / pytree_files.ARRAY_METADATAS_DIR
+        path_lib.mkdir(md_dir, mode)
+        write(md_dir / f"process_{process}", array_metadatas_text.get())
+      return saving_state.Finalize(finalize)
+
+    def write(p, text):
+      path_lib.write_file_durably(p, text, None)
+
+    def finalize():
+      """On the primary, after every process has written its database."""
+      if saving.use_ocdbt:
+        engine.merge(dir_path)
+        if saving.enable_post_merge_validation:
+          _validate_merged(dir_path, [p.leaf.param_name for p in plans],
+                           tuple(dict.fromkeys(metadata_keys.values())))
+      text = sharding_text.get() if saving.enable_write_sharding_file else None
+      if text is not None:
+        write(dir_path / sharding_lib.SHARDING_FILE, text)
+      if strings:
+        write(dir_path / pytree_files.STRINGS_FILE,
+              pytree_files.strings_json(strings, dir_path))
+      write(dir_path / tree_lib.METADATA_FILE, metadata_text.get())
+
+    return SaveWork(run, abort)
+
+  def _plan(self, leaves, dir_path, env, plans, meta_leaves, strings,
+            prioritized, saving, stream) -> None:
+    """Plans every leaf's save into `plans`, `meta_leaves` and `strings`;
+    hands the small arrays to `stream` (if any) as they are planned."""
+    process = jax.process_index()
     for leaf in leaves:
       v = leaf.value
       if tree_lib.is_empty_leaf(v):
@@ -217,227 +473,11 @@ class PyTreeHandler:
           write_shape=(list(plan.write_shape)
                        if kind == tree_lib.JAX_ARRAY
                        and saving.array_metadata_store is not None else None)))
-
-    # Device-to-host for every non-deferred jax.Array, all copies started
-    # before any is awaited.  Async saves copy (the caller may delete or
-    # donate the arrays once save_async returns); blocking saves use
-    # zero-copy views where the backend allows.
-    pinned = serialization.use_pinned_host(saving)
-    now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY and not p.deferred]
-    staged = serialization.start_transfer(
-        [b for p in now for b in p.boxes], pinned=pinned)
-    start = 0
-    for p in now:
-      end = start + len(p.boxes)
-      serialization.finish_transfer(p.boxes, staged[start:end], copy=is_async,
-                                    pinned=pinned, dtype=p.dtype)
-      start = end
-    del now, staged
-
-    rich = None
-    if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
-      rich = tree_lib.rich_tree_json(tree, {l.names: l for l in meta_leaves})
-    tree_meta = tree_lib.TreeMetadata(
-        leaves=meta_leaves, use_ocdbt=saving.use_ocdbt,
-        use_zarr3=bool(saving.use_zarr3),
-        store_array_data_equal_to_fill_value=True,
-        custom_metadata=custom_metadata, value_metadata_tree=rich)
-    mode = ctx.file_options.path_permission_mode
-    target_size = saving.ocdbt_target_data_file_size
-    use_rp = saving.use_replica_parallel
-    separate_replicas = bool(
-        saving.enable_replica_parallel_separate_folder and saving.use_ocdbt
-        and (use_rp is None or use_rp))
-    # Texts of the metadata files, made during the writes (next to the
-    # native encoding, which holds no GIL) rather than after them.
-    metadata_text = _Once(tree_meta.to_json)
-    jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
-    sharding_text = _Once(lambda: sharding_lib.sharding_file_text(
-        {p.leaf.param_name: p.sharding_json
-         for p in jax_plans if p.sharding_json}))
-    array_metadatas_text = _Once(lambda: pytree_files.array_metadatas_json(
-        [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
-          "chunk_shape": p.chunk_shape,
-          "random_key_impl": p.random_key_impl} for p in jax_plans]))
-    text_tasks = [metadata_text.get]
-    if saving.enable_write_sharding_file and is_primary:  # finalize writes it
-      text_tasks.append(sharding_text.get)
-    if jax_plans and saving.array_metadata_store is not None:
-      text_tasks.append(array_metadatas_text.get)
-    write_limiter = engine.make_limiter(memory.write_concurrent_bytes)
-    transfer_limiter = engine.make_limiter(memory.transfer_concurrent_bytes)
-
-    def by_writer(writer_for, items):
-      """[(plan, x)] -> [(writer, [x, ...])], in first-seen order."""
-      groups: dict[int, tuple[Any, list]] = {}
-      for plan, x in items:
-        w = writer_for(plan)
-        groups.setdefault(id(w), (w, []))[1].append(x)
-      return list(groups.values())
-
-    def small_writes(writer_for, items):
-      """Small boxes, ready on the host: a task per writer, each one native
-      call whose arguments are converted here, before the tasks start."""
-      tasks = []
-      for w, reqs in by_writer(writer_for, items):
-        if hasattr(w, "write_many_later"):
-          call = w.write_many_later([r[1:] for r in reqs])
-        else:  # remote sessions write box by box
-          call = functools.partial(
-              lambda w, reqs: [w.write(*r[1:]) for r in reqs], w, reqs)
-        tasks.append(functools.partial(write_then_free, [call, reqs]))
-      return tasks
-
-    def write_then_free(held):
-      """Runs held = [call, reqs], then drops both: the task (kept in the
-      task list until every task is done) then refers to no host copy."""
-      call, reqs = held
-      held.clear()
-      try:
-        call()
-      finally:
-        for r in reqs:
-          r[0].host = None  # free host copies once they are written
-        reqs.clear()
-        del call
-
-    def write_arrays(writer_for):
-      writes_zarr_json = [
-          p for p in plans
-          if (p.kind == tree_lib.JAX_ARRAY and is_primary)
-          or (p.kind != tree_lib.JAX_ARRAY and process == 0)]
-      creates = [(plan, (plan.leaf.param_name, plan.global_shape,
-                         plan.dtype, plan.chunk_shape,
-                         metadata_keys.get(plan.leaf.names)))
-                 for plan in writes_zarr_json]
-
-      create_groups = by_writer(writer_for, creates)
-
-      def create_all():
-        for w, reqs in create_groups:
-          if hasattr(w, "create_many"):
-            w.create_many(reqs)
-          else:
-            for param, shape, dtype, chunk, key in reqs:
-              w.create(param, shape, dtype, chunk, metadata_key=key)
-
-      def write_plan(plan):
-        if plan.kind != tree_lib.JAX_ARRAY and process != 0:
-          return  # numpy arrays and scalars are written by process 0 only
-        for box in plan.boxes:
-          reserved = 0
-          if box.host is None:  # deferred: transfer now, within the limit
-            reserved = box.nbytes
-            engine.reserve(transfer_limiter, reserved)
-            serialization.transfer([box], copy=False, pinned=pinned,
-                                   dtype=plan.dtype)
-          try:
-            writer_for(plan).write(
-                plan.leaf.param_name, box.origin, box.host,
-                plan.global_shape, plan.dtype, plan.chunk_shape)
-          finally:
-            box.host = None  # free host copies as soon as they are written
-            if reserved:
-              engine.release(transfer_limiter, reserved)
-
-      # Boxes below _BATCHED_BOX_BYTES that are already on the host go in
-      # one native call per writer (per-call overhead dominates them); the
-      # rest, and deferred arrays, one call each on a few threads, next to
-      # the batch.
-      writes = [p for p in plans
-                if p.kind == tree_lib.JAX_ARRAY or process == 0]
-      small, large = [], []
-      for p in writes:
-        if (not p.deferred and all(b.host is not None for b in p.boxes)
-            and all(b.nbytes < _BATCHED_BOX_BYTES for b in p.boxes)):
-          small.extend(
-              (p, (b, p.leaf.param_name, b.origin, b.host, p.global_shape,
-                   p.dtype, p.chunk_shape)) for b in p.boxes)
-        else:
-          large.append(p)
-      large.sort(key=lambda p: p.deferred)  # deferred arrays last
-      # The chunks, the arrays' metadata and the metadata files' texts are
-      # independent: the native calls release the GIL, so they overlap.
-      # The chunks (the most work) start first.
-      if not all(hasattr(w, "create_many") for w, _ in create_groups):
-        create_all()  # remote sessions batch the metadata with the first writes
-        create_groups.clear()
-      # The pool runs tasks in list order on a few threads: the metadata
-      # goes before the large arrays, so that it runs beside their encoding
-      # rather than after it.
-      tasks = small_writes(writer_for, small) if small else []
-      del small  # the tasks hold the small boxes, and drop them when written
-      if create_groups:
-        tasks.append(create_all)  # local stores: keys in any order
-      tasks.extend(text_tasks)
-      tasks.extend(functools.partial(write_plan, p) for p in large)
-      if len(plans) < _PARALLEL_MIN_ARRAYS and not large:
-        for task in tasks:  # a few small arrays: threads would cost more
-          task()
-      else:
-        engine.run_parallel(lambda task: task(), tasks)
-
-    def run():
-      wait()
-      writers = {}
-      writers_lock = threading.Lock()
-
-      def writer_for(plan):
-        # With enable_replica_parallel_separate_folder, replicated arrays go
-        # to ocdbt.process_replica_<i> (as Orbax writes them).  Called from
-        # the parallel writes: one session per database, made under a lock
-        # (two sessions on one database would each commit only their keys).
-        replica = separate_replicas and plan.replicated
-        with writers_lock:
-          return _writer_locked(replica)
-
-      def _writer_locked(replica):
-        if replica not in writers:
-          writers[replica] = engine.ArrayWriteSession(
-              dir_path, process_index=process, use_ocdbt=saving.use_ocdbt,
-              target_data_file_size=target_size,
-              use_compression=saving.use_compression,
-              use_zarr3=bool(saving.use_zarr3),
-              chunk_checksums=bool(saving.enable_chunk_checksums),
-              limiter=write_limiter, replica_folder=replica)
-        return writers[replica]
-
-      try:
-        write_arrays(writer_for)
-        for w in writers.values():
-          w.commit()
-      except BaseException:
-        # Close the data files now: the exception (and with it this frame)
-        # may live on in an AsyncResponse, and open files keep their disk
-        # space until they are closed.
-        for w in writers.values():
-          w.close()
-        raise
-      if jax_plans and saving.array_metadata_store is not None:
-        md_dir = dir_path / pytree_files.ARRAY_METADATAS_DIR
-        path_lib.mkdir(md_dir, mode)
-        write(md_dir / f"process_{process}", array_metadatas_text.get())
-      return saving_state.Finalize(finalize)
-
-    def write(p, text):
-      path_lib.write_file_durably(p, text, None)
-
-    def finalize():
-      """On the primary, after every process has written its database."""
-      if saving.use_ocdbt:
-        engine.merge(dir_path)
-        if saving.enable_post_merge_validation:
-          _validate_merged(dir_path, [p.leaf.param_name for p in plans],
-                           tuple(dict.fromkeys(metadata_keys.values())))
-      text = sharding_text.get() if saving.enable_write_sharding_file else None
-      if text is not None:
-        write(dir_path / sharding_lib.SHARDING_FILE, text)
-      if strings:
-        write(dir_path / pytree_files.STRINGS_FILE,
-              pytree_files.strings_json(strings, dir_path))
-      write(dir_path / tree_lib.METADATA_FILE, metadata_text.get())
-
-    return run
+      if (stream is not None and not plan.deferred and _all_small(plan)
+          and (kind == tree_lib.JAX_ARRAY
+               or (process == 0
+                   and all(b.host is not None for b in plan.boxes)))):
+        stream.add(plan)
 
   # -- load -----------------------------------------------------------------
   async def load(self, directory, abstract_checkpointable=None):
@@ -475,6 +515,31 @@ class PyTreeHandler:
 PyTreeHandler._orbax_typestr = {"cls": PyTreeHandler,
                                 "typestr": _ORBAX_PYTREE_TYPESTR}
 SECONDARY_TYPESTRS = _SECONDARY_TYPESTRS
+
+
+class SaveWork:
+  """What `PyTreeHandler.prepare_save` returns: call it to write the save
+  (it returns the `Finalize` the primary runs after every process wrote),
+  or `abort()` it if the save fails before it is called.  Once called,
+  `abort()` does nothing (the call cleans up after its own failure)."""
+
+  def __init__(self, run: Any, abort: Any):
+    self._run = run
+    self._abort: Any = abort
+
+  def __call__(self) -> Any:
+    self._abort = None
+    return self._run()
+
+  def abort(self) -> None:
+    """Waits for writes already started and closes the data files."""
+    abort, self._abort = self._abort, None
+    if abort is not None:
+      abort()
+
+
+def _all_small(plan) -> bool:
+  return all(b.nbytes < _BATCHED_BOX_BYTES for b in plan.boxes)
 
 
 class _Once:
