@@ -43,6 +43,8 @@ namespace {
 // streamed writes (smaller ones gain nothing and would spread over more
 // data files).
 constexpr size_t kStreamedWriteMinBytes = size_t{1} << 20;
+// A thread's reused encoding buffer is freed after a value larger than this.
+constexpr size_t kReusedBufferMaxBytes = size_t{2} << 20;
 
 absl::Status WithKey(const absl::Status& s, absl::string_view key) {
   return AnnotateStatus(s, "chunk \"", key, "\"");
@@ -332,6 +334,39 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         key));
     return true;
   };
+  // Smaller chunks of that layout are encoded through the same pieces into
+  // a buffer each thread keeps (its capacity reused chunk after chunk) and
+  // handed to the store as a view: a fresh buffer per chunk costs a page
+  // fault per 4 KiB, as glibc returns freed memory between chunks.  Returns
+  // false if the chunk was not written this way.
+  const bool can_reuse = !can_stream && codec.CanEncodeStreamed();
+  auto encode_reusing =
+      [&](const std::string& key, const char* src,
+          absl::Span<const int64_t> valid) -> absl::StatusOr<bool> {
+    if (!can_reuse) return false;
+    for (int64_t v : valid) {
+      if (v <= 0) return false;
+    }
+    if (!options.store_fill_value_chunks &&
+        internal_array::AllEqual(src, codec.chunk_num_elements(),
+                                 metadata.fill_value)) {
+      return false;  // `Encode` omits it
+    }
+    thread_local std::string buffer;
+    buffer.clear();
+    OCPX_ASSIGN_OR_RETURN(
+        bool encoded,
+        codec.EncodeStreamed(src, valid, options.store_fill_value_chunks,
+                             [&](absl::string_view piece) {
+                               buffer.append(piece.data(), piece.size());
+                               return absl::OkStatus();
+                             }));
+    if (!encoded) return false;
+    absl::Status s = WithKey(store.WriteCopy(key, buffer), key);
+    if (buffer.capacity() > kReusedBufferMaxBytes) std::string().swap(buffer);
+    OCPX_RETURN_IF_ERROR(s);
+    return true;
+  };
   // Each chunk's reservation covers the encoded value (at most about the
   // decoded size) plus the staging buffer if there is one, and is held until
   // the store has the value.
@@ -346,6 +381,9 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
                             ByteOffset(shape, Sub(geo.isect_lo, origin), item);
           OCPX_ASSIGN_OR_RETURN(bool streamed, stream(key, src, geo.valid));
           if (streamed) return absl::OkStatus();
+          OCPX_ASSIGN_OR_RETURN(bool reused,
+                                encode_reusing(key, src, geo.valid));
+          if (reused) return absl::OkStatus();
           absl::StatusOr<std::optional<std::string>> encoded =
               codec.Encode(src, geo.valid, options.store_fill_value_chunks);
           OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));
@@ -375,6 +413,9 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
         OCPX_ASSIGN_OR_RETURN(bool streamed,
                               stream(key, chunk.data(), geo.valid));
         if (streamed) return absl::OkStatus();
+        OCPX_ASSIGN_OR_RETURN(bool reused,
+                              encode_reusing(key, chunk.data(), geo.valid));
+        if (reused) return absl::OkStatus();
         absl::StatusOr<std::optional<std::string>> encoded = codec.Encode(
             chunk.data(), geo.valid, options.store_fill_value_chunks);
         OCPX_RETURN_IF_ERROR(WithKey(encoded.status(), key));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
 #include "cpp/ocpx/base/thread_pool.h"
@@ -125,6 +126,66 @@ class CountingStore : public MemoryChunkStore {
   mutable absl::Mutex mu_;
   std::map<std::string, int> reads_;
 };
+
+// Records which call stored each key: "W" for `Write`, "C" for `WriteCopy`.
+class WriteCallStore : public MemoryChunkStore {
+ public:
+  absl::Status Write(const std::string& key, std::string value) override {
+    Note(key, "W");
+    return MemoryChunkStore::Write(key, std::move(value));
+  }
+  absl::Status WriteCopy(const std::string& key,
+                         absl::string_view value) override {
+    Note(key, "C");
+    return MemoryChunkStore::Write(key, std::string(value));
+  }
+  std::map<std::string, std::string> calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  void Note(const std::string& key, const char* how) {
+    absl::MutexLock lock(&mu_);
+    calls_[key] += how;
+  }
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> calls_;
+};
+
+TEST(ArrayIoTest, SmallChunksGoThroughAReusedBufferWithEncodesBytes) {
+  for (bool checksums : {false, true}) {
+    SCOPED_TRACE(checksums ? "with crc32c" : "without crc32c");
+    WriteCallStore store;
+    ArrayMetadata m =
+        MakeOrbaxArrayMetadata({5, 6}, DataType::kInt32, {2, 6}, 3, checksums);
+    std::vector<int32_t> a(30);
+    std::iota(a.begin(), a.end(), 1);
+    std::fill(a.begin() + 12, a.begin() + 24, 0);  // chunk 1: fill value
+    ASSERT_TRUE(WriteArrayMetadata(store, "p", m).ok());
+    ASSERT_TRUE(WriteRegion(store, "p", m, {0, 0}, {5, 6}, a.data()).ok());
+    // A whole chunk (no staging) and the edge chunk (staged) go through
+    // `WriteCopy`; the fill-value chunk is not stored.
+    std::map<std::string, std::string> calls = store.calls();
+    EXPECT_EQ(calls["p/c/0/0"], "C");
+    EXPECT_EQ(calls["p/c/2/0"], "C");
+    EXPECT_EQ(calls.count("p/c/1/0"), 0u);
+    // The values are those `ChunkCodec::Encode` makes.
+    auto codec = ChunkCodec::Make(m);
+    ASSERT_TRUE(codec.ok()) << codec.status();
+    std::vector<int32_t> edge(12, 0);
+    std::copy(a.begin() + 24, a.end(), edge.begin());
+    auto want0 = codec->Encode(a.data(), {2, 6}, false);
+    auto want2 = codec->Encode(edge.data(), {1, 6}, false);
+    ASSERT_TRUE(want0.ok() && want2.ok());
+    auto contents = store.Contents();
+    EXPECT_EQ(contents["p/c/0/0"], **want0);
+    EXPECT_EQ(contents["p/c/2/0"], **want2);
+    std::vector<int32_t> back(30, -1);
+    ASSERT_TRUE(ReadRegion(store, "p", m, {0, 0}, {5, 6}, back.data()).ok());
+    EXPECT_EQ(back, a);
+  }
+}
 
 TEST(ArrayIoTest, ReadRegionsReadsEachChunkOnce) {
   CountingStore store;

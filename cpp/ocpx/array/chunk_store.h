@@ -42,6 +42,14 @@ class ChunkStore {
   /// Removes `key`; OK if it does not exist.
   virtual absl::Status Delete(const std::string& key) = 0;
 
+  /// Creates or replaces `key` with the bytes of `value`, which stays the
+  /// caller's (a buffer it reuses).  The default copies them into `Write`;
+  /// stores that copy or write the bytes anyway override it.
+  virtual absl::Status WriteCopy(const std::string& key,
+                                 absl::string_view value) {
+    return Write(key, std::string(value));
+  }
+
   /// Hands the pieces of a value to the store, in order.
   using PieceSink = std::function<absl::Status(absl::string_view piece)>;
   /// Produces a value piece by piece into the sink it is given.

@@ -54,6 +54,11 @@ absl::Status OcdbtWriteChunkStore::Write(const std::string& key,
   return txn_->Put(key, value);
 }
 
+absl::Status OcdbtWriteChunkStore::WriteCopy(const std::string& key,
+                                             absl::string_view value) {
+  return txn_->Put(key, value);
+}
+
 absl::Status OcdbtWriteChunkStore::WriteStreamed(const std::string& key,
                                                  const Producer& produce) {
   return txn_->PutStreamed(key, produce);

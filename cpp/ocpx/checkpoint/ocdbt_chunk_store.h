@@ -54,6 +54,10 @@ class OcdbtWriteChunkStore : public internal_zarr::ChunkStore {
   absl::StatusOr<std::optional<std::string>> Read(
       const std::string& key) override;
   absl::Status Write(const std::string& key, std::string value) override;
+  /// Writes `value` to a data file (or inlines a copy) without copying it
+  /// first.
+  absl::Status WriteCopy(const std::string& key,
+                         absl::string_view value) override;
   absl::Status Delete(const std::string& key) override;
   /// Writes each piece to a data file as it comes (`PutStreamed`).
   absl::Status WriteStreamed(const std::string& key,
