@@ -249,3 +249,36 @@ def test_stream_abort_waits_and_swallows():
   s.abort()
   assert ran == [1]  # the batch in flight finished before abort returned
   assert not _stream_threads()
+
+
+def test_v0_blocking_saves_stream_and_async_ones_do_not(tmp_path, monkeypatch):
+  import ocpx as ocp_v0  # pylint: disable=g-import-not-at-top
+  made = []
+  real_init = save_stream.SmallWriteStream.__init__
+
+  def init(self, *a, **k):
+    made.append(self)
+    real_init(self, *a, **k)
+
+  flushes = []
+  real_flush = save_stream.SmallWriteStream._flush
+
+  def flush(self):
+    flushes.append(self)
+    real_flush(self)
+
+  monkeypatch.setattr(save_stream.SmallWriteStream, "__init__", init)
+  monkeypatch.setattr(save_stream.SmallWriteStream, "_flush", flush)
+  tree = {k: v for k, v in _tree().items() if k != "text"}
+  with ocp_v0.Checkpointer(ocp_v0.StandardCheckpointHandler()) as ckptr:
+    ckptr.save(tmp_path / "sync", args=ocp_v0.args.StandardSave(tree))
+  assert len(made) == 1 and len(flushes) >= 2
+  # StandardCheckpointer is an AsyncCheckpointer: its arrays are copied.
+  with ocp_v0.StandardCheckpointer() as ckptr:
+    ckptr.save(tmp_path / "async", tree)
+    ckptr.wait_until_finished()
+  assert len(made) == 1
+  with ocp_v0.StandardCheckpointer() as ckptr:
+    for name in ("sync", "async"):
+      got = ckptr.restore(tmp_path / name)
+      _assert_same(got, tree)

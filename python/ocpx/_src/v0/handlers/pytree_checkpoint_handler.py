@@ -316,11 +316,15 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
     engine_handler = v1_pytree.PyTreeHandler(context=ctx)
     # Typed PRNG keys are stored by the engine (key data + implementation
     # name in array_metadatas), as Orbax stores them.
-    with ctx, saving_state.async_save(not _SYNC_SAVE.get()):
+    # A blocking save (`Checkpointer.save`) writes its small arrays while it
+    # plans the rest; `background` below runs the work at once.
+    sync = _SYNC_SAVE.get()
+    with ctx, saving_state.async_save(not sync):
       run = engine_handler.prepare_save(directory, item,
                                         custom_metadata=args.custom_metadata,
                                         metadata_keys=metadata_keys,
-                                        replica_id=self._replica_id(key))
+                                        replica_id=self._replica_id(key),
+                                        stream_writes=sync)
 
     def background():
       with ctx:
@@ -329,7 +333,11 @@ class PyTreeCheckpointHandler(checkpoint_handler.AsyncCheckpointHandler):
         f.result()
       with self._lock:
         self._pending[key] = (finalize, used)
-    return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
+    try:
+      return future_lib.ThreadFuture(background, name="ocpx-v0-pytree-save")
+    except BaseException:
+      run.abort()  # no thread: the work never runs
+      raise
 
   def _serialize_with_handlers(self, directory, item, save_args, saving):
     """Runs the registry's TypeHandlers over the leaves of `item`.
