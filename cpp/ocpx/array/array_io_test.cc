@@ -14,6 +14,7 @@
 #include "cpp/ocpx/array/chunk_codec.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
 #include "cpp/ocpx/base/byte_limiter.h"
+#include "cpp/ocpx/base/test_temp_dir.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -322,9 +323,9 @@ TEST(ArrayIoTest, OutOfBoundsBox) {
 }
 
 TEST(FileChunkStoreTest, ReadWriteDelete) {
-  char tmpl[] = "/tmp/ocpx_fcs_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  FileChunkStore store(tmpl);
+  const std::string dir = internal_testing::MakeTestTempDir("ocpx_fcs");
+  ASSERT_NE(dir, "");
+  FileChunkStore store(dir);
   EXPECT_FALSE(store.Read("a/c/0").value().has_value());
   ASSERT_TRUE(store.Write("a/c/0", "xyz").ok());
   EXPECT_EQ(*store.Read("a/c/0").value(), "xyz");
@@ -344,8 +345,6 @@ TEST(FileChunkStoreTest, ReadWriteDelete) {
   std::vector<uint16_t> back(9);
   ASSERT_TRUE(ReadRegion(store, "arr", m, {0, 0}, {3, 3}, back.data()).ok());
   EXPECT_EQ(back, d);
-  std::string cmd = std::string("rm -rf ") + tmpl;
-  (void)system(cmd.c_str());
 }
 
 TEST(ArrayIoTest, LimiterBoundsBytesInFlight) {

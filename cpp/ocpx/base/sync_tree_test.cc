@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cpp/ocpx/base/test_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace ocpx {
@@ -20,10 +21,9 @@ namespace internal {
 namespace {
 
 std::string MakeTempDir() {
-  std::string tmpl = ::testing::TempDir() + "/sync_tree_XXXXXX";
-  char* got = ::mkdtemp(tmpl.data());
-  EXPECT_NE(got, nullptr);
-  return tmpl;
+  std::string d = internal_testing::MakeTestTempDir("sync_tree");
+  EXPECT_NE(d, "");
+  return d;
 }
 
 void WriteFile(const std::string& path, mode_t mode = 0644) {

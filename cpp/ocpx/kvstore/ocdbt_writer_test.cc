@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/base/status_macros.h"
+#include "cpp/ocpx/base/test_temp_dir.h"
 #include "cpp/ocpx/kvstore/internal/file_io.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "gtest/gtest.h"
@@ -22,10 +23,9 @@ namespace internal_ocdbt {
 namespace {
 
 std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/ocdbt_XXXXXX";
-  char* d = ::mkdtemp(&tmpl[0]);
-  EXPECT_NE(d, nullptr);
-  return tmpl;
+  std::string d = internal_testing::MakeTestTempDir("ocdbt");
+  EXPECT_NE(d, "");
+  return d;
 }
 
 std::map<std::string, std::string> ReadAll(const std::string& path,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cpp/ocpx/array/metadata.h"
+#include "cpp/ocpx/base/test_temp_dir.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
 #include "gmock/gmock.h"
@@ -35,10 +36,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::string TempDir() {
-  std::string tmpl =
-      (fs::temp_directory_path() / "ocpx_reader_XXXXXX").string();
-  char* d = mkdtemp(tmpl.data());
-  EXPECT_NE(d, nullptr);
+  std::string d = internal_testing::MakeTestTempDir("ocpx_reader");
+  EXPECT_NE(d, "");
   return d;
 }
 

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/array/metadata.h"
 #include "cpp/ocpx/array/zarr2_metadata.h"
+#include "cpp/ocpx/base/test_temp_dir.h"
 #include "cpp/ocpx/checkpoint/array_store.h"
 #include "cpp/ocpx/kvstore/ocdbt_reader.h"
 #include "cpp/ocpx/kvstore/ocdbt_writer.h"
@@ -50,10 +51,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 std::string TempDir() {
-  std::string tmpl =
-      (fs::temp_directory_path() / "ocpx_malformed_XXXXXX").string();
-  char* d = mkdtemp(tmpl.data());
-  EXPECT_NE(d, nullptr);
+  std::string d = internal_testing::MakeTestTempDir("ocpx_malformed");
+  EXPECT_NE(d, "");
   return d;
 }
 
