@@ -29,7 +29,6 @@ from ocpx._src import blocking
 from ocpx._src import engine
 from ocpx._src import gc_pause
 from ocpx._src import path as path_lib
-from ocpx._src.remote import hooks as _remote
 from ocpx._src import saving_state
 from ocpx._src import serialization
 from ocpx._src import sharding as sharding_lib
@@ -39,6 +38,7 @@ from ocpx._src.handlers import pytree_files
 from ocpx._src.handlers import pytree_loading
 from ocpx._src.handlers import save_stream
 from ocpx._src.handlers import types as handler_types
+from ocpx._src.remote import hooks as _remote
 
 # Names other modules use (the v0 handlers, the remote reader).
 STRINGS_FILE = pytree_files.STRINGS_FILE
@@ -121,7 +121,7 @@ class PyTreeHandler:
                    metadata_keys: Optional[Mapping[tuple, str]] = None,
                    replica_id: Any = "auto",
                    stream_writes: bool = False) -> "SaveWork":
-    """Does the device-to-host copies now; returns a callable doing the I/O.
+    """Does the device-to-host copies now; returns the work doing the I/O.
 
     `custom_metadata` (JSON) is recorded in `_METADATA` (v0 `PyTreeSave`).
     `metadata_keys` ({leaf names: file name}, from v0 TypeHandlers'
