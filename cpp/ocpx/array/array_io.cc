@@ -305,19 +305,21 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
   const bool can_stream = store.SupportsStreamedWrites() &&
                           codec.chunk_bytes() >= kStreamedWriteMinBytes &&
                           codec.CanEncodeStreamed();
+  // Whether `Encode` would omit the chunk (outside the array, or only the
+  // fill value when such chunks are not stored).  Such chunks take the
+  // `Encode` path, which deletes them, not the piecewise ones below (the
+  // store would record whatever the producer wrote).
+  auto omitted = [&](const char* src, absl::Span<const int64_t> valid) {
+    for (int64_t v : valid) {
+      if (v <= 0) return true;
+    }
+    return !options.store_fill_value_chunks &&
+           internal_array::AllEqual(src, codec.chunk_num_elements(),
+                                    metadata.fill_value);
+  };
   auto stream = [&](const std::string& key, const char* src,
                     absl::Span<const int64_t> valid) -> absl::StatusOr<bool> {
-    if (!can_stream) return false;
-    // Chunks `Encode` would omit are not streamed (the store would record
-    // whatever the producer wrote).
-    for (int64_t v : valid) {
-      if (v <= 0) return false;
-    }
-    if (!options.store_fill_value_chunks &&
-        internal_array::AllEqual(src, codec.chunk_num_elements(),
-                                 metadata.fill_value)) {
-      return false;
-    }
+    if (!can_stream || omitted(src, valid)) return false;
     OCPX_RETURN_IF_ERROR(WithKey(
         store.WriteStreamed(
             key,
@@ -343,15 +345,7 @@ absl::Status WriteRegion(ChunkStore& store, absl::string_view param_path,
   auto encode_reusing =
       [&](const std::string& key, const char* src,
           absl::Span<const int64_t> valid) -> absl::StatusOr<bool> {
-    if (!can_reuse) return false;
-    for (int64_t v : valid) {
-      if (v <= 0) return false;
-    }
-    if (!options.store_fill_value_chunks &&
-        internal_array::AllEqual(src, codec.chunk_num_elements(),
-                                 metadata.fill_value)) {
-      return false;  // `Encode` omits it
-    }
+    if (!can_reuse || omitted(src, valid)) return false;
     thread_local std::string buffer;
     buffer.clear();
     OCPX_ASSIGN_OR_RETURN(
