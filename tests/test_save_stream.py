@@ -146,7 +146,9 @@ def test_a_streamed_write_error_commits_nothing(tmp_path, hook_array_writes):
   _assert_same(ocp.load(final), old)
 
 
-def test_async_saves_and_small_trees_do_not_stream(tmp_path, monkeypatch):
+@pytest.fixture
+def made_streams(monkeypatch):
+  """The SmallWriteStreams made while the test runs, in order."""
   made = []
   real_init = save_stream.SmallWriteStream.__init__
 
@@ -155,6 +157,11 @@ def test_async_saves_and_small_trees_do_not_stream(tmp_path, monkeypatch):
     real_init(self, *a, **k)
 
   monkeypatch.setattr(save_stream.SmallWriteStream, "__init__", init)
+  return made
+
+
+def test_async_saves_and_small_trees_do_not_stream(tmp_path, made_streams):
+  made = made_streams
   tree = _tree()
   ocp.save_async(tmp_path / "a", tree).result()
   assert made == []  # its arrays are copied before save_async returns
@@ -181,8 +188,8 @@ class _Plan:
 def test_stream_batches_by_bytes_and_boxes():
   batches = []
 
-  def tasks(items):
-    names = [x[1] for _, x in items]
+  def tasks(plans):
+    names = [p.leaf.param_name for p in plans]
     return [lambda: batches.append(names)]
 
   s = save_stream.SmallWriteStream(tasks, pinned=False, batch_bytes=100,
@@ -200,7 +207,7 @@ def test_stream_batches_by_bytes_and_boxes():
 
 
 def test_stream_never_started_hands_back_its_plans():
-  s = save_stream.SmallWriteStream(lambda items: [], pinned=False,
+  s = save_stream.SmallWriteStream(lambda plans: [], pinned=False,
                                    batch_bytes=100, batch_boxes=10)
   plans = [_Plan("a", 1), _Plan("b", 1)]
   for p in plans:
@@ -213,8 +220,8 @@ def test_stream_never_started_hands_back_its_plans():
 def test_stream_wait_raises_the_first_error_after_all_batches_ran():
   ran = []
 
-  def tasks(items):
-    name = items[0][1][1]
+  def tasks(plans):
+    name = plans[0].leaf.param_name
 
     def task():
       ran.append(name)
@@ -235,7 +242,7 @@ def test_stream_abort_waits_and_swallows():
   gate = threading.Event()
   ran = []
 
-  def tasks(items):
+  def tasks(plans):
     def task():
       gate.wait(5)
       ran.append(1)
@@ -251,15 +258,10 @@ def test_stream_abort_waits_and_swallows():
   assert not _stream_threads()
 
 
-def test_v0_blocking_saves_stream_and_async_ones_do_not(tmp_path, monkeypatch):
+def test_v0_blocking_saves_stream_and_async_ones_do_not(
+    tmp_path, monkeypatch, made_streams):
   import ocpx as ocp_v0  # pylint: disable=g-import-not-at-top
-  made = []
-  real_init = save_stream.SmallWriteStream.__init__
-
-  def init(self, *a, **k):
-    made.append(self)
-    real_init(self, *a, **k)
-
+  made = made_streams
   flushes = []
   real_flush = save_stream.SmallWriteStream._flush
 
@@ -267,7 +269,6 @@ def test_v0_blocking_saves_stream_and_async_ones_do_not(tmp_path, monkeypatch):
     flushes.append(self)
     real_flush(self)
 
-  monkeypatch.setattr(save_stream.SmallWriteStream, "__init__", init)
   monkeypatch.setattr(save_stream.SmallWriteStream, "_flush", flush)
   tree = {k: v for k, v in _tree().items() if k != "text"}
   with ocp_v0.Checkpointer(ocp_v0.StandardCheckpointHandler()) as ckptr:

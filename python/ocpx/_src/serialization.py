@@ -217,6 +217,18 @@ def finish_transfer(boxes: Sequence[Box], staged: Sequence[Any], *,
     b.shard_data = None  # the host copy (or view) is what is written now
 
 
+def transfer_plans(plans: Sequence[Any], *, copy: bool, pinned: bool) -> None:
+  """Device-to-host for every box of `plans` (each with `.boxes` and
+  `.dtype`, the storage dtype): all copies started before any is awaited."""
+  staged = start_transfer([b for p in plans for b in p.boxes], pinned=pinned)
+  start = 0
+  for p in plans:
+    end = start + len(p.boxes)
+    finish_transfer(p.boxes, staged[start:end], copy=copy, pinned=pinned,
+                    dtype=p.dtype)
+    start = end
+
+
 def transfer(boxes: Sequence[Box], *, copy: bool, pinned: bool,
              dtype=None) -> None:
   """`start_transfer` then `finish_transfer` for `boxes`."""

@@ -226,9 +226,13 @@ class PyTreeHandler:
         groups.setdefault(id(w), (w, []))[1].append(x)
       return list(groups.values())
 
-    def small_writes(items):
-      """Small boxes, ready on the host: a task per writer, each one native
-      call whose arguments are converted here, before the tasks start."""
+    def small_writes(small_plans):
+      """Plans whose boxes are small and on the host: a task per writer,
+      each one native call whose arguments are converted here, before the
+      tasks start."""
+      items = [(p, (b, p.leaf.param_name, b.origin, b.host, p.global_shape,
+                    p.dtype, p.chunk_shape))
+               for p in small_plans for b in p.boxes]
       tasks = []
       for w, reqs in by_writer(items):
         if hasattr(w, "write_many_later"):
@@ -278,18 +282,10 @@ class PyTreeHandler:
       # copies started before any is awaited.  Async saves copy (the caller
       # may delete or donate the arrays once save_async returns); blocking
       # saves use zero-copy views where the backend allows.
-      now = [p for p in plans if p.kind == tree_lib.JAX_ARRAY
-             and not p.deferred and not p.streamed]
-      staged = serialization.start_transfer(
-          [b for p in now for b in p.boxes], pinned=pinned)
-      start = 0
-      for p in now:
-        end = start + len(p.boxes)
-        serialization.finish_transfer(p.boxes, staged[start:end],
-                                      copy=is_async, pinned=pinned,
-                                      dtype=p.dtype)
-        start = end
-      del now, staged
+      serialization.transfer_plans(
+          [p for p in plans if p.kind == tree_lib.JAX_ARRAY
+           and not p.deferred and not p.streamed],
+          copy=is_async, pinned=pinned)
 
       rich = None
       if ctx.pytree_options.saving.pytree_metadata_options.support_rich_types:
@@ -369,9 +365,7 @@ class PyTreeHandler:
           continue
         if (not p.deferred and all(b.host is not None for b in p.boxes)
             and _all_small(p)):
-          small.extend(
-              (p, (b, p.leaf.param_name, b.origin, b.host, p.global_shape,
-                   p.dtype, p.chunk_shape)) for b in p.boxes)
+          small.append(p)
         else:
           large.append(p)
       large.sort(key=lambda p: p.deferred)  # deferred arrays last

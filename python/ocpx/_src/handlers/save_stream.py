@@ -44,9 +44,9 @@ class SmallWriteStream:
   """Writes planned small boxes in batches on a background thread.
 
   Args:
-    write_tasks: Maps [(plan, (box, param, origin, host, shape, dtype,
-      chunk_shape))] to callables, each writing its part (one native call
-      per writer) and dropping the host views it wrote.
+    write_tasks: Maps a batch of plans (their boxes on the host) to
+      callables, each writing its part (one native call per writer) and
+      dropping the host views it wrote.
     pinned: Transfer through pinned host memory (`use_pinned_host`).
     batch_bytes, batch_boxes: When a batch is written.
   """
@@ -92,25 +92,14 @@ class SmallWriteStream:
   def _flush(self) -> None:
     plans, self._pending = self._pending, []
     self._bytes = self._boxes = 0
-    arrays = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
-    boxes = [b for p in arrays for b in p.boxes]
-    staged = serialization.start_transfer(boxes, pinned=self._pinned)
-    start = 0
-    for p in arrays:
-      end = start + len(p.boxes)
-      # A blocking save: the caller waits, so views of its arrays suffice.
-      serialization.finish_transfer(p.boxes, staged[start:end], copy=False,
-                                    pinned=self._pinned, dtype=p.dtype)
-      start = end
-    del staged, boxes, arrays
-    items: list = []
+    # A blocking save: the caller waits, so views of its arrays suffice.
+    serialization.transfer_plans(
+        [p for p in plans if p.kind == tree_lib.JAX_ARRAY], copy=False,
+        pinned=self._pinned)
     for p in plans:
       p.streamed = True
-      items.extend((p, (b, p.leaf.param_name, b.origin, b.host,
-                        p.global_shape, p.dtype, p.chunk_shape))
-                   for b in p.boxes)
-    tasks = self._write_tasks(items)
-    del items, plans
+    tasks = self._write_tasks(plans)
+    del plans
     if self._executor is None:
       self._executor = concurrent.futures.ThreadPoolExecutor(
           1, thread_name_prefix="ocpx-stream")
