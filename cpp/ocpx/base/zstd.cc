@@ -112,6 +112,10 @@ bool IsValidZstdLevel(int level) {
   return level >= ZSTD_minCLevel() && level <= ZSTD_maxCLevel();
 }
 
+// Inputs up to this size are compressed in one call into `*out` resized to
+// the bound.
+constexpr size_t kZstdOneShotBytes = size_t{64} << 10;
+
 absl::Status ZstdCompressAppend(absl::string_view input, int level,
                                 bool checksum, std::string* out) {
   if (!IsValidZstdLevel(level)) {
@@ -119,12 +123,23 @@ absl::Status ZstdCompressAppend(absl::string_view input, int level,
         absl::StrCat("zstd level ", level, " is outside [", ZSTD_minCLevel(),
                      ", ", ZSTD_maxCLevel(), "]"));
   }
+  const size_t old_size = out->size();
+  if (input.size() > kZstdOneShotBytes) {
+    // Resizing `*out` to the bound first would zero (and make resident) a
+    // buffer the size of the input, when the frame is often a tenth of it.
+    absl::Status s = ZstdCompressStreamed(
+        input, level, checksum, [out](absl::string_view piece) {
+          out->append(piece.data(), piece.size());
+          return absl::OkStatus();
+        });
+    if (!s.ok()) out->resize(old_size);
+    return s;
+  }
   ZSTD_CCtx* cctx = ThreadCCtx();
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
-  const size_t old_size = out->size();
   const size_t bound = ZSTD_compressBound(input.size());
   out->resize(old_size + bound);
   const size_t n = ZSTD_compress2(cctx, out->data() + old_size, bound,

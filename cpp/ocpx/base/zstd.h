@@ -27,7 +27,9 @@ namespace internal {
 absl::StatusOr<std::string> ZstdCompress(absl::string_view input, int level,
                                          bool checksum = false);
 
-/// Appends the compressed frame to `*out` instead of returning it.
+/// Appends the compressed frame to `*out` instead of returning it.  `*out`
+/// grows with the frame (large inputs are compressed piece by piece), not by
+/// the worst-case bound first.
 absl::Status ZstdCompressAppend(absl::string_view input, int level,
                                 bool checksum, std::string* out);
 
@@ -44,7 +46,8 @@ absl::Status ZstdCompressStreamed(absl::string_view input, int level,
                                   bool checksum, const ZstdPieceSink& sink);
 
 /// The largest piece `ZstdCompressStreamed` hands to its sink.
-inline constexpr size_t kZstdPieceBytes = size_t{1} << 20;
+/// (Every thread that compresses keeps one such buffer.)
+inline constexpr size_t kZstdPieceBytes = size_t{256} << 10;
 
 /// Decompresses `frame`, which must be exactly one complete zstd frame with
 /// nothing after it.  Fails with `DataLoss` on a corrupt or truncated frame,

@@ -84,6 +84,30 @@ TEST(ZstdTest, CompressStreamedIsOneFrameInBoundedPieces) {
       absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ZstdTest, CompressAppendKeepsThePrefixAndGrowsWithTheFrame) {
+  for (size_t n : {size_t{0}, size_t{100}, size_t{64} << 10,
+                   (size_t{64} << 10) + 1, size_t{8} << 20}) {
+    const std::string data = TestData(n);
+    std::string out = "head";
+    ASSERT_TRUE(ocpx::internal::ZstdCompressAppend(data, 3, false, &out).ok());
+    ASSERT_EQ(out.substr(0, 4), "head");
+    const absl::string_view frame = absl::string_view(out).substr(4);
+    auto back = ocpx::internal::ZstdDecompress(frame, n);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, data);
+    if (n == (size_t{8} << 20)) {
+      // The data compresses well: the output never held the input's bound.
+      EXPECT_LT(out.capacity(), n / 8) << "frame of " << frame.size();
+    }
+  }
+  std::string out = "head";
+  EXPECT_EQ(
+      ocpx::internal::ZstdCompressAppend(TestData(1 << 20), 1000, false, &out)
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(out, "head");
+}
+
 TEST(ZstdTest, StreamDecoderFedInPieces) {
   const std::string data = TestData(size_t{3} << 20);
   const std::string frame = *ocpx::internal::ZstdCompress(data, 3);

@@ -395,6 +395,8 @@ absl::Status DirectAppender::Finish() {
     return ErrnoStatus(errno, "truncate", path_);
   }
   if (fd_.Close() != 0) return ErrnoStatus(errno, "close", path_);
+  std::free(stage_);
+  stage_ = nullptr;
   return absl::OkStatus();
 }
 

@@ -148,14 +148,16 @@ class WritableFile {
 /// Appends to a file with `O_DIRECT` writes, bypassing the page cache: the
 /// kernel moves the data from an aligned staging buffer to the disk, instead
 /// of copying it into the page cache first and writing it back later.  Data
-/// is staged in blocks of `kAlign` bytes and written `kStageBytes` at a time;
-/// `Flush` writes the last, partial block padded with zeros (a later
-/// `Append` or `Flush` rewrites it), and `Finish` truncates the file to its
-/// real size.  Not thread-safe: one user at a time.
+/// is staged in blocks of `kAlign` bytes and written `kStageBytes` at a time
+/// (1 MiB direct writes are as fast as larger ones on the disks measured, and
+/// every appender open during a save holds its stage); `Flush` writes the
+/// last, partial block padded with zeros (a later `Append` or `Flush` rewrites
+/// it), and `Finish` truncates the file to its real size and frees the stage.
+/// Not thread-safe: one user at a time.
 class DirectAppender {
  public:
   static constexpr size_t kAlign = 4096;
-  static constexpr size_t kStageBytes = size_t{4} << 20;
+  static constexpr size_t kStageBytes = size_t{1} << 20;
 
   /// Opens `path`, an existing empty file, for direct appends.  Returns null
   /// if the file system does not take aligned `O_DIRECT` writes (tmpfs, some
@@ -169,8 +171,8 @@ class DirectAppender {
   absl::Status Append(absl::string_view data);
   /// Makes everything appended so far readable from the file.
   absl::Status Flush();
-  /// Flushes, truncates the file to `size()` and closes the descriptor (the
-  /// caller fsyncs the file).
+  /// Flushes, truncates the file to `size()`, closes the descriptor (the
+  /// caller fsyncs the file) and frees the staging buffer.
   absl::Status Finish();
 
  private:
@@ -180,7 +182,7 @@ class DirectAppender {
 
   std::string path_;
   internal::UniqueFd fd_;
-  char* stage_;                // kStageBytes, aligned to kAlign
+  char* stage_;                // kStageBytes, kAlign-aligned; null once done
   size_t staged_ = 0;          // bytes in stage_
   uint64_t stage_offset_ = 0;  // file offset of stage_[0] (aligned)
 };
