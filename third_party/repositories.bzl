@@ -96,6 +96,7 @@ def ocpx_system_dependencies():
             "absl_str_format",
             "absl_span",
             "absl_flat_hash_map",
+            "absl_node_hash_map",
             "absl_synchronization",
             "absl_time",
             "absl_cord",

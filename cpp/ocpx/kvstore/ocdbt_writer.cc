@@ -454,7 +454,7 @@ absl::StatusOr<std::optional<std::string>> OcdbtTransaction::Get(
 }
 
 absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
-  absl::flat_hash_map<std::string, Mutation> mutations;
+  absl::node_hash_map<std::string, Mutation> mutations;
   {
     absl::MutexLock lock(&mu_);
     if (done_ || committing_)
@@ -469,6 +469,7 @@ absl::StatusOr<uint64_t> OcdbtTransaction::Commit() {
   std::sort(muts.begin(), muts.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
   std::vector<LeafNodeEntry> entries;
+  entries.reserve(muts.size());  // (more below if the base has keys)
   size_t j = 0;
   auto emit = [&](size_t i) {
     Mutation* m = muts[i].second;

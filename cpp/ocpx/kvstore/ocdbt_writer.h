@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -181,7 +181,9 @@ class OcdbtTransaction {
   // Files of streamed puts not in use by one now (each is used by one
   // streamed put at a time; `size` of a file in use belongs to its user).
   std::vector<DataFile*> stream_idle_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Mutation> mutations_ ABSL_GUARDED_BY(mu_);
+  // A node map: growing it moves pointers, not the entries (a flat map of
+  // thousands of puts held two copies of its table at each rehash).
+  absl::node_hash_map<std::string, Mutation> mutations_ ABSL_GUARDED_BY(mu_);
 };
 
 /// Commits `puts` and `deletes` to the database in `path` as one generation.
