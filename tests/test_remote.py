@@ -382,12 +382,13 @@ _KILL_CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("server,when", [("s3", "_METADATA"),
+@pytest.mark.parametrize("server,when", [("s3", "_CHECKPOINT_METADATA"),
                                          ("s3", "commit_success.txt"),
                                          ("gcs", "commit_success.txt")])
 def test_killed_save_never_looks_committed(request, server, when, tmp_path):
-  """The child dies just before writing `when`: after the arrays (and, for
-  commit_success.txt, after everything else) are on the server."""
+  """The child dies just before writing `when`: after the arrays and the
+  tree's metadata are on the server (and, for commit_success.txt, after
+  everything else)."""
   store = request.getfixturevalue(server)
   url = store.bucket() + "/k"
   script = tmp_path / "child.py"

@@ -299,22 +299,39 @@ class PyTreeHandler:
     except BaseException:
       abort()
       raise
-    # Texts of the metadata files, made during the writes (next to the
-    # native encoding, which holds no GIL) rather than after them.
-    metadata_text = _Once(tree_meta.to_json)
+    # The metadata files are made and written during the array writes (next
+    # to the native encoding, which holds no GIL), and their texts dropped
+    # at once rather than held to the end: the directory is not a checkpoint
+    # until it is committed, whatever order its files appear in.
     jax_plans = [p for p in plans if p.kind == tree_lib.JAX_ARRAY]
-    sharding_text = _Once(lambda: sharding_lib.sharding_file_text(
-        {p.leaf.param_name: p.sharding_json
-         for p in jax_plans if p.sharding_json}))
-    array_metadatas_text = _Once(lambda: pytree_files.array_metadatas_json(
-        [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
-          "chunk_shape": p.chunk_shape,
-          "random_key_impl": p.random_key_impl} for p in jax_plans]))
-    text_tasks = [metadata_text.get]
-    if saving.enable_write_sharding_file and is_primary:  # finalize writes it
-      text_tasks.append(sharding_text.get)
+
+    def write_metadata():
+      write(dir_path / tree_lib.METADATA_FILE, tree_meta.to_json())
+
+    def write_sharding():
+      text = sharding_lib.sharding_file_text(
+          {p.leaf.param_name: p.sharding_json
+           for p in jax_plans if p.sharding_json})
+      if text is not None:
+        write(dir_path / sharding_lib.SHARDING_FILE, text)
+
+    def write_array_metadatas():
+      md_dir = dir_path / pytree_files.ARRAY_METADATAS_DIR
+      path_lib.mkdir(md_dir, mode)
+      write(md_dir / f"process_{process}", pytree_files.array_metadatas_json(
+          [{"param_name": p.leaf.param_name, "write_shape": p.write_shape,
+            "chunk_shape": p.chunk_shape,
+            "random_key_impl": p.random_key_impl} for p in jax_plans]))
+
+    text_tasks = []
+    if is_primary:  # the tree's files; each process has its array metadatas
+      text_tasks.append(write_metadata)
+      if saving.enable_write_sharding_file:
+        text_tasks.append(write_sharding)
     if jax_plans and saving.array_metadata_store is not None:
-      text_tasks.append(array_metadatas_text.get)
+      text_tasks.append(write_array_metadatas)
+    validated_names = ([p.leaf.param_name for p in plans]
+                       if saving.enable_post_merge_validation else [])
 
     def write_arrays():
       writes_zarr_json = [
@@ -396,15 +413,16 @@ class PyTreeHandler:
         write_arrays()
         if stream is not None:
           stream.wait()
+        # Written: what the commit and the merge need no longer is (4096
+        # leaves' plans and metadata are some megabytes).
+        plans.clear()
+        jax_plans.clear()
+        meta_leaves.clear()
         for w in writers.values():
           w.commit()
       except BaseException:
         abort()
         raise
-      if jax_plans and saving.array_metadata_store is not None:
-        md_dir = dir_path / pytree_files.ARRAY_METADATAS_DIR
-        path_lib.mkdir(md_dir, mode)
-        write(md_dir / f"process_{process}", array_metadatas_text.get())
       return saving_state.Finalize(finalize)
 
     def write(p, text):
@@ -415,15 +433,11 @@ class PyTreeHandler:
       if saving.use_ocdbt:
         engine.merge(dir_path)
         if saving.enable_post_merge_validation:
-          _validate_merged(dir_path, [p.leaf.param_name for p in plans],
+          _validate_merged(dir_path, validated_names,
                            tuple(dict.fromkeys(metadata_keys.values())))
-      text = sharding_text.get() if saving.enable_write_sharding_file else None
-      if text is not None:
-        write(dir_path / sharding_lib.SHARDING_FILE, text)
       if strings:
         write(dir_path / pytree_files.STRINGS_FILE,
               pytree_files.strings_json(strings, dir_path))
-      write(dir_path / tree_lib.METADATA_FILE, metadata_text.get())
 
     return SaveWork(run, abort)
 
@@ -534,24 +548,6 @@ class SaveWork:
 
 def _all_small(plan) -> bool:
   return all(b.nbytes < _BATCHED_BOX_BYTES for b in plan.boxes)
-
-
-class _Once:
-  """`fn()`, computed on the first `get()` (from any thread) and kept."""
-
-  def __init__(self, fn):
-    self._fn = fn
-    self._lock = threading.Lock()
-    self._done = False
-    self._value: Any = None
-
-  def get(self) -> Any:
-    with self._lock:
-      if not self._done:
-        self._value = self._fn()
-        self._done = True
-        self._fn = None
-      return self._value
 
 
 # Boxes smaller than this that are on the host when the writes start are
