@@ -189,7 +189,10 @@ using ChunkFn = std::function<absl::Status(
 // if null).  `direct` means the box covers the whole chunk and the chunk is
 // one contiguous run of the caller's buffer, so no staging buffer is needed.
 // While `fn` runs, the chunk holds a reservation from `limiter` of one chunk
-// (direct) or two (staged).
+// (direct) or two (staged).  Unless the box is small, the calls run on the
+// pool's workers, not on the caller: encoding state (zstd contexts, reused
+// buffers) is kept per thread, and the few Python threads that write at once
+// would each keep their own.
 absl::Status ForEachChunk(absl::string_view param_path,
                           const ArrayMetadata& metadata,
                           const ChunkCodec& codec,
@@ -212,7 +215,9 @@ absl::Status ForEachChunk(absl::string_view param_path,
             static_cast<uint64_t>(codec.chunk_bytes()) * (direct ? 1 : 2));
         return fn(key, geo, direct);
       },
-      max_parallelism);
+      max_parallelism,
+      internal::CallerRoleForBytes(static_cast<double>(codec.chunk_bytes()) *
+                                   static_cast<double>(range.total)));
 }
 
 }  // namespace

@@ -16,6 +16,11 @@
 namespace ocpx {
 namespace internal {
 
+namespace {
+// The pool whose worker the current thread is (null elsewhere).
+thread_local const ThreadPool* current_pool = nullptr;
+}  // namespace
+
 ThreadPool::ThreadPool(size_t num_threads) {
   num_threads = std::max<size_t>(num_threads, 1);
   threads_.reserve(num_threads);
@@ -37,7 +42,10 @@ void ThreadPool::Schedule(std::function<void()> fn) {
   queue_.push_back(std::move(fn));
 }
 
+bool ThreadPool::RunsOnWorker() const { return current_pool == this; }
+
 void ThreadPool::WorkerLoop() {
+  current_pool = this;
   while (true) {
     std::function<void()> fn;
     {
@@ -135,9 +143,11 @@ struct ParallelForState {
 
 absl::Status ParallelFor(ThreadPool* pool, size_t n,
                          const std::function<absl::Status(size_t)>& fn,
-                         size_t max_parallelism) {
+                         size_t max_parallelism, CallerRole caller) {
   if (n == 0) return absl::OkStatus();
-  if (n == 1 || pool == nullptr || max_parallelism == 1) {
+  const bool waits =
+      caller == CallerRole::kWaits && pool != nullptr && !pool->RunsOnWorker();
+  if (!waits && (n == 1 || pool == nullptr || max_parallelism == 1)) {
     for (size_t i = 0; i < n; ++i) OCPX_RETURN_IF_ERROR(CallCatching(fn, i));
     return absl::OkStatus();
   }
@@ -148,17 +158,26 @@ absl::Status ParallelFor(ThreadPool* pool, size_t n,
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory starting ", n, " parallel tasks"));
   }
-  size_t par = max_parallelism == 0 ? pool->num_threads() + 1 : max_parallelism;
-  size_t helpers = std::min(n - 1, par - 1);
+  size_t helpers;
+  if (waits) {
+    helpers = std::min(
+        n, max_parallelism == 0 ? pool->num_threads() : max_parallelism);
+  } else {
+    const size_t par =
+        max_parallelism == 0 ? pool->num_threads() + 1 : max_parallelism;
+    helpers = std::min(n - 1, par - 1);
+  }
+  size_t queued = 0;
   try {
-    for (size_t h = 0; h < helpers; ++h) {
+    for (; queued < helpers; ++queued) {
       pool->Schedule([state] { state->Work(); });
     }
   } catch (...) {
     // Fewer helpers (e.g. out of memory for the queue): the caller and the
     // helpers already queued still do all the work.
   }
-  state->Work();
+  // A waiting caller works only if not even one helper could be queued.
+  if (!waits || queued == 0) state->Work();
   {
     // Every index has been claimed; wait for the ones still running.  Helpers
     // that start later find nothing to do.

@@ -34,6 +34,9 @@ class ThreadPool {
 
   size_t num_threads() const { return threads_.size(); }
 
+  /// Whether the calling thread is one of this pool's workers.
+  bool RunsOnWorker() const;
+
   /// A process-wide pool with `std::thread::hardware_concurrency()` threads
   /// (at least 1), created on first use and never destroyed.
   static ThreadPool* Default();
@@ -54,9 +57,34 @@ class ThreadPool {
 /// is saturated.  `pool` may be null: then everything runs on the caller.
 /// Returns the first non-OK status in index order; after an error, calls that
 /// have not started yet are skipped.
+///
+/// With `CallerRole::kWaits`, a caller that is not one of the pool's workers
+/// runs no call itself: the calls run on the pool's threads (on up to
+/// `max_parallelism` of them; 0 means all), and the caller waits.  Per-thread
+/// state the calls build and keep (compression contexts, reused encoding
+/// buffers) then exists once per worker, not once more per thread that calls
+/// in.  From a worker (a nested call) the caller takes part as with
+/// `kWorks`, so nesting cannot deadlock.
+///
+/// Example:
+///
+///   OCPX_RETURN_IF_ERROR(ParallelFor(ThreadPool::Default(), chunks.size(),
+///                                    encode_chunk, 0, CallerRole::kWaits));
+enum class CallerRole { kWorks, kWaits };
+
+/// `kWaits` for work on at least `kCallerWaitsMinBytes` bytes, `kWorks` below:
+/// a small job costs less done by the caller than handed to a worker, and
+/// the per-thread state it builds is small.
+inline constexpr double kCallerWaitsMinBytes = 1 << 20;
+inline CallerRole CallerRoleForBytes(double bytes) {
+  return bytes >= kCallerWaitsMinBytes ? CallerRole::kWaits
+                                       : CallerRole::kWorks;
+}
+
 absl::Status ParallelFor(ThreadPool* pool, size_t n,
                          const std::function<absl::Status(size_t)>& fn,
-                         size_t max_parallelism = 0);
+                         size_t max_parallelism = 0,
+                         CallerRole caller = CallerRole::kWorks);
 
 }  // namespace internal
 }  // namespace ocpx

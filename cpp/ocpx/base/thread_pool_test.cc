@@ -4,10 +4,13 @@
 #include "cpp/ocpx/base/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <new>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 
 namespace ocpx {
@@ -42,6 +45,74 @@ TEST(ThreadPoolTest, NestedParallelForDoesNotDeadlock) {
                 });
               }).ok());
   EXPECT_EQ(total.load(), 64);
+}
+
+TEST(ThreadPoolTest, WaitingCallerRunsNothingItself) {
+  ThreadPool pool(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  for (size_t n : {size_t{1}, size_t{2}, size_t{50}}) {
+    absl::Mutex mu;
+    std::vector<std::thread::id> ran_on;
+    ASSERT_TRUE(ParallelFor(
+                    &pool, n,
+                    [&](size_t) {
+                      EXPECT_TRUE(pool.RunsOnWorker());
+                      absl::MutexLock lock(&mu);
+                      ran_on.push_back(std::this_thread::get_id());
+                      return absl::OkStatus();
+                    },
+                    0, CallerRole::kWaits)
+                    .ok());
+    ASSERT_EQ(ran_on.size(), n);
+    for (const auto& id : ran_on) EXPECT_NE(id, caller);
+  }
+  EXPECT_FALSE(pool.RunsOnWorker());
+  // With kWorks the caller takes part (a single call runs on it).
+  std::thread::id ran_on;
+  ASSERT_TRUE(ParallelFor(&pool, 1, [&](size_t) {
+                ran_on = std::this_thread::get_id();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(ran_on, caller);
+}
+
+TEST(ThreadPoolTest, WaitingCallerKeepsTheParallelismLimit) {
+  ThreadPool pool(4);
+  std::atomic<int> running{0}, most{0};
+  ASSERT_TRUE(ParallelFor(
+                  &pool, 40,
+                  [&](size_t) {
+                    const int now = ++running;
+                    int seen = most.load();
+                    while (now > seen &&
+                           !most.compare_exchange_weak(seen, now)) {
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    --running;
+                    return absl::OkStatus();
+                  },
+                  2, CallerRole::kWaits)
+                  .ok());
+  EXPECT_LE(most.load(), 2);
+}
+
+TEST(ThreadPoolTest, NestedWaitingCallsDoNotDeadlock) {
+  ThreadPool pool(1);  // the one worker runs the outer call and the nested
+  std::atomic<int> total{0};
+  ASSERT_TRUE(ParallelFor(
+                  &pool, 4,
+                  [&](size_t) {
+                    return ParallelFor(
+                        &pool, 4,
+                        [&](size_t) {
+                          total++;
+                          return absl::OkStatus();
+                        },
+                        0, CallerRole::kWaits);
+                  },
+                  0, CallerRole::kWaits)
+                  .ok());
+  EXPECT_EQ(total.load(), 16);
 }
 
 TEST(ThreadPoolTest, NullPoolRunsInline) {

@@ -248,19 +248,24 @@ absl::Status CheckpointArrayWriter::Write(const std::string& param,
 
 absl::Status CheckpointArrayWriter::WriteMany(
     absl::Span<const WriteRequest> requests) {
+  double bytes = 0;
   for (const WriteRequest& r : requests) {
     if (r.metadata == nullptr || r.data == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           directory_, ": array '", r.param, "': write request without ",
           r.metadata == nullptr ? "metadata" : "data"));
     }
+    double n = static_cast<double>(ItemSize(r.metadata->dtype));
+    for (int64_t d : r.shape) n *= static_cast<double>(d);
+    bytes += n;
   }
-  return internal::ParallelFor(internal::ThreadPool::Default(), requests.size(),
-                               [&](size_t i) -> absl::Status {
-                                 const WriteRequest& r = requests[i];
-                                 return Write(r.param, *r.metadata, r.origin,
-                                              r.shape, r.data);
-                               });
+  return internal::ParallelFor(
+      internal::ThreadPool::Default(), requests.size(),
+      [&](size_t i) -> absl::Status {
+        const WriteRequest& r = requests[i];
+        return Write(r.param, *r.metadata, r.origin, r.shape, r.data);
+      },
+      0, internal::CallerRoleForBytes(bytes));
 }
 
 absl::Status CheckpointArrayWriter::WriteMetadataMany(
