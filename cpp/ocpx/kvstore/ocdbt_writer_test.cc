@@ -441,8 +441,10 @@ TEST(DirectAppenderTest, AppendsFlushesAndTruncates) {
                    size_t{0}, size_t{12345}}) {
     const std::string piece = PseudoRandom(n, static_cast<uint32_t>(n));
     ASSERT_TRUE((*a)->Append(piece).ok());
+    EXPECT_EQ((*a)->holds_stage(), n > 0);
     expected += piece;
     ASSERT_TRUE((*a)->Flush().ok());
+    EXPECT_FALSE((*a)->holds_stage());  // between appends: the tail only
     EXPECT_EQ((*a)->size(), expected.size());
     auto back = internal_kvstore::ReadFileRange(path, 0, expected.size(), "x");
     ASSERT_TRUE(back.ok()) << back.status();

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "cpp/ocpx/base/status.h"
@@ -310,18 +311,17 @@ absl::StatusOr<std::unique_ptr<DirectAppender>> DirectAppender::Open(
     if (errno == EINVAL) return nullptr;  // no O_DIRECT here
     return ErrnoStatus(errno, "open", path);
   }
-  void* mem = nullptr;
-  if (::posix_memalign(&mem, kAlign, kStageBytes) != 0) {
-    return absl::ResourceExhaustedError("cannot allocate a write buffer");
+  std::unique_ptr<DirectAppender> a(new (std::nothrow)
+                                        DirectAppender(path, std::move(fd)));
+  if (a == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a direct appender");
   }
-  std::unique_ptr<DirectAppender> a(
-      new DirectAppender(path, std::move(fd), static_cast<char*>(mem)));
   // Some file systems accept the flag at open and refuse the writes: probe
   // with one block.
-  std::memset(a->stage_, 0, kAlign);
+  std::memset(a->tail_, 0, kAlign);
   ssize_t n;
   do {
-    n = ::pwrite(a->fd_.get(), a->stage_, kAlign, 0);
+    n = ::pwrite(a->fd_.get(), a->tail_, kAlign, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EINVAL) return nullptr;
   if (n < 0) return ErrnoStatus(errno, "write", path);
@@ -333,12 +333,12 @@ absl::StatusOr<std::unique_ptr<DirectAppender>> DirectAppender::Open(
 
 DirectAppender::~DirectAppender() { std::free(stage_); }
 
-absl::Status DirectAppender::WriteStage(size_t bytes) {
+absl::Status DirectAppender::WriteStage(const char* from, size_t bytes) {
   // `bytes` is a multiple of kAlign, and so is every partial write the
   // kernel makes of a direct write.
   size_t done = 0;
   while (done < bytes) {
-    ssize_t n = ::pwrite(fd_.get(), stage_ + done, bytes - done,
+    ssize_t n = ::pwrite(fd_.get(), from + done, bytes - done,
                          static_cast<off_t>(stage_offset_ + done));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -358,13 +358,23 @@ absl::Status DirectAppender::Append(absl::string_view data) {
     return absl::FailedPreconditionError(
         absl::StrCat("\"", path_, "\": appended after Finish"));
   }
+  if (data.empty()) return absl::OkStatus();
+  if (stage_ == nullptr) {
+    void* mem = nullptr;
+    if (::posix_memalign(&mem, kAlign, kStageBytes) != 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("\"", path_, "\": cannot allocate a write buffer"));
+    }
+    stage_ = static_cast<char*>(mem);
+    std::memcpy(stage_, tail_, staged_);  // the partial block, if any
+  }
   while (!data.empty()) {
     const size_t n = std::min(kStageBytes - staged_, data.size());
     std::memcpy(stage_ + staged_, data.data(), n);
     staged_ += n;
     data.remove_prefix(n);
     if (staged_ == kStageBytes) {
-      OCPX_RETURN_IF_ERROR(WriteStage(kStageBytes));
+      OCPX_RETURN_IF_ERROR(WriteStage(stage_, kStageBytes));
       stage_offset_ += kStageBytes;
       staged_ = 0;
     }
@@ -373,18 +383,22 @@ absl::Status DirectAppender::Append(absl::string_view data) {
 }
 
 absl::Status DirectAppender::Flush() {
-  if (staged_ == 0 || !fd_.valid()) return absl::OkStatus();
-  const size_t padded = (staged_ + kAlign - 1) / kAlign * kAlign;
-  std::memset(stage_ + staged_, 0, padded - staged_);
-  OCPX_RETURN_IF_ERROR(WriteStage(padded));
-  // Keep only the last, partial block staged: it is rewritten, completed,
-  // by the next write.
-  const size_t full = staged_ / kAlign * kAlign;
-  if (full > 0) {
-    std::memmove(stage_, stage_ + full, staged_ - full);
-    stage_offset_ += full;
-    staged_ -= full;
+  // Without a stage nothing was appended since the last flush, which wrote
+  // the partial block already.
+  if (stage_ == nullptr || !fd_.valid()) return absl::OkStatus();
+  if (staged_ > 0) {
+    const size_t padded = (staged_ + kAlign - 1) / kAlign * kAlign;
+    std::memset(stage_ + staged_, 0, padded - staged_);
+    OCPX_RETURN_IF_ERROR(WriteStage(stage_, padded));
   }
+  // Keep only the last, partial block: it is rewritten, completed, by the
+  // next write.
+  const size_t full = staged_ / kAlign * kAlign;
+  std::memcpy(tail_, stage_ + full, staged_ - full);
+  stage_offset_ += full;
+  staged_ -= full;
+  std::free(stage_);
+  stage_ = nullptr;
   return absl::OkStatus();
 }
 
@@ -395,8 +409,6 @@ absl::Status DirectAppender::Finish() {
     return ErrnoStatus(errno, "truncate", path_);
   }
   if (fd_.Close() != 0) return ErrnoStatus(errno, "close", path_);
-  std::free(stage_);
-  stage_ = nullptr;
   return absl::OkStatus();
 }
 

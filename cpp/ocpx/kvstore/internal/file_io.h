@@ -148,16 +148,16 @@ class WritableFile {
 /// Appends to a file with `O_DIRECT` writes, bypassing the page cache: the
 /// kernel moves the data from an aligned staging buffer to the disk, instead
 /// of copying it into the page cache first and writing it back later.  Data
-/// is staged in blocks of `kAlign` bytes and written `kStageBytes` at a time
-/// (1 MiB direct writes are as fast as larger ones on the disks measured, and
-/// every appender open during a save holds its stage); `Flush` writes the
-/// last, partial block padded with zeros (a later `Append` or `Flush` rewrites
-/// it), and `Finish` truncates the file to its real size and frees the stage.
-/// Not thread-safe: one user at a time.
+/// is staged in blocks of `kAlign` bytes and written `kStageBytes` at a time.
+/// `Flush` writes the last, partial block padded with zeros (a later
+/// `Append` or `Flush` rewrites it) and frees the staging buffer, keeping
+/// only that block: an appender between two appends holds 4 KiB, not the
+/// stage (a save keeps its appenders open to the end).  `Finish` truncates
+/// the file to its real size.  Not thread-safe: one user at a time.
 class DirectAppender {
  public:
   static constexpr size_t kAlign = 4096;
-  static constexpr size_t kStageBytes = size_t{1} << 20;
+  static constexpr size_t kStageBytes = size_t{4} << 20;
 
   /// Opens `path`, an existing empty file, for direct appends.  Returns null
   /// if the file system does not take aligned `O_DIRECT` writes (tmpfs, some
@@ -169,22 +169,27 @@ class DirectAppender {
   /// Bytes appended so far.
   uint64_t size() const { return stage_offset_ + staged_; }
   absl::Status Append(absl::string_view data);
-  /// Makes everything appended so far readable from the file.
+  /// Makes everything appended so far readable from the file, and frees the
+  /// staging buffer.
   absl::Status Flush();
-  /// Flushes, truncates the file to `size()`, closes the descriptor (the
-  /// caller fsyncs the file) and frees the staging buffer.
+  /// Flushes, truncates the file to `size()` and closes the descriptor (the
+  /// caller fsyncs the file).
   absl::Status Finish();
+  /// Whether the staging buffer is allocated (from an `Append` to the next
+  /// `Flush`).
+  bool holds_stage() const { return stage_ != nullptr; }
 
  private:
-  DirectAppender(std::string path, internal::UniqueFd fd, char* stage)
-      : path_(std::move(path)), fd_(std::move(fd)), stage_(stage) {}
-  absl::Status WriteStage(size_t bytes);
+  DirectAppender(std::string path, internal::UniqueFd fd)
+      : path_(std::move(path)), fd_(std::move(fd)) {}
+  absl::Status WriteStage(const char* from, size_t bytes);
 
   std::string path_;
   internal::UniqueFd fd_;
-  char* stage_;                // kStageBytes, kAlign-aligned; null once done
-  size_t staged_ = 0;          // bytes in stage_
-  uint64_t stage_offset_ = 0;  // file offset of stage_[0] (aligned)
+  char* stage_ = nullptr;      // kStageBytes, kAlign-aligned, or null
+  size_t staged_ = 0;          // bytes staged (in tail_ while stage_ is null)
+  uint64_t stage_offset_ = 0;  // file offset of the staged bytes (aligned)
+  alignas(kAlign) char tail_[kAlign];  // the partial block between appends
 };
 
 }  // namespace internal_kvstore
