@@ -50,13 +50,27 @@ class ThreadPool {
   std::vector<std::thread> threads_;
 };
 
+/// Whether the thread calling `ParallelFor` runs calls itself (`kWorks`) or
+/// only waits while the pool's workers run them (`kWaits`).
+enum class CallerRole { kWorks, kWaits };
+
+/// `kWaits` for work on at least `kCallerWaitsMinBytes` bytes, `kWorks` below:
+/// a small job costs less done by the caller than handed to a worker, and
+/// the per-thread state it builds is small.
+inline constexpr double kCallerWaitsMinBytes = 1 << 20;
+inline CallerRole CallerRoleForBytes(double bytes) {
+  return bytes >= kCallerWaitsMinBytes ? CallerRole::kWaits
+                                       : CallerRole::kWorks;
+}
+
 /// Calls `fn(i)` for every i in [0, n), on up to `max_parallelism` threads
 /// (0 means the pool's size plus the caller), and blocks until all calls have
-/// returned.  The calling thread takes part, so this makes progress (and
-/// cannot deadlock) even when called from inside a pool task or when the pool
-/// is saturated.  `pool` may be null: then everything runs on the caller.
-/// Returns the first non-OK status in index order; after an error, calls that
-/// have not started yet are skipped.
+/// returned.  With `CallerRole::kWorks` (the default) the calling thread
+/// takes part, so this makes progress (and cannot deadlock) even when called
+/// from inside a pool task or when the pool is saturated.  `pool` may be
+/// null: then everything runs on the caller.  Returns the first non-OK status
+/// in index order; after an error, calls that have not started yet are
+/// skipped.
 ///
 /// With `CallerRole::kWaits`, a caller that is not one of the pool's workers
 /// runs no call itself: the calls run on the pool's threads (on up to
@@ -70,17 +84,6 @@ class ThreadPool {
 ///
 ///   OCPX_RETURN_IF_ERROR(ParallelFor(ThreadPool::Default(), chunks.size(),
 ///                                    encode_chunk, 0, CallerRole::kWaits));
-enum class CallerRole { kWorks, kWaits };
-
-/// `kWaits` for work on at least `kCallerWaitsMinBytes` bytes, `kWorks` below:
-/// a small job costs less done by the caller than handed to a worker, and
-/// the per-thread state it builds is small.
-inline constexpr double kCallerWaitsMinBytes = 1 << 20;
-inline CallerRole CallerRoleForBytes(double bytes) {
-  return bytes >= kCallerWaitsMinBytes ? CallerRole::kWaits
-                                       : CallerRole::kWorks;
-}
-
 absl::Status ParallelFor(ThreadPool* pool, size_t n,
                          const std::function<absl::Status(size_t)>& fn,
                          size_t max_parallelism = 0,
