@@ -97,6 +97,26 @@ def test_dtype_round_trips_with_tensorstore(tmp_path, name):
   assert sorted(files(root, "ours")) == sorted(files(root, "ts"))
 
 
+@pytest.mark.parametrize("name", DTYPES)
+def test_read_arrays_own_a_writable_aligned_buffer(tmp_path, name):
+  # A read array goes to numpy (and zero-copy on to JAX) as it is: its own
+  # buffer, writable, C-contiguous, 64-byte aligned, of the stored dtype.
+  root = str(tmp_path)
+  for shape in [(5, 6), ()]:
+    a = random_array(name, shape, seed=1)
+    param = f"rank{len(shape)}"
+    md = _core.zarr_make_metadata(list(shape), name, list(shape))
+    _core.zarr_write(root, param, md, None, a, store_fill_value_chunks=True)
+    got = _core.zarr_read(root, param)
+    assert got.dtype == a.dtype and got.shape == shape
+    assert got.flags.c_contiguous and got.flags.writeable
+    assert got.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(raw(got), raw(a))
+    again = _core.zarr_read(root, param)
+    raw(got)[:] = 0xFF
+    np.testing.assert_array_equal(raw(again), raw(a))
+
+
 @pytest.mark.parametrize("name", ["float32", "bfloat16", "int4", "bool",
                                   "complex128", "float8_e4m3fn"])
 def test_uncompressed_chunks_are_byte_identical(tmp_path, name):

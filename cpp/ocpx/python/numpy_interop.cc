@@ -11,6 +11,7 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -146,16 +147,69 @@ ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
   return bytes;
 }
 
-// A numpy array of `shape` and `dtype` that owns `buf`.
+namespace {
+
+// How numpy sees `d` through the buffer protocol: the standard numpy dtypes
+// as themselves; the ml_dtypes ones (bfloat16, float8_*, int4, ...), which
+// have no buffer format, as the unsigned integer of their width (`*native`
+// false: the caller views the result as the real dtype).
+nb::dlpack::dtype BufferType(ocpx::DataType d, bool* native) {
+  using Code = nb::dlpack::dtype_code;
+  const auto bits = static_cast<uint8_t>(8 * ocpx::ItemSize(d));
+  auto type = [bits](Code c) {
+    return nb::dlpack::dtype{static_cast<uint8_t>(c), bits, 1};
+  };
+  *native = true;
+  switch (d) {
+    case ocpx::DataType::kBool:
+      return type(Code::Bool);
+    case ocpx::DataType::kInt8:
+    case ocpx::DataType::kInt16:
+    case ocpx::DataType::kInt32:
+    case ocpx::DataType::kInt64:
+      return type(Code::Int);
+    case ocpx::DataType::kUint8:
+    case ocpx::DataType::kUint16:
+    case ocpx::DataType::kUint32:
+    case ocpx::DataType::kUint64:
+      return type(Code::UInt);
+    case ocpx::DataType::kFloat16:
+    case ocpx::DataType::kFloat32:
+    case ocpx::DataType::kFloat64:
+      return type(Code::Float);
+    case ocpx::DataType::kComplex64:
+    case ocpx::DataType::kComplex128:
+      return type(Code::Complex);
+    default:
+      *native = false;
+      return type(Code::UInt);
+  }
+}
+
+}  // namespace
+
+// A numpy array of `shape` and `dtype` that owns `buf`.  Made as one typed
+// array (plus a view for the ml_dtypes): a load of thousands of small
+// arrays keeps every one of these objects alive with the jax.Array that
+// adopted its buffer.
 nb::object OwnedArray(HostBuffer buf, size_t nbytes, ocpx::DataType dtype,
                       const Shape& shape) {
+  bool native = true;
+  const nb::dlpack::dtype type = BufferType(dtype, &native);
+  std::vector<size_t> dims(shape.begin(), shape.end());
+  size_t elements = 1;
+  for (size_t d : dims) elements *= d;
+  if (elements * ocpx::ItemSize(dtype) != nbytes) {
+    ThrowStatus(absl::InternalError(absl::StrCat(
+        "a buffer of ", nbytes, " bytes cannot hold an array of shape [",
+        absl::StrJoin(shape, ","), "] of ", ocpx::DataTypeName(dtype))));
+  }
   char* data = buf.release();
   nb::capsule owner(data, [](void* p) noexcept { std::free(p); });
-  size_t dims[1] = {nbytes};
-  nb::ndarray<nb::numpy, uint8_t> raw(data, 1, dims, owner);
-  nb::object arr = nb::cast(raw, nb::rv_policy::reference);
-  nb::object np_shape = nb::cast(shape);
-  return arr.attr("view")(NumpyDtype(dtype)).attr("reshape")(np_shape);
+  nb::ndarray<nb::numpy> typed(data, dims.size(), dims.data(), owner,
+                               /*strides=*/nullptr, type);
+  nb::object arr = nb::cast(typed, nb::rv_policy::reference);
+  return native ? arr : arr.attr("view")(NumpyDtype(dtype));
 }
 
 }  // namespace ocpx_python
