@@ -321,7 +321,7 @@ def parse_step_metadata(data: bytes, file: str) -> dict:
 
 def parse_tree_metadata(data: bytes, file: str, has_ocdbt_manifest: bool) -> dict:
     """
-    Parses `_METADATA` into a dict: leaves (sorted leaf dicts with name, key_path, value_type, kind, skip_deserialize, write_shape), use_ocdbt (`has_ocdbt_manifest` if unrecorded), use_zarr3, store_array_data_equal_to_fill_value, custom_metadata, value_metadata_tree, inferred.  ValueError naming the file and entry if malformed.
+    Parses `_METADATA` into a dict: leaves (sorted tuples (names, key_types, value_type, skip_deserialize, write_shape or None)), use_ocdbt (`has_ocdbt_manifest` if unrecorded), use_zarr3, store_array_data_equal_to_fill_value, custom_metadata, value_metadata_tree, inferred.  ValueError naming the file and entry if malformed.
     """
 
 def infer_tree_metadata(params: Sequence[str], sharded: Sequence[str], use_ocdbt: bool, metadata_file: str) -> dict:

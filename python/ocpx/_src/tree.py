@@ -285,16 +285,13 @@ class TreeMetadata:
 
 def tree_metadata_from_native(d: dict) -> TreeMetadata:
   """A TreeMetadata from the dict `ocpx._core.parse_tree_metadata` (or
-  `infer_tree_metadata`) returns."""
+  `infer_tree_metadata`) returns: its leaves are tuples (names, key_types,
+  value_type, skip_deserialize, write_shape or None)."""
   leaves = [
-      LeafMetadata(
-          names=tuple(k for k, _ in l["key_path"]),
-          key_types=tuple(t for _, t in l["key_path"]),
-          value_type=l["value_type"],
-          skip_deserialize=l["skip_deserialize"],
-          write_shape=(list(l["write_shape"])
-                       if l["write_shape"] is not None else None))
-      for l in d["leaves"]]
+      LeafMetadata(names=names, key_types=key_types, value_type=value_type,
+                   skip_deserialize=skip,
+                   write_shape=list(ws) if ws is not None else None)
+      for names, key_types, value_type, skip, ws in d["leaves"]]
   return TreeMetadata(
       leaves=leaves, use_ocdbt=d["use_ocdbt"], use_zarr3=d["use_zarr3"],
       store_array_data_equal_to_fill_value=d[
