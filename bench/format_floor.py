@@ -20,9 +20,16 @@ calls and no checkpointing library, on this machine:
 Nothing else: no metadata files, no index, no checksums, no OCDBT.  So it
 is below what any Orbax-format library can reach.
 
+The load's peak RSS is measured as `worker.py` measures a library's: VmHWM
+reset right before the load, then VmHWM minus VmRSS at the start, so it
+includes the tree it returns.  Its excess over the tree is what one
+jax.Array per leaf and the decompression cost with no library at all (the
+save's peak is not a floor: `pool.map` may hold every compressed frame).
+
   python bench/format_floor.py --workload many [--reps 5]
 
-Prints one JSON line: min and median seconds of save and load.
+Prints one JSON line: min and median seconds of save and load, and the
+load's median peak RSS in bytes.
 """
 
 import argparse
@@ -31,6 +38,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +49,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
 from layout_floor import _fsync, drop_caches  # noqa: E402
+from worker import _status, reset_peak  # noqa: E402
 
 import zstandard  # noqa: E402  (a dependency of ocpx; any libzstd would do)
 
@@ -88,10 +97,22 @@ def _aligned(nbytes, align=64):
   return raw[off:off + nbytes]
 
 
-def load(path, leaves, sizes, pool):
+def load(path, pool):
+  """One cold load of the checkpoint at `path`: (seconds, peak RSS bytes).
+
+  Run in a fresh process (`--load`), as `worker.py` runs a library's load:
+  memory an earlier save or load of this process freed would otherwise be
+  reused and hide part of the load's peak."""
   import jax  # pylint: disable=g-import-not-at-top
   jax.block_until_ready(jax.device_put(np.zeros(16, np.float32)))  # warm
+  with open(os.path.join(path, "index.json")) as f:
+    index = json.load(f)
+  leaves = [(tuple(e["shape"]), jax.numpy.dtype(e["dtype"])) for e in index]
+  sizes = [e["size"] for e in index]
   offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+  dropped = drop_caches()
+  reset_peak()
+  before = _status()["VmRSS"]
   t = time.perf_counter()
   fd = os.open(os.path.join(path, "data"), os.O_RDONLY)
   local = threading.local()
@@ -99,27 +120,30 @@ def load(path, leaves, sizes, pool):
   def decompress(i):
     if not hasattr(local, "dctx"):
       local.dctx = zstandard.ZstdDecompressor()
-    a = leaves[i]
-    out = _aligned(a.nbytes)
+    shape, dtype = leaves[i]
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    out = _aligned(nbytes)
     # Each task reads its own frame, so reads overlap decompression.
     frame = os.pread(fd, offsets[i + 1] - offsets[i], offsets[i])
     # Straight into the aligned buffer: no intermediate bytes object.
     with local.dctx.stream_reader(frame) as reader:
       mv, done = memoryview(out), 0
-      while done < a.nbytes:
+      while done < nbytes:
         n = reader.readinto(mv[done:])
         if n == 0:
           raise ValueError(f"leaf {i}: frame decompressed short")
         done += n
-    return out.view(a.dtype).reshape(a.shape)
+    return out.view(dtype).reshape(shape)
 
   try:
     arrays = [jax.device_put(x)
               for x in pool.map(decompress, range(len(leaves)))]
     jax.block_until_ready(arrays)
+    dt = time.perf_counter() - t
   finally:
     os.close(fd)
-  return time.perf_counter() - t
+  return {"time_s": dt, "peak_rss": _status()["VmHWM"] - before,
+          "dropped_caches": dropped}
 
 
 def main():
@@ -128,10 +152,16 @@ def main():
   ap.add_argument("--workload", default="many")
   ap.add_argument("--reps", type=int, default=5)
   ap.add_argument("--tmp", default="/tmp")
+  ap.add_argument("--load", metavar="PATH",
+                  help="(internal) one cold load in this process; prints "
+                  "its time and peak RSS as JSON")
   args = ap.parse_args()
-  leaves = _leaves(workloads.build(args.workload))
   pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
-  saves, loads = [], []
+  if args.load:
+    print(json.dumps(load(args.load, pool)))
+    return
+  leaves = _leaves(workloads.build(args.workload))
+  saves, loads, peaks = [], [], []
   dropped = True
   for _ in range(args.reps):
     parent = tempfile.mkdtemp(prefix="ocpx-format-floor-", dir=args.tmp)
@@ -139,8 +169,15 @@ def main():
       path = os.path.join(parent, "ckpt")
       dt, sizes = save(path, leaves, pool)
       saves.append(dt)
-      dropped = drop_caches() and dropped
-      loads.append(load(path, leaves, sizes, pool))
+      with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump([{"shape": list(a.shape), "dtype": a.dtype.name,
+                    "size": n} for a, n in zip(leaves, sizes)], f)
+      out = json.loads(subprocess.run(
+          [sys.executable, os.path.abspath(__file__), "--load", path],
+          check=True, capture_output=True, text=True).stdout)
+      dropped = out["dropped_caches"] and dropped
+      loads.append(out["time_s"])
+      peaks.append(out["peak_rss"])
     finally:
       shutil.rmtree(parent)
   print(json.dumps({
@@ -149,7 +186,8 @@ def main():
       "compressed_bytes": int(sum(sizes)),
       "save_s": {"min": min(saves), "median": statistics.median(saves)},
       "load_s": {"min": min(loads), "median": statistics.median(loads),
-                 "dropped_caches": dropped},
+                 "dropped_caches": dropped,
+                 "peak_rss_median": int(statistics.median(peaks))},
   }))
 
 
