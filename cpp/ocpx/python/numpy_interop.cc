@@ -90,26 +90,31 @@ HostBuffer AllocateBoxOrThrow(const Shape& shape, ocpx::DataType dtype,
   return *std::move(buf);
 }
 
+namespace {
+
+// Whether numpy lacks `d`, which ml_dtypes provides (bfloat16, float8_*,
+// float4_e2m1fn, int2, int4).
+bool IsMlDtype(ocpx::DataType d) {
+  switch (ocpx::GetKind(d)) {
+    case ocpx::DataTypeKind::kFloat:
+      return d != ocpx::DataType::kFloat16 && d != ocpx::DataType::kFloat32 &&
+             d != ocpx::DataType::kFloat64;
+    case ocpx::DataTypeKind::kSignedInt:
+      return d == ocpx::DataType::kInt2 || d == ocpx::DataType::kInt4;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 // numpy dtype object for a zarr data type name (ml_dtypes for the exotic ones).
 nb::object NumpyDtype(ocpx::DataType d) {
   std::string name(ocpx::DataTypeName(d));
   nb::module_ np = nb::module_::import_("numpy");
-  switch (ocpx::GetKind(d)) {
-    case ocpx::DataTypeKind::kFloat:
-      if (d == ocpx::DataType::kFloat16 || d == ocpx::DataType::kFloat32 ||
-          d == ocpx::DataType::kFloat64) {
-        break;
-      }
-      return np.attr("dtype")(
-          nb::module_::import_("ml_dtypes").attr(name.c_str()));
-    case ocpx::DataTypeKind::kSignedInt:
-      if (d == ocpx::DataType::kInt2 || d == ocpx::DataType::kInt4) {
-        return np.attr("dtype")(
-            nb::module_::import_("ml_dtypes").attr(name.c_str()));
-      }
-      break;
-    default:
-      break;
+  if (IsMlDtype(d)) {
+    return np.attr("dtype")(
+        nb::module_::import_("ml_dtypes").attr(name.c_str()));
   }
   return np.attr("dtype")(name);
 }
@@ -150,40 +155,34 @@ ByteArray AsBytes(nb::handle array, ocpx::DataType dtype, const Shape& shape,
 namespace {
 
 // How numpy sees `d` through the buffer protocol: the standard numpy dtypes
-// as themselves; the ml_dtypes ones (bfloat16, float8_*, int4, ...), which
-// have no buffer format, as the unsigned integer of their width (`*native`
-// false: the caller views the result as the real dtype).
+// as themselves; the ml_dtypes ones, which have no buffer format, as the
+// unsigned integer of their width (`*native` false: the caller views the
+// result as the real dtype).
 nb::dlpack::dtype BufferType(ocpx::DataType d, bool* native) {
   using Code = nb::dlpack::dtype_code;
-  const auto bits = static_cast<uint8_t>(8 * ocpx::ItemSize(d));
-  auto type = [bits](Code c) {
-    return nb::dlpack::dtype{static_cast<uint8_t>(c), bits, 1};
-  };
-  *native = true;
-  switch (d) {
-    case ocpx::DataType::kBool:
-      return type(Code::Bool);
-    case ocpx::DataType::kInt8:
-    case ocpx::DataType::kInt16:
-    case ocpx::DataType::kInt32:
-    case ocpx::DataType::kInt64:
-      return type(Code::Int);
-    case ocpx::DataType::kUint8:
-    case ocpx::DataType::kUint16:
-    case ocpx::DataType::kUint32:
-    case ocpx::DataType::kUint64:
-      return type(Code::UInt);
-    case ocpx::DataType::kFloat16:
-    case ocpx::DataType::kFloat32:
-    case ocpx::DataType::kFloat64:
-      return type(Code::Float);
-    case ocpx::DataType::kComplex64:
-    case ocpx::DataType::kComplex128:
-      return type(Code::Complex);
-    default:
-      *native = false;
-      return type(Code::UInt);
+  *native = !IsMlDtype(d);
+  Code code = Code::UInt;
+  if (*native) {
+    switch (ocpx::GetKind(d)) {
+      case ocpx::DataTypeKind::kBool:
+        code = Code::Bool;
+        break;
+      case ocpx::DataTypeKind::kSignedInt:
+        code = Code::Int;
+        break;
+      case ocpx::DataTypeKind::kUnsignedInt:
+        code = Code::UInt;
+        break;
+      case ocpx::DataTypeKind::kFloat:
+        code = Code::Float;
+        break;
+      case ocpx::DataTypeKind::kComplex:
+        code = Code::Complex;
+        break;
+    }
   }
+  return nb::dlpack::dtype{static_cast<uint8_t>(code),
+                           static_cast<uint8_t>(8 * ocpx::ItemSize(d)), 1};
 }
 
 }  // namespace
@@ -196,14 +195,13 @@ nb::object OwnedArray(HostBuffer buf, size_t nbytes, ocpx::DataType dtype,
                       const Shape& shape) {
   bool native = true;
   const nb::dlpack::dtype type = BufferType(dtype, &native);
-  std::vector<size_t> dims(shape.begin(), shape.end());
-  size_t elements = 1;
-  for (size_t d : dims) elements *= d;
-  if (elements * ocpx::ItemSize(dtype) != nbytes) {
+  if (static_cast<size_t>(NumElements(shape)) * ocpx::ItemSize(dtype) !=
+      nbytes) {
     ThrowStatus(absl::InternalError(absl::StrCat(
         "a buffer of ", nbytes, " bytes cannot hold an array of shape [",
         absl::StrJoin(shape, ","), "] of ", ocpx::DataTypeName(dtype))));
   }
+  std::vector<size_t> dims(shape.begin(), shape.end());
   char* data = buf.release();
   nb::capsule owner(data, [](void* p) noexcept { std::free(p); });
   nb::ndarray<nb::numpy> typed(data, dims.size(), dims.data(), owner,
