@@ -23,6 +23,11 @@ def sync_tree(root: str) -> list[str]:
     fsyncs `root`, every directory below it and every regular file, all at once from a pool of I/O threads (the GIL released); returns the paths synced.  OSError (errno, path) on failure; entries removed meanwhile are skipped.
     """
 
+def prefetch_tree(root: str, wait: bool = False) -> tuple[int, int, int] | None:
+    """
+    Starts reading `root`'s directories, small files and the tails of large files from a pool of I/O threads, so that a load that follows finds them in the page cache; returns at once (None), or with `wait=True` when done, as (directories, files, bytes).  Advisory: errors are ignored; links and special files are not opened.
+    """
+
 def crc32c(data: bytes) -> int:
     """CRC-32C of a bytes object."""
 

@@ -16,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "cpp/ocpx/base/crc32c.h"
+#include "cpp/ocpx/base/prefetch_tree.h"
 #include "cpp/ocpx/base/sync_tree.h"
 #include "cpp/ocpx/base/zstd.h"
 #include "cpp/ocpx/python/bindings.h"
@@ -26,7 +27,10 @@ namespace nb = nanobind;
 namespace ocpx_python {
 
 using ::ocpx::internal::Crc32c;
+using ::ocpx::internal::PrefetchStats;
+using ::ocpx::internal::StartPrefetchTree;
 using ::ocpx::internal::SyncTree;
+using ::ocpx::internal::TreePrefetch;
 using ::ocpx::internal::ZstdCompress;
 using ::ocpx::internal::ZstdDecompress;
 
@@ -72,6 +76,26 @@ void RegisterBase(nb::module_& m) {
       "at once from a pool of I/O threads (the GIL released); returns the "
       "paths synced.  OSError (errno, path) on failure; entries removed "
       "meanwhile are skipped.");
+  m.def(
+      "prefetch_tree",
+      [](const std::string& root, bool wait) -> nb::object {
+        std::shared_ptr<TreePrefetch> prefetch = StartPrefetchTree(root);
+        if (!wait) return nb::none();
+        PrefetchStats stats;
+        {
+          nb::gil_scoped_release release;
+          stats = prefetch->Wait();
+        }
+        return nb::make_tuple(stats.directories, stats.files, stats.bytes);
+      },
+      nb::arg("root"), nb::arg("wait") = false,
+      nb::sig("def prefetch_tree(root: str, wait: bool = False) -> "
+              "tuple[int, int, int] | None"),
+      "Starts reading `root`'s directories, small files and the tails of "
+      "large files from a pool of I/O threads, so that a load that follows "
+      "finds them in the page cache; returns at once (None), or with "
+      "`wait=True` when done, as (directories, files, bytes).  Advisory: "
+      "errors are ignored; links and special files are not opened.");
   m.def(
       "crc32c",
       [](nb::bytes data) {

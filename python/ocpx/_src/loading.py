@@ -15,6 +15,7 @@ from ocpx._src import file_options
 from ocpx._src import gc_pause
 from ocpx._src import layout
 from ocpx._src import option_support
+from ocpx._src import path as path_lib
 from ocpx._src import recovery
 from ocpx._src import sharding as sharding_lib
 from ocpx._src.handlers import global_registration  # noqa: F401
@@ -186,6 +187,7 @@ def _load_pytree(path, abstract_state, checkpointable_name):
   ctx = context_lib.get_context()
   option_support.check_pathways(ctx)
   root = file_options.local_path(ctx, path).absolute()
+  path_lib.prefetch(root)  # its small files, read in parallel meanwhile
   recovery.recover_path(root)  # an interrupted overwrite of `root`
   if _is_safetensors(ctx, root):
     safetensors_layout = _safetensors()
@@ -220,6 +222,7 @@ def _load_checkpointables_work(path, abstract_checkpointables):
   ctx = context_lib.get_context()
   option_support.check_pathways(ctx)
   root = file_options.local_path(ctx, path).absolute()
+  path_lib.prefetch(root)  # its small files, read in parallel meanwhile
   recovery.recover_path(root)  # an interrupted overwrite of `root`
   _no_safetensors(ctx, root, "load_checkpointables")
   layout.check_checkpoint_dir(root)
