@@ -119,8 +119,9 @@ def fsync_dir(path: pathlib.Path) -> None:
 def inside_tmp_checkpoint(path: pathlib.Path) -> bool:
   """True if `path` is or lies inside a checkpoint's temporary directory
   (what a save's `fsync_tree` syncs before the commit rename)."""
-  path = pathlib.Path(path)
-  return any(TMP_SUFFIX in p.name for p in (path, *path.parents))
+  # The suffix holds no separator, so it is in some component's name exactly
+  # when it is in the whole path (a save asks this for every file it writes).
+  return TMP_SUFFIX in str(path)
 
 
 def prefetch(path) -> None:

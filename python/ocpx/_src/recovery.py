@@ -153,10 +153,12 @@ def _serialized(directory: pathlib.Path) -> Iterator[None]:
 
 
 def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
-                      mode: Optional[int]) -> Optional[int]:
+                      mode: Optional[int], *,
+                      recovered: bool = False) -> Optional[int]:
   """Creates the tmp directory of a save of `final` and locks it.
 
-  Leftovers of dead saves of `final` are recovered first.  Returns the lock
+  Leftovers of dead saves of `final` are recovered first, unless the caller
+  has just run `recover_path(final)` itself (`recovered`).  Returns the lock
   fd (close it with `unlock` when the save ends).  Raises ValueError if
   another save of `final` (in any process) is in progress.
   """
@@ -167,7 +169,8 @@ def create_locked_tmp(tmp: pathlib.Path, final: pathlib.Path,
     # staged overwrite).
     path_lib.rmtree(tmp)
     return None
-  recover_path(final)
+  if not recovered:
+    recover_path(final)
   with _serialized(final.parent):
     if tmp.exists() or tmp.is_symlink():
       raise ValueError(

@@ -132,7 +132,10 @@ def _enclosing_checkpoint(final) -> Optional[Any]:
     real = final.parent.resolve()  # through symlinked parent directories
   except (OSError, RuntimeError):
     real = final.parent
-  for parent in (*final.parents, real, *real.parents):
+  candidates = [*final.parents]
+  if real != final.parent:
+    candidates += [real, *real.parents]
+  for parent in candidates:
     if (parent / cm.CHECKPOINT_METADATA_FILE).is_file():
       return parent
   return None
@@ -277,7 +280,9 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
       if is_primary:
         if not final.parent.exists():
           path_lib.mkdir(final.parent, parents=True)
-        tmp_lock.append(recovery.create_locked_tmp(tmp, final, mode))
+        # save_checkpointables_impl ran recover_path(final) just before.
+        tmp_lock.append(
+            recovery.create_locked_tmp(tmp, final, mode, recovered=True))
         for name in checkpointables:
           path_lib.mkdir(tmp / name, mode)
       sync.barrier("directories")
