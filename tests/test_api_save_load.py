@@ -230,6 +230,38 @@ def test_save_async_and_load_async(tmp_path):
     bad.result()
 
 
+def test_async_saves_reuse_threads_but_never_queue(tmp_path):
+  # A finished async save's thread runs the next one (starting a thread
+  # costs a fraction of a millisecond), but a save in flight never holds up
+  # another: the second save below commits while the first is blocked.
+  threads, names, release = [], [], threading.Event()
+
+  def callback():
+    threads.append(threading.current_thread())
+    names.append(threading.current_thread().name)
+    if len(threads) == 2:
+      assert release.wait(30)
+
+  with ocp.Context(async_options=options.AsyncOptions(
+      post_finalization_callback=callback)):
+    ocp.save_async(tmp_path / "a", {"x": np.arange(3)}).result()
+    blocked = ocp.save_async(tmp_path / "b", {"x": np.arange(4)})
+    for _ in range(3000):
+      if len(threads) == 2:
+        break
+      threading.Event().wait(0.01)
+    ocp.save_async(tmp_path / "c", {"x": np.arange(5)}).result()
+    assert not blocked.done()
+    release.set()
+    blocked.result()
+  assert threads[0] is threads[1]  # reused once free
+  assert threads[2] is not threads[1]  # busy: another thread
+  assert names == ["ocpx-save:a", "ocpx-save:b", "ocpx-save:c"]
+  for name, n in (("a", 3), ("b", 4), ("c", 5)):
+    np.testing.assert_array_equal(ocp.load(tmp_path / name)["x"],
+                                  np.arange(n))
+
+
 def test_async_error_surfaces_in_result(tmp_path, monkeypatch):
   def boom(self):
     raise OSError("disk on fire")
@@ -238,6 +270,36 @@ def test_async_error_surfaces_in_result(tmp_path, monkeypatch):
   with pytest.raises(OSError, match="disk on fire"):
     r.result()
   assert not (tmp_path / "a").exists()
+
+
+def test_finished_async_save_keeps_nothing_alive(tmp_path):
+  # The thread kept for the next operation holds no reference to the last
+  # one's tree (or its host copies).
+  import gc  # pylint: disable=g-import-not-at-top
+  import weakref  # pylint: disable=g-import-not-at-top
+  leaf = np.arange(1000, dtype=np.float32)
+  ref = weakref.ref(leaf)
+  r = ocp.save_async(tmp_path / "a", {"x": leaf})
+  r.result()
+  del leaf, r
+  gc.collect()
+  assert ref() is None
+
+
+def test_async_blocking_phase_error_raises_at_once(tmp_path, monkeypatch):
+  # An error while the host copies are made is raised by save_async itself,
+  # leaves no directory behind, and the next save to the path works.
+  from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
+
+  def boom(*args, **kwargs):
+    raise RuntimeError("copy failed")
+  with monkeypatch.context() as m:
+    m.setattr(pytree_handler.PyTreeHandler, "prepare_save", boom)
+    with pytest.raises(RuntimeError, match="copy failed"):
+      ocp.save_async(tmp_path / "a", {"x": np.arange(3)})
+  assert os.listdir(tmp_path) == []
+  ocp.save_async(tmp_path / "a", {"x": np.arange(3)}).result()
+  np.testing.assert_array_equal(ocp.load(tmp_path / "a")["x"], np.arange(3))
 
 
 def test_path_permission_mode(tmp_path):

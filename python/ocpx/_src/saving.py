@@ -306,29 +306,43 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
     return out
 
   from ocpx._src.handlers import pytree_handler  # pylint: disable=g-import-not-at-top
-  # A blocking save of ocpx's own PyTree handlers needs no event loop and
-  # no worker thread: each handler's work runs right here, in finish().
-  inline = not is_async and all(
+  # ocpx's own PyTree handlers need no event loop and no worker thread for
+  # their blocking phase: `prepare_save` does the host copies right here and
+  # returns the work, which finish() runs (on this thread for a blocking
+  # save, on the response's thread for an async one).  Other handlers go
+  # through their `save` coroutine.
+  inline = all(
       isinstance(h, pytree_handler.PyTreeHandler)
       and type(h).save is pytree_handler.PyTreeHandler.save
       for h in handlers.values())
   # Inline works may start writing while they plan (`stream_writes`, the
   # directories exist): on failure before they run, `abort()` each.
   works: list = []
+  # An async inline save creates its directories first thing on the
+  # response's own thread (its blocking phase does not touch them): one
+  # thread started per save, not two.
+  dirs_in_finish = inline and not created.is_set()
   try:
-    if not created.is_set():
+    if not created.is_set() and not dirs_in_finish:
       threading.Thread(target=create_dirs, daemon=True).start()
     with saving_state.async_save(is_async):
       if inline:
         for name, obj in checkpointables.items():
-          works.append(handlers[name].prepare_save(tmp / name, obj,
-                                                   stream_writes=True))
+          if is_async:  # the directories may still be being created
+            d = path_lib.PathAwaitingCreation(tmp / name, created,
+                                              creation_error)
+            works.append(handlers[name].prepare_save(d, obj))
+          else:
+            works.append(handlers[name].prepare_save(tmp / name, obj,
+                                                     stream_writes=True))
       else:
         background = _run_coroutine(blocking_phase())
   except BaseException as e:
     for work in works:
       work.abort()
     sync.fail(e)
+    if dirs_in_finish:
+      created.set()  # never created: nothing to wait for
     created.wait()
     if is_primary and tmp_lock:  # only a tmp dir this save created
       recovery.remove_tree(tmp)
@@ -342,6 +356,8 @@ def _start_save(ctx, sync, final, tmp, mode, checkpointables, handlers, *,
 
   def finish():
     try:
+      if dirs_in_finish:
+        create_dirs()
       created.wait()
       if creation_error:
         raise creation_error[0]
