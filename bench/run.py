@@ -103,6 +103,23 @@ class Runner:
     self.results.append(res)
     return res
 
+  def floor(self, workload, op, cmd):
+    """Runs a floor script (bench/layout_floor.py, format_floor.py) and
+    records its JSON line as the result of lib "floor"."""
+    p = subprocess.run([sys.executable] + cmd, env=self.env,
+                       capture_output=True, text=True,
+                       timeout=self.args.timeout)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+      res = {"lib": "floor", "workload": workload, "op": op,
+             "error": (p.stderr or p.stdout)[-3000:]}
+      log(f"  FAILED floor {workload} {op}: {res['error'][-600:]}")
+    else:
+      res = {"lib": "floor", "workload": workload, "op": op,
+             **json.loads(lines[-1])}
+      log(f"  floor {workload:7s} {op:13s} {lines[-1][:200]}")
+    self.results.append(res)
+
   def case(self, workload, lib):
     reps = self.args.reps
     # The memory-limits case: each save / load repetition is paired with the
@@ -151,7 +168,19 @@ class Runner:
       if workload == "tiny":  # a latency target: software overhead only
         for r in range(reps):
           self.worker(lib, workload, "load", fixture, keep_cache=True)
+      if "floors" in self.args.ops and lib == "ocpx" and workload == "tiny":
+        # The same files and directories written and read with plain system
+        # calls: what Orbax's layout costs on this disk, in this run.
+        self.floor(workload, "layout_floor",
+                   [os.path.join(HERE, "layout_floor.py"), fixture,
+                    "--reps", str(max(10, 3 * reps))])
     shutil.rmtree(fixture, ignore_errors=True)
+    if "floors" in self.args.ops and lib == "ocpx" and workload == "many":
+      # Orbax's format (zstd per leaf, one jax.Array per leaf) and nothing
+      # else: the least any library writing this format can take.
+      self.floor(workload, "format_floor",
+                 [os.path.join(HERE, "format_floor.py"), "--workload",
+                  workload, "--reps", str(reps), "--tmp", self.tmp])
     if "save_async" not in self.args.ops:
       return
     for r in range(reps):
@@ -482,7 +511,14 @@ def targets(results, info) -> str:
     v = _vals(results, wl, lib, op, key, **kw)
     return statistics.median(v) if v else None
 
-  def vs(name, wl, op, base_lib, lim, base_op=None, also=()):
+  def floor(wl, op):
+    """The floor script's result in this run (`Runner.floor`), if any."""
+    rows = [r for r in results if r.get("lib") == "floor"
+            and r.get("workload") == wl and r.get("op") == op
+            and "error" not in r]
+    return rows[-1] if rows else None
+
+  def vs(name, wl, op, base_lib, lim, base_op=None, also=(), note=None):
     """ocpx's op at most `lim` x base_lib's base_op (min over min)."""
     o, b = mn(wl, "ocpx", op), mn(wl, base_lib, base_op or op)
     if not (o and b):
@@ -493,14 +529,31 @@ def targets(results, info) -> str:
     text = f"{q:.3f}×" if f"{q:.2f}" == f"{lim:.2f}" else f"{q:.2f}×"
     extra = [f"{o / mn(wl, lib, base_op or op):.2f}× `{lib}`" for lib in also
              if mn(wl, lib, base_op or op)]
+    if note and note(b):
+      extra.append(note(b))
     if extra:
-      text += f" ({', '.join(extra)})"
+      text += f" ({'; '.join(extra)})"
     add(name, text, f"{lim}×", q <= lim)
 
-  def latency(name, wl, op, lim, key="time_s", **kw):
+  def latency(name, wl, op, lim, key="time_s", note=None, **kw):
     o = mn(wl, "ocpx", op, key, **kw)
-    add(name, fmt_t(o) if o else None, fmt_t(lim),
-        (o <= lim) if o else None)
+    text = fmt_t(o) if o else None
+    if text and note and note():
+      text += f" ({note()})"
+    add(name, text, fmt_t(lim), (o <= lim) if o else None)
+
+  def floor_note(wl, op, key, what):
+    """A note for a row: the floor's min in this run and, given the row's
+    base figure, the floor's ratio to it."""
+    f = floor(wl, op)
+    v = f[key]["min"] if f and key in f else None
+
+    def note(base=None):
+      if v is None:
+        return ""
+      text = f"{what} floor {fmt_t(v)}"
+      return text + (f" = {v / base:.2f}×" if base else "")
+    return note
 
   def save_async_return(wl):
     ret = mn(wl, "ocpx", "save_async", "return_s")
@@ -519,8 +572,11 @@ def targets(results, info) -> str:
         None if v is None else f"{fmt_b(max(v, 0))} ({100 * v / tree:.0f}%)",
         fmt_b(tree // 10), None if v is None else v <= tree / 10)
     v = med(wl, "ocpx", "load", "peak_rss")
+    f = floor(wl, "format_floor")
+    fl = f["load_s"].get("peak_rss_median") if f else None
+    note = f"; format floor {fl / tree:.2f}×" if fl else ""
     add(f"{wl}: peak RSS load ≤ 1.1× tree",
-        None if v is None else f"{fmt_b(max(v, 0))} ({v / tree:.2f}×)",
+        None if v is None else f"{fmt_b(max(v, 0))} ({v / tree:.2f}×{note})",
         fmt_b(int(1.1 * tree)), None if v is None else v <= 1.1 * tree)
 
   # The issue's table, row by row (workload), cell by cell (figure).
@@ -529,9 +585,11 @@ def targets(results, info) -> str:
   save_async_return("big")
   peak_rss("big")
   vs("many: save ≤ 1.5× one-file durable write (`raw1`)", "many", "save",
-     "raw1", 1.5, also=("raw",))
+     "raw1", 1.5, also=("raw",),
+     note=floor_note("many", "format_floor", "save_s", "format"))
   vs("many: load ≤ 1.5× one-file cold read (`raw1`)", "many", "load", "raw1",
-     1.5, also=("raw",))
+     1.5, also=("raw",),
+     note=floor_note("many", "format_floor", "load_s", "format"))
   save_async_return("many")
   peak_rss("many")
   vs("sharded: save ≤ 1.3× `raw`", "sharded", "save", "raw", 1.3)
@@ -545,9 +603,12 @@ def targets(results, info) -> str:
       "< 1×", (o < b) if o and b else None)
   save_async_return("sharded")
   peak_rss("sharded")
-  latency("tiny: save ≤ 3 ms (warm)", "tiny", "save", 3e-3)
+  latency("tiny: save ≤ 3 ms (warm)", "tiny", "save", 3e-3,
+          note=floor_note("tiny", "layout_floor", "durable_write_s",
+                          "layout"))
   latency("tiny: load ≤ 2 ms (warm, page cache dropped)", "tiny", "load",
-          2e-3)
+          2e-3, note=floor_note("tiny", "layout_floor", "cold_read_s",
+                                "layout (serial reads)"))
   latency("tiny: save_async returns ≤ 2 ms", "tiny", "save_async", 2e-3,
           key="return_s")
 
@@ -595,12 +656,15 @@ def main():
   ap.add_argument("--workloads", default=None,
                   help=f"comma-separated subset of {','.join(workloads.WORKLOADS)}")
   ap.add_argument("--libs", default=",".join(ALL_LIBS))
-  ap.add_argument("--ops", default="save,load,save_async,first_call,limits",
+  ap.add_argument("--ops",
+                  default="save,load,save_async,first_call,limits,floors",
                   help="which measurements: save and load always run; "
-                  "save_async, first_call (tiny) and limits (ocpx save and "
+                  "save_async, first_call (tiny), limits (ocpx save and "
                   "load of " + " and ".join(LIMIT_WORKLOADS) + " with "
                   "write_concurrent_bytes / read_concurrent_bytes set to "
-                  "--limit-mib) may be left out, e.g. for the scaling runs "
+                  "--limit-mib) and floors (layout_floor.py on ocpx's tiny "
+                  "checkpoint, format_floor.py for many, in the same run) "
+                  "may be left out, e.g. for the scaling runs "
                   f"(--workloads {','.join(workloads.SCALING)} "
                   "--ops save,load)")
   ap.add_argument("--limit-mib", type=int, default=256,
@@ -620,7 +684,8 @@ def main():
     args.reps = 1 if args.quick else 3
   args.libs = args.libs.split(",")
   args.ops = set(args.ops.split(","))
-  unknown = args.ops - {"save", "load", "save_async", "first_call", "limits"}
+  unknown = args.ops - {"save", "load", "save_async", "first_call", "limits",
+                        "floors"}
   if unknown:
     ap.error(f"unknown --ops {sorted(unknown)}")
   unknown = [l for l in args.libs if l not in ALL_LIBS]
