@@ -31,6 +31,9 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 # and restored by `__exit__`.
 FROZEN_IDS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
     "ocpx_frozen_option_ids", default=frozenset())
+# ids of the shared default Context (what operations use when no Context is
+# active) and its option objects: frozen for the life of the process.
+ALWAYS_FROZEN_IDS: set[int] = set()
 
 
 class _ActiveContextGuard:
@@ -42,11 +45,11 @@ class _ActiveContextGuard:
   """
 
   def __setattr__(self, name: str, value: Any) -> None:
-    if id(self) in FROZEN_IDS.get():
+    if id(self) in FROZEN_IDS.get() or id(self) in ALWAYS_FROZEN_IDS:
       raise RuntimeError(
           f"Cannot set {type(self).__qualname__}.{name}: these options belong "
-          "to an active Context. Configure options before entering the "
-          "`with` block.")
+          "to an active (or the shared default) Context. Configure options "
+          "on a new Context before entering its `with` block.")
     object.__setattr__(self, name, value)
 
 
