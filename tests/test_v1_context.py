@@ -232,3 +232,22 @@ def test_invalid_values_assigned_later_are_caught_at_save(tmp_path, setter,
   with ctx, pytest.raises(ValueError, match=name):
     ocp.save(tmp_path / "c", {"a": np.arange(3)})
   assert not (tmp_path / "c").exists()
+
+
+def test_default_context_is_shared_and_cannot_be_changed():
+  # With no Context active, operations share one default Context; changing
+  # it would change every later operation, so it refuses, and a Context
+  # made afterwards still starts from the defaults.
+  default = context_lib.get_context()
+  assert context_lib.get_context() is default
+  with pytest.raises(RuntimeError, match="default"):
+    default.pytree.loading.partial_load = True
+  with pytest.raises(RuntimeError):
+    default.checkpoint_layout = "safetensors"
+  assert default.pytree.loading.partial_load is False
+  fresh = ocp.Context()
+  fresh.pytree.loading.partial_load = True  # a new Context is its own
+  with fresh:
+    assert context_lib.get_context() is fresh
+  assert context_lib.get_context() is default
+  assert default.pytree.loading.partial_load is False
