@@ -76,8 +76,8 @@ class TreePrefetchImpl : public TreePrefetch,
   }
 
   void VisitDirectory(const std::string& path, size_t depth) {
-    UniqueFd fd(::open(path.c_str(),
-                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(
+        ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) return;
     DIR* dir = ::fdopendir(fd.get());
     if (dir == nullptr) return;
@@ -108,8 +108,8 @@ class TreePrefetchImpl : public TreePrefetch,
 
   void VisitFile(const std::string& path) {
     // O_NONBLOCK: a FIFO swapped in after the listing must not block here.
-    UniqueFd fd(::open(path.c_str(),
-                       O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(
+        ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) return;
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;

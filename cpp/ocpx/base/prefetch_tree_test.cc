@@ -21,8 +21,7 @@ void WriteFile(const std::string& path, size_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_GE(fd, 0) << path;
   std::string data(size, 'x');
-  ASSERT_EQ(::write(fd, data.data(), data.size()),
-            static_cast<ssize_t>(size));
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(size));
   ::close(fd);
 }
 
