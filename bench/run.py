@@ -529,8 +529,9 @@ def targets(results, info) -> str:
     text = f"{q:.3f}×" if f"{q:.2f}" == f"{lim:.2f}" else f"{q:.2f}×"
     extra = [f"{o / mn(wl, lib, base_op or op):.2f}× `{lib}`" for lib in also
              if mn(wl, lib, base_op or op)]
-    if note and note(b):
-      extra.append(note(b))
+    floor_text = note(b) if note else ""
+    if floor_text:
+      extra.append(floor_text)
     if extra:
       text += f" ({'; '.join(extra)})"
     add(name, text, f"{lim}×", q <= lim)
@@ -538,8 +539,9 @@ def targets(results, info) -> str:
   def latency(name, wl, op, lim, key="time_s", note=None, **kw):
     o = mn(wl, "ocpx", op, key, **kw)
     text = fmt_t(o) if o else None
-    if text and note and note():
-      text += f" ({note()})"
+    floor_text = note() if note else ""
+    if text and floor_text:
+      text += f" ({floor_text})"
     add(name, text, fmt_t(lim), (o <= lim) if o else None)
 
   def floor_note(wl, op, key, what):
