@@ -33,9 +33,10 @@ def _record_fsyncs(monkeypatch):
   real_sync_tree = _core.sync_tree
 
   def sync_tree(root):  # the native batch: it returns what it synced
-    synced = real_sync_tree(root)
+    synced, method = real_sync_tree(root)
+    assert method in ("syncfs", "fsync")
     events.extend(("fsync", p) for p in synced)
-    return synced
+    return synced, method
 
   monkeypatch.setattr(os, "fsync", fsync)
   monkeypatch.setattr(os, "rename", rename)

@@ -18,9 +18,9 @@ def release_free_heap() -> bool:
     Returns the C heap's free memory to the system (glibc's malloc_trim); True if any was.  Freed memory otherwise stays in the process's resident set, in the per-thread arenas of the threads that used it.
     """
 
-def sync_tree(root: str) -> list[str]:
+def sync_tree(root: str) -> tuple[list[str], str]:
     """
-    fsyncs `root`, every directory below it and every regular file, all at once from a pool of I/O threads (the GIL released); returns the paths synced.  OSError (errno, path) on failure; entries removed meanwhile are skipped.
+    Makes `root`, every directory below it and every regular file durable (the GIL released): one syncfs when the system has little dirty data on a local file system, else one fsync each, all at once from a pool of I/O threads.  Returns (the paths made durable, 'syncfs' or 'fsync').  OSError (errno, path) on failure; entries removed meanwhile are skipped.
     """
 
 def prefetch_tree(root: str, wait: bool = False) -> tuple[int, int, int] | None:

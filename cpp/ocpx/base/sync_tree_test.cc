@@ -62,6 +62,64 @@ TEST(SyncTreeTest, SingleFileRootAndMissingRoot) {
   EXPECT_NE(s.message().find("missing"), absl::string_view::npos) << s;
 }
 
+TEST(SyncTreeTest, ReportsTheMethodAndSyncsEitherWay) {
+  const std::string root = MakeTempDir();
+  ASSERT_EQ(::mkdir((root + "/d").c_str(), 0755), 0);
+  WriteFile(root + "/d/f");
+  std::vector<std::string> synced;
+  SyncMethod method = SyncMethod::kPerEntry;
+  ASSERT_TRUE(SyncTree(root, &synced, &method).ok());
+  // Both methods report every entry they made durable.
+  std::sort(synced.begin(), synced.end());
+  EXPECT_EQ(synced,
+            (std::vector<std::string>{root, root + "/d", root + "/d/f"}));
+  EXPECT_TRUE(method == SyncMethod::kPerEntry ||
+              method == SyncMethod::kFileSystem);
+}
+
+TEST(SyncTreeTest, ChoosesOneSyncfsOnlyWhereItIsSafeAndCheap) {
+  constexpr int64_t kExt4 = 0xEF53, kXfs = 0x58465342, kNfs = 0x6969;
+  constexpr int64_t kFuse = 0x65735546, kOverlay = 0x794c7630;
+  const int64_t small = 64 << 10;
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0-18-amd64", small),
+            SyncMethod::kFileSystem);
+  EXPECT_EQ(ChooseSyncMethod(kXfs, "5.8.0", small), SyncMethod::kFileSystem);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "6.18.44-fc-v1147", 0),
+            SyncMethod::kFileSystem);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "5.10.0-custom", small),
+            SyncMethod::kFileSystem);
+  // Network, FUSE and stacked file systems: fsync each entry.
+  EXPECT_EQ(ChooseSyncMethod(kNfs, "6.1.0", small), SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kFuse, "6.1.0", small), SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kOverlay, "6.1.0", small),
+            SyncMethod::kPerEntry);
+  // Kernels before 5.8 do not report writeback errors from syncfs.
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "5.7.19", small), SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "4.19.0-26-amd64", small),
+            SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "", small), SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "six.one", small), SyncMethod::kPerEntry);
+  // Other writers' dirty data would be waited for: only a little of it.
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0", kFileSystemSyncMaxDirtyBytes),
+            SyncMethod::kFileSystem);
+  EXPECT_EQ(
+      ChooseSyncMethod(kExt4, "6.1.0", kFileSystemSyncMaxDirtyBytes + 1),
+      SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0", -1), SyncMethod::kPerEntry);
+}
+
+TEST(SyncTreeTest, DirtyBytesFromMeminfo) {
+  EXPECT_EQ(DirtyBytesFromMeminfo("MemTotal:       24615732 kB\n"
+                                  "Dirty:               44 kB\n"
+                                  "Writeback:            8 kB\n"
+                                  "WritebackTmp:         0 kB\n"),
+            52 * 1024);
+  EXPECT_EQ(DirtyBytesFromMeminfo("Dirty: 1 kB\n"), -1);  // no Writeback
+  EXPECT_EQ(DirtyBytesFromMeminfo(""), -1);
+  EXPECT_EQ(DirtyBytesFromMeminfo("Dirty: x kB\nWriteback: 0 kB\n"), -1);
+  EXPECT_EQ(DirtyBytesFromMeminfo("Dirty: 1 MB\nWriteback: 0 kB\n"), -1);
+}
+
 }  // namespace
 }  // namespace internal
 }  // namespace ocpx

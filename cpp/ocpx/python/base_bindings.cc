@@ -3,11 +3,13 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdlib>  // defines __GLIBC__ on glibc
 #include <string>
+#include <utility>
 #include <vector>
 
 #if defined(__GLIBC__)
@@ -29,6 +31,7 @@ namespace ocpx_python {
 using ::ocpx::internal::Crc32c;
 using ::ocpx::internal::PrefetchStats;
 using ::ocpx::internal::StartPrefetchTree;
+using ::ocpx::internal::SyncMethod;
 using ::ocpx::internal::SyncTree;
 using ::ocpx::internal::TreePrefetch;
 using ::ocpx::internal::ZstdCompress;
@@ -63,19 +66,23 @@ void RegisterBase(nb::module_& m) {
       "sync_tree",
       [](const std::string& root) {
         std::vector<std::string> synced;
+        SyncMethod method = SyncMethod::kPerEntry;
         absl::Status s;
         {
           nb::gil_scoped_release release;
-          s = SyncTree(root, &synced);
+          s = SyncTree(root, &synced, &method);
         }
         ThrowIfError(s);
-        return synced;
+        return std::make_pair(
+            synced, method == SyncMethod::kFileSystem ? "syncfs" : "fsync");
       },
       nb::arg("root"),
-      "fsyncs `root`, every directory below it and every regular file, all "
-      "at once from a pool of I/O threads (the GIL released); returns the "
-      "paths synced.  OSError (errno, path) on failure; entries removed "
-      "meanwhile are skipped.");
+      "Makes `root`, every directory below it and every regular file "
+      "durable (the GIL released): one syncfs when the system has little "
+      "dirty data on a local file system, else one fsync each, all at once "
+      "from a pool of I/O threads.  Returns (the paths made durable, "
+      "'syncfs' or 'fsync').  OSError (errno, path) on failure; entries "
+      "removed meanwhile are skipped.");
   m.def(
       "prefetch_tree",
       [](const std::string& root, bool wait) -> nb::object {

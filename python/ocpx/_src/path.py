@@ -223,12 +223,14 @@ def _fsync_path(path: str) -> None:
 
 
 def fsync_tree(root: pathlib.Path) -> None:
-  """fsyncs every file and directory below `root` (and `root`), concurrently.
+  """Makes every file and directory below `root` (and `root`) durable.
 
   The commit step of a save: it makes the files `write_file_durably` wrote
   without syncing (inside the temporary directory) durable, and every
   directory entry with them, before the directory is renamed into place.
-  The fsyncs are issued together from a few threads (each releases the
+  On a local file system (ext4, XFS, btrfs) with little dirty data in the
+  system, one `syncfs` does it: the data and one journal commit.  Otherwise
+  the fsyncs are issued together from a few threads (each releases the
   GIL), so the filesystem can commit them in one journal transaction
   instead of one after another; files the C++ writers already synced cost
   next to nothing.
