@@ -20,7 +20,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/thread_pool.h"
@@ -131,8 +130,8 @@ absl::Status SyncOne(const std::string& path) {
 
 SyncMethod ChooseSyncMethod(int64_t fs_type, absl::string_view kernel_release,
                             int64_t dirty_bytes) {
-  if (fs_type != kExt4Magic && fs_type != kXfsMagic &&
-      fs_type != kBtrfsMagic && fs_type != kTmpfsMagic) {
+  if (fs_type != kExt4Magic && fs_type != kXfsMagic && fs_type != kBtrfsMagic &&
+      fs_type != kTmpfsMagic) {
     return SyncMethod::kPerEntry;
   }
   // "6.1.0-18-amd64": syncfs reports writeback errors from 5.8 on.
@@ -180,8 +179,8 @@ int64_t DirtyBytesFromMeminfo(absl::string_view meminfo) {
   return dirty < 0 || writeback < 0 ? -1 : dirty + writeback;
 }
 
-absl::Status SyncTree(const std::string& root,
-                      std::vector<std::string>* synced, SyncMethod* method) {
+absl::Status SyncTree(const std::string& root, std::vector<std::string>* synced,
+                      SyncMethod* method) {
   std::vector<std::string> paths;
   OCPX_RETURN_IF_ERROR(Walk(root, &paths));
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));

@@ -91,8 +91,7 @@ TEST(SyncTreeTest, ChoosesOneSyncfsOnlyWhereItIsSafeAndCheap) {
   // Network, FUSE and stacked file systems: fsync each entry.
   EXPECT_EQ(ChooseSyncMethod(kNfs, "6.1.0", small), SyncMethod::kPerEntry);
   EXPECT_EQ(ChooseSyncMethod(kFuse, "6.1.0", small), SyncMethod::kPerEntry);
-  EXPECT_EQ(ChooseSyncMethod(kOverlay, "6.1.0", small),
-            SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kOverlay, "6.1.0", small), SyncMethod::kPerEntry);
   // Kernels before 5.8 do not report writeback errors from syncfs.
   EXPECT_EQ(ChooseSyncMethod(kExt4, "5.7.19", small), SyncMethod::kPerEntry);
   EXPECT_EQ(ChooseSyncMethod(kExt4, "4.19.0-26-amd64", small),
@@ -102,9 +101,8 @@ TEST(SyncTreeTest, ChoosesOneSyncfsOnlyWhereItIsSafeAndCheap) {
   // Other writers' dirty data would be waited for: only a little of it.
   EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0", kFileSystemSyncMaxDirtyBytes),
             SyncMethod::kFileSystem);
-  EXPECT_EQ(
-      ChooseSyncMethod(kExt4, "6.1.0", kFileSystemSyncMaxDirtyBytes + 1),
-      SyncMethod::kPerEntry);
+  EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0", kFileSystemSyncMaxDirtyBytes + 1),
+            SyncMethod::kPerEntry);
   EXPECT_EQ(ChooseSyncMethod(kExt4, "6.1.0", -1), SyncMethod::kPerEntry);
 }
 
