@@ -79,6 +79,12 @@ class Runner:
       cmd.append("--keep-cache")
     if limit:
       cmd += ["--limit", str(limit)]
+    if op.startswith("save"):
+      # Flush what the harness itself left dirty (the previous repetition's
+      # deleted checkpoint, the scratch directory) so that a save's own
+      # syncs do not commit it: every library starts from a clean disk, as
+      # every load starts from a dropped cache.
+      os.sync()
     t = time.perf_counter()
     p = subprocess.run(cmd, env=env, capture_output=True, text=True,
                        timeout=self.args.timeout)
@@ -329,7 +335,8 @@ def report(results, info) -> str:
   dropped = [r.get("dropped_caches") for r in results
              if r.get("op", "").startswith("load")
              and not r.get("keep_cache") and "error" not in r]
-  w("Times are **min / median**.  Loads run with a cold page cache "
+  w("Times are **min / median**.  Saves start after a `sync` (nothing the "
+    "harness wrote is left dirty).  Loads run with a cold page cache "
     f"({'dropped before every load' if dropped and all(dropped) else 'NOT dropped: no permission'}"
     ").  Peak RSS is VmHWM − VmRSS just before the call (VmHWM reset via "
     "/proc/self/clear_refs), median, and in parentheses as a share of the "
