@@ -16,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "cpp/ocpx/base/dir_entry.h"
 #include "cpp/ocpx/base/thread_pool.h"
 #include "cpp/ocpx/base/unique_fd.h"
 
@@ -88,15 +89,10 @@ class TreePrefetchImpl : public TreePrefetch,
       if (name == "." || name == "..") continue;
       if (!Claim()) break;
       std::string child = path + "/" + name;
-      unsigned char type = e->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat st;
-        if (::lstat(child.c_str(), &st) != 0) continue;
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : 0;
-      }
-      if (type == DT_REG) {
+      const EntryKind kind = KindOf(*e, child);
+      if (kind == EntryKind::kRegularFile) {
         ScheduleFile(std::move(child));
-      } else if (type == DT_DIR && depth < limits_.max_depth) {
+      } else if (kind == EntryKind::kDirectory && depth < limits_.max_depth) {
         subdirs.push_back(std::move(child));
       }
     }

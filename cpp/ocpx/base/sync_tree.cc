@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "cpp/ocpx/base/dir_entry.h"
 #include "cpp/ocpx/base/status.h"
 #include "cpp/ocpx/base/status_macros.h"
 #include "cpp/ocpx/base/thread_pool.h"
@@ -61,16 +61,16 @@ absl::Status Walk(const std::string& dir, std::vector<std::string>* out) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     std::string path = dir + "/" + name;
-    unsigned char type = e->d_type;
-    if (type == DT_UNKNOWN) {
-      struct stat st;
-      if (::lstat(path.c_str(), &st) != 0) continue;  // removed meanwhile
-      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : 0;
-    }
-    if (type == DT_DIR) {
-      subdirs.push_back(std::move(path));
-    } else if (type == DT_REG) {
-      out->push_back(std::move(path));
+    switch (KindOf(*e, path)) {
+      case EntryKind::kDirectory:
+        subdirs.push_back(std::move(path));
+        break;
+      case EntryKind::kRegularFile:
+        out->push_back(std::move(path));
+        break;
+      case EntryKind::kOther:  // links and special files are not synced
+      case EntryKind::kGone:   // removed meanwhile
+        break;
     }
   }
   ::closedir(d);

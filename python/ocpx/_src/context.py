@@ -272,8 +272,8 @@ class Context:
   atomicity_options = atomicity
 
   def __enter__(self) -> Context:
-    ids = (_DEFAULT_IDS[0] if _DEFAULT and self is _DEFAULT[0] else
-           _collect_ids(self))
+    default = _DEFAULT[0] if _DEFAULT else None
+    ids = default[1] if default and self is default[0] else _collect_ids(self)
     frozen = options_lib.FROZEN_IDS.get() | ids
     # Tokens go on a per-thread stack, not on self: one Context may be
     # entered by several threads (or nested) at once.
@@ -336,9 +336,8 @@ def _collect_ids(ctx: Context) -> frozenset[int]:
 
 
 # The default Context, built on first use and shared (read-only) by every
-# operation that runs with no Context active; and its `_collect_ids`.
-_DEFAULT: list[Context] = []
-_DEFAULT_IDS: list[frozenset[int]] = []
+# operation that runs with no Context active, with its `_collect_ids`.
+_DEFAULT: list[tuple[Context, frozenset[int]]] = []
 _DEFAULT_LOCK = threading.Lock()
 
 
@@ -353,9 +352,8 @@ def _default_context() -> Context:
         ctx = Context()
         ids = _collect_ids(ctx)
         options_lib.ALWAYS_FROZEN_IDS.update(ids)
-        _DEFAULT_IDS.append(ids)
-        _DEFAULT.append(ctx)
-  return _DEFAULT[0]
+        _DEFAULT.append((ctx, ids))
+  return _DEFAULT[0][0]
 
 
 def get_context(default: Optional[Context] = None) -> Context:
