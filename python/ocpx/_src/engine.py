@@ -40,10 +40,18 @@ def process_db_name(process_index: int, replica: bool = False) -> str:
 
 def dtype_name(dtype) -> str:
   """zarr3 data_type name of a numpy (or ml_dtypes) dtype."""
+  try:
+    return _DTYPE_NAMES[dtype]
+  except (KeyError, TypeError):  # TypeError: not hashable
+    pass
   dt = np.dtype(dtype)
-  if dt == np.bool_:
-    return "bool"
-  return dt.name
+  name = "bool" if dt == np.bool_ else dt.name
+  if isinstance(dtype, np.dtype):
+    _DTYPE_NAMES[dtype] = name  # a save asks once per leaf
+  return name
+
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
 
 
 def dtype_from_name(name: str) -> np.dtype:
@@ -62,16 +70,29 @@ def dtype_from_name(name: str) -> np.dtype:
 def choose_chunk_shape(global_shape, write_shape, itemsize, chunk_byte_size,
                        shard_axes, saving) -> tuple:
   """Chunk shape, chosen by the native layout code (docs/format.md, "Chunk shapes and replicas")."""
-  target = chunk_byte_size
+  size = None
   if saving.use_ocdbt:
     size = saving.ocdbt_target_data_file_size
     if size is None:
       size = DEFAULT_TARGET_DATA_FILE_SIZE
+    size = int(size)
+  # A pure function of its arguments; trees repeat shapes (layers), and a
+  # save asks once per leaf.
+  return _chunk_shape(tuple(global_shape), tuple(write_shape), int(itemsize),
+                      chunk_byte_size, tuple(shard_axes or ()), size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _chunk_shape(global_shape: tuple, write_shape: tuple, itemsize: int,
+                 chunk_byte_size: Any, shard_axes: tuple,
+                 ocdbt_file_size: Optional[int]) -> tuple:
+  target = chunk_byte_size
+  if ocdbt_file_size is not None:
     target = _core.clamp_chunk_byte_size_for_ocdbt(
-        target, int(size), list(write_shape), int(itemsize))
+        target, ocdbt_file_size, list(write_shape), itemsize)
   return tuple(_core.choose_chunk_shape(
-      list(global_shape), list(write_shape), int(itemsize), target,
-      list(shard_axes or ())))
+      list(global_shape), list(write_shape), itemsize, target,
+      list(shard_axes)))
 
 
 # ---------------------------------------------------------------------------

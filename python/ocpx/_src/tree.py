@@ -50,6 +50,8 @@ def _is_empty_or_leaf(x: Any) -> bool:
 def _is_empty_node(x: Any) -> bool:
   if x is None:
     return True
+  if type(x) in _SCALAR_TYPES or isinstance(x, _LEAF_TYPES):
+    return False  # a leaf (asked once per leaf of every tree saved)
   children, _ = jax.tree_util.tree_flatten(x, is_leaf=lambda y: y is not x)
   if len(children) == 1 and children[0] is x:
     return False
