@@ -6,6 +6,7 @@ Each case runs against ocpx and against orbax-checkpoint itself on the same
 files, so a type that drifts from Orbax's fails here.
 """
 
+import re
 import shutil
 
 import numpy as np
@@ -202,3 +203,22 @@ def test_abstract_tree_mismatch_and_unsupported_leaf_wording(lib, tmp_path):
       lib.load(tmp_path / "c", abstract)
   with pytest.raises(ValueError, match="Unsupported leaf type for saving"):
     lib.save(tmp_path / "d", {"k": object()})
+
+
+def test_unsupported_leaf_lists_the_supported_types_as_orbax_does(tmp_path):
+  """Orbax's own tests match the list of supported leaf types exactly."""
+
+  class Opaque:
+    pass
+
+  messages = {}
+  for name, lib in LIBS.items():
+    with pytest.raises(ValueError) as e:
+      lib.save(tmp_path / name, {"k": Opaque()})
+    messages[name] = str(e.value)
+  listed = {re.search(r"Supported leaf types are: (.+?)\.(?: |$)", m).group(1)
+            for m in messages.values()}
+  assert len(listed) == 1, messages
+  assert "ndarray | " in listed.pop(), messages
+  assert all(m.startswith(f"Unsupported leaf type for saving: `{Opaque}`.")
+             for m in messages.values()), messages

@@ -12,7 +12,7 @@ import numpy as np
 Shape = tuple[int, ...]
 DType = Union[jax.numpy.dtype, np.dtype]
 
-Scalar: TypeAlias = Union[int, float, np.number, bytes, bool]
+Scalar: TypeAlias = int | float | np.number | bytes | bool
 AbstractScalar = Scalar
 
 

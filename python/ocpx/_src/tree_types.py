@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import typing
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeAlias, TypeVar, Union
 
 import jax
 import numpy as np
@@ -35,7 +35,7 @@ else:
   class PyTree:
     """A PyTree with leaves of any type."""
 
-Leaf = Union[jax.Array, np.ndarray, array_types.Scalar, str]
+Leaf: TypeAlias = jax.Array | np.ndarray | array_types.Scalar | str
 AbstractLeaf = Union[array_types.AbstractArray,
                      array_types.AbstractShardedArray,
                      array_types.AbstractScalar, str]
